@@ -1,0 +1,1 @@
+"""Accounts: departments, users, roles, API tokens, login (账户与权限)."""

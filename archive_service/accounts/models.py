@@ -1,0 +1,143 @@
+"""Departments, users, their roles and API tokens."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from archive_service.db import Base, UTCDateTime, utcnow
+
+ROLES = (
+    "admin",
+    "clerk",
+    "archivist",
+    "department_head",
+    "operations_head",
+    "leader",
+    "manager",
+    "requester",
+    "regulator",
+    "supervisor",
+    "auditor",
+)
+
+
+class AccountStatus:
+    """Account life cycle: applied → approved → active → closed (or rejected)."""
+
+    APPLIED = "applied"
+    APPROVED = "approved"
+    ACTIVE = "active"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=AccountStatus.APPLIED, index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Bumped when the account is closed or its password changes: every web
+    # session carries the epoch it was opened under and dies when it differs.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    failure_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    account_end_date: Mapped[date | None] = mapped_column(Date)
+    requested_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    application_note: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    approved_by_id: Mapped[int | None] = mapped_column(Integer)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_reason: Mapped[str | None] = mapped_column(String(500))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.role_rows)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def department_code(self) -> str | None:
+        return self.department.code if self.department else None
+
+    @property
+    def is_active_account(self) -> bool:
+        return self.status == AccountStatus.ACTIVE
+
+    # Flask-Login protocol -------------------------------------------------
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_account
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "department": self.department_code,
+            "roles": sorted(self.roles),
+            "status": self.status,
+        }
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,12 @@
+"""The JSON API (``/api/v1``): one blueprint per area, all registered here."""
+
+from __future__ import annotations
+
+from apiflask import APIFlask
+
+
+def register(app: APIFlask) -> None:
+    from archive_service.api import accounts, audit, auth, health
+
+    for module in (auth, health, accounts, audit):
+        app.register_blueprint(module.bp)

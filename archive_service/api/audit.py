@@ -1,0 +1,51 @@
+"""The audit trail for auditors: filtered listing, CSV export, chain verification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import Schema
+from apiflask.fields import AwareDateTime, Integer, String
+from apiflask.validators import Range
+
+from archive_service.api.common import SECURITY, blueprint
+from archive_service.audit import services as audit
+from archive_service.http import caller, signed_in, uow
+from archive_service.policy import require
+
+bp = blueprint("audit", "Audit")
+
+
+class AuditQuery(Schema):
+    actor = String(load_default=None)
+    action = String(load_default=None)
+    target = String(load_default=None)
+    since = AwareDateTime(load_default=None)
+    until = AwareDateTime(load_default=None)
+    page = Integer(load_default=1, validate=Range(min=1))
+    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+
+
+@bp.get("/audit")
+@bp.doc(security=SECURITY)
+@bp.input(AuditQuery, location="query", arg_name="q")
+@signed_in
+def list_events(q: dict[str, Any]) -> Any:
+    """Audit events, newest first (auditor). Filters: actor, action, target, since, until."""
+    page, per_page = q.pop("page"), q.pop("per_page")
+    with uow() as s:
+        require(caller(), "audit.read")
+        rows, total = audit.search(s, audit.AuditFilter(**q), page, per_page)
+        audit.record(s, caller().actor, "audit.read", filters={k: str(v) for k, v in q.items() if v})
+        return {"items": [audit.event_dict(e) for e in rows], "total": total}
+
+
+@bp.get("/audit/verify")
+@bp.doc(security=SECURITY)
+@signed_in
+def verify() -> Any:
+    """Check the hash chain: ``{"ok", "checked", "first_broken"}`` (auditor)."""
+    with uow() as s:
+        require(caller(), "audit.verify")
+        result = audit.verify(s)
+    return result.as_dict()

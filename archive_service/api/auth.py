@@ -1,0 +1,86 @@
+"""API authentication: exchange a password for a bearer token; revoke it; who am I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import Schema
+from apiflask.fields import DateTime, String
+from apiflask.validators import Length
+from flask import g, request
+
+from archive_service.accounts import services as accounts
+from archive_service.api.common import SECURITY, blueprint
+from archive_service.errors import DomainError, NotAuthenticated
+from archive_service.policy import Caller
+from archive_service.http import caller, public, request_session, runtime, signed_in, uow
+
+bp = blueprint("auth", "Authentication")
+
+
+class TokenIn(Schema):
+    username = String(required=True, validate=Length(min=1, max=150))
+    password = String(required=True, validate=Length(min=1, max=1024))
+
+
+class TokenOut(Schema):
+    token = String()
+    expires_at = DateTime()
+
+
+class AccountLocked(DomainError):
+    status = 401
+    code = "account_locked"
+
+
+class AccountNotActive(DomainError):
+    status = 401
+    code = "account_not_active"
+
+
+@bp.post("/auth/token")
+@bp.input(TokenIn, arg_name="body")
+@bp.output(TokenOut, status_code=201)
+@public
+def create_token(body: dict[str, Any]) -> Any:
+    """Exchange username and password for a bearer token (expires; revocable)."""
+    rt = runtime()
+    session = request_session()
+    result = accounts.authenticate(
+        session, body["username"], body["password"], request.remote_addr, "api", rt.accounts
+    )
+    # The failed attempt and its audit event are kept, whatever the outcome.
+    session.commit()
+    if result.outcome == accounts.LoginOutcome.LOCKED:
+        assert result.locked_until is not None
+        raise AccountLocked(
+            f"account locked until {result.locked_until.isoformat()}",
+            locked_until=result.locked_until.isoformat(),
+        )
+    if result.outcome == accounts.LoginOutcome.NOT_ACTIVE:
+        raise AccountNotActive(f"account is {result.status}", status=result.status)
+    if not result.ok:
+        raise NotAuthenticated("wrong username or password")
+    assert result.user is not None
+    with uow() as s:
+        plain, token = accounts.issue_token(s, Caller.of(result.user, request.remote_addr), rt.accounts)
+    return {"token": plain, "expires_at": token.expires_at}
+
+
+@bp.delete("/auth/token")
+@bp.doc(security=SECURITY)
+@bp.output({}, status_code=204)
+@signed_in
+def revoke_token() -> Any:
+    """Revoke the token this request was made with."""
+    with uow() as s:
+        accounts.revoke_token(s, caller(), s.merge(g.api_token))
+    return ""
+
+
+@bp.get("/me")
+@bp.doc(security=SECURITY)
+@signed_in
+def me() -> Any:
+    """The account behind the token."""
+    return g.api_user.summary()

@@ -1,0 +1,46 @@
+"""Bits every API blueprint uses: bearer-token loading and list paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Integer
+from apiflask.validators import Range
+from flask import g, request
+
+from archive_service.accounts import services as accounts
+from archive_service.errors import NotAuthenticated
+from archive_service.http import request_session
+
+SECURITY = "BearerAuth"
+
+
+def load_bearer() -> None:
+    """Resolve ``Authorization: Bearer …``; a bad or stale token is a 401 at once."""
+    g.api_user = None
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("use 'Authorization: Bearer <token>'")
+    found = accounts.token_user(request_session(), token.strip())
+    if found is None:
+        raise NotAuthenticated("token unknown, expired or revoked")
+    g.api_user, g.api_token = found
+
+
+def blueprint(name: str, tag: str) -> APIBlueprint:
+    bp = APIBlueprint(f"api_{name}", __name__, url_prefix="/api/v1", tag=tag)
+    bp.before_request(load_bearer)
+    return bp
+
+
+class PageQuery(Schema):
+    page = Integer(load_default=1, validate=Range(min=1))
+    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+
+
+def page_of(items: list[Any], total: int) -> dict[str, Any]:
+    return {"items": items, "total": total}

@@ -1,0 +1,190 @@
+"""The application factory: extensions, blueprints and error mapping, each in one place."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from apiflask import APIFlask
+from apiflask.exceptions import HTTPError
+from flask import Response, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from archive_service import __version__
+from archive_service.config import Settings
+from archive_service.errors import DomainError, NotAuthenticated
+from archive_service.http import close_request_session, public, request_session
+from archive_service.instance import ensure_instance, secret_key
+from archive_service.runtime import Runtime, build_runtime
+
+LOCALES = ("zh", "en")
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> APIFlask:
+    settings = settings or Settings.from_env()
+    ensure_instance(settings)
+    app = APIFlask(
+        __name__,
+        title="Customer Archive Service API",
+        version=__version__,
+        spec_path="/api/v1/openapi.json",
+        docs_path="/api/v1/docs",
+        json_errors=False,
+        static_folder="web/static",
+        template_folder="web/templates",
+    )
+    app.config.update(
+        SECRET_KEY=secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookies_secure,
+        REMEMBER_COOKIE_SECURE=settings.cookies_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        MAX_CONTENT_LENGTH=None,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer"}},
+        **settings.extra,
+    )
+    if settings.extra.get("PROXY_FIX"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+    app.extensions["archive"] = runtime or build_runtime(settings)
+    app.teardown_appcontext(close_request_session)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _security_headers(app)
+    return app
+
+
+def _init_extensions(app: APIFlask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "web_auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(session_id: str) -> Any:
+        from archive_service.accounts.services import session_user
+
+        return session_user(request_session(), session_id)
+
+    babel.init_app(app, locale_selector=_select_locale)
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        return {"current_locale": _select_locale(), "locales": LOCALES}
+
+
+def _select_locale() -> str:
+    wanted = request.args.get("lang")
+    if wanted in LOCALES:
+        session["lang"] = wanted
+        return wanted
+    stored = session.get("lang")
+    if stored in LOCALES:
+        return str(stored)
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _register_blueprints(app: APIFlask) -> None:
+    from archive_service import api, web
+
+    api.register(app)
+    web.register(app)
+    for name, bp in app.blueprints.items():
+        if name.startswith("api"):
+            csrf.exempt(bp)  # the API takes bearer tokens only, never cookies
+    # Framework-provided views (OpenAPI, docs, static files) are public by nature.
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith("openapi.") or endpoint.endswith("static"):
+            public(view)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _json_error(http_status: int, code: str, message: str, **extra: Any) -> Response:
+    body = {"error": {"code": code, "message": message, **extra}}
+    resp = jsonify(body)
+    resp.status_code = http_status
+    if http_status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="archive"'
+    return resp
+
+
+def _register_error_handlers(app: APIFlask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError) -> Any:
+        if _wants_json():
+            extra = {k: v for k, v in exc.details.items() if v is not None}
+            return _json_error(exc.status, exc.code, exc.message, **extra)
+        if isinstance(exc, NotAuthenticated):
+            return redirect(url_for("web_auth.login", next=request.full_path))
+        return render_template("error.html", status=exc.status, message=exc.message,
+                               rule=exc.details.get("rule")), exc.status
+
+    @app.error_processor
+    def validation_error(error: HTTPError) -> Any:
+        # Input that does not fit a schema: name the fields.
+        detail = error.detail or {}
+        fields = {}
+        for location in detail.values():
+            if isinstance(location, dict):
+                fields.update(location)
+        if fields:
+            message = "invalid fields: " + ", ".join(sorted(fields))
+            return _json_error(422, "invalid", message, fields=fields)
+        return _json_error(error.status_code, "bad_request", error.message or "bad request")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Any:
+        return render_template("error.html", status=400, message=exc.description), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        if _wants_json():
+            code = (exc.name or "error").lower().replace(" ", "_")
+            message = exc.description or exc.name
+            if status == 400 and request.is_json:
+                message = "malformed JSON body"
+            return _json_error(status, code, message)
+        return render_template("error.html", status=status, message=exc.description), status
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return _json_error(500, "internal_error", "internal error; the event was logged")
+        return render_template("error.html", status=500, message="internal error"), 500
+
+
+def _security_headers(app: APIFlask) -> None:
+    @app.after_request
+    def headers(resp: Response) -> Response:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.path.startswith("/api/v1/docs"):
+            resp.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "script-src 'self'; frame-ancestors 'none'",
+            )
+        if request.path.startswith("/api/") or resp.mimetype == "text/html":
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp

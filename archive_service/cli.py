@@ -1,0 +1,265 @@
+"""The ``archive`` command: set-up, the one-command start, users, audit.
+
+Every command acts as the *operator* (the person at the server's console)
+and writes its changes to the audit trail like any other caller.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive_service.accounts import services as accounts
+from archive_service.accounts.models import ROLES, Department, User, UserRole
+from archive_service.audit import services as audit
+from archive_service.config import Settings
+from archive_service.errors import DomainError
+from archive_service.instance import ensure_instance
+from archive_service.migrate import upgrade
+from archive_service.policy import Caller
+from archive_service.runtime import Runtime, build_runtime
+
+OPERATOR = Caller.cli()
+
+
+def _runtime() -> Runtime:
+    return build_runtime(Settings.from_env())
+
+
+def _fail(exc: DomainError) -> None:
+    raise click.ClickException(exc.message) from exc
+
+
+@click.group()
+def main() -> None:
+    """Customer archive service (客户档案管理服务)."""
+
+
+# --- set-up and start ---------------------------------------------------------
+
+
+def initialise(settings: Settings) -> tuple[Runtime, str | None]:
+    """Create the instance folder, migrate, seed the operations department and an admin.
+
+    Returns the runtime and, only when the admin was created now with a
+    generated password, that password (to be shown once).
+    """
+    ensure_instance(settings)
+    upgrade(settings.database_url)
+    rt = build_runtime(settings)
+    generated = None
+    with rt.db.unit_of_work() as s:
+        ops = settings.operations_department
+        if s.execute(select(Department).where(Department.code == ops)).scalar_one_or_none() is None:
+            accounts.create_department(s, OPERATOR, ops, "运营部 Operations")
+        has_admin = s.execute(
+            select(User.id).join(UserRole).where(UserRole.role == "admin", User.status == "active")
+        ).first()
+        if not has_admin:
+            password = settings.admin_password or secrets.token_urlsafe(12)
+            accounts.create_user(
+                s, OPERATOR, username="admin", password=password, display_name="Administrator",
+                department=ops, roles=["admin"], settings=rt.accounts,
+            )
+            generated = None if settings.admin_password else password
+    return rt, generated
+
+
+@main.command()
+def init() -> None:
+    """Create or migrate the database and the first admin account."""
+    settings = Settings.from_env()
+    rt, generated = initialise(settings)
+    rt.close()
+    click.echo(f"instance: {settings.instance_dir}")
+    if generated:
+        click.echo(f"admin account created: username 'admin', password '{generated}' (shown once)")
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Do not start the Celery worker and beat.")
+def run(host: str, port: int, threads: int, no_worker: bool) -> None:
+    """Start everything on this machine: web server, Celery worker and beat."""
+    import waitress
+
+    from archive_service.app import create_app
+
+    settings = Settings.from_env()
+    rt, generated = initialise(settings)
+    if settings.embedded:
+        click.secho(
+            "WARNING: embedded default — secrets are generated into "
+            f"{settings.instance_dir} (mode 0600). Back this folder up; "
+            "production mounts its keys instead.", fg="yellow", err=True,
+        )
+    worker = None if no_worker else _start_worker(settings)
+    app = create_app(settings, runtime=rt)
+    url = f"http://{host}:{port}/"
+    click.echo(f"Customer archive service running at {url}")
+    if generated:
+        click.echo(f"Admin account: username 'admin', password '{generated}' (shown once; change it)")
+    else:
+        click.echo("Admin account: 'admin' (password as set before)")
+    sys.stdout.flush()
+
+    def _stop(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="archive")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        rt.close()
+
+
+def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    """One embedded worker with beat: a single consumer, so also the single index writer."""
+    env = dict(os.environ, ARCHIVE_INSTANCE_DIR=str(settings.instance_dir))
+    schedule = Path(settings.instance_dir) / "celerybeat-schedule"
+    cmd = [
+        sys.executable, "-m", "celery", "-A", "workers.celery_app:celery", "worker",
+        "--beat", "--schedule", str(schedule), "--queues", "default,index",
+        "--pool", "solo", "--loglevel", "INFO", "--hostname", "embedded@%h",
+    ]
+    log = open(Path(settings.instance_dir) / "worker.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    time.sleep(0.2)
+    if proc.poll() is not None:
+        raise click.ClickException(f"the Celery worker did not start; see {log.name}")
+    click.echo(f"Celery worker and beat started (pid {proc.pid}, log {log.name})")
+    return proc
+
+
+# --- users and departments --------------------------------------------------------
+
+
+@main.group()
+def user() -> None:
+    """Accounts."""
+
+
+@user.command("create")
+@click.option("--username", required=True)
+@click.option("--display-name", required=True)
+@click.option("--department", default=None)
+@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES))
+@click.option("--email", default=None)
+@click.password_option(envvar="ARCHIVE_NEW_USER_PASSWORD")
+def user_create(username: str, display_name: str, department: str | None,
+                roles: tuple[str, ...], email: str | None, password: str) -> None:
+    """Create an active account."""
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            u = accounts.create_user(
+                s, OPERATOR, username=username, password=password, display_name=display_name,
+                department=department, roles=roles, email=email, settings=rt.accounts,
+            )
+            click.echo(json.dumps(u.summary(), ensure_ascii=False))
+    except DomainError as exc:
+        _fail(exc)
+
+
+def _user_id(session: Session, username: str) -> int:
+    found = accounts.user_by_username(session, username)
+    if found is None:
+        raise click.ClickException(f"no user {username!r}")
+    return found.id
+
+
+@user.command("close")
+@click.argument("username")
+@click.option("--reason", required=True)
+def user_close(username: str, reason: str) -> None:
+    """Close an account; its sessions and tokens end at once."""
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            accounts.close_account(s, OPERATOR, _user_id(s, username), reason)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"closed {username}")
+
+
+@user.command("set-roles")
+@click.argument("username")
+@click.argument("roles", nargs=-1, type=click.Choice(ROLES))
+def user_set_roles(username: str, roles: tuple[str, ...]) -> None:
+    """Replace an account's roles."""
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            u = accounts.set_roles(s, OPERATOR, _user_id(s, username), roles)
+            click.echo(json.dumps(u.summary(), ensure_ascii=False))
+    except DomainError as exc:
+        _fail(exc)
+
+
+@user.command("list")
+def user_list() -> None:
+    """Every account, one JSON line each."""
+    rt = _runtime()
+    with rt.db.unit_of_work() as s:
+        for u in accounts.list_users(s, OPERATOR):
+            click.echo(json.dumps(u.summary(), ensure_ascii=False))
+
+
+@main.group()
+def department() -> None:
+    """Departments."""
+
+
+@department.command("create")
+@click.argument("code")
+@click.argument("name")
+def department_create(code: str, name: str) -> None:
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            d = accounts.create_department(s, OPERATOR, code, name)
+            click.echo(f"{d.code} {d.name}")
+    except DomainError as exc:
+        _fail(exc)
+
+
+# --- audit ----------------------------------------------------------------------------
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit status 1 and the first broken event if altered."""
+    rt = _runtime()
+    with rt.db.unit_of_work() as s:
+        result = audit.verify(s)
+        audit.record(s, OPERATOR.actor, "audit.verify", **result.as_dict())
+    click.echo(json.dumps(result.as_dict()))
+    if not result.ok:
+        sys.exit(1)

@@ -1,0 +1,97 @@
+"""Settings from ``ARCHIVE_*`` environment variables, with embedded defaults.
+
+The embedded default needs nothing but a folder: SQLite, a local encrypted
+store, an embedded Celery broker, all inside the instance folder. Production
+sets the URLs of PostgreSQL, Redis and S3 instead. Settings are plain data so
+tests can build them directly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PREFIX = "ARCHIVE_"
+
+
+def _as_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_dir: Path = Path("instance")
+    database_url: str = ""
+    broker_url: str = ""
+    result_backend: str = ""
+    secret_key: str = ""
+    admin_password: str = ""
+    storage: str = "local"
+    storage_dir: str = ""
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "archive"
+    s3_secure: bool = True
+    keyring_file: str = ""
+    search_index_dir: str = ""
+    operations_department: str = "OPS"
+    default_locale: str = "zh"
+    # Secure cookies everywhere but the embedded default (plain http on localhost).
+    secure_cookies: bool | None = None
+    password_min_length: int = 12
+    lockout_threshold: int = 5
+    lockout_window_minutes: int = 15
+    lockout_minutes: int = 15
+    token_ttl_hours: int = 12
+    session_hours: int = 8
+    celery_always_eager: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every field from ``ARCHIVE_<FIELD>``; fill the embedded defaults."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            default = f.default
+            if f.name == "instance_dir":
+                values[f.name] = Path(raw)
+            elif isinstance(default, bool) or f.name == "secure_cookies":
+                values[f.name] = _as_bool(raw)
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values).with_defaults()
+
+    def with_defaults(self) -> Settings:
+        """Derive the embedded defaults from the instance folder."""
+        inst = Path(self.instance_dir).resolve()
+        return replace(
+            self,
+            instance_dir=inst,
+            database_url=self.database_url or f"sqlite:///{inst / 'archive.sqlite3'}",
+            broker_url=self.broker_url or f"sqla+sqlite:///{inst / 'broker.sqlite3'}",
+            result_backend=self.result_backend or f"db+sqlite:///{inst / 'results.sqlite3'}",
+            storage_dir=self.storage_dir or str(inst / "objects"),
+            search_index_dir=self.search_index_dir or str(inst / "index"),
+            keyring_file=self.keyring_file or str(inst / "keyring.json"),
+        )
+
+    @property
+    def embedded(self) -> bool:
+        """True on the one-machine default (SQLite database)."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def cookies_secure(self) -> bool:
+        return (not self.embedded) if self.secure_cookies is None else self.secure_cookies

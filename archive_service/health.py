@@ -1,0 +1,75 @@
+"""Dependency checks for ``GET /api/v1/health``: each says ok or what is wrong.
+
+The database and the object store are needed to serve anything; the broker
+and the search index only delay background work, so they degrade the
+service without taking it down.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kombu import Connection
+from sqlalchemy import text
+
+from archive_service.runtime import Runtime
+
+log = logging.getLogger(__name__)
+Check = Callable[[Runtime], None]
+
+
+def _database(rt: Runtime) -> None:
+    with rt.db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _object_store(rt: Runtime) -> None:
+    if rt.settings.storage == "local":
+        _writable_dir(rt.settings.storage_dir)
+    else:
+        raise RuntimeError(f"storage backend {rt.settings.storage!r} not configured")
+
+
+def _broker(rt: Runtime) -> None:
+    with Connection(rt.settings.broker_url, connect_timeout=2) as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def _index(rt: Runtime) -> None:
+    _writable_dir(rt.settings.search_index_dir, write=False)
+
+
+def _writable_dir(folder: str, write: bool = True) -> None:
+    path = Path(folder)
+    if not path.is_dir():
+        raise RuntimeError("folder missing")
+    if not os.access(path, os.R_OK | (os.W_OK if write else 0)):
+        raise RuntimeError("folder not accessible")
+
+
+CHECKS: dict[str, tuple[Check, bool]] = {
+    # name: (check, required to serve)
+    "database": (_database, True),
+    "object_store": (_object_store, True),
+    "broker": (_broker, False),
+    "index": (_index, False),
+}
+
+
+def run_checks(rt: Runtime) -> tuple[dict[str, Any], bool]:
+    results: dict[str, Any] = {}
+    can_serve = True
+    for name, (check, required) in CHECKS.items():
+        try:
+            check(rt)
+            results[name] = {"ok": True}
+        except Exception as exc:  # noqa: BLE001 - any failure is a finding, not a crash
+            # Anyone may call the health check: name the failure, keep details in the log.
+            log.warning("health check %s failed: %s", name, exc)
+            results[name] = {"ok": False, "error": type(exc).__name__}
+            can_serve = can_serve and not required
+    return results, can_serve

@@ -1,0 +1,90 @@
+"""Helpers the web and API layers share: the runtime, the caller, the unit of work,
+and the access markers every route carries.
+
+``public`` and ``signed_in`` mark a view with how it is guarded; a test walks
+every route of the app and fails on a view that carries no marker, so a new
+route cannot skip the policy by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from archive_service.errors import NotAuthenticated
+from archive_service.policy import Caller
+from archive_service.runtime import Runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def runtime() -> Runtime:
+    rt: Runtime = current_app.extensions["archive"]
+    return rt
+
+
+def request_session() -> Session:
+    """The request's one database session (closed when the request ends)."""
+    if "db_session" not in g:
+        g.db_session = runtime().db.session()
+    session: Session = g.db_session
+    return session
+
+
+def close_request_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+@contextmanager
+def uow() -> Iterator[Session]:
+    """The request's use case as one transaction: commit on success, else roll back.
+
+    It shares the request session, so the caller's user object (loaded when
+    the request came in) is the same object the use case changes.
+    """
+    session = request_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def current_account() -> Any:
+    """The signed-in user: the bearer token's owner on the API, the session's on the web."""
+    if request.blueprint and request.blueprint.startswith("api"):
+        return g.get("api_user")
+    user = current_user._get_current_object()  # noqa: SLF001
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def caller() -> Caller:
+    return Caller.of(current_account(), request.remote_addr)
+
+
+def public(view: F) -> F:
+    """Mark a view that anyone may call (login page, health, OpenAPI)."""
+    view._access = "public"  # type: ignore[attr-defined]
+    return view
+
+
+def signed_in(view: F) -> F:
+    """Refuse anonymous callers; the service behind the view asks the policy."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_account() is None:
+            raise NotAuthenticated("authentication required")
+        return view(*args, **kwargs)
+
+    wrapper._access = "signed_in"  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,4 @@
+"""Imports every model module so the metadata knows every table (Alembic, tests)."""
+
+from archive_service.accounts import models as accounts_models  # noqa: F401
+from archive_service.audit import models as audit_models  # noqa: F401

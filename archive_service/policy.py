@@ -1,0 +1,152 @@
+"""The one access check: ``may(caller, action, target) -> Decision``.
+
+Every route and every service that reads or changes something asks here;
+nothing else decides who may do what. A rule is a small function named by
+what it checks, and the name travels to the 403 response so a refused user
+(or an auditor) can see which rule applied. Later areas add their rules with
+:func:`rule`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from archive_service.audit.services import Actor
+from archive_service.errors import NotAllowed, NotAuthenticated
+
+if TYPE_CHECKING:
+    from archive_service.accounts.models import User
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: a signed-in user, an anonymous visitor, or the operator.
+
+    The operator is the person at the server's command line (``archive …``);
+    they already hold the keys to the machine, so the policy lets them act.
+    """
+
+    user: User | None
+    ip: str | None = None
+    operator: bool = False
+
+    @classmethod
+    def of(cls, user: User | None, ip: str | None = None) -> Caller:
+        return cls(user=user, ip=ip)
+
+    @classmethod
+    def cli(cls) -> Caller:
+        return cls(user=None, operator=True)
+
+    @property
+    def actor(self) -> Actor:
+        if self.user is not None:
+            return Actor(self.user.id, self.user.username, self.ip)
+        return Actor(None, "operator" if self.operator else None, self.ip)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    rule: str
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+RuleFn = Callable[["User", Any], Decision]
+_RULES: dict[str, RuleFn] = {}
+
+
+def rule(action: str) -> Callable[[RuleFn], RuleFn]:
+    """Register the rule that decides ``action``."""
+
+    def register(fn: RuleFn) -> RuleFn:
+        if action in _RULES:
+            raise ValueError(f"rule for {action!r} registered twice")
+        _RULES[action] = fn
+        return fn
+
+    return register
+
+
+def known_actions() -> frozenset[str]:
+    return frozenset(_RULES)
+
+
+def may(caller: Caller, action: str, target: Any = None) -> Decision:
+    if action not in _RULES:
+        # An action without a rule is a programming error: refuse, loudly.
+        return Decision(False, "unknown-action", f"no rule for {action}")
+    if caller.operator:
+        return Decision(True, "operator")
+    if caller.user is None or not caller.user.is_active_account:
+        return Decision(False, "authenticated", "sign in first")
+    return _RULES[action](caller.user, target)
+
+
+def require(caller: Caller, action: str, target: Any = None) -> Decision:
+    """Like :func:`may`, but raise: 401 when nobody is signed in, 403 otherwise."""
+    decision = may(caller, action, target)
+    if decision:
+        return decision
+    if decision.rule == "authenticated":
+        raise NotAuthenticated("authentication required")
+    raise NotAllowed(decision.reason or f"not allowed: {action}", rule=decision.rule)
+
+
+# --- rules of the accounts area ---------------------------------------------
+
+
+def _role(user: User, role: str, rule_name: str, what: str) -> Decision:
+    if role in user.roles:
+        return Decision(True, rule_name)
+    return Decision(False, rule_name, f"only a user with the {role} role may {what}")
+
+
+for _action, _what in {
+    "user.create": "create accounts",
+    "user.list": "list accounts",
+    "user.activate": "activate accounts",
+    "user.set_roles": "change roles",
+    "user.close": "close accounts",
+    "user.revoke_tokens": "revoke another user's tokens",
+    "department.create": "create departments",
+}.items():
+    rule(_action)(lambda user, _t, _w=_what: _role(user, "admin", "admin-only", _w))
+
+for _action, _what in {
+    "audit.read": "read the audit trail",
+    "audit.verify": "verify the audit trail",
+}.items():
+    rule(_action)(lambda user, _t, _w=_what: _role(user, "auditor", "auditor-only", _w))
+
+
+@rule("user.approve")
+def _approve_account(user: User, applicant: User) -> Decision:
+    """An application is approved by an admin or the head of the applicant's department."""
+    name = "account-approver"
+    if applicant is not None and applicant.id == user.id:
+        return Decision(False, "no-self-approval", "nobody approves their own application")
+    if "admin" in user.roles:
+        return Decision(True, name)
+    if (
+        "department_head" in user.roles
+        and applicant is not None
+        and applicant.department_id is not None
+        and applicant.department_id == user.department_id
+    ):
+        return Decision(True, name)
+    return Decision(
+        False, name, "only an admin or the head of the applicant's department may decide"
+    )
+
+
+@rule("user.view_applications")
+def _view_applications(user: User, _target: Any) -> Decision:
+    if user.has_role("admin", "department_head"):
+        return Decision(True, "account-approver")
+    return Decision(False, "account-approver", "only admins and department heads")

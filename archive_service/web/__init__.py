@@ -1,0 +1,12 @@
+"""The HTML interface: one blueprint per area, registered here."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from archive_service.web import admin, audit, auth, home
+
+    for module in (home, auth, admin, audit):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,146 @@
+"""Administration pages: accounts, applications, departments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from archive_service.accounts import services as accounts
+from archive_service.errors import DomainError
+from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.policy import require
+from archive_service.web.forms import ActionForm, DepartmentForm, ReasonForm, RolesForm, UserForm
+
+bp = Blueprint("web_admin", __name__, url_prefix="/admin")
+
+
+def _department_choices(blank: bool = False) -> list[tuple[str, str]]:
+    choices = [(d.code, f"{d.code} · {d.name}") for d in accounts.list_departments(request_session())]
+    return ([("", "—")] if blank else []) + choices
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@signed_in
+def users() -> Any:
+    require(caller(), "user.list")
+    form = UserForm()
+    form.department.choices = _department_choices(blank=True)
+    if form.validate_on_submit():
+        try:
+            with uow() as s:
+                user = accounts.create_user(
+                    s, caller(), username=form.username.data or "",
+                    password=form.password.data or "", display_name=form.display_name.data or "",
+                    department=form.department.data or None, roles=form.roles.data or [],
+                    email=form.email.data or None, settings=runtime().accounts,
+                )
+            flash(_("Account %(name)s created.", name=user.username), "info")
+            return redirect(url_for("web_admin.users"))
+        except DomainError as exc:
+            flash(exc.message, "error")
+    all_users = accounts.list_users(request_session(), caller())
+    return render_template("admin/users.html", users=all_users, form=form)
+
+
+@bp.get("/users/<int:user_id>")
+@signed_in
+def user_detail(user_id: int) -> Any:
+    require(caller(), "user.list")
+    user = accounts.get_user(request_session(), user_id)
+    roles_form = RolesForm(roles=sorted(user.roles or user.requested_roles))
+    return render_template(
+        "admin/user.html", user=user, roles_form=roles_form, close_form=ReasonForm(),
+        action_form=ActionForm(),
+    )
+
+
+def _do(action: Any, success: str, user_id: int) -> Any:
+    try:
+        with uow() as s:
+            action(s)
+        flash(success, "info")
+    except DomainError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("web_admin.user_detail", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/roles")
+@signed_in
+def set_roles(user_id: int) -> Any:
+    form = RolesForm()
+    if not form.validate_on_submit():
+        flash(_("Invalid form."), "error")
+        return redirect(url_for("web_admin.user_detail", user_id=user_id))
+    user = accounts.get_user(request_session(), user_id)
+    if user.status == "approved":
+        return _do(lambda s: accounts.activate(s, caller(), user_id, form.roles.data or []),
+                   _("Account activated."), user_id)
+    return _do(lambda s: accounts.set_roles(s, caller(), user_id, form.roles.data or []),
+               _("Roles saved."), user_id)
+
+
+@bp.post("/users/<int:user_id>/close")
+@signed_in
+def close(user_id: int) -> Any:
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("A reason is required."), "error")
+        return redirect(url_for("web_admin.user_detail", user_id=user_id))
+    return _do(lambda s: accounts.close_account(s, caller(), user_id, form.reason.data or ""),
+               _("Account closed; its sessions and tokens have ended."), user_id)
+
+
+@bp.get("/applications")
+@signed_in
+def applications() -> Any:
+    pending = accounts.pending_applications(request_session(), caller())
+    return render_template("admin/applications.html", pending=pending,
+                           action_form=ActionForm(), reject_form=ReasonForm())
+
+
+@bp.post("/applications/<int:user_id>/approve")
+@signed_in
+def approve(user_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        try:
+            with uow() as s:
+                accounts.approve_application(s, caller(), user_id)
+            flash(_("Application approved."), "info")
+        except DomainError as exc:
+            flash(exc.message, "error")
+    return redirect(url_for("web_admin.applications"))
+
+
+@bp.post("/applications/<int:user_id>/reject")
+@signed_in
+def reject(user_id: int) -> Any:
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            with uow() as s:
+                accounts.reject_application(s, caller(), user_id, form.reason.data or "")
+            flash(_("Application rejected."), "info")
+        except DomainError as exc:
+            flash(exc.message, "error")
+    else:
+        flash(_("A reason is required."), "error")
+    return redirect(url_for("web_admin.applications"))
+
+
+@bp.route("/departments", methods=["GET", "POST"])
+@signed_in
+def departments() -> Any:
+    require(caller(), "department.create")
+    form = DepartmentForm()
+    if form.validate_on_submit():
+        try:
+            with uow() as s:
+                accounts.create_department(s, caller(), form.code.data or "", form.name.data or "")
+            flash(_("Department created."), "info")
+            return redirect(url_for("web_admin.departments"))
+        except DomainError as exc:
+            flash(exc.message, "error")
+    return render_template("admin/departments.html", form=form,
+                           departments=accounts.list_departments(request_session()))

@@ -1,0 +1,113 @@
+"""Sign in and out, apply for an account, change the password."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+
+from archive_service.accounts import services as accounts
+from archive_service.audit.services import record
+from archive_service.errors import DomainError
+from archive_service.http import caller, public, request_session, runtime, signed_in, uow
+from archive_service.web.forms import ApplyForm, LoginForm, PasswordForm
+
+bp = Blueprint("web_auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths: no open redirects."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("web_home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> Any:
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = request_session()
+        result = accounts.authenticate(
+            session, form.username.data or "", form.password.data or "",
+            request.remote_addr, "web", runtime().accounts,
+        )
+        session.commit()
+        if result.ok:
+            login_user(result.user)
+            return redirect(_safe_next(request.args.get("next")))
+        if result.outcome == accounts.LoginOutcome.LOCKED:
+            flash(_("This account is locked until %(until)s after repeated failed sign-ins.",
+                    until=format_datetime(result.locked_until)), "error")
+        elif result.outcome == accounts.LoginOutcome.NOT_ACTIVE:
+            messages = {
+                "applied": _("Your account application is waiting for approval."),
+                "approved": _("Your application was approved; an administrator will activate it."),
+                "closed": _("This account is closed."),
+                "rejected": _("This account application was rejected."),
+            }
+            flash(messages.get(result.status or "", _("This account cannot sign in.")), "error")
+        else:
+            flash(_("Wrong username or password."), "error")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@signed_in
+def logout() -> Any:
+    with uow() as s:
+        record(s, caller().actor, "logout", "user", caller().user.id)
+    logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("web_auth.login"))
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+@public
+def apply() -> Any:
+    session = request_session()
+    form = ApplyForm()
+    form.department.choices = [(d.code, f"{d.code} · {d.name}") for d in accounts.list_departments(session)]
+    if form.validate_on_submit():
+        try:
+            with uow() as s:
+                accounts.apply_for_account(
+                    s, caller(),
+                    username=form.username.data or "", password=form.password.data or "",
+                    display_name=form.display_name.data or "", department=form.department.data or "",
+                    requested_roles=form.roles.data or [], email=form.email.data or None,
+                    note=form.note.data, settings=runtime().accounts,
+                )
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_template("auth/apply.html", form=form), exc.status
+        flash(_("Application sent. You can sign in once it is approved and activated."), "info")
+        return redirect(url_for("web_auth.login"))
+    return render_template("auth/apply.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@signed_in
+def password() -> Any:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            with uow() as s:
+                user = accounts.change_password(
+                    s, caller(), form.old_password.data or "", form.new_password.data or "",
+                    runtime().accounts,
+                )
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_template("auth/password.html", form=form), exc.status
+        login_user(user)  # this session carries on under the new epoch; others end
+        flash(_("Password changed. Other sessions and API tokens were ended."), "info")
+        return redirect(url_for("web_home.index"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,84 @@
+"""Flask-WTF forms (every one carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from archive_service.accounts.models import ROLES
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(r, r) for r in ROLES]
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=150)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField(_l("Sign in"))
+
+
+class ApplyForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(min=2, max=64)])
+    display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    department = SelectField(_l("Department"), validators=[DataRequired()])
+    roles = SelectMultipleField(_l("Roles needed"), choices=role_choices())
+    note = TextAreaField(_l("Why you need an account"), validators=[Optional(), Length(max=1000)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        _l("Repeat password"), validators=[EqualTo("password", message=_l("Passwords differ"))]
+    )
+    submit = SubmitField(_l("Apply"))
+
+
+class PasswordForm(FlaskForm):
+    old_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        _l("Repeat new password"),
+        validators=[EqualTo("new_password", message=_l("Passwords differ"))],
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(min=2, max=64)])
+    display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    department = SelectField(_l("Department"), validators=[Optional()])
+    roles = SelectMultipleField(_l("Roles"), choices=role_choices())
+    password = PasswordField(_l("Initial password"), validators=[DataRequired()])
+    submit = SubmitField(_l("Create account"))
+
+
+class RolesForm(FlaskForm):
+    roles = SelectMultipleField(_l("Roles"), choices=role_choices())
+    submit = SubmitField(_l("Save roles"))
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class ActionForm(FlaskForm):
+    """A bare form: a button and its CSRF token."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+class DepartmentForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Create department"))

@@ -1,0 +1,164 @@
+"""Shared fixtures: a migrated database on SQLite *and* PostgreSQL, an app, users.
+
+Every test that takes ``app`` (or ``rt``) runs once per database backend.
+PostgreSQL is 127.0.0.1:5432, database ``test`` (override with
+``ARCHIVE_TEST_PG_URL``); each test session migrates a schema of its own and
+each test starts from empty tables. Without a reachable PostgreSQL the
+PostgreSQL half is skipped, unless ``ARCHIVE_TEST_REQUIRE_PG=1`` (CI) makes
+that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from archive_service.accounts import services as accounts
+from archive_service.audit.chain import GENESIS
+from archive_service.config import Settings
+from archive_service.db import Base
+from archive_service.migrate import upgrade
+from archive_service.policy import Caller
+from archive_service.runtime import Runtime, build_runtime
+
+PG_BASE_URL = os.environ.get("ARCHIVE_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+PASSWORD = "correct horse battery 9"
+
+
+def _pg_reachable() -> bool:
+    try:
+        engine = create_engine(PG_BASE_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    if not _pg_reachable():
+        if os.environ.get("ARCHIVE_TEST_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL required but unreachable at {PG_BASE_URL}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_BASE_URL}")
+    schema = f"archive_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_BASE_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_BASE_URL else "?"
+    url = f"{PG_BASE_URL}{sep}options=-csearch_path%3D{schema}"
+    upgrade(url)
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _reset_pg(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name != "audit_chain")
+    with engine.begin() as conn:
+        # Tests start empty; the append-only triggers are bypassed only here.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text("UPDATE audit_chain SET last_seq = 0, last_hash = :g"), {"g": GENESIS})
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "archive.sqlite3"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_schema_url")
+    _reset_pg(url)
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        instance_dir=tmp_path / "instance",
+        database_url=database_url,
+        secret_key="test-secret-key",
+        celery_always_eager=True,
+    ).with_defaults()
+
+
+@pytest.fixture
+def rt(settings: Settings) -> Iterator[Runtime]:
+    runtime = build_runtime(settings)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def app(settings: Settings, rt: Runtime) -> Any:
+    from archive_service.app import create_app
+
+    application = create_app(settings, runtime=rt)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+OPERATOR = Caller.cli()
+
+
+@dataclass
+class People:
+    """A small organisation built through the services, as a real admin would."""
+
+    rt: Runtime
+
+    def department(self, code: str, name: str | None = None) -> None:
+        with self.rt.db.unit_of_work() as s:
+            if not any(d.code == code for d in accounts.list_departments(s)):
+                accounts.create_department(s, OPERATOR, code, name or code)
+
+    def user(self, username: str, *roles: str, department: str | None = "SALES") -> Any:
+        if department:
+            self.department(department)
+        with self.rt.db.unit_of_work() as s:
+            return accounts.create_user(
+                s, OPERATOR, username=username, password=PASSWORD,
+                display_name=username.title(), department=department, roles=roles,
+                settings=self.rt.accounts,
+            )
+
+
+@pytest.fixture
+def people(rt: Runtime) -> People:
+    return People(rt)
+
+
+def token_for(client: Any, username: str, password: str = PASSWORD) -> str:
+    resp = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert resp.status_code == 201, resp.get_json()
+    return str(resp.get_json()["token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,45 @@
+"""The Celery app: broker and schedule from the same settings as the web app.
+
+Embedded default: kombu's SQLAlchemy transport on a SQLite file in the
+instance folder, worker and beat started by ``archive run``. Production:
+Redis, with worker, index worker and beat in their own containers. Index
+writes go to the ``index`` queue, which exactly one worker consumes.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.schedules import crontab
+
+from archive_service.config import Settings
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("archive", include=["workers.tasks"])
+    app.conf.update(
+        broker_url=settings.broker_url,
+        result_backend=settings.result_backend,
+        task_default_queue="default",
+        task_routes={"workers.tasks.index_*": {"queue": "index"}},
+        task_acks_late=True,  # a killed worker's task runs again (tasks are idempotent)
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_always_eager=settings.celery_always_eager,
+        task_eager_propagates=True,
+        broker_connection_retry_on_startup=True,
+        timezone="UTC",
+        enable_utc=True,
+        beat_schedule={
+            "verify-audit-chain": {
+                "task": "workers.tasks.verify_audit_chain",
+                "schedule": crontab(hour="2", minute="30"),
+            },
+        },
+    )
+    if settings.broker_url.startswith("sqla+"):
+        # The SQL transport polls; once a second is plenty for an embedded service.
+        app.conf.broker_transport_options = {"polling_interval": 1}
+    return app
+
+
+celery = make_celery(Settings.from_env())
