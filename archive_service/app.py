@@ -8,7 +8,16 @@ from typing import Any
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
-from flask import Response, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -134,8 +143,9 @@ def _register_error_handlers(app: APIFlask) -> None:
             return _json_error(exc.status, exc.code, exc.message, **extra)
         if isinstance(exc, NotAuthenticated):
             return redirect(url_for("web_auth.login", next=request.full_path))
-        return render_template("error.html", status=exc.status, message=exc.message,
-                               rule=exc.details.get("rule")), exc.status
+        return render_template(
+            "error.html", status=exc.status, message=exc.message, rule=exc.details.get("rule")
+        ), exc.status
 
     @app.error_processor
     def validation_error(error: HTTPError) -> Any:

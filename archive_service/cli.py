@@ -12,9 +12,10 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy import select
@@ -37,7 +38,7 @@ def _runtime() -> Runtime:
     return build_runtime(Settings.from_env())
 
 
-def _fail(exc: DomainError) -> None:
+def _fail(exc: DomainError) -> NoReturn:
     raise click.ClickException(exc.message) from exc
 
 
@@ -69,8 +70,14 @@ def initialise(settings: Settings) -> tuple[Runtime, str | None]:
         if not has_admin:
             password = settings.admin_password or secrets.token_urlsafe(12)
             accounts.create_user(
-                s, OPERATOR, username="admin", password=password, display_name="Administrator",
-                department=ops, roles=["admin"], settings=rt.accounts,
+                s,
+                OPERATOR,
+                username="admin",
+                password=password,
+                display_name="Administrator",
+                department=ops,
+                roles=["admin"],
+                settings=rt.accounts,
             )
             generated = None if settings.admin_password else password
     return rt, generated
@@ -80,7 +87,10 @@ def initialise(settings: Settings) -> tuple[Runtime, str | None]:
 def init() -> None:
     """Create or migrate the database and the first admin account."""
     settings = Settings.from_env()
-    rt, generated = initialise(settings)
+    try:
+        rt, generated = initialise(settings)
+    except DomainError as exc:
+        _fail(exc)
     rt.close()
     click.echo(f"instance: {settings.instance_dir}")
     if generated:
@@ -100,19 +110,28 @@ def run(host: str, port: int, threads: int, no_worker: bool) -> None:
     from archive_service.app import create_app
 
     settings = Settings.from_env()
-    rt, generated = initialise(settings)
+    try:
+        rt, generated = initialise(settings)
+    except DomainError as exc:
+        _fail(exc)
     if settings.embedded:
         click.secho(
             "WARNING: embedded default — secrets are generated into "
             f"{settings.instance_dir} (mode 0600). Back this folder up; "
-            "production mounts its keys instead.", fg="yellow", err=True,
+            "production mounts its keys instead.",
+            fg="yellow",
+            err=True,
         )
     worker = None if no_worker else _start_worker(settings)
     app = create_app(settings, runtime=rt)
+    # Bind before announcing, so the printed URL answers at once.
+    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="archive")
     url = f"http://{host}:{port}/"
     click.echo(f"Customer archive service running at {url}")
     if generated:
-        click.echo(f"Admin account: username 'admin', password '{generated}' (shown once; change it)")
+        click.echo(
+            f"Admin account: username 'admin', password '{generated}' (shown once; change it)"
+        )
     else:
         click.echo("Admin account: 'admin' (password as set before)")
     sys.stdout.flush()
@@ -122,7 +141,7 @@ def run(host: str, port: int, threads: int, no_worker: bool) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="archive")
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
@@ -140,9 +159,23 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     env = dict(os.environ, ARCHIVE_INSTANCE_DIR=str(settings.instance_dir))
     schedule = Path(settings.instance_dir) / "celerybeat-schedule"
     cmd = [
-        sys.executable, "-m", "celery", "-A", "workers.celery_app:celery", "worker",
-        "--beat", "--schedule", str(schedule), "--queues", "default,index",
-        "--pool", "solo", "--loglevel", "INFO", "--hostname", "embedded@%h",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app:celery",
+        "worker",
+        "--beat",
+        "--schedule",
+        str(schedule),
+        "--queues",
+        "default,index",
+        "--pool",
+        "solo",
+        "--loglevel",
+        "INFO",
+        "--hostname",
+        "embedded@%h",
     ]
     log = open(Path(settings.instance_dir) / "worker.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
@@ -150,6 +183,18 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     if proc.poll() is not None:
         raise click.ClickException(f"the Celery worker did not start; see {log.name}")
     click.echo(f"Celery worker and beat started (pid {proc.pid}, log {log.name})")
+
+    def watch() -> None:
+        code = proc.wait()
+        if code not in (0, -signal.SIGTERM):
+            click.secho(
+                f"ERROR: the Celery worker stopped (exit {code}); background jobs will "
+                f"not run. See {log.name}",
+                fg="red",
+                err=True,
+            )
+
+    threading.Thread(target=watch, daemon=True).start()
     return proc
 
 
@@ -168,15 +213,28 @@ def user() -> None:
 @click.option("--role", "roles", multiple=True, type=click.Choice(ROLES))
 @click.option("--email", default=None)
 @click.password_option(envvar="ARCHIVE_NEW_USER_PASSWORD")
-def user_create(username: str, display_name: str, department: str | None,
-                roles: tuple[str, ...], email: str | None, password: str) -> None:
+def user_create(
+    username: str,
+    display_name: str,
+    department: str | None,
+    roles: tuple[str, ...],
+    email: str | None,
+    password: str,
+) -> None:
     """Create an active account."""
     rt = _runtime()
     try:
         with rt.db.unit_of_work() as s:
             u = accounts.create_user(
-                s, OPERATOR, username=username, password=password, display_name=display_name,
-                department=department, roles=roles, email=email, settings=rt.accounts,
+                s,
+                OPERATOR,
+                username=username,
+                password=password,
+                display_name=display_name,
+                department=department,
+                roles=roles,
+                email=email,
+                settings=rt.accounts,
             )
             click.echo(json.dumps(u.summary(), ensure_ascii=False))
     except DomainError as exc:
@@ -263,3 +321,7 @@ def audit_verify() -> None:
     click.echo(json.dumps(result.as_dict()))
     if not result.ok:
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -101,10 +101,15 @@ def require(caller: Caller, action: str, target: Any = None) -> Decision:
 # --- rules of the accounts area ---------------------------------------------
 
 
-def _role(user: User, role: str, rule_name: str, what: str) -> Decision:
-    if role in user.roles:
-        return Decision(True, rule_name)
-    return Decision(False, rule_name, f"only a user with the {role} role may {what}")
+def _role_rule(role: str, rule_name: str, what: str) -> RuleFn:
+    """A rule that allows exactly the holders of ``role``."""
+
+    def check(user: User, _target: Any) -> Decision:
+        if role in user.roles:
+            return Decision(True, rule_name)
+        return Decision(False, rule_name, f"only a user with the {role} role may {what}")
+
+    return check
 
 
 for _action, _what in {
@@ -116,13 +121,13 @@ for _action, _what in {
     "user.revoke_tokens": "revoke another user's tokens",
     "department.create": "create departments",
 }.items():
-    rule(_action)(lambda user, _t, _w=_what: _role(user, "admin", "admin-only", _w))
+    rule(_action)(_role_rule("admin", "admin-only", _what))
 
 for _action, _what in {
     "audit.read": "read the audit trail",
     "audit.verify": "verify the audit trail",
 }.items():
-    rule(_action)(lambda user, _t, _w=_what: _role(user, "auditor", "auditor-only", _w))
+    rule(_action)(_role_rule("auditor", "auditor-only", _what))
 
 
 @rule("user.approve")

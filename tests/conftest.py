@@ -143,8 +143,13 @@ class People:
             self.department(department)
         with self.rt.db.unit_of_work() as s:
             return accounts.create_user(
-                s, OPERATOR, username=username, password=PASSWORD,
-                display_name=username.title(), department=department, roles=roles,
+                s,
+                OPERATOR,
+                username=username,
+                password=PASSWORD,
+                display_name=username.title(),
+                department=department,
+                roles=roles,
                 settings=self.rt.accounts,
             )
 

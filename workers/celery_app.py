@@ -36,9 +36,6 @@ def make_celery(settings: Settings) -> Celery:
             },
         },
     )
-    if settings.broker_url.startswith("sqla+"):
-        # The SQL transport polls; once a second is plenty for an embedded service.
-        app.conf.broker_transport_options = {"polling_interval": 1}
     return app
 
 

@@ -150,8 +150,14 @@ def create_user(
     session.add(user)
     session.flush()
     record(
-        session, by.actor, "user.create", "user", user.id,
-        username=username, department=department, roles=role_list,
+        session,
+        by.actor,
+        "user.create",
+        "user",
+        user.id,
+        username=username,
+        department=department,
+        roles=role_list,
     )
     return user
 
@@ -189,8 +195,14 @@ def apply_for_account(
     session.add(user)
     session.flush()
     record(
-        session, by.actor, "user.apply", "user", user.id,
-        username=username, department=dept.code, requested_roles=roles_wanted,
+        session,
+        by.actor,
+        "user.apply",
+        "user",
+        user.id,
+        username=username,
+        department=dept.code,
+        requested_roles=roles_wanted,
     )
     return user
 
@@ -261,7 +273,9 @@ def activate(session: Session, by: Caller, user_id: int, roles: Iterable[str]) -
     _set_roles(user, role_list)
     user.status = AccountStatus.ACTIVE
     user.activated_at = utcnow()
-    record(session, by.actor, "user.activate", "user", user.id, username=user.username, roles=role_list)
+    record(
+        session, by.actor, "user.activate", "user", user.id, username=user.username, roles=role_list
+    )
     return user
 
 
@@ -272,13 +286,24 @@ def set_roles(session: Session, by: Caller, user_id: int, roles: Iterable[str]) 
         raise Conflict("account is closed")
     before = sorted(user.roles)
     role_list = _check_roles(roles)
-    if by.user is not None and by.user.id == user.id and "admin" in before and "admin" not in role_list:
+    if (
+        by.user is not None
+        and by.user.id == user.id
+        and "admin" in before
+        and "admin" not in role_list
+    ):
         raise Conflict("an admin cannot remove their own admin role")
     _set_roles(user, role_list)
     session.flush()
     record(
-        session, by.actor, "user.set_roles", "user", user.id,
-        username=user.username, before=before, after=role_list,
+        session,
+        by.actor,
+        "user.set_roles",
+        "user",
+        user.id,
+        username=user.username,
+        before=before,
+        after=role_list,
     )
     return user
 
@@ -300,8 +325,14 @@ def close_account(session: Session, by: Caller, user_id: int, reason: str) -> Us
     user.session_epoch += 1
     revoked = _revoke_all_tokens(session, user.id, now)
     record(
-        session, by.actor, "user.close", "user", user.id,
-        username=user.username, reason=reason.strip(), tokens_revoked=revoked,
+        session,
+        by.actor,
+        "user.close",
+        "user",
+        user.id,
+        username=user.username,
+        reason=reason.strip(),
+        tokens_revoked=revoked,
     )
     return user
 
@@ -328,7 +359,9 @@ def change_password(
         raise InvalidInput("sign in first")
     if not _verify(user.password_hash, old_password or ""):
         raise InvalidInput("the current password is wrong", field="old_password")
-    problems = rules.password_problems(new_password or "", user.username, settings.password_min_length)
+    problems = rules.password_problems(
+        new_password or "", user.username, settings.password_min_length
+    )
     if problems:
         raise InvalidInput("password " + "; ".join(problems), field="new_password")
     if _verify(user.password_hash, new_password):
@@ -394,14 +427,26 @@ def authenticate(
     user = user_by_username(session, username)
     if user is None:
         _verify(_DUMMY_HASH, password or "")
-        record(session, Actor(None, username[:150] if username else None, ip), "login.failure",
-               channel=channel, reason="unknown user")
+        record(
+            session,
+            Actor(None, username[:150] if username else None, ip),
+            "login.failure",
+            channel=channel,
+            reason="unknown user",
+        )
         return LoginResult(LoginOutcome.BAD_CREDENTIALS)
     actor = Actor(user.id, user.username, ip)
     state = _failure_state(user)
     if rules.is_locked(state, now):
-        record(session, actor, "login.refused_locked", "user", user.id, channel=channel,
-               locked_until=user.locked_until.isoformat() if user.locked_until else None)
+        record(
+            session,
+            actor,
+            "login.refused_locked",
+            "user",
+            user.id,
+            channel=channel,
+            locked_until=user.locked_until.isoformat() if user.locked_until else None,
+        )
         return LoginResult(LoginOutcome.LOCKED, user, user.locked_until)
     if state.locked_until is not None:  # lock expired: start counting afresh
         state = rules.CLEAR
@@ -410,17 +455,39 @@ def authenticate(
         user.failed_logins = new.count
         user.failure_window_start = new.window_start
         user.locked_until = new.locked_until
-        record(session, actor, "login.failure", "user", user.id, channel=channel,
-               reason="wrong password", failures=new.count)
+        record(
+            session,
+            actor,
+            "login.failure",
+            "user",
+            user.id,
+            channel=channel,
+            reason="wrong password",
+            failures=new.count,
+        )
         if new.locked_until is not None:
-            record(session, actor, "user.lockout", "user", user.id,
-                   locked_until=new.locked_until.isoformat(), failures=new.count)
+            record(
+                session,
+                actor,
+                "user.lockout",
+                "user",
+                user.id,
+                locked_until=new.locked_until.isoformat(),
+                failures=new.count,
+            )
             return LoginResult(LoginOutcome.LOCKED, user, new.locked_until)
         return LoginResult(LoginOutcome.BAD_CREDENTIALS)
     user.failed_logins, user.failure_window_start, user.locked_until = 0, None, None
     if not user.is_active_account or _account_expired(user, now):
-        record(session, actor, "login.failure", "user", user.id, channel=channel,
-               reason=f"account {user.status}")
+        record(
+            session,
+            actor,
+            "login.failure",
+            "user",
+            user.id,
+            channel=channel,
+            reason=f"account {user.status}",
+        )
         return LoginResult(LoginOutcome.NOT_ACTIVE, user, status=user.status)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
@@ -465,8 +532,14 @@ def issue_token(
     )
     session.add(token)
     session.flush()
-    record(session, by.actor, "token.create", "token", token.id,
-           expires_at=token.expires_at.isoformat())
+    record(
+        session,
+        by.actor,
+        "token.create",
+        "token",
+        token.id,
+        expires_at=token.expires_at.isoformat(),
+    )
     return plain, token
 
 

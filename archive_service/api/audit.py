@@ -36,7 +36,9 @@ def list_events(q: dict[str, Any]) -> Any:
     with uow() as s:
         require(caller(), "audit.read")
         rows, total = audit.search(s, audit.AuditFilter(**q), page, per_page)
-        audit.record(s, caller().actor, "audit.read", filters={k: str(v) for k, v in q.items() if v})
+        audit.record(
+            s, caller().actor, "audit.read", filters={k: str(v) for k, v in q.items() if v}
+        )
         return {"items": [audit.event_dict(e) for e in rows], "total": total}
 
 

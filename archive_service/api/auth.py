@@ -12,8 +12,8 @@ from flask import g, request
 from archive_service.accounts import services as accounts
 from archive_service.api.common import SECURITY, blueprint
 from archive_service.errors import DomainError, NotAuthenticated
-from archive_service.policy import Caller
 from archive_service.http import caller, public, request_session, runtime, signed_in, uow
+from archive_service.policy import Caller
 
 bp = blueprint("auth", "Authentication")
 
@@ -63,7 +63,9 @@ def create_token(body: dict[str, Any]) -> Any:
         raise NotAuthenticated("wrong username or password")
     assert result.user is not None
     with uow() as s:
-        plain, token = accounts.issue_token(s, Caller.of(result.user, request.remote_addr), rt.accounts)
+        plain, token = accounts.issue_token(
+            s, Caller.of(result.user, request.remote_addr), rt.accounts
+        )
     return {"token": plain, "expires_at": token.expires_at}
 
 

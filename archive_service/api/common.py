@@ -7,7 +7,7 @@ from typing import Any
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Integer
 from apiflask.validators import Range
-from flask import g, request
+from flask import current_app, g, request
 
 from archive_service.accounts import services as accounts
 from archive_service.errors import NotAuthenticated
@@ -21,6 +21,10 @@ def load_bearer() -> None:
     g.api_user = None
     header = request.headers.get("Authorization", "")
     if not header:
+        # Refuse strangers before any input parsing, so they learn nothing about it.
+        view = current_app.view_functions.get(request.endpoint or "")
+        if getattr(view, "_access", None) == "signed_in":
+            raise NotAuthenticated("authentication required")
         return
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

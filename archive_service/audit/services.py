@@ -130,9 +130,16 @@ def verify(session: Session, batch: int = 5000) -> Verification:
 def _iter_events(session: Session, batch: int) -> Iterator[AuditEvent]:
     last = 0
     while True:
-        rows = session.execute(
-            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.seq > last)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return
         yield from rows
@@ -149,7 +156,7 @@ class AuditFilter:
     until: datetime | None = None
 
 
-def _filtered(f: AuditFilter) -> Select[tuple[AuditEvent]]:
+def _filtered(f: AuditFilter) -> Select[AuditEvent]:
     q = select(AuditEvent)
     if f.actor:
         q = q.where(AuditEvent.actor == f.actor)
@@ -173,9 +180,13 @@ def search(
 ) -> tuple[list[AuditEvent], int]:
     q = _filtered(f)
     total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
-    rows = session.execute(
-        q.order_by(AuditEvent.seq.desc()).offset((page - 1) * per_page).limit(per_page)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            q.order_by(AuditEvent.seq.desc()).offset((page - 1) * per_page).limit(per_page)
+        )
+        .scalars()
+        .all()
+    )
     return list(rows), total
 
 

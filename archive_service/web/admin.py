@@ -17,7 +17,9 @@ bp = Blueprint("web_admin", __name__, url_prefix="/admin")
 
 
 def _department_choices(blank: bool = False) -> list[tuple[str, str]]:
-    choices = [(d.code, f"{d.code} · {d.name}") for d in accounts.list_departments(request_session())]
+    choices = [
+        (d.code, f"{d.code} · {d.name}") for d in accounts.list_departments(request_session())
+    ]
     return ([("", "—")] if blank else []) + choices
 
 
@@ -31,10 +33,15 @@ def users() -> Any:
         try:
             with uow() as s:
                 user = accounts.create_user(
-                    s, caller(), username=form.username.data or "",
-                    password=form.password.data or "", display_name=form.display_name.data or "",
-                    department=form.department.data or None, roles=form.roles.data or [],
-                    email=form.email.data or None, settings=runtime().accounts,
+                    s,
+                    caller(),
+                    username=form.username.data or "",
+                    password=form.password.data or "",
+                    display_name=form.display_name.data or "",
+                    department=form.department.data or None,
+                    roles=form.roles.data or [],
+                    email=form.email.data or None,
+                    settings=runtime().accounts,
                 )
             flash(_("Account %(name)s created.", name=user.username), "info")
             return redirect(url_for("web_admin.users"))
@@ -51,7 +58,10 @@ def user_detail(user_id: int) -> Any:
     user = accounts.get_user(request_session(), user_id)
     roles_form = RolesForm(roles=sorted(user.roles or user.requested_roles))
     return render_template(
-        "admin/user.html", user=user, roles_form=roles_form, close_form=ReasonForm(),
+        "admin/user.html",
+        user=user,
+        roles_form=roles_form,
+        close_form=ReasonForm(),
         action_form=ActionForm(),
     )
 
@@ -75,10 +85,16 @@ def set_roles(user_id: int) -> Any:
         return redirect(url_for("web_admin.user_detail", user_id=user_id))
     user = accounts.get_user(request_session(), user_id)
     if user.status == "approved":
-        return _do(lambda s: accounts.activate(s, caller(), user_id, form.roles.data or []),
-                   _("Account activated."), user_id)
-    return _do(lambda s: accounts.set_roles(s, caller(), user_id, form.roles.data or []),
-               _("Roles saved."), user_id)
+        return _do(
+            lambda s: accounts.activate(s, caller(), user_id, form.roles.data or []),
+            _("Account activated."),
+            user_id,
+        )
+    return _do(
+        lambda s: accounts.set_roles(s, caller(), user_id, form.roles.data or []),
+        _("Roles saved."),
+        user_id,
+    )
 
 
 @bp.post("/users/<int:user_id>/close")
@@ -88,16 +104,23 @@ def close(user_id: int) -> Any:
     if not form.validate_on_submit():
         flash(_("A reason is required."), "error")
         return redirect(url_for("web_admin.user_detail", user_id=user_id))
-    return _do(lambda s: accounts.close_account(s, caller(), user_id, form.reason.data or ""),
-               _("Account closed; its sessions and tokens have ended."), user_id)
+    return _do(
+        lambda s: accounts.close_account(s, caller(), user_id, form.reason.data or ""),
+        _("Account closed; its sessions and tokens have ended."),
+        user_id,
+    )
 
 
 @bp.get("/applications")
 @signed_in
 def applications() -> Any:
     pending = accounts.pending_applications(request_session(), caller())
-    return render_template("admin/applications.html", pending=pending,
-                           action_form=ActionForm(), reject_form=ReasonForm())
+    return render_template(
+        "admin/applications.html",
+        pending=pending,
+        action_form=ActionForm(),
+        reject_form=ReasonForm(),
+    )
 
 
 @bp.post("/applications/<int:user_id>/approve")
@@ -142,5 +165,8 @@ def departments() -> Any:
             return redirect(url_for("web_admin.departments"))
         except DomainError as exc:
             flash(exc.message, "error")
-    return render_template("admin/departments.html", form=form,
-                           departments=accounts.list_departments(request_session()))
+    return render_template(
+        "admin/departments.html",
+        form=form,
+        departments=accounts.list_departments(request_session()),
+    )

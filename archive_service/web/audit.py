@@ -29,8 +29,11 @@ def _date(value: str | None) -> datetime | None:
 def _filter() -> audit.AuditFilter:
     a = request.args
     return audit.AuditFilter(
-        actor=a.get("actor") or None, action=a.get("action") or None,
-        target=a.get("target") or None, since=_date(a.get("since")), until=_date(a.get("until")),
+        actor=a.get("actor") or None,
+        action=a.get("action") or None,
+        target=a.get("target") or None,
+        since=_date(a.get("since")),
+        until=_date(a.get("until")),
     )
 
 
@@ -42,8 +45,9 @@ def events() -> Any:
     with uow() as s:
         rows, total = audit.search(s, _filter(), page, 50)
         audit.record(s, caller().actor, "audit.read", filters=dict(request.args))
-    return render_template("audit/events.html", rows=rows, total=total, page=page,
-                           pages=max(1, (total + 49) // 50))
+    return render_template(
+        "audit/events.html", rows=rows, total=total, page=page, pages=max(1, (total + 49) // 50)
+    )
 
 
 @bp.get("/verify")
@@ -67,12 +71,25 @@ def export() -> Any:
         writer = csv.writer(buf)
         writer.writerow(["seq", "at", "actor", "ip", "action", "target", "details", "hash"])
         for ev in audit.iter_all(request_session(), f):
-            writer.writerow([ev.seq, ev.at.isoformat(), ev.actor, ev.ip, ev.action, ev.target,
-                             ev.details, ev.hash])
+            writer.writerow(
+                [
+                    ev.seq,
+                    ev.at.isoformat(),
+                    ev.actor,
+                    ev.ip,
+                    ev.action,
+                    ev.target,
+                    ev.details,
+                    ev.hash,
+                ]
+            )
             yield buf.getvalue()
             buf.seek(0)
             buf.truncate()
         yield buf.getvalue()
 
-    return Response(stream_with_context(rows()), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=audit.csv"})
+    return Response(
+        stream_with_context(rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=audit.csv"},
+    )

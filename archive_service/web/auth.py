@@ -35,16 +35,25 @@ def login() -> Any:
     if form.validate_on_submit():
         session = request_session()
         result = accounts.authenticate(
-            session, form.username.data or "", form.password.data or "",
-            request.remote_addr, "web", runtime().accounts,
+            session,
+            form.username.data or "",
+            form.password.data or "",
+            request.remote_addr,
+            "web",
+            runtime().accounts,
         )
         session.commit()
         if result.ok:
             login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
         if result.outcome == accounts.LoginOutcome.LOCKED:
-            flash(_("This account is locked until %(until)s after repeated failed sign-ins.",
-                    until=format_datetime(result.locked_until)), "error")
+            flash(
+                _(
+                    "This account is locked until %(until)s after repeated failed sign-ins.",
+                    until=format_datetime(result.locked_until),
+                ),
+                "error",
+            )
         elif result.outcome == accounts.LoginOutcome.NOT_ACTIVE:
             messages = {
                 "applied": _("Your account application is waiting for approval."),
@@ -74,16 +83,23 @@ def logout() -> Any:
 def apply() -> Any:
     session = request_session()
     form = ApplyForm()
-    form.department.choices = [(d.code, f"{d.code} · {d.name}") for d in accounts.list_departments(session)]
+    form.department.choices = [
+        (d.code, f"{d.code} · {d.name}") for d in accounts.list_departments(session)
+    ]
     if form.validate_on_submit():
         try:
             with uow() as s:
                 accounts.apply_for_account(
-                    s, caller(),
-                    username=form.username.data or "", password=form.password.data or "",
-                    display_name=form.display_name.data or "", department=form.department.data or "",
-                    requested_roles=form.roles.data or [], email=form.email.data or None,
-                    note=form.note.data, settings=runtime().accounts,
+                    s,
+                    caller(),
+                    username=form.username.data or "",
+                    password=form.password.data or "",
+                    display_name=form.display_name.data or "",
+                    department=form.department.data or "",
+                    requested_roles=form.roles.data or [],
+                    email=form.email.data or None,
+                    note=form.note.data,
+                    settings=runtime().accounts,
                 )
         except DomainError as exc:
             flash(exc.message, "error")
@@ -101,7 +117,10 @@ def password() -> Any:
         try:
             with uow() as s:
                 user = accounts.change_password(
-                    s, caller(), form.old_password.data or "", form.new_password.data or "",
+                    s,
+                    caller(),
+                    form.old_password.data or "",
+                    form.new_password.data or "",
                     runtime().accounts,
                 )
         except DomainError as exc:

@@ -46,7 +46,9 @@ def test_wrong_password_is_401_with_an_audit_event_and_nothing_else(
 ) -> None:
     people.user("clara", "clerk")
     before = _user_row(rt, "clara")
-    resp = client.post("/api/v1/auth/token", json={"username": "clara", "password": "nope nope nope"})
+    resp = client.post(
+        "/api/v1/auth/token", json={"username": "clara", "password": "nope nope nope"}
+    )
     assert resp.status_code == 401
     assert resp.get_json()["error"]["code"] == "not_authenticated"
     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
@@ -55,14 +57,18 @@ def test_wrong_password_is_401_with_an_audit_event_and_nothing_else(
     after = _user_row(rt, "clara")
     assert after.failed_logins == 1
     assert (after.password_hash, after.status, after.session_epoch) == (
-        before.password_hash, before.status, before.session_epoch,
+        before.password_hash,
+        before.status,
+        before.session_epoch,
     )
     with rt.db.unit_of_work() as s:
         assert s.execute(select(func.count()).select_from(ApiToken)).scalar_one() == 0
 
 
 def test_unknown_user_is_the_same_401(client: Any, people: People, rt: Any) -> None:
-    resp = client.post("/api/v1/auth/token", json={"username": "ghost", "password": "whatever12345"})
+    resp = client.post(
+        "/api/v1/auth/token", json={"username": "ghost", "password": "whatever12345"}
+    )
     assert resp.status_code == 401
     assert resp.get_json()["error"]["message"] == "wrong username or password"
     assert _events(rt, "login.failure")[0].details["reason"] == "unknown user"
@@ -73,10 +79,14 @@ def test_lockout_after_five_failures_says_until_when(client: Any, people: People
     start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False) as traveller:
         for _ in range(4):
-            r = client.post("/api/v1/auth/token", json={"username": "clara", "password": "wrong password!"})
+            r = client.post(
+                "/api/v1/auth/token", json={"username": "clara", "password": "wrong password!"}
+            )
             assert r.status_code == 401
             traveller.shift(timedelta(seconds=30))
-        r = client.post("/api/v1/auth/token", json={"username": "clara", "password": "wrong password!"})
+        r = client.post(
+            "/api/v1/auth/token", json={"username": "clara", "password": "wrong password!"}
+        )
         assert r.status_code == 401
         body = r.get_json()["error"]
         assert body["code"] == "account_locked"
@@ -127,14 +137,25 @@ def test_admin_creates_departments_and_users(client: Any, people: People, rt: An
     admin = bearer(token_for(client, "root"))
     r = client.post("/api/v1/departments", json={"code": "fin", "name": "财务部"}, headers=admin)
     assert r.status_code == 201 and r.get_json()["code"] == "FIN"
-    r = client.post("/api/v1/users", headers=admin, json={
-        "username": "fiona", "password": "a long enough secret", "display_name": "Fiona 王",
-        "department": "FIN", "roles": ["requester", "department_head"],
-    })
+    r = client.post(
+        "/api/v1/users",
+        headers=admin,
+        json={
+            "username": "fiona",
+            "password": "a long enough secret",
+            "display_name": "Fiona 王",
+            "department": "FIN",
+            "roles": ["requester", "department_head"],
+        },
+    )
     assert r.status_code == 201, r.get_json()
     assert r.get_json() | {"id": 0} == {
-        "id": 0, "username": "fiona", "display_name": "Fiona 王", "department": "FIN",
-        "roles": ["department_head", "requester"], "status": "active",
+        "id": 0,
+        "username": "fiona",
+        "display_name": "Fiona 王",
+        "department": "FIN",
+        "roles": ["department_head", "requester"],
+        "status": "active",
     }
     assert token_for(client, "fiona", "a long enough secret")
     assert [e.details["username"] for e in _events(rt, "user.create")][-1] == "fiona"
@@ -154,23 +175,46 @@ def test_known_but_not_allowed_is_403_naming_the_rule(client: Any, people: Peopl
     assert r.status_code == 403
 
 
-def test_bad_input_names_the_field_and_changes_nothing(client: Any, people: People, rt: Any) -> None:
+def test_bad_input_names_the_field_and_changes_nothing(
+    client: Any, people: People, rt: Any
+) -> None:
     people.user("root", "admin", department=None)
     admin = bearer(token_for(client, "root"))
     cases = [
         ({"password": "a long enough secret", "display_name": "X"}, "username"),
         ({"username": "xy", "password": "short", "display_name": "X"}, "password"),
         ({"username": "xy", "password": "xy is my password", "display_name": "X"}, "password"),
-        ({"username": "../etc", "password": "a long enough secret", "display_name": "X"}, "username"),
-        ({"username": "xy", "password": "a long enough secret", "display_name": "X", "roles": ["god"]}, "roles"),
-        ({"username": "xy", "password": "a long enough secret", "display_name": "X", "department": "NOPE"}, "department"),
+        (
+            {"username": "../etc", "password": "a long enough secret", "display_name": "X"},
+            "username",
+        ),
+        (
+            {
+                "username": "xy",
+                "password": "a long enough secret",
+                "display_name": "X",
+                "roles": ["god"],
+            },
+            "roles",
+        ),
+        (
+            {
+                "username": "xy",
+                "password": "a long enough secret",
+                "display_name": "X",
+                "department": "NOPE",
+            },
+            "department",
+        ),
     ]
     for body, field in cases:
         r = client.post("/api/v1/users", json=body, headers=admin)
         assert r.status_code == 422, (body, r.get_json())
         err = r.get_json()["error"]
         assert field in err.get("fields", {}) or err.get("field") == field, (body, err)
-    r = client.post("/api/v1/users", data="{not json", headers={**admin, "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/users", data="{not json", headers={**admin, "Content-Type": "application/json"}
+    )
     assert r.status_code == 400
     assert "error" in r.get_json()
     with rt.db.unit_of_work() as s:
@@ -181,8 +225,11 @@ def test_duplicate_username_is_409(client: Any, people: People) -> None:
     people.user("root", "admin", department=None)
     people.user("clara", "clerk")
     admin = bearer(token_for(client, "root"))
-    r = client.post("/api/v1/users", headers=admin, json={
-        "username": "CLARA", "password": "a long enough secret", "display_name": "Another"})
+    r = client.post(
+        "/api/v1/users",
+        headers=admin,
+        json={"username": "CLARA", "password": "a long enough secret", "display_name": "Another"},
+    )
     assert r.status_code == 409
 
 
@@ -191,7 +238,9 @@ def test_closing_an_account_ends_its_tokens_at_once(client: Any, people: People,
     clara = people.user("clara", "clerk")
     admin = bearer(token_for(client, "root"))
     clara_token = bearer(token_for(client, "clara"))
-    r = client.post(f"/api/v1/users/{clara.id}/close", json={"reason": "left the company"}, headers=admin)
+    r = client.post(
+        f"/api/v1/users/{clara.id}/close", json={"reason": "left the company"}, headers=admin
+    )
     assert r.status_code == 200 and r.get_json()["status"] == "closed"
     assert client.get("/api/v1/me", headers=clara_token).status_code == 401
     r = client.post("/api/v1/auth/token", json={"username": "clara", "password": PASSWORD})
@@ -207,7 +256,9 @@ def test_set_roles_is_audited_with_before_and_after(client: Any, people: People,
     people.user("root", "admin", department=None)
     clara = people.user("clara", "clerk")
     admin = bearer(token_for(client, "root"))
-    r = client.put(f"/api/v1/users/{clara.id}/roles", json={"roles": ["clerk", "archivist"]}, headers=admin)
+    r = client.put(
+        f"/api/v1/users/{clara.id}/roles", json={"roles": ["clerk", "archivist"]}, headers=admin
+    )
     assert r.status_code == 200 and r.get_json()["roles"] == ["archivist", "clerk"]
     ev = _events(rt, "user.set_roles")[0]
     assert ev.details["before"] == ["clerk"] and ev.details["after"] == ["archivist", "clerk"]
@@ -253,7 +304,13 @@ def test_health_is_503_when_the_database_is_gone(app: Any, tmp_path: Any) -> Non
 
 def test_openapi_describes_the_contract_routes(client: Any) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
-    for path in ("/api/v1/auth/token", "/api/v1/users", "/api/v1/departments", "/api/v1/health",
-                 "/api/v1/audit", "/api/v1/audit/verify"):
+    for path in (
+        "/api/v1/auth/token",
+        "/api/v1/users",
+        "/api/v1/departments",
+        "/api/v1/health",
+        "/api/v1/audit",
+        "/api/v1/audit/verify",
+    ):
         assert path in spec["paths"], path
     assert spec["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"

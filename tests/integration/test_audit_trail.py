@@ -85,7 +85,9 @@ def test_reordered_events_are_detected(rt: Runtime) -> None:
     assert result.first_broken == 2
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events"]
+)
 def test_database_refuses_update_and_delete(rt: Runtime, statement: str) -> None:
     _write(rt, 2)
     with pytest.raises(DBAPIError, match="append-only"), rt.db.engine.begin() as conn:

@@ -5,7 +5,9 @@ import pytest
 from archive_service.accounts import rules
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
-POLICY = rules.LockoutPolicy(threshold=5, window=timedelta(minutes=15), duration=timedelta(minutes=15))
+POLICY = rules.LockoutPolicy(
+    threshold=5, window=timedelta(minutes=15), duration=timedelta(minutes=15)
+)
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,16 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from archive_service.audit.chain import GENESIS, canonical, link
 
-BASE = dict(seq=1, actor_id=1, actor="alice", ip="10.0.0.1", action="login.success",
-            target_type="user", target_id="1", details={"channel": "web", "名称": "客户"})
+BASE = dict(
+    seq=1,
+    actor_id=1,
+    actor="alice",
+    ip="10.0.0.1",
+    action="login.success",
+    target_type="user",
+    target_id="1",
+    details={"channel": "web", "名称": "客户"},
+)
 
 
 def test_canonical_is_independent_of_timezone_and_key_order() -> None:
