@@ -60,11 +60,13 @@ def test_login_and_logout(client: Any, people: People) -> None:
     assert client.get("/").status_code == 302
 
 
-def test_session_cookie_flags(client: Any, people: People) -> None:
+def test_session_cookie_flags(client: Any, people: People, settings: Any) -> None:
     people.user("clara", "clerk")
     resp = login(client, "clara")
     cookie = resp.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # Secure everywhere but the embedded default (SQLite, plain http on localhost).
+    assert ("Secure" in cookie) is (not settings.embedded)
 
 
 def test_open_redirect_is_refused(client: Any, people: People) -> None:
