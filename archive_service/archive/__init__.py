@@ -1,0 +1,1 @@
+"""The archive: customers, documents, versions, numbering, retention, holds (客户档案)."""

@@ -1,0 +1,74 @@
+"""Retention arithmetic (保管期限), as pure functions.
+
+The disposal date of a document is its trigger date (filing date, or a
+contract's expiry where the category says so) plus the longer of its
+retention class and its customer's tier minimum. A hold stops the clock:
+while any hold is open there is no disposal date; after the last release the
+document is kept at least ``release_minimum`` more years. An appraisal may
+keep it longer still (``retain_until``). Permanent documents never get one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+# Defaults from the rules; each is a setting.
+DEFAULT_CLASS_YEARS: dict[str, int | None] = {
+    "permanent": None,
+    "long": 30,
+    "medium": 10,
+    "short": 5,
+}
+DEFAULT_TIER_MINIMUM: dict[str, int] = {"core": 10, "important": 10, "potential": 5, "ordinary": 5}
+RELEASE_MINIMUM_YEARS = 5
+
+
+def add_years(start: date, years: int) -> date:
+    """``start`` plus whole years; 29 February becomes 28 February in a common year."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)
+
+
+@dataclass(frozen=True)
+class RetentionInputs:
+    """Everything the disposal date depends on; a change to any of them recomputes it."""
+
+    trigger_date: date
+    retention_class: str
+    tier: str
+    on_hold: bool = False
+    hold_released_on: date | None = None
+    retain_until: date | None = None
+
+
+@dataclass(frozen=True)
+class RetentionRules:
+    class_years: dict[str, int | None] = field(default_factory=lambda: dict(DEFAULT_CLASS_YEARS))
+    tier_minimum: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TIER_MINIMUM))
+    release_minimum_years: int = RELEASE_MINIMUM_YEARS
+
+    def years(self, retention_class: str, tier: str) -> int | None:
+        """Effective retention in years (None: permanent)."""
+        if retention_class not in self.class_years:
+            raise ValueError(f"unknown retention class {retention_class!r}")
+        if tier not in self.tier_minimum:
+            raise ValueError(f"unknown tier {tier!r}")
+        years = self.class_years[retention_class]
+        if years is None:
+            return None
+        return max(years, self.tier_minimum[tier])
+
+    def disposal_date(self, inp: RetentionInputs) -> date | None:
+        """When the document may be destroyed; None while held or if permanent."""
+        years = self.years(inp.retention_class, inp.tier)
+        if years is None or inp.on_hold:
+            return None
+        due = add_years(inp.trigger_date, years)
+        if inp.hold_released_on is not None:
+            due = max(due, add_years(inp.hold_released_on, self.release_minimum_years))
+        if inp.retain_until is not None:
+            due = max(due, inp.retain_until)
+        return due
