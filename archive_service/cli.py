@@ -59,6 +59,7 @@ def initialise(settings: Settings) -> tuple[Runtime, str | None]:
     ensure_instance(settings)
     upgrade(settings.database_url)
     rt = build_runtime(settings)
+    rt.vault.backend.ensure_ready()
     generated = None
     with rt.db.unit_of_work() as s:
         ops = settings.operations_department
@@ -301,6 +302,132 @@ def department_create(code: str, name: str) -> None:
             click.echo(f"{d.code} {d.name}")
     except DomainError as exc:
         _fail(exc)
+
+
+# --- keys -----------------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """The master keyring (key encryption keys)."""
+
+
+@keys.command("init")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False))
+def keys_init(path: str) -> None:
+    """Create a new keyring file (0600) for production; refuses to overwrite one."""
+    from storage.keyring import Keyring
+
+    if Path(path).exists():
+        raise click.ClickException(f"{path} exists; refusing to overwrite a keyring")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    ring = Keyring.generate()
+    ring.save(path)
+    click.echo(f"created keyring {path} with active key {ring.active_key_id}; back it up")
+
+
+@keys.command("status")
+def keys_status() -> None:
+    """Master keys, the active one, and how many data keys each wraps."""
+    from archive_service.vault.services import keys_in_use
+
+    rt = _runtime()
+    with rt.db.unit_of_work() as s:
+        used = keys_in_use(s)
+    ring = rt.vault.keyring
+    click.echo(
+        json.dumps(
+            {
+                "active": ring.active_key_id,
+                "keys": ring.key_ids,
+                "retired": ring.retired_key_ids,
+                "data_keys_per_master_key": used,
+            }
+        )
+    )
+
+
+def _keyring_path(rt: Runtime) -> str:
+    if not rt.vault.keyring_path:
+        raise click.ClickException(
+            "the keyring is given inline (ARCHIVE_KEYRING); add the new key there and redeploy"
+        )
+    return rt.vault.keyring_path
+
+
+@keys.command("rotate")
+@click.option("--wait", is_flag=True, help="Re-wrap here and now instead of in the worker.")
+def keys_rotate(wait: bool) -> None:
+    """Add a new active master key, then re-wrap every data key under it (no content is
+    re-encrypted). The re-wrap runs as a resumable Celery task."""
+    from archive_service.vault.services import rewrap_all
+    from storage.keyring import Keyring
+
+    rt = _runtime()
+    path = _keyring_path(rt)
+    ring = Keyring.load(path)
+    old = ring.active_key_id
+    new = ring.add_key(activate=True)
+    ring.save(path)
+    with rt.db.unit_of_work() as s:
+        audit.record(s, OPERATOR.actor, "keys.rotate", "keyring", new, previous=old)
+    click.echo(f"new active master key {new} (was {old})")
+    if wait:
+        click.echo(f"re-wrapped {rewrap_all(rt.db, rt.vault)} data keys")
+    else:
+        from workers.celery_app import celery
+
+        celery.send_task("workers.tasks.rewrap_keys")
+        click.echo("re-wrapping queued; 'archive keys status' shows progress")
+
+
+@keys.command("retire")
+@click.argument("key_id")
+def keys_retire(key_id: str) -> None:
+    """Destroy an old master key once no data key depends on it."""
+    from archive_service.vault.services import keys_in_use
+    from storage.keyring import Keyring
+
+    rt = _runtime()
+    path = _keyring_path(rt)
+    with rt.db.unit_of_work() as s:
+        in_use = keys_in_use(s).get(key_id, 0)
+        if in_use:
+            raise click.ClickException(f"{in_use} data keys still depend on {key_id}; rotate first")
+        ring = Keyring.load(path)
+        try:
+            ring.retire(key_id)
+        except Exception as exc:  # KeyringError, UnknownMasterKey: say it plainly
+            raise click.ClickException(str(exc)) from exc
+        ring.save(path)
+        audit.record(s, OPERATOR.actor, "keys.retire", "keyring", key_id)
+    click.echo(f"retired {key_id}")
+
+
+@main.group()
+def storage() -> None:
+    """The object store."""
+
+
+@storage.command("check")
+def storage_check() -> None:
+    """Rows without objects and objects without rows (exit 1 if any)."""
+    from archive_service.vault.services import consistency
+
+    rt = _runtime()
+    with rt.db.unit_of_work() as s:
+        result = consistency(s, rt.vault)
+    click.echo(
+        json.dumps(
+            {
+                "ok": result.ok,
+                "rows_without_object": result.rows_without_object,
+                "objects_without_row": result.objects_without_row,
+            }
+        )
+    )
+    if not result.ok:
+        sys.exit(1)
 
 
 # --- audit ----------------------------------------------------------------------------

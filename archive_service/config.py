@@ -48,6 +48,22 @@ class Settings:
     token_ttl_hours: int = 12
     session_hours: int = 8
     celery_always_eager: bool = False
+    # Storage and keys
+    keyring: str = ""  # production: the keyring JSON itself (or use keyring_file)
+    segment_size: int = 1024 * 1024
+    max_upload_mb: int = 512
+    # Numbering and retention (the rules' "[X] years" are settings)
+    number_pattern: str = "{category}{customer:3}{year}{seq:2}"
+    fonds: str = "Q001"
+    retention_long_years: int = 30
+    retention_medium_years: int = 10
+    retention_short_years: int = 5
+    tier_minimum_core: int = 10
+    tier_minimum_important: int = 10
+    tier_minimum_potential: int = 5
+    tier_minimum_ordinary: int = 5
+    hold_release_years: int = 5
+    joint_review_tiers: str = "core"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -28,10 +28,7 @@ def _database(rt: Runtime) -> None:
 
 
 def _object_store(rt: Runtime) -> None:
-    if rt.settings.storage == "local":
-        _writable_dir(rt.settings.storage_dir)
-    else:
-        raise RuntimeError(f"storage backend {rt.settings.storage!r} not configured")
+    rt.vault.backend.check()
 
 
 def _broker(rt: Runtime) -> None:

@@ -28,6 +28,7 @@ from archive_service.db import Base
 from archive_service.migrate import upgrade
 from archive_service.policy import Caller
 from archive_service.runtime import Runtime, build_runtime
+from storage.keyring import Keyring
 
 PG_BASE_URL = os.environ.get("ARCHIVE_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery 9"
@@ -72,7 +73,9 @@ def pg_schema_url() -> Iterator[str]:
 
 def _reset_pg(url: str) -> None:
     engine = create_engine(url)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name != "audit_chain")
+    # Seeded reference data (the chain head, the category tree) stays; the rest is emptied.
+    keep = {"audit_chain", "categories"}
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name not in keep)
     with engine.begin() as conn:
         # Tests start empty; the append-only triggers are bypassed only here.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
@@ -95,10 +98,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    keyring_file = instance / "keyring.json"
+    Keyring.generate().save(keyring_file)
     return Settings(
-        instance_dir=tmp_path / "instance",
+        instance_dir=instance,
         database_url=database_url,
         secret_key="test-secret-key",
+        keyring_file=str(keyring_file),
         celery_always_eager=True,
     ).with_defaults()
 

@@ -23,3 +23,12 @@ def verify_audit_chain() -> dict[str, Any]:
         result = audit.verify(session)
         audit.record(session, Actor.system("scheduler"), "audit.verify", **result.as_dict())
     return result.as_dict()
+
+
+@celery.task(name="workers.tasks.rewrap_keys", acks_late=True)
+def rewrap_keys() -> int:
+    """Key rotation: re-wrap every data key under the active master key (resumable)."""
+    from archive_service.vault.services import rewrap_all
+
+    rt = runtime()
+    return rewrap_all(rt.db, rt.vault)
