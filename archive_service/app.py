@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import (
+    Request,
     Response,
     current_app,
     jsonify,
@@ -30,8 +33,31 @@ from archive_service.errors import DomainError, NotAuthenticated
 from archive_service.http import close_request_session, public, request_session
 from archive_service.instance import ensure_instance, secret_key
 from archive_service.runtime import Runtime, build_runtime
+from storage.errors import IntegrityError as StorageIntegrityError
+from storage.errors import StoreUnavailable
 
 LOCALES = ("zh", "en")
+
+
+class ArchiveRequest(Request):
+    """Uploaded files spool into the instance's private temp area, unnamed.
+
+    ``TemporaryFile`` has no name on Linux (O_TMPFILE) and vanishes when
+    closed, so plaintext never lands anywhere but this wiped area.
+    """
+
+    temp_dir: str | None = None
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> Any:
+        return tempfile.TemporaryFile(dir=self.temp_dir)  # noqa: SIM115
+
+
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
@@ -59,7 +85,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         REMEMBER_COOKIE_SECURE=settings.cookies_secure,
         REMEMBER_COOKIE_HTTPONLY=True,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
-        MAX_CONTENT_LENGTH=None,
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_TRANSLATION_DIRECTORIES="translations",
@@ -68,7 +93,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     if settings.extra.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+    app.request_class = ArchiveRequest
+    ArchiveRequest.temp_dir = str(Path(settings.instance_dir) / "tmp")
+    Path(ArchiveRequest.temp_dir).mkdir(mode=0o700, exist_ok=True)
     app.extensions["archive"] = runtime or build_runtime(settings)
+    # Refuse oversize bodies from their Content-Length, before reading them.
+    app.config["MAX_CONTENT_LENGTH"] = app.extensions["archive"].archive.max_upload_bytes + (
+        1 << 20
+    )
     app.teardown_appcontext(close_request_session)
 
     _init_extensions(app)
@@ -146,6 +178,22 @@ def _register_error_handlers(app: APIFlask) -> None:
         return render_template(
             "error.html", status=exc.status, message=exc.message, rule=exc.details.get("rule")
         ), exc.status
+
+    @app.errorhandler(StoreUnavailable)
+    def store_down(exc: StoreUnavailable) -> Any:
+        log.error("object store unavailable: %s", exc)
+        message = "the object store is unavailable; nothing was stored, try again later"
+        if _wants_json():
+            return _json_error(503, "store_unavailable", message)
+        return render_template("error.html", status=503, message=message), 503
+
+    @app.errorhandler(StorageIntegrityError)
+    def integrity(exc: StorageIntegrityError) -> Any:
+        log.critical("integrity check failed on %s %s: %s", request.method, request.path, exc)
+        message = "the stored file failed its integrity check; the event was logged"
+        if _wants_json():
+            return _json_error(500, "integrity_failed", message)
+        return render_template("error.html", status=500, message=message), 500
 
     @app.error_processor
     def validation_error(error: HTTPError) -> Any:

@@ -155,3 +155,84 @@ def _view_applications(user: User, _target: Any) -> Decision:
     if user.has_role("admin", "department_head"):
         return Decision(True, "account-approver")
     return Decision(False, "account-approver", "only admins and department heads")
+
+
+# --- rules of the archive area -------------------------------------------------
+#
+# Who may see a customer's archive: its own department's clerks and heads,
+# archivists, and managers (whose every reading is registered with a purpose).
+# Admins see no content (separation of duties). Grants (the access area) will
+# widen this for approved applications, here and nowhere else.
+
+
+def _same_department(user: User, department_id: int | None) -> bool:
+    return department_id is not None and user.department_id == department_id
+
+
+def _sees_customer(user: User, customer: Any) -> Decision:
+    name = "customer-visibility"
+    if "archivist" in user.roles:
+        return Decision(True, "archivist")
+    if "manager" in user.roles:
+        return Decision(True, "manager-registered")
+    if user.has_role("clerk", "department_head") and _same_department(user, customer.department_id):
+        return Decision(True, "own-department")
+    return Decision(False, name, "this customer's archive belongs to another department")
+
+
+rule("customer.view")(_sees_customer)
+
+
+@rule("customer.create")
+def _create_customer(user: User, department_id: int | None) -> Decision:
+    if "clerk" in user.roles and _same_department(user, department_id):
+        return Decision(True, "own-department-clerk")
+    if "archivist" in user.roles:
+        return Decision(True, "archivist")
+    return Decision(
+        False, "own-department-clerk", "clerks open archives for their own department's customers"
+    )
+
+
+@rule("document.upload")
+def _upload(user: User, customer: Any) -> Decision:
+    if "clerk" in user.roles and _same_department(user, customer.department_id):
+        return Decision(True, "own-department-clerk")
+    return Decision(
+        False, "own-department-clerk", "only clerks of the owning department upload documents"
+    )
+
+
+@rule("document.view")
+def _view_document(user: User, document: Any) -> Decision:
+    """Metadata: whoever may see the customer's archive."""
+    return _sees_customer(user, document.customer)
+
+
+@rule("document.read")
+def _read_document(user: User, document: Any) -> Decision:
+    """Content (view, preview, download): registered in the access register."""
+    return _sees_customer(user, document.customer)
+
+
+@rule("document.review")
+def _review(user: User, _document: Any) -> Decision:
+    if "archivist" in user.roles:
+        return Decision(True, "archivist")
+    return Decision(False, "archivist-only", "only archivists accept or return documents")
+
+
+@rule("document.hold")
+def _hold(user: User, _document: Any) -> Decision:
+    if user.has_role("archivist", "operations_head"):
+        return Decision(True, "hold-keeper")
+    return Decision(
+        False, "hold-keeper", "only archivists and the operations head place or release holds"
+    )
+
+
+@rule("category.manage")
+def _categories(user: User, _target: Any) -> Decision:
+    if "admin" in user.roles:
+        return Decision(True, "admin-only")
+    return Decision(False, "admin-only", "only admins change the category tree")

@@ -1,0 +1,305 @@
+"""Customers and documents over the API: open an archive, upload, accept, read, hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import Schema
+from marshmallow import EXCLUDE
+from apiflask.fields import Boolean, Date, File, Integer, List, String
+from apiflask.validators import Length, OneOf, Range
+from flask import Response, request, stream_with_context
+
+from archive_service.api.common import SECURITY, blueprint
+from archive_service.archive import services as archive
+from archive_service.archive.models import CUSTOMER_TYPES, RETENTION_CLASSES, SCALES, TIERS
+from archive_service.http import caller, runtime, signed_in, uow
+
+bp = blueprint("archive", "Archive")
+
+
+class CustomerIn(Schema):
+    name = String(required=True, validate=Length(min=1, max=300))
+    customer_type = String(required=True, validate=OneOf(CUSTOMER_TYPES))
+    department = String(required=True, validate=Length(min=1, max=32))
+    tier = String(load_default="ordinary", validate=OneOf(TIERS))
+    scale = String(load_default=None, validate=OneOf(SCALES))
+    credit_code = String(load_default=None, validate=Length(max=64))
+    legal_representative = String(load_default=None, validate=Length(max=200))
+    address = String(load_default=None, validate=Length(max=500))
+    phone = String(load_default=None, validate=Length(max=64))
+    fax = String(load_default=None, validate=Length(max=64))
+    email = String(load_default=None, validate=Length(max=254))
+    business_scope = String(load_default=None, validate=Length(max=5000))
+    registered_capital = String(load_default=None, validate=Length(max=32))
+    industry = String(load_default=None, validate=Length(max=200))
+    business_domain = String(load_default=None, validate=Length(max=200))
+    credit_rating = String(load_default=None, validate=Length(max=32))
+    credit_limit = String(load_default=None, validate=Length(max=32))
+    responsible_clerk = String(load_default=None, validate=Length(max=150))
+
+
+class CustomerQuery(Schema):
+    q = String(load_default=None, validate=Length(max=200))
+    tier = String(load_default=None, validate=OneOf(TIERS))
+    department = String(load_default=None, validate=Length(max=32))
+    page = Integer(load_default=1, validate=Range(min=1))
+    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+
+
+class UploadIn(Schema):
+    class Meta:
+        unknown = EXCLUDE  # category facts arrive as "facts.<name>" fields
+
+    file = File(required=True)
+    customer_id = Integer(required=True)
+    category = String(required=True, validate=Length(min=1, max=64))
+    title = String(required=True, validate=Length(min=1, max=500))
+    document_date = Date(load_default=None)
+    retention_class = String(required=True, validate=OneOf(RETENTION_CLASSES))
+    tags = List(String(validate=Length(max=50)), load_default=list)
+    allow_duplicate = Boolean(load_default=False)
+
+
+class DocumentQuery(Schema):
+    q = String(load_default=None, validate=Length(max=200))
+    customer_id = Integer(load_default=None)
+    category = String(load_default=None, validate=Length(max=64))
+    number = String(load_default=None, validate=Length(max=64))
+    status = String(
+        load_default=None, validate=OneOf(["submitted", "returned", "accepted", "destroyed"])
+    )
+    page = Integer(load_default=1, validate=Range(min=1))
+    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+
+
+class ContentQuery(Schema):
+    purpose = String(load_default=None, validate=Length(max=1000))
+    version = Integer(load_default=None, validate=Range(min=1))
+    disposition = String(load_default="attachment", validate=OneOf(["attachment", "inline"]))
+
+
+class ReasonIn(Schema):
+    reason = String(required=True, validate=Length(min=1, max=1000))
+
+
+def _customer_out(customer: Any) -> dict[str, Any]:
+    return archive.customer_dict(customer)
+
+
+@bp.post("/customers")
+@bp.doc(security=SECURITY)
+@bp.input(CustomerIn, arg_name="body")
+@signed_in
+def create_customer(body: dict[str, Any]) -> Any:
+    """Open a customer's archive (clerk of the owning department)."""
+    with uow() as s:
+        return _customer_out(archive.create_customer(s, caller(), body)), 201
+
+
+@bp.get("/customers")
+@bp.doc(security=SECURITY)
+@bp.input(CustomerQuery, location="query", arg_name="q")
+@signed_in
+def list_customers(q: dict[str, Any]) -> Any:
+    """Customers the caller may see."""
+    with uow() as s:
+        rows, total = archive.list_customers(s, caller(), **q)
+        return {"items": [_customer_out(c) for c in rows], "total": total}
+
+
+@bp.get("/customers/<int:customer_id>")
+@bp.doc(security=SECURITY)
+@signed_in
+def get_customer(customer_id: int) -> Any:
+    """A customer, with its archive's counts by category (404 if not visible)."""
+    with uow() as s:
+        customer = archive.get_customer(s, caller(), customer_id)
+        out = _customer_out(customer)
+        out["documents_by_category"] = archive.category_counts(s, customer.id)
+        return out
+
+
+@bp.get("/categories")
+@bp.doc(security=SECURITY)
+@signed_in
+def categories() -> Any:
+    """The category tree, with the facts each category asks for."""
+    with uow() as s:
+        return {
+            "items": [
+                {
+                    "code": top.code,
+                    "name_zh": top.name_zh,
+                    "name_en": top.name_en,
+                    "children": [
+                        {
+                            "code": c.code,
+                            "name_zh": c.name_zh,
+                            "name_en": c.name_en,
+                            "facts": c.facts,
+                            "retention_trigger": c.retention_trigger,
+                        }
+                        for c in children
+                    ],
+                }
+                for top, children in archive.category_tree(s)
+            ]
+        }
+
+
+def _facts_from_form() -> dict[str, Any]:
+    return {k[len("facts.") :]: v for k, v in request.form.items() if k.startswith("facts.")}
+
+
+@bp.post("/documents")
+@bp.doc(security=SECURITY)
+@bp.input(UploadIn, location="form_and_files", arg_name="body")
+@signed_in
+def upload(body: dict[str, Any]) -> Any:
+    """Upload a file (multipart ``file`` plus fields); it waits for the archivist's review.
+
+    Category facts go in fields named ``facts.<name>`` (e.g. ``facts.contract_number``).
+    """
+    rt = runtime()
+    f = body["file"]
+    up = archive.Upload(
+        customer_id=body["customer_id"],
+        category=body["category"],
+        title=body["title"],
+        retention_class=body["retention_class"],
+        document_date=body["document_date"],
+        filename=f.filename or "",
+        stream=f.stream,
+        facts=_facts_from_form(),
+        tags=body["tags"],
+        allow_duplicate=body["allow_duplicate"],
+    )
+    with uow() as s:
+        doc = archive.upload(s, caller(), rt.vault, up, rt.archive)
+        return archive.document_dict(doc), 201
+
+
+@bp.get("/documents")
+@bp.doc(security=SECURITY)
+@bp.input(DocumentQuery, location="query", arg_name="q")
+@signed_in
+def list_documents(q: dict[str, Any]) -> Any:
+    """Documents the caller may open, filtered (full-text ``q`` joins with the search issue)."""
+    q.pop("q")
+    with uow() as s:
+        rows, total = archive.list_documents(s, caller(), **q)
+        return {"items": [archive.document_dict(d) for d in rows], "total": total}
+
+
+@bp.get("/documents/review-queue")
+@bp.doc(security=SECURITY)
+@signed_in
+def review_queue() -> Any:
+    """Submitted documents waiting for an archivist."""
+    with uow() as s:
+        rows = archive.review_queue(s, caller())
+        return {"items": [archive.document_dict(d) for d in rows], "total": len(rows)}
+
+
+@bp.get("/documents/<int:document_id>")
+@bp.doc(security=SECURITY)
+@signed_in
+def get_document(document_id: int) -> Any:
+    """A document's metadata (404 if the caller may not know it exists)."""
+    with uow() as s:
+        return archive.document_dict(archive.get_document(s, caller(), document_id))
+
+
+@bp.get("/documents/by-number/<path:number>")
+@bp.doc(security=SECURITY)
+@signed_in
+def by_number(number: str) -> Any:
+    """Find a document by its current or an earlier archive number."""
+    with uow() as s:
+        return archive.document_dict(archive.find_by_number(s, caller(), number))
+
+
+@bp.post("/documents/<int:document_id>/accept")
+@bp.doc(security=SECURITY)
+@signed_in
+def accept(document_id: int) -> Any:
+    """The archivist accepts: allocates the archive number, computes the disposal date."""
+    rt = runtime()
+    with uow() as s:
+        doc = archive.accept(s, caller(), document_id, rt.archive)
+        out = archive.document_dict(doc)
+    return out
+
+
+@bp.post("/documents/<int:document_id>/return")
+@bp.doc(security=SECURITY)
+@bp.input(ReasonIn, arg_name="body")
+@signed_in
+def return_document(document_id: int, body: dict[str, Any]) -> Any:
+    """The archivist returns a submission to the clerk, with the reason."""
+    with uow() as s:
+        return archive.document_dict(
+            archive.return_to_clerk(s, caller(), document_id, body["reason"])
+        )
+
+
+@bp.post("/documents/<int:document_id>/hold")
+@bp.doc(security=SECURITY)
+@bp.input(ReasonIn, arg_name="body")
+@signed_in
+def place_hold(document_id: int, body: dict[str, Any]) -> Any:
+    """Place a hold (dispute, litigation, open matter): the clock stops."""
+    rt = runtime()
+    with uow() as s:
+        return archive.document_dict(
+            archive.place_hold(s, caller(), document_id, body["reason"], rt.archive)
+        )
+
+
+@bp.delete("/documents/<int:document_id>/hold")
+@bp.doc(security=SECURITY)
+@bp.input(ReasonIn, arg_name="body")
+@signed_in
+def release_hold(document_id: int, body: dict[str, Any]) -> Any:
+    """Release the hold: the document is kept at least five more years."""
+    rt = runtime()
+    with uow() as s:
+        return archive.document_dict(
+            archive.release_hold(s, caller(), document_id, body["reason"], rt.archive)
+        )
+
+
+def content_response(reading: archive.Reading, disposition: str) -> Response:
+    """Stream verified plaintext; the name travels only in the header, RFC 6266-encoded."""
+    from urllib.parse import quote
+
+    v = reading.version
+    resp = Response(
+        stream_with_context(reading.chunks), mimetype=v.content_type, direct_passthrough=True
+    )
+    resp.headers["Content-Length"] = str(v.size)
+    resp.headers["Content-Disposition"] = (
+        f"{disposition}; filename=\"document\"; filename*=UTF-8''{quote(v.filename)}"
+    )
+    resp.headers["X-Content-SHA256"] = v.sha256
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/documents/<int:document_id>/content")
+@bp.doc(security=SECURITY)
+@bp.input(ContentQuery, location="query", arg_name="q")
+@signed_in
+def content(document_id: int, q: dict[str, Any]) -> Any:
+    """The decrypted file, streamed and verified; registered in the access register.
+
+    Managers give ``purpose``. ``disposition=inline`` is a preview.
+    """
+    rt = runtime()
+    action = "preview" if q["disposition"] == "inline" else "download"
+    with uow() as s:
+        reading = archive.read_content(
+            s, caller(), rt.vault, document_id, action, q["purpose"], q["version"]
+        )
+    return content_response(reading, q["disposition"])

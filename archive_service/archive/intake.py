@@ -1,0 +1,115 @@
+"""Intake checks for uploaded files: type from content, names as metadata only.
+
+The type is decided by the bytes (python-magic on the first few KiB), then
+checked against the allow-list and against the name's extension; a PDF
+named ``.docx`` or a script named ``.txt`` is refused. Names are cleaned of
+path parts, control characters and bidirectional marks and are never used
+as paths.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import magic
+
+SNIFF_BYTES = 8192
+
+# Allowed content types and the extensions each may carry.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "application/pdf": (".pdf",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx",),
+    "application/msword": (".doc",),
+    "application/vnd.ms-excel": (".xls",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/tiff": (".tif", ".tiff"),
+    "text/plain": (".txt", ".csv", ".eml"),
+    "text/csv": (".csv",),
+    "message/rfc822": (".eml",),
+}
+# Containers whose exact office type only the extension tells from the first bytes.
+ZIP_OFFICE = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+OLE_OFFICE = {".doc": "application/msword", ".xls": "application/vnd.ms-excel"}
+DEFAULT_ALLOWED_TYPES = frozenset(ALLOWED)
+# Control characters, and the marks that make "exe.pdf" read as "fdp.exe".
+_BIDI = {
+    "\u200e",
+    "\u200f",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u061c",
+}
+
+
+class Refused(Exception):
+    """The file cannot be taken; ``status`` is the HTTP answer (413, 415, 422)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def clean_filename(raw: str | None, max_length: int = 200) -> str:
+    """A display name: no directories, control characters or bidi marks; bounded length."""
+    name = (raw or "").replace("\\", "/").split("/")[-1]
+    name = (
+        "".join(ch for ch in name if ch not in _BIDI and unicodedata.category(ch)[0] != "C")
+        .strip()
+        .strip(".")
+    )
+    if not name:
+        return "file"
+    if len(name) > max_length:
+        suffix = PurePosixPath(name).suffix[:16]
+        name = name[: max_length - len(suffix)] + suffix
+    return name
+
+
+def extension(name: str) -> str:
+    return PurePosixPath(name.lower()).suffix
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    content_type: str
+    detected: str
+
+
+def sniff(head: bytes, filename: str, allowed: frozenset[str] = DEFAULT_ALLOWED_TYPES) -> Sniffed:
+    """Decide the content type from the first bytes; refuse what is not allowed."""
+    if not head:
+        raise Refused(422, "the file is empty")
+    detected = magic.from_buffer(head[:SNIFF_BYTES], mime=True)
+    ext = extension(filename)
+    content_type = detected
+    if detected in {"application/zip", "application/octet-stream"} and ext in ZIP_OFFICE:
+        if head[:4] == b"PK\x03\x04":
+            content_type = ZIP_OFFICE[ext]
+    elif detected in {"application/CDFV2", "application/x-ole-storage"} and ext in OLE_OFFICE:
+        content_type = OLE_OFFICE[ext]
+    elif detected == "text/plain" and ext == ".csv":
+        content_type = "text/csv"
+    elif detected == "text/plain" and ext == ".eml":
+        content_type = "message/rfc822"
+    if content_type not in allowed or content_type not in ALLOWED:
+        raise Refused(415, f"file type {detected} is not allowed")
+    if ext not in ALLOWED[content_type] and not (content_type == "text/csv" and ext == ".txt"):
+        raise Refused(415, f"the content is {detected} but the name ends in {ext or 'nothing'}")
+    return Sniffed(content_type=content_type, detected=detected)

@@ -1,0 +1,211 @@
+"""Customers, categories, documents and their versions, numbers, holds, retention history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from archive_service.accounts.models import Department, User
+from archive_service.db import Base, UTCDateTime, utcnow
+
+CUSTOMER_TYPES = ("individual", "enterprise", "institution")
+TIERS = ("core", "important", "potential", "ordinary")
+SCALES = ("large", "medium", "small")
+RETENTION_CLASSES = ("permanent", "long", "medium", "short")
+
+
+class DocumentStatus:
+    SUBMITTED = "submitted"  # uploaded, waiting for the archivist
+    RETURNED = "returned"  # sent back to the clerk with a reason
+    ACCEPTED = "accepted"  # in the archive, numbered
+    DESTROYED = "destroyed"  # only a tombstone remains
+
+
+class Customer(Base):
+    """A customer's archive (客户档案)."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)  # 客户序号, used in archive numbers
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    customer_type: Mapped[str] = mapped_column(String(16))
+    credit_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    legal_representative: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(500))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    fax: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))
+    business_scope: Mapped[str | None] = mapped_column(Text)
+    registered_capital: Mapped[Decimal | None] = mapped_column(Numeric(20, 2))
+    industry: Mapped[str | None] = mapped_column(String(200))
+    business_domain: Mapped[str | None] = mapped_column(String(200))
+    scale: Mapped[str | None] = mapped_column(String(16))
+    tier: Mapped[str] = mapped_column(String(16), default="ordinary")
+    credit_rating: Mapped[str | None] = mapped_column(String(32))
+    credit_limit: Mapped[Decimal | None] = mapped_column(Numeric(20, 2))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    responsible_clerk_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+
+    department: Mapped[Department] = relationship(lazy="joined")
+    responsible_clerk: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Category(Base):
+    """A node of the two-level category tree (档案内容); data an admin can extend."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    parent_code: Mapped[str | None] = mapped_column(String(64))
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    letter: Mapped[str] = mapped_column(String(8), default="K")  # archive category in numbers
+    # "filing" (the acceptance date) or the name of a date fact, e.g. "valid_until".
+    retention_trigger: Mapped[str] = mapped_column(String(64), default="filing")
+    facts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    document_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=DocumentStatus.SUBMITTED, index=True)
+    archive_number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    retention_class: Mapped[str] = mapped_column(String(16))
+    filing_date: Mapped[date | None] = mapped_column(Date)
+    disposal_date: Mapped[date | None] = mapped_column(Date, index=True)
+    on_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    hold_released_on: Mapped[date | None] = mapped_column(Date)
+    retain_until: Mapped[date | None] = mapped_column(Date)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    needs_joint_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_reviewer_id: Mapped[int | None] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accepted_by_id: Mapped[int | None] = mapped_column(Integer)
+    returned_reason: Mapped[str | None] = mapped_column(String(1000))
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    destruction_ref: Mapped[str | None] = mapped_column(String(64))
+
+    customer: Mapped[Customer] = relationship(lazy="joined")
+    category: Mapped[Category] = relationship(lazy="joined")
+    uploaded_by: Mapped[User | None] = relationship(lazy="joined")
+    versions: Mapped[list[DocumentVersion]] = relationship(
+        lazy="selectin", order_by="DocumentVersion.number", back_populates="document"
+    )
+
+    @property
+    def current_version(self) -> DocumentVersion | None:
+        return self.versions[-1] if self.versions else None
+
+
+class DocumentVersion(Base):
+    __tablename__ = "document_versions"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    stored_object_id: Mapped[int] = mapped_column(ForeignKey("stored_objects.id"))
+    filename: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    document: Mapped[Document] = relationship(back_populates="versions")
+
+
+class NumberCounter(Base):
+    """The last number handed out in one scope; taken under a row lock."""
+
+    __tablename__ = "number_counters"
+
+    scope: Mapped[str] = mapped_column(String(300), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ArchiveNumber(Base):
+    """Every number a document has had; an old number still finds the document."""
+
+    __tablename__ = "archive_numbers"
+
+    number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    assigned_by_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Hold(Base):
+    """A hold (法律纠纷或未结事项): while open, nothing can be destroyed."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(1000))
+    placed_by_id: Mapped[int | None] = mapped_column(Integer)
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    released_by_id: Mapped[int | None] = mapped_column(Integer)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    release_reason: Mapped[str | None] = mapped_column(String(1000))
+
+
+class RetentionChange(Base):
+    """Each recomputation of a disposal date, with its cause."""
+
+    __tablename__ = "retention_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(Integer)
+    cause: Mapped[str] = mapped_column(String(200))
+    old_date: Mapped[date | None] = mapped_column(Date)
+    new_date: Mapped[date | None] = mapped_column(Date)
+
+
+class AccessRecord(Base):
+    """The access register (查阅登记): every reading of a document's content."""
+
+    __tablename__ = "access_register"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    username: Mapped[str] = mapped_column(String(150))
+    document_id: Mapped[int] = mapped_column(Integer, index=True)
+    archive_number: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # view, preview, download
+    grant_id: Mapped[int | None] = mapped_column(Integer)
+    purpose: Mapped[str | None] = mapped_column(String(1000))
+    rule: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,319 @@
+"""Customers and documents through the API: intake checks, review, numbering, retention,
+holds, retrieval through the access register, visibility by department."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from archive_service.archive.models import AccessRecord
+from archive_service.vault.models import StoredObject
+from tests import samples
+from tests.conftest import People, bearer, token_for
+
+YEAR = date.today().year
+
+
+@pytest.fixture
+def org(client: Any, people: People) -> dict[str, dict[str, str]]:
+    people.department("FIN", "财务部")
+    people.user("clara", "clerk", department="SALES")
+    people.user("carl", "clerk", department="FIN")
+    people.user("arch1", "archivist", department="OPS")
+    people.user("arch2", "archivist", department="OPS")
+    people.user("mona", "manager", department="OPS")
+    people.user("root", "admin", department=None)
+    return {name: bearer(token_for(client, name))
+            for name in ("clara", "carl", "arch1", "arch2", "mona", "root")}
+
+
+def new_customer(client: Any, who: dict[str, str], tier: str = "ordinary", **extra: Any) -> int:
+    body = {"name": "华夏贸易有限公司", "customer_type": "enterprise", "department": "SALES",
+            "tier": tier, "credit_code": "91310000MA1FL0AB2X", "phone": "021-5555 0101", **extra}
+    resp = client.post("/api/v1/customers", json=body, headers=who)
+    assert resp.status_code == 201, resp.get_json()
+    return int(resp.get_json()["id"])
+
+
+def upload(client: Any, who: dict[str, str], customer_id: int, data: bytes,
+           filename: str = "营业执照.pdf", category: str = "basic.profile",
+           retention_class: str = "short", **fields: Any) -> Any:
+    form = {"customer_id": str(customer_id), "category": category, "title": fields.pop(
+        "title", "营业执照"), "retention_class": retention_class,
+        "file": (io.BytesIO(data), filename), **fields}
+    return client.post("/api/v1/documents", data=form, headers=who,
+                       content_type="multipart/form-data")
+
+
+def test_customer_visibility_follows_the_department(client: Any, org: Any) -> None:
+    cid = new_customer(client, org["clara"])
+    got = client.get(f"/api/v1/customers/{cid}", headers=org["clara"]).get_json()
+    assert got["seq"] == 1 and got["phone"] == "021-5555 0101" and got["department"] == "SALES"
+    assert client.get(f"/api/v1/customers/{cid}", headers=org["carl"]).status_code == 404
+    assert client.get(f"/api/v1/customers/{cid}", headers=org["root"]).status_code == 404
+    assert client.get(f"/api/v1/customers/{cid}", headers=org["arch1"]).status_code == 200
+    assert client.get("/api/v1/customers", headers=org["carl"]).get_json()["total"] == 0
+    assert client.get("/api/v1/customers", headers=org["clara"]).get_json()["total"] == 1
+
+
+def test_clerk_cannot_open_another_departments_customer(client: Any, org: Any) -> None:
+    resp = client.post("/api/v1/customers", headers=org["carl"], json={
+        "name": "X", "customer_type": "enterprise", "department": "SALES"})
+    assert resp.status_code == 403
+    assert resp.get_json()["error"]["rule"] == "own-department-clerk"
+    resp = client.post("/api/v1/customers", headers=org["clara"], json={
+        "name": "X", "customer_type": "alien", "department": "SALES"})
+    assert resp.status_code == 422 and "customer_type" in resp.get_json()["error"]["fields"]
+
+
+def test_upload_review_accept_download(client: Any, org: Any, rt: Any) -> None:
+    cid = new_customer(client, org["clara"])
+    data = samples.pdf("licence")
+    resp = upload(client, org["clara"], cid, data)
+    assert resp.status_code == 201, resp.get_json()
+    doc = resp.get_json()
+    assert doc["status"] == "submitted" and doc["content_type"] == "application/pdf"
+    assert doc["size"] == len(data) and doc["filename"] == "营业执照.pdf"
+    import hashlib
+
+    assert doc["sha256"] == hashlib.sha256(data).hexdigest()
+    queue = client.get("/api/v1/documents/review-queue", headers=org["arch1"]).get_json()
+    assert [d["id"] for d in queue["items"]] == [doc["id"]]
+    assert client.get("/api/v1/documents/review-queue", headers=org["clara"]).status_code == 403
+    accepted = client.post(f"/api/v1/documents/{doc['id']}/accept", headers=org["arch1"])
+    assert accepted.status_code == 200, accepted.get_json()
+    body = accepted.get_json()
+    assert body["archive_number"] == f"K001{YEAR}01"
+    assert body["disposal_date"] == date.today().replace(year=YEAR + 5).isoformat()
+    again = client.post(f"/api/v1/documents/{doc['id']}/accept", headers=org["arch2"])
+    assert again.status_code == 409
+    got = client.get(f"/api/v1/documents/{doc['id']}/content", headers=org["clara"])
+    assert got.status_code == 200 and got.data == data
+    assert got.headers["Content-Type"] == "application/pdf"
+    assert "filename*=UTF-8''%E8%90%A5" in got.headers["Content-Disposition"]
+    # Another department cannot know it exists; the admin sees no content.
+    for who in ("carl", "root"):
+        assert client.get(f"/api/v1/documents/{doc['id']}", headers=org[who]).status_code == 404
+        assert client.get(f"/api/v1/documents/{doc['id']}/content",
+                          headers=org[who]).status_code == 404
+    assert client.get("/api/v1/documents", headers=org["carl"]).get_json()["total"] == 0
+    with rt.db.unit_of_work() as s:
+        register = s.execute(select(AccessRecord)).scalars().all()
+    assert [(r.username, r.action, r.archive_number) for r in register] == [
+        ("clara", "download", f"K001{YEAR}01")]
+
+
+def test_numbers_follow_the_pattern_and_tier_minimum(client: Any, org: Any) -> None:
+    ordinary = new_customer(client, org["clara"])
+    important = new_customer(client, org["clara"], tier="important", name="重要客户")
+    numbers = []
+    for cid, name in ((ordinary, "a.pdf"), (important, "b.pdf"), (ordinary, "c.pdf")):
+        doc = upload(client, org["clara"], cid, samples.pdf(name), filename=name).get_json()
+        numbers.append(client.post(f"/api/v1/documents/{doc['id']}/accept",
+                                   headers=org["arch1"]).get_json())
+    assert [n["archive_number"] for n in numbers] == [
+        f"K001{YEAR}01", f"K002{YEAR}01", f"K001{YEAR}02"]
+    # short (5 y) is raised to 10 years for an important customer.
+    assert numbers[1]["disposal_date"] == date.today().replace(year=YEAR + 10).isoformat()
+    assert numbers[0]["disposal_date"] == date.today().replace(year=YEAR + 5).isoformat()
+    found = client.get(f"/api/v1/documents?number=K002{YEAR}01", headers=org["clara"]).get_json()
+    assert found["total"] == 1 and found["items"][0]["id"] == numbers[1]["id"]
+
+
+def test_core_customer_needs_two_archivists(client: Any, org: Any) -> None:
+    cid = new_customer(client, org["clara"], tier="core")
+    doc = upload(client, org["clara"], cid, samples.pdf()).get_json()
+    assert doc["needs_joint_review"] is True
+    first = client.post(f"/api/v1/documents/{doc['id']}/accept", headers=org["arch1"]).get_json()
+    assert first["status"] == "submitted" and first["archive_number"] is None
+    same = client.post(f"/api/v1/documents/{doc['id']}/accept", headers=org["arch1"])
+    assert same.status_code == 409
+    second = client.post(f"/api/v1/documents/{doc['id']}/accept", headers=org["arch2"]).get_json()
+    assert second["status"] == "accepted" and second["archive_number"]
+
+
+def test_returned_with_a_reason(client: Any, org: Any) -> None:
+    cid = new_customer(client, org["clara"])
+    doc = upload(client, org["clara"], cid, samples.pdf()).get_json()
+    r = client.post(f"/api/v1/documents/{doc['id']}/return", json={"reason": "缺少盖章页"},
+                    headers=org["arch1"])
+    assert r.status_code == 200 and r.get_json()["returned_reason"] == "缺少盖章页"
+    mine = client.get(f"/api/v1/documents/{doc['id']}", headers=org["clara"]).get_json()
+    assert mine["status"] == "returned" and mine["returned_reason"] == "缺少盖章页"
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "status"),
+    [
+        (samples.windows_exe(), "合同.pdf", 415),  # an executable dressed as a PDF
+        (samples.elf(), "report.docx", 415),
+        (b"#!/bin/sh\nrm -rf /\n", "notes.txt", 415),  # a script dressed as text
+        (samples.pdf(), "scan.docx", 415),  # the name does not match the content
+        (b"", "empty.pdf", 422),
+    ],
+)
+def test_intake_refuses_bad_files_and_keeps_nothing(
+    client: Any, org: Any, rt: Any, data: bytes, filename: str, status: int
+) -> None:
+    cid = new_customer(client, org["clara"])
+    resp = upload(client, org["clara"], cid, data, filename=filename)
+    assert resp.status_code == status, resp.get_json()
+    assert client.get("/api/v1/documents", headers=org["clara"]).get_json()["total"] == 0
+    with rt.db.unit_of_work() as s:
+        assert s.execute(select(StoredObject)).first() is None
+
+
+def test_hostile_filenames_are_only_metadata(client: Any, org: Any) -> None:
+    cid = new_customer(client, org["clara"])
+    names = ["../../etc/passwd.txt", "a\x00b.txt", "x" * 300 + ".txt", "invoice\u202etxt.exe.txt"]
+    for i, name in enumerate(names):
+        resp = upload(client, org["clara"], cid, f"plain text {i}".encode(), filename=name)
+        assert resp.status_code == 201, (name, resp.get_json())
+        clean = resp.get_json()["filename"]
+        assert "/" not in clean and "\x00" not in clean and "\u202e" not in clean
+        assert len(clean) <= 200 and clean.endswith(".txt")
+
+
+def test_unknown_customer_or_category_names_the_field(client: Any, org: Any) -> None:
+    cid = new_customer(client, org["clara"])
+    r = upload(client, org["clara"], 9999, samples.pdf())
+    assert r.status_code == 422 and r.get_json()["error"]["field"] == "customer_id"
+    r = upload(client, org["clara"], cid, samples.pdf(), category="business.nothing")
+    assert r.status_code == 422 and r.get_json()["error"]["field"] == "category"
+    r = upload(client, org["clara"], cid, samples.pdf(), retention_class="forever")
+    assert r.status_code == 422 and "retention_class" in r.get_json()["error"]["fields"]
+    r = upload(client, org["carl"], cid, samples.pdf())  # not his department's customer
+    assert r.status_code == 422 and r.get_json()["error"]["field"] == "customer_id"
+
+
+def test_oversize_upload_is_413(client: Any, org: Any, app: Any) -> None:
+    from dataclasses import replace
+
+    rt = app.extensions["archive"]
+    rt.archive = replace(rt.archive, max_upload_bytes=64 * 1024)
+    app.config["MAX_CONTENT_LENGTH"] = 10 * 1024 * 1024
+    cid = new_customer(client, org["clara"])
+    r = upload(client, org["clara"], cid, b"%PDF-1.4\n" + b"0" * 200_000, filename="big.pdf")
+    assert r.status_code == 413
+    app.config["MAX_CONTENT_LENGTH"] = 100 * 1024
+    r = upload(client, org["clara"], cid, b"%PDF-1.4\n" + b"0" * 200_000, filename="big.pdf")
+    assert r.status_code == 413  # refused from the Content-Length, before reading
+    assert client.get("/api/v1/documents", headers=org["clara"]).get_json()["total"] == 0
+
+
+def test_duplicates_are_reported_unless_insisted(client: Any, org: Any, rt: Any) -> None:
+    cid = new_customer(client, org["clara"])
+    first = upload(client, org["clara"], cid, samples.pdf("same")).get_json()
+    dup = upload(client, org["clara"], cid, samples.pdf("same"), filename="again.pdf")
+    assert dup.status_code == 409 and dup.get_json()["error"]["duplicate_of"] == first["id"]
+    with rt.db.unit_of_work() as s:
+        assert len(s.execute(select(StoredObject)).all()) == 1
+    from archive_service.vault.services import consistency
+
+    with rt.db.unit_of_work() as s:
+        assert consistency(s, rt.vault).ok  # the refused copy left no object behind
+    forced = upload(client, org["clara"], cid, samples.pdf("same"), allow_duplicate="true")
+    assert forced.status_code == 201
+
+
+def test_manager_reads_with_a_stated_purpose(client: Any, org: Any, rt: Any) -> None:
+    cid = new_customer(client, org["clara"])
+    doc = upload(client, org["clara"], cid, samples.pdf()).get_json()
+    client.post(f"/api/v1/documents/{doc['id']}/accept", headers=org["arch1"])
+    r = client.get(f"/api/v1/documents/{doc['id']}/content", headers=org["mona"])
+    assert r.status_code == 422 and r.get_json()["error"]["field"] == "purpose"
+    r = client.get(f"/api/v1/documents/{doc['id']}/content?purpose=年度审计抽查&disposition=inline",
+                   headers=org["mona"])
+    assert r.status_code == 200 and r.headers["Content-Disposition"].startswith("inline")
+    with rt.db.unit_of_work() as s:
+        rec = s.execute(select(AccessRecord)).scalar_one()
+    assert (rec.username, rec.action, rec.purpose, rec.rule) == (
+        "mona", "preview", "年度审计抽查", "manager-registered")
+
+
+def test_hold_stops_the_clock_and_release_keeps_five_more_years(client: Any, org: Any) -> None:
+    cid = new_customer(client, org["clara"])
+    doc = upload(client, org["clara"], cid, samples.pdf()).get_json()
+    client.post(f"/api/v1/documents/{doc['id']}/accept", headers=org["arch1"])
+    assert client.post(f"/api/v1/documents/{doc['id']}/hold", json={"reason": ""},
+                       headers=org["arch1"]).status_code == 422
+    assert client.post(f"/api/v1/documents/{doc['id']}/hold", json={"reason": "诉讼"},
+                       headers=org["clara"]).status_code == 403
+    held = client.post(f"/api/v1/documents/{doc['id']}/hold", json={"reason": "合同纠纷诉讼中"},
+                       headers=org["arch1"]).get_json()
+    assert held["on_hold"] is True and held["disposal_date"] is None
+    assert client.post(f"/api/v1/documents/{doc['id']}/hold", json={"reason": "again"},
+                       headers=org["arch1"]).status_code == 409
+    released = client.delete(f"/api/v1/documents/{doc['id']}/hold", json={"reason": "已结案"},
+                             headers=org["arch1"]).get_json()
+    assert released["on_hold"] is False
+    assert released["disposal_date"] == date.today().replace(year=YEAR + 5).isoformat()
+
+
+def test_contract_runs_from_its_expiry(client: Any, org: Any) -> None:
+    cid = new_customer(client, org["clara"])
+    r = upload(client, org["clara"], cid, samples.pdf(), category="business.contract",
+               retention_class="medium", title="销售合同")
+    assert r.status_code == 422 and r.get_json()["error"]["field"] == "contract_number"
+    r = upload(client, org["clara"], cid, samples.pdf(), category="business.contract",
+               retention_class="medium", title="销售合同", **{
+                   "facts.contract_number": "HT-2024-0017", "facts.valid_until": "2030-06-30"})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["facts"] == {"contract_number": "HT-2024-0017", "valid_until": "2030-06-30"}
+    body = client.post(f"/api/v1/documents/{r.get_json()['id']}/accept",
+                       headers=org["arch1"]).get_json()
+    assert body["disposal_date"] == "2040-06-30"
+
+
+def test_reclassification_renumbers_and_the_old_number_still_finds_it(
+    client: Any, org: Any, rt: Any
+) -> None:
+    from archive_service.archive import services as archive
+    from archive_service.policy import Caller
+
+    cid = new_customer(client, org["clara"])
+    doc = upload(client, org["clara"], cid, samples.pdf()).get_json()
+    old = client.post(f"/api/v1/documents/{doc['id']}/accept",
+                      headers=org["arch1"]).get_json()["archive_number"]
+    with rt.db.unit_of_work() as s:
+        from archive_service.accounts.services import user_by_username
+
+        archivist = Caller.of(user_by_username(s, "arch1"))
+        moved = archive.reclassify(s, archivist, doc["id"], "basic.credit", "归类错误",
+                                   rt.archive)
+        new = moved.archive_number
+        history = [(h.number, h.reason, h.superseded_at is not None)
+                   for h in archive.number_history(s, doc["id"])]
+    assert new != old and re.fullmatch(rf"K001{YEAR}\d\d", new)
+    assert history == [(old, "accepted", True), (new, "reclassified: 归类错误", False)]
+    by_old = client.get(f"/api/v1/documents/by-number/{old}", headers=org["clara"]).get_json()
+    assert by_old["id"] == doc["id"] and by_old["archive_number"] == new
+
+
+def test_concurrent_acceptances_get_unique_gapless_numbers(client: Any, org: Any, app: Any) -> None:
+    cid = new_customer(client, org["clara"])
+    ids = [upload(client, org["clara"], cid, samples.pdf(f"doc {i}"), filename=f"{i}.pdf")
+           .get_json()["id"] for i in range(24)]
+    results: list[Any] = []
+    lock = threading.Lock()
+
+    def accept(doc_id: int, who: str) -> None:
+        resp = app.test_client().post(f"/api/v1/documents/{doc_id}/accept", headers=org[who])
+        with lock:
+            results.append((resp.status_code, resp.get_json()))
+
+    threads = [threading.Thread(target=accept, args=(d, "arch1" if i % 2 else "arch2"))
+               for i, d in enumerate(ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(code == 200 for code, _ in results), results
+    numbers = sorted(body["archive_number"] for _, body in results)
+    assert numbers == [f"K001{YEAR}{i:02d}" for i in range(1, 25)]
