@@ -160,8 +160,9 @@ class EncryptingReader:
     """File-like view of `source` encrypted: ``read(n)`` returns ciphertext,
     exactly `n` bytes until the end.
 
-    Memory is about two segments regardless of the stream's length.  After the
-    end of the stream, `sha256` (hex) and `plaintext_size` describe the
+    Memory is a few segments (one read ahead, up to `_HASH_LAG` awaiting the
+    hash thread) plus what one ``read(n)`` asks for, regardless of the
+    stream's length.  After the end of the stream, `sha256` (hex) and `plaintext_size` describe the
     plaintext and `ciphertext_size` the bytes produced.
     """
 

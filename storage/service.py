@@ -122,8 +122,8 @@ class EncryptedStore:
     def store(self, stream: Readable, size: int | None = None) -> StoredObject:
         """Encrypt `stream` (read to its end) into a new object.
 
-        `size`, if known, lets S3 skip buffering for multipart decisions and is
-        checked.  On any failure nothing is reported stored and a partial
+        `size`, if known, is declared to the backend (S3 then plans its parts
+        up front) and checked.  On any failure nothing is reported stored and a partial
         object is removed (best effort; the garbage check catches the rest).
         """
         name = new_object_name()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import socket
@@ -228,7 +229,7 @@ class S3Contract(BackendContract):
         assert name not in set(store.list_names())
 
     def test_missing_bucket_is_reported_and_created(self, store: S3Store) -> None:
-        other = S3Store(S3Config(**{**store.config.__dict__, "bucket": store.bucket + "-new"}))
+        other = S3Store(dataclasses.replace(store.config, bucket=store.bucket + "-new"))
         with pytest.raises(StoreUnavailable, match="bucket does not exist"):
             other.check()
         other.ensure_ready()
