@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from marshmallow import EXCLUDE
 from apiflask.fields import Boolean, Date, File, Integer, List, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, request, stream_with_context
+from marshmallow import EXCLUDE
 
 from archive_service.api.common import SECURITY, blueprint
 from archive_service.archive import services as archive

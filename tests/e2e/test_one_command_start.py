@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from archive_service.config import Settings
+from storage.keyring import Keyring
 from workers.celery_app import make_celery
 
 pytestmark = pytest.mark.slow
@@ -123,6 +124,7 @@ def test_celery_worker_on_redis_and_postgresql(
         ARCHIVE_BROKER_URL="redis://127.0.0.1:6379/14",
         ARCHIVE_RESULT_BACKEND="redis://127.0.0.1:6379/15",
         ARCHIVE_SECRET_KEY="x",
+        ARCHIVE_KEYRING=Keyring.generate().to_json(),
     )
     log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(

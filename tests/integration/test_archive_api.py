@@ -29,26 +29,48 @@ def org(client: Any, people: People) -> dict[str, dict[str, str]]:
     people.user("arch2", "archivist", department="OPS")
     people.user("mona", "manager", department="OPS")
     people.user("root", "admin", department=None)
-    return {name: bearer(token_for(client, name))
-            for name in ("clara", "carl", "arch1", "arch2", "mona", "root")}
+    return {
+        name: bearer(token_for(client, name))
+        for name in ("clara", "carl", "arch1", "arch2", "mona", "root")
+    }
 
 
 def new_customer(client: Any, who: dict[str, str], tier: str = "ordinary", **extra: Any) -> int:
-    body = {"name": "华夏贸易有限公司", "customer_type": "enterprise", "department": "SALES",
-            "tier": tier, "credit_code": "91310000MA1FL0AB2X", "phone": "021-5555 0101", **extra}
+    body = {
+        "name": "华夏贸易有限公司",
+        "customer_type": "enterprise",
+        "department": "SALES",
+        "tier": tier,
+        "credit_code": "91310000MA1FL0AB2X",
+        "phone": "021-5555 0101",
+        **extra,
+    }
     resp = client.post("/api/v1/customers", json=body, headers=who)
     assert resp.status_code == 201, resp.get_json()
     return int(resp.get_json()["id"])
 
 
-def upload(client: Any, who: dict[str, str], customer_id: int, data: bytes,
-           filename: str = "营业执照.pdf", category: str = "basic.profile",
-           retention_class: str = "short", **fields: Any) -> Any:
-    form = {"customer_id": str(customer_id), "category": category, "title": fields.pop(
-        "title", "营业执照"), "retention_class": retention_class,
-        "file": (io.BytesIO(data), filename), **fields}
-    return client.post("/api/v1/documents", data=form, headers=who,
-                       content_type="multipart/form-data")
+def upload(
+    client: Any,
+    who: dict[str, str],
+    customer_id: int,
+    data: bytes,
+    filename: str = "营业执照.pdf",
+    category: str = "basic.profile",
+    retention_class: str = "short",
+    **fields: Any,
+) -> Any:
+    form = {
+        "customer_id": str(customer_id),
+        "category": category,
+        "title": fields.pop("title", "营业执照"),
+        "retention_class": retention_class,
+        "file": (io.BytesIO(data), filename),
+        **fields,
+    }
+    return client.post(
+        "/api/v1/documents", data=form, headers=who, content_type="multipart/form-data"
+    )
 
 
 def test_customer_visibility_follows_the_department(client: Any, org: Any) -> None:
@@ -63,12 +85,18 @@ def test_customer_visibility_follows_the_department(client: Any, org: Any) -> No
 
 
 def test_clerk_cannot_open_another_departments_customer(client: Any, org: Any) -> None:
-    resp = client.post("/api/v1/customers", headers=org["carl"], json={
-        "name": "X", "customer_type": "enterprise", "department": "SALES"})
+    resp = client.post(
+        "/api/v1/customers",
+        headers=org["carl"],
+        json={"name": "X", "customer_type": "enterprise", "department": "SALES"},
+    )
     assert resp.status_code == 403
     assert resp.get_json()["error"]["rule"] == "own-department-clerk"
-    resp = client.post("/api/v1/customers", headers=org["clara"], json={
-        "name": "X", "customer_type": "alien", "department": "SALES"})
+    resp = client.post(
+        "/api/v1/customers",
+        headers=org["clara"],
+        json={"name": "X", "customer_type": "alien", "department": "SALES"},
+    )
     assert resp.status_code == 422 and "customer_type" in resp.get_json()["error"]["fields"]
 
 
@@ -100,13 +128,16 @@ def test_upload_review_accept_download(client: Any, org: Any, rt: Any) -> None:
     # Another department cannot know it exists; the admin sees no content.
     for who in ("carl", "root"):
         assert client.get(f"/api/v1/documents/{doc['id']}", headers=org[who]).status_code == 404
-        assert client.get(f"/api/v1/documents/{doc['id']}/content",
-                          headers=org[who]).status_code == 404
+        assert (
+            client.get(f"/api/v1/documents/{doc['id']}/content", headers=org[who]).status_code
+            == 404
+        )
     assert client.get("/api/v1/documents", headers=org["carl"]).get_json()["total"] == 0
     with rt.db.unit_of_work() as s:
         register = s.execute(select(AccessRecord)).scalars().all()
     assert [(r.username, r.action, r.archive_number) for r in register] == [
-        ("clara", "download", f"K001{YEAR}01")]
+        ("clara", "download", f"K001{YEAR}01")
+    ]
 
 
 def test_numbers_follow_the_pattern_and_tier_minimum(client: Any, org: Any) -> None:
@@ -115,10 +146,14 @@ def test_numbers_follow_the_pattern_and_tier_minimum(client: Any, org: Any) -> N
     numbers = []
     for cid, name in ((ordinary, "a.pdf"), (important, "b.pdf"), (ordinary, "c.pdf")):
         doc = upload(client, org["clara"], cid, samples.pdf(name), filename=name).get_json()
-        numbers.append(client.post(f"/api/v1/documents/{doc['id']}/accept",
-                                   headers=org["arch1"]).get_json())
+        numbers.append(
+            client.post(f"/api/v1/documents/{doc['id']}/accept", headers=org["arch1"]).get_json()
+        )
     assert [n["archive_number"] for n in numbers] == [
-        f"K001{YEAR}01", f"K002{YEAR}01", f"K001{YEAR}02"]
+        f"K001{YEAR}01",
+        f"K002{YEAR}01",
+        f"K001{YEAR}02",
+    ]
     # short (5 y) is raised to 10 years for an important customer.
     assert numbers[1]["disposal_date"] == date.today().replace(year=YEAR + 10).isoformat()
     assert numbers[0]["disposal_date"] == date.today().replace(year=YEAR + 5).isoformat()
@@ -141,8 +176,9 @@ def test_core_customer_needs_two_archivists(client: Any, org: Any) -> None:
 def test_returned_with_a_reason(client: Any, org: Any) -> None:
     cid = new_customer(client, org["clara"])
     doc = upload(client, org["clara"], cid, samples.pdf()).get_json()
-    r = client.post(f"/api/v1/documents/{doc['id']}/return", json={"reason": "缺少盖章页"},
-                    headers=org["arch1"])
+    r = client.post(
+        f"/api/v1/documents/{doc['id']}/return", json={"reason": "缺少盖章页"}, headers=org["arch1"]
+    )
     assert r.status_code == 200 and r.get_json()["returned_reason"] == "缺少盖章页"
     mine = client.get(f"/api/v1/documents/{doc['id']}", headers=org["clara"]).get_json()
     assert mine["status"] == "returned" and mine["returned_reason"] == "缺少盖章页"
@@ -228,46 +264,83 @@ def test_manager_reads_with_a_stated_purpose(client: Any, org: Any, rt: Any) -> 
     client.post(f"/api/v1/documents/{doc['id']}/accept", headers=org["arch1"])
     r = client.get(f"/api/v1/documents/{doc['id']}/content", headers=org["mona"])
     assert r.status_code == 422 and r.get_json()["error"]["field"] == "purpose"
-    r = client.get(f"/api/v1/documents/{doc['id']}/content?purpose=年度审计抽查&disposition=inline",
-                   headers=org["mona"])
+    r = client.get(
+        f"/api/v1/documents/{doc['id']}/content?purpose=年度审计抽查&disposition=inline",
+        headers=org["mona"],
+    )
     assert r.status_code == 200 and r.headers["Content-Disposition"].startswith("inline")
     with rt.db.unit_of_work() as s:
         rec = s.execute(select(AccessRecord)).scalar_one()
     assert (rec.username, rec.action, rec.purpose, rec.rule) == (
-        "mona", "preview", "年度审计抽查", "manager-registered")
+        "mona",
+        "preview",
+        "年度审计抽查",
+        "manager-registered",
+    )
 
 
 def test_hold_stops_the_clock_and_release_keeps_five_more_years(client: Any, org: Any) -> None:
     cid = new_customer(client, org["clara"])
     doc = upload(client, org["clara"], cid, samples.pdf()).get_json()
     client.post(f"/api/v1/documents/{doc['id']}/accept", headers=org["arch1"])
-    assert client.post(f"/api/v1/documents/{doc['id']}/hold", json={"reason": ""},
-                       headers=org["arch1"]).status_code == 422
-    assert client.post(f"/api/v1/documents/{doc['id']}/hold", json={"reason": "诉讼"},
-                       headers=org["clara"]).status_code == 403
-    held = client.post(f"/api/v1/documents/{doc['id']}/hold", json={"reason": "合同纠纷诉讼中"},
-                       headers=org["arch1"]).get_json()
+    assert (
+        client.post(
+            f"/api/v1/documents/{doc['id']}/hold", json={"reason": ""}, headers=org["arch1"]
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            f"/api/v1/documents/{doc['id']}/hold", json={"reason": "诉讼"}, headers=org["clara"]
+        ).status_code
+        == 403
+    )
+    held = client.post(
+        f"/api/v1/documents/{doc['id']}/hold",
+        json={"reason": "合同纠纷诉讼中"},
+        headers=org["arch1"],
+    ).get_json()
     assert held["on_hold"] is True and held["disposal_date"] is None
-    assert client.post(f"/api/v1/documents/{doc['id']}/hold", json={"reason": "again"},
-                       headers=org["arch1"]).status_code == 409
-    released = client.delete(f"/api/v1/documents/{doc['id']}/hold", json={"reason": "已结案"},
-                             headers=org["arch1"]).get_json()
+    assert (
+        client.post(
+            f"/api/v1/documents/{doc['id']}/hold", json={"reason": "again"}, headers=org["arch1"]
+        ).status_code
+        == 409
+    )
+    released = client.delete(
+        f"/api/v1/documents/{doc['id']}/hold", json={"reason": "已结案"}, headers=org["arch1"]
+    ).get_json()
     assert released["on_hold"] is False
     assert released["disposal_date"] == date.today().replace(year=YEAR + 5).isoformat()
 
 
 def test_contract_runs_from_its_expiry(client: Any, org: Any) -> None:
     cid = new_customer(client, org["clara"])
-    r = upload(client, org["clara"], cid, samples.pdf(), category="business.contract",
-               retention_class="medium", title="销售合同")
+    r = upload(
+        client,
+        org["clara"],
+        cid,
+        samples.pdf(),
+        category="business.contract",
+        retention_class="medium",
+        title="销售合同",
+    )
     assert r.status_code == 422 and r.get_json()["error"]["field"] == "contract_number"
-    r = upload(client, org["clara"], cid, samples.pdf(), category="business.contract",
-               retention_class="medium", title="销售合同", **{
-                   "facts.contract_number": "HT-2024-0017", "facts.valid_until": "2030-06-30"})
+    r = upload(
+        client,
+        org["clara"],
+        cid,
+        samples.pdf(),
+        category="business.contract",
+        retention_class="medium",
+        title="销售合同",
+        **{"facts.contract_number": "HT-2024-0017", "facts.valid_until": "2030-06-30"},
+    )
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["facts"] == {"contract_number": "HT-2024-0017", "valid_until": "2030-06-30"}
-    body = client.post(f"/api/v1/documents/{r.get_json()['id']}/accept",
-                       headers=org["arch1"]).get_json()
+    body = client.post(
+        f"/api/v1/documents/{r.get_json()['id']}/accept", headers=org["arch1"]
+    ).get_json()
     assert body["disposal_date"] == "2040-06-30"
 
 
@@ -279,17 +352,19 @@ def test_reclassification_renumbers_and_the_old_number_still_finds_it(
 
     cid = new_customer(client, org["clara"])
     doc = upload(client, org["clara"], cid, samples.pdf()).get_json()
-    old = client.post(f"/api/v1/documents/{doc['id']}/accept",
-                      headers=org["arch1"]).get_json()["archive_number"]
+    old = client.post(f"/api/v1/documents/{doc['id']}/accept", headers=org["arch1"]).get_json()[
+        "archive_number"
+    ]
     with rt.db.unit_of_work() as s:
         from archive_service.accounts.services import user_by_username
 
         archivist = Caller.of(user_by_username(s, "arch1"))
-        moved = archive.reclassify(s, archivist, doc["id"], "basic.credit", "归类错误",
-                                   rt.archive)
+        moved = archive.reclassify(s, archivist, doc["id"], "basic.credit", "归类错误", rt.archive)
         new = moved.archive_number
-        history = [(h.number, h.reason, h.superseded_at is not None)
-                   for h in archive.number_history(s, doc["id"])]
+        history = [
+            (h.number, h.reason, h.superseded_at is not None)
+            for h in archive.number_history(s, doc["id"])
+        ]
     assert new != old and re.fullmatch(rf"K001{YEAR}\d\d", new)
     assert history == [(old, "accepted", True), (new, "reclassified: 归类错误", False)]
     by_old = client.get(f"/api/v1/documents/by-number/{old}", headers=org["clara"]).get_json()
@@ -298,8 +373,12 @@ def test_reclassification_renumbers_and_the_old_number_still_finds_it(
 
 def test_concurrent_acceptances_get_unique_gapless_numbers(client: Any, org: Any, app: Any) -> None:
     cid = new_customer(client, org["clara"])
-    ids = [upload(client, org["clara"], cid, samples.pdf(f"doc {i}"), filename=f"{i}.pdf")
-           .get_json()["id"] for i in range(24)]
+    ids = [
+        upload(client, org["clara"], cid, samples.pdf(f"doc {i}"), filename=f"{i}.pdf").get_json()[
+            "id"
+        ]
+        for i in range(24)
+    ]
     results: list[Any] = []
     lock = threading.Lock()
 
@@ -308,8 +387,10 @@ def test_concurrent_acceptances_get_unique_gapless_numbers(client: Any, org: Any
         with lock:
             results.append((resp.status_code, resp.get_json()))
 
-    threads = [threading.Thread(target=accept, args=(d, "arch1" if i % 2 else "arch2"))
-               for i, d in enumerate(ids)]
+    threads = [
+        threading.Thread(target=accept, args=(d, "arch1" if i % 2 else "arch2"))
+        for i, d in enumerate(ids)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -41,7 +41,9 @@ def test_round_trip_and_nothing_in_plaintext_on_disk(rt: Any) -> None:
     raw = b"".join(p.read_bytes() for p in _files(rt.settings.storage_dir))
     assert "客户档案".encode() not in raw and b"customer" not in raw
     # Object names are random hex, unrelated to the content.
-    assert all(all(c in "0123456789abcdef" for c in p.name) for p in _files(rt.settings.storage_dir))
+    assert all(
+        all(c in "0123456789abcdef" for c in p.name) for p in _files(rt.settings.storage_dir)
+    )
 
 
 def _files(root: str) -> list[Any]:
@@ -51,8 +53,14 @@ def _files(root: str) -> list[Any]:
 
 
 def test_store_down_leaves_no_row(settings: Any) -> None:
-    broken = replace(settings, storage="s3", s3_endpoint="127.0.0.1:9", s3_access_key="x",
-                     s3_secret_key="y", s3_secure=False)
+    broken = replace(
+        settings,
+        storage="s3",
+        s3_endpoint="127.0.0.1:9",
+        s3_access_key="x",
+        s3_secret_key="y",
+        s3_secure=False,
+    )
     rt = build_runtime(broken)
     try:
         with pytest.raises(StoreUnavailable), rt.db.unit_of_work() as s:
@@ -66,8 +74,14 @@ def test_store_down_leaves_no_row(settings: Any) -> None:
 def test_health_is_503_when_the_store_is_unreachable(settings: Any) -> None:
     from archive_service.app import create_app
 
-    broken = replace(settings, storage="s3", s3_endpoint="127.0.0.1:9", s3_access_key="x",
-                     s3_secret_key="y", s3_secure=False)
+    broken = replace(
+        settings,
+        storage="s3",
+        s3_endpoint="127.0.0.1:9",
+        s3_access_key="x",
+        s3_secret_key="y",
+        s3_secure=False,
+    )
     resp = create_app(broken).test_client().get("/api/v1/health")
     assert resp.status_code == 503
     body = resp.get_json()

@@ -1,0 +1,246 @@
+"""Archive pages: customers, their archive tree, upload, review queue, document page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from archive_service.api.archive import content_response
+from archive_service.archive import services as archive
+from archive_service.archive.models import CUSTOMER_TYPES, RETENTION_CLASSES, SCALES, TIERS
+from archive_service.errors import DomainError, InvalidInput
+from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.policy import may
+from archive_service.web.forms import ActionForm, ReasonForm
+
+bp = Blueprint("web_archive", __name__)
+
+
+@bp.get("/customers")
+@signed_in
+def customers() -> Any:
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows, total = archive.list_customers(
+        request_session(),
+        caller(),
+        q=request.args.get("q") or None,
+        tier=request.args.get("tier") or None,
+        page=page,
+        per_page=50,
+    )
+    return render_template(
+        "archive/customers.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, (total + 49) // 50),
+        tiers=TIERS,
+    )
+
+
+@bp.route("/customers/new", methods=["GET", "POST"])
+@signed_in
+def new_customer() -> Any:
+    form = ActionForm()
+    values = (
+        dict(request.form)
+        if request.method == "POST"
+        else {"department": caller().user.department_code or ""}
+    )
+    if form.validate_on_submit():
+        try:
+            with uow() as s:
+                customer = archive.create_customer(s, caller(), values)
+            flash(_("Customer archive opened."), "info")
+            return redirect(url_for("web_archive.customer", customer_id=customer.id))
+        except DomainError as exc:
+            flash(exc.message, "error")
+    return render_template(
+        "archive/customer_new.html",
+        form=form,
+        values=values,
+        types=CUSTOMER_TYPES,
+        tiers=TIERS,
+        scales=SCALES,
+    )
+
+
+@bp.get("/customers/<int:customer_id>")
+@signed_in
+def customer(customer_id: int) -> Any:
+    s = request_session()
+    c = archive.get_customer(s, caller(), customer_id)
+    docs, _total = archive.list_documents(s, caller(), customer_id=c.id, per_page=500)
+    counts = archive.category_counts(s, c.id)
+    tree = archive.category_tree(s)
+    top_counts = {top.code: sum(counts.get(ch.code, 0) for ch in kids) for top, kids in tree}
+    return render_template(
+        "archive/customer.html",
+        c=c,
+        docs=docs,
+        counts=counts,
+        top_counts=top_counts,
+        tree=tree,
+        classes=RETENTION_CLASSES,
+        can_upload=bool(may(caller(), "document.upload", c)),
+        form=ActionForm(),
+        category=request.args.get("category"),
+    )
+
+
+@bp.post("/customers/<int:customer_id>/upload")
+@signed_in
+def upload(customer_id: int) -> Any:
+    """One file per request (the page sends each dropped file on its own, with progress)."""
+    rt = runtime()
+    f = request.files.get("file")
+    if f is None:
+        return jsonify({"ok": False, "error": _("No file was sent.")}), 422
+    try:
+        doc_date = (
+            date.fromisoformat(request.form["document_date"])
+            if request.form.get("document_date")
+            else None
+        )
+    except ValueError:
+        return jsonify({"ok": False, "error": _("Invalid date.")}), 422
+    up = archive.Upload(
+        customer_id=customer_id,
+        category=request.form.get("category", ""),
+        title=request.form.get("title") or (f.filename or "").rsplit(".", 1)[0],
+        retention_class=request.form.get("retention_class", ""),
+        document_date=doc_date,
+        filename=f.filename or "",
+        stream=f.stream,
+        facts={k[6:]: v for k, v in request.form.items() if k.startswith("facts.")},
+        allow_duplicate=request.form.get("allow_duplicate") == "1",
+    )
+    try:
+        with uow() as s:
+            doc = archive.upload(s, caller(), rt.vault, up, rt.archive)
+            out = {
+                "ok": True,
+                "id": doc.id,
+                "status": doc.status,
+                "filename": up.filename,
+                "url": url_for("web_archive.document", document_id=doc.id),
+            }
+    except DomainError as exc:
+        return jsonify(
+            {
+                "ok": False,
+                "error": exc.message,
+                "code": exc.code,
+                **{k: v for k, v in exc.details.items() if v is not None},
+            }
+        ), exc.status
+    return jsonify(out), 201
+
+
+@bp.get("/review")
+@signed_in
+def review() -> Any:
+    queue = archive.review_queue(request_session(), caller())
+    return render_template(
+        "archive/review.html", queue=queue, form=ActionForm(), reject_form=ReasonForm()
+    )
+
+
+@bp.post("/documents/<int:document_id>/accept")
+@signed_in
+def accept(document_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        try:
+            with uow() as s:
+                doc = archive.accept(s, caller(), document_id, runtime().archive)
+            if doc.archive_number:
+                flash(_("Accepted as %(number)s.", number=doc.archive_number), "info")
+            else:
+                flash(_("First review recorded; a second archivist completes it."), "info")
+        except DomainError as exc:
+            flash(exc.message, "error")
+    return redirect(request.form.get("next") or url_for("web_archive.review"))
+
+
+@bp.post("/documents/<int:document_id>/return")
+@signed_in
+def return_document(document_id: int) -> Any:
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            with uow() as s:
+                archive.return_to_clerk(s, caller(), document_id, form.reason.data or "")
+            flash(_("Returned to the clerk."), "info")
+        except DomainError as exc:
+            flash(exc.message, "error")
+    else:
+        flash(_("A reason is required."), "error")
+    return redirect(url_for("web_archive.review"))
+
+
+@bp.get("/documents/<int:document_id>")
+@signed_in
+def document(document_id: int) -> Any:
+    s = request_session()
+    doc = archive.get_document(s, caller(), document_id)
+    return render_template(
+        "archive/document.html",
+        doc=doc,
+        numbers=archive.number_history(s, doc.id),
+        retention=archive.retention_history(s, doc.id),
+        register=archive.register_for(s, doc.id),
+        can_read=bool(may(caller(), "document.read", doc)),
+        needs_purpose=may(caller(), "document.read", doc).rule == "manager-registered",
+        can_hold=bool(may(caller(), "document.hold", doc)),
+        can_review=bool(may(caller(), "document.review", doc)),
+        form=ActionForm(),
+        reason_form=ReasonForm(),
+    )
+
+
+@bp.get("/documents/<int:document_id>/file")
+@signed_in
+def file(document_id: int) -> Any:
+    """Download, or preview with ``inline=1``; registered like every reading."""
+    rt = runtime()
+    inline = request.args.get("inline") == "1"
+    try:
+        with uow() as s:
+            reading = archive.read_content(
+                s,
+                caller(),
+                rt.vault,
+                document_id,
+                "preview" if inline else "download",
+                request.args.get("purpose"),
+                request.args.get("version", type=int),
+            )
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("web_archive.document", document_id=document_id))
+    resp = content_response(reading, "inline" if inline else "attachment")
+    if inline:  # shown inside our own page only
+        resp.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'self'"
+        resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return resp
+
+
+@bp.post("/documents/<int:document_id>/hold")
+@signed_in
+def hold(document_id: int) -> Any:
+    form = ReasonForm()
+    release = request.form.get("release") == "1"
+    if form.validate_on_submit():
+        try:
+            with uow() as s:
+                fn = archive.release_hold if release else archive.place_hold
+                fn(s, caller(), document_id, form.reason.data or "", runtime().archive)
+            flash(_("Hold released.") if release else _("Hold placed."), "info")
+        except DomainError as exc:
+            flash(exc.message, "error")
+    else:
+        flash(_("A reason is required."), "error")
+    return redirect(url_for("web_archive.document", document_id=document_id))
