@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import Boolean, Date, File, Integer, List, String
+from apiflask.fields import Boolean, Date, Dict, File, Integer, List, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, request, stream_with_context
 from marshmallow import EXCLUDE
@@ -146,6 +146,26 @@ def categories() -> Any:
                 for top, children in archive.category_tree(s)
             ]
         }
+
+
+class CategoryIn(Schema):
+    code = String(required=True, validate=Length(min=1, max=64))
+    name_zh = String(required=True, validate=Length(min=1, max=200))
+    name_en = String(required=True, validate=Length(min=1, max=200))
+    letter = String(load_default="K", validate=Length(min=1, max=8))
+    retention_trigger = String(load_default="filing", validate=Length(min=1, max=64))
+    facts = List(Dict(), load_default=list)
+
+
+@bp.post("/categories")
+@bp.doc(security=SECURITY)
+@bp.input(CategoryIn, arg_name="body")
+@signed_in
+def create_category(body: dict[str, Any]) -> Any:
+    """Extend the category tree (admin)."""
+    with uow() as s:
+        cat = archive.create_category(s, caller(), **body)
+        return {"code": cat.code, "parent_code": cat.parent_code, "facts": cat.facts}, 201
 
 
 def _facts_from_form() -> dict[str, Any]:

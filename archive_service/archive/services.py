@@ -7,6 +7,7 @@ its audit event. Rules live in ``retention``, ``numbering`` and ``intake``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -283,6 +284,75 @@ def category_tree(session: Session) -> list[tuple[Category, list[Category]]]:
         if c.parent_code in tops:
             tops[c.parent_code][1].append(c)
     return list(tops.values())
+
+
+FACT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+CATEGORY_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}(\.[a-z][a-z0-9_]{0,30})?$")
+
+
+def create_category(
+    session: Session,
+    by: Caller,
+    *,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    letter: str = "K",
+    retention_trigger: str = "filing",
+    facts: list[dict[str, Any]] | None = None,
+) -> Category:
+    """An admin extends the tree: a top-level code (``legal``) or a child (``legal.court``)."""
+    require(by, "category.manage")
+    code = (code or "").strip()
+    if not CATEGORY_CODE_RE.match(code):
+        raise InvalidInput(
+            "code: lower-case words, one optional dot (e.g. legal.court)", field="code"
+        )
+    if session.execute(select(Category.id).where(Category.code == code)).first():
+        raise Conflict(f"category {code} exists")
+    parent = code.rsplit(".", 1)[0] if "." in code else None
+    if (
+        parent
+        and not session.execute(
+            select(Category.id).where(Category.code == parent, Category.parent_code.is_(None))
+        ).first()
+    ):
+        raise InvalidInput(f"no top-level category {parent}", field="code")
+    if not (name_zh or "").strip() or not (name_en or "").strip():
+        raise InvalidInput("both names are required", field="name_zh")
+    checked = []
+    for spec in facts or []:
+        name, kind = str(spec.get("name", "")), str(spec.get("type", "text"))
+        if not FACT_NAME_RE.match(name) or kind not in {"text", "date"}:
+            raise InvalidInput("facts: name in lower case, type text or date", field="facts")
+        checked.append(
+            {
+                "name": name,
+                "type": kind,
+                "required": bool(spec.get("required")),
+                "label_zh": str(spec.get("label_zh") or name)[:50],
+            }
+        )
+    names = {f["name"] for f in checked}
+    if retention_trigger != "filing" and retention_trigger not in names:
+        raise InvalidInput(
+            "retention_trigger: 'filing' or one of the date facts", field="retention_trigger"
+        )
+    position = (session.execute(select(func.max(Category.position))).scalar() or 0) + 1
+    cat = Category(
+        code=code,
+        parent_code=parent,
+        name_zh=name_zh.strip()[:200],
+        name_en=name_en.strip()[:200],
+        letter=(letter or "K").strip()[:8],
+        retention_trigger=retention_trigger,
+        facts=checked,
+        position=position,
+    )
+    session.add(cat)
+    session.flush()
+    record(session, by.actor, "category.create", "category", cat.id, code=code)
+    return cat
 
 
 def _facts(category: Category, given: dict[str, Any] | None) -> dict[str, Any]:

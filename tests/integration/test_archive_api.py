@@ -398,3 +398,105 @@ def test_concurrent_acceptances_get_unique_gapless_numbers(client: Any, org: Any
     assert all(code == 200 for code, _ in results), results
     numbers = sorted(body["archive_number"] for _, body in results)
     assert numbers == [f"K001{YEAR}{i:02d}" for i in range(1, 25)]
+
+
+def test_admin_extends_the_category_tree(client: Any, org: Any) -> None:
+    r = client.post(
+        "/api/v1/categories",
+        headers=org["clara"],
+        json={"code": "legal", "name_zh": "法务", "name_en": "Legal"},
+    )
+    assert r.status_code == 403
+    assert (
+        client.post(
+            "/api/v1/categories",
+            headers=org["root"],
+            json={"code": "legal", "name_zh": "法务", "name_en": "Legal"},
+        ).status_code
+        == 201
+    )
+    r = client.post(
+        "/api/v1/categories",
+        headers=org["root"],
+        json={
+            "code": "legal.court",
+            "name_zh": "诉讼文书",
+            "name_en": "Court papers",
+            "retention_trigger": "judgment_date",
+            "facts": [
+                {"name": "case_number", "required": True},
+                {"name": "judgment_date", "type": "date"},
+            ],
+        },
+    )
+    assert r.status_code == 201, r.get_json()
+    assert (
+        client.post(
+            "/api/v1/categories",
+            headers=org["root"],
+            json={"code": "nothing.here", "name_zh": "x", "name_en": "x"},
+        ).status_code
+        == 422
+    )
+    tree = client.get("/api/v1/categories", headers=org["clara"]).get_json()["items"]
+    legal = next(t for t in tree if t["code"] == "legal")
+    assert [c["code"] for c in legal["children"]] == ["legal.court"]
+    cid = new_customer(client, org["clara"])
+    r = upload(
+        client,
+        org["clara"],
+        cid,
+        samples.pdf(),
+        category="legal.court",
+        retention_class="short",
+        **{"facts.case_number": "(2024)沪01民初17号", "facts.judgment_date": "2025-01-10"},
+    )
+    assert r.status_code == 201, r.get_json()
+    body = client.post(
+        f"/api/v1/documents/{r.get_json()['id']}/accept", headers=org["arch1"]
+    ).get_json()
+    assert body["disposal_date"] == "2030-01-10"
+
+
+def test_an_upload_cut_off_half_way_leaves_nothing(client: Any, org: Any, rt: Any) -> None:
+    from archive_service.accounts.services import user_by_username
+    from archive_service.archive import services as archive
+    from archive_service.policy import Caller
+    from archive_service.vault.services import consistency
+
+    cid = new_customer(client, org["clara"])
+
+    class CutOff(io.RawIOBase):
+        def __init__(self) -> None:
+            self.sent = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, n: int = -1) -> bytes:
+            if self.sent > 3 << 20:
+                raise ConnectionResetError("client went away")
+            self.sent += 64 << 10
+            return (b"%PDF-1.4\n" + b"x" * (64 << 10))[: 64 << 10]
+
+    with pytest.raises(ConnectionResetError), rt.db.unit_of_work() as s:
+        clerk = Caller.of(user_by_username(s, "clara"))
+        archive.upload(
+            s,
+            clerk,
+            rt.vault,
+            archive.Upload(
+                customer_id=cid,
+                category="basic.profile",
+                title="cut",
+                retention_class="short",
+                document_date=None,
+                filename="cut.pdf",
+                stream=CutOff(),
+            ),
+            rt.archive,
+        )
+    assert client.get("/api/v1/documents", headers=org["clara"]).get_json()["total"] == 0
+    with rt.db.unit_of_work() as s:
+        assert s.execute(select(StoredObject)).first() is None
+        assert consistency(s, rt.vault).ok
