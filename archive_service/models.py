@@ -1,5 +1,6 @@
 """Imports every model module so the metadata knows every table (Alembic, tests)."""
 
+from archive_service.access import models as access_models  # noqa: F401
 from archive_service.accounts import models as accounts_models  # noqa: F401
 from archive_service.archive import models as archive_models  # noqa: F401
 from archive_service.audit import models as audit_models  # noqa: F401

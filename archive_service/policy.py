@@ -52,6 +52,7 @@ class Decision:
     allowed: bool
     rule: str
     reason: str = ""
+    grant_id: int | None = None  # the grant that allowed it, for the access register
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -169,18 +170,57 @@ def _same_department(user: User, department_id: int | None) -> bool:
     return department_id is not None and user.department_id == department_id
 
 
-def _sees_customer(user: User, customer: Any) -> Decision:
-    name = "customer-visibility"
+def _own_access(user: User, customer: Any) -> Decision | None:
+    """Access without an application: archivists, managers, the owning department."""
     if "archivist" in user.roles:
         return Decision(True, "archivist")
     if "manager" in user.roles:
         return Decision(True, "manager-registered")
     if user.has_role("clerk", "department_head") and _same_department(user, customer.department_id):
         return Decision(True, "own-department")
-    return Decision(False, name, "this customer's archive belongs to another department")
+    return None
+
+
+def _session_of(obj: Any) -> Any:
+    from sqlalchemy.orm import object_session
+
+    return object_session(obj)
+
+
+def _sees_customer(user: User, customer: Any) -> Decision:
+    own = _own_access(user, customer)
+    if own is not None:
+        return own
+    from archive_service.access.services import has_grant_on_customer
+
+    session = _session_of(customer)
+    if session is not None and has_grant_on_customer(session, user.id, customer.id):
+        return Decision(True, "grant")
+    return Decision(
+        False, "customer-visibility", "this customer's archive belongs to another department"
+    )
 
 
 rule("customer.view")(_sees_customer)
+
+
+def _document_by_grant(user: User, document: Any, mode: str | None) -> Decision:
+    own = _own_access(user, document.customer)
+    if own is not None:
+        return own
+    from archive_service.access.services import grant_covering
+
+    session = _session_of(document)
+    grant = grant_covering(session, user.id, document, mode) if session is not None else None
+    if grant is not None:
+        return Decision(True, "grant", grant_id=grant.id)
+    if (
+        mode == "download"
+        and session is not None
+        and grant_covering(session, user.id, document, None)
+    ):
+        return Decision(False, "grant-view-only", "the grant allows viewing, not downloading")
+    return Decision(False, "no-grant", "no approved application covers this document")
 
 
 @rule("customer.create")
@@ -205,14 +245,20 @@ def _upload(user: User, customer: Any) -> Decision:
 
 @rule("document.view")
 def _view_document(user: User, document: Any) -> Decision:
-    """Metadata: whoever may see the customer's archive."""
-    return _sees_customer(user, document.customer)
+    """Metadata: the customer's own people, or a grant covering the document."""
+    return _document_by_grant(user, document, None)
 
 
 @rule("document.read")
 def _read_document(user: User, document: Any) -> Decision:
-    """Content (view, preview, download): registered in the access register."""
-    return _sees_customer(user, document.customer)
+    """Content in the browser (view, preview): registered in the access register."""
+    return _document_by_grant(user, document, None)
+
+
+@rule("document.download")
+def _download_document(user: User, document: Any) -> Decision:
+    """The file itself: like reading, but a grant must be for ``download``."""
+    return _document_by_grant(user, document, "download")
 
 
 @rule("document.review")
@@ -236,3 +282,62 @@ def _categories(user: User, _target: Any) -> Decision:
     if "admin" in user.roles:
         return Decision(True, "admin-only")
     return Decision(False, "admin-only", "only admins change the category tree")
+
+
+# --- rules of the access area ----------------------------------------------------
+
+
+@rule("access.apply")
+def _apply(user: User, _target: Any) -> Decision:
+    if user.roles - {"admin", "auditor"}:
+        return Decision(True, "staff")
+    return Decision(False, "staff", "admins and auditors do not read customer documents")
+
+
+@rule("access.view_request")
+def _view_request(user: User, req: Any) -> Decision:
+    if req.requester_id == user.id:
+        return Decision(True, "own-application")
+    if user.has_role("archivist", "auditor", "operations_head", "leader"):
+        return Decision(True, "access-overseer")
+    if any(_step_decider(user, s, req) for s in req.steps):
+        return Decision(True, "approver")
+    return Decision(False, "access-overseer", "not your application")
+
+
+def _step_decider(user: User, step: Any, req: Any) -> bool:
+    if step.role not in user.roles or req.requester_id == user.id:
+        return False
+    return step.department_id is None or step.department_id == user.department_id
+
+
+@rule("access.decide")
+def _decide(user: User, step: Any) -> Decision:
+    """Only the role (and department) the current step names; never the applicant."""
+    if step.request.requester_id == user.id:
+        return Decision(False, "no-self-approval", "nobody approves their own application")
+    if _step_decider(user, step, step.request):
+        return Decision(True, f"step-{step.role}")
+    where = f" of department {step.department.code}" if step.department is not None else ""
+    return Decision(False, f"step-{step.role}", f"this step needs the {step.role}{where}")
+
+
+@rule("grant.revoke")
+def _revoke(user: User, _grant: Any) -> Decision:
+    if user.has_role("operations_head", "admin"):
+        return Decision(True, "grant-revoker")
+    return Decision(False, "grant-revoker", "only the operations head or an admin revokes grants")
+
+
+@rule("grant.list")
+def _grants(user: User, _target: Any) -> Decision:
+    if user.has_role("operations_head", "admin", "archivist", "auditor"):
+        return Decision(True, "access-overseer")
+    return Decision(False, "access-overseer", "not allowed to list grants")
+
+
+@rule("register.read")
+def _register(user: User, _target: Any) -> Decision:
+    if user.has_role("archivist", "auditor"):
+        return Decision(True, "register-reader")
+    return Decision(False, "register-reader", "only archivists and auditors read the register")

@@ -30,6 +30,10 @@ def make_celery(settings: Settings) -> Celery:
         timezone="UTC",
         enable_utc=True,
         beat_schedule={
+            "expire-grants": {
+                "task": "workers.tasks.expire_grants",
+                "schedule": 300.0,
+            },
             "verify-audit-chain": {
                 "task": "workers.tasks.verify_audit_chain",
                 "schedule": crontab(hour="2", minute="30"),

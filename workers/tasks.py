@@ -32,3 +32,12 @@ def rewrap_keys() -> int:
 
     rt = runtime()
     return rewrap_all(rt.db, rt.vault)
+
+
+@celery.task(name="workers.tasks.expire_grants")
+def expire_grants() -> int:
+    """Mark grants whose window has ended (they already stop working at use)."""
+    from archive_service.access.services import expire_grants as expire
+
+    with runtime().db.unit_of_work() as session:
+        return expire(session)

@@ -105,7 +105,13 @@ def list_customers(q: dict[str, Any]) -> Any:
     """Customers the caller may see."""
     with uow() as s:
         rows, total = archive.list_customers(s, caller(), **q)
-        return {"items": [_customer_out(c) for c in rows], "total": total}
+        return {
+            "items": [
+                archive.customer_dict(c, archive.personal_details_visible(caller(), c))
+                for c in rows
+            ],
+            "total": total,
+        }
 
 
 @bp.get("/customers/<int:customer_id>")
@@ -115,7 +121,7 @@ def get_customer(customer_id: int) -> Any:
     """A customer, with its archive's counts by category (404 if not visible)."""
     with uow() as s:
         customer = archive.get_customer(s, caller(), customer_id)
-        out = _customer_out(customer)
+        out = archive.customer_dict(customer, archive.personal_details_visible(caller(), customer))
         out["documents_by_category"] = archive.category_counts(s, customer.id)
         return out
 

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -186,12 +186,19 @@ def get_customer(session: Session, by: Caller, customer_id: int) -> Customer:
 
 def visible_customers_clause(by: Caller) -> Any:
     """A SQL condition: the customers the caller may see (for lists and search)."""
+    from archive_service.access.services import granted_customers_clause
+
     user = by.user
     if by.operator or (user is not None and user.has_role("archivist", "manager")):
-        return True
-    if user is not None and user.has_role("clerk", "department_head") and user.department_id:
-        return Customer.department_id == user.department_id
-    return False
+        return true()
+    if user is None:
+        return false()
+    own = (
+        Customer.department_id == user.department_id
+        if user.has_role("clerk", "department_head") and user.department_id
+        else false()
+    )
+    return or_(own, granted_customers_clause(user.id))
 
 
 def list_customers(
@@ -220,6 +227,12 @@ def list_customers(
         .all()
     )
     return list(rows), total
+
+
+def personal_details_visible(by: Caller, customer: Customer) -> bool:
+    """Identity numbers and contact details: not for those who only hold a grant."""
+    decision = may(by, "customer.view", customer)
+    return bool(decision) and decision.rule != "grant"
 
 
 def customer_dict(customer: Customer, with_personal: bool = True) -> dict[str, Any]:
@@ -519,7 +532,20 @@ def find_by_number(session: Session, by: Caller, number: str) -> Document:
 
 
 def visible_documents_clause(by: Caller) -> Any:
-    return Document.customer.has(visible_customers_clause(by))
+    """A SQL condition: the documents the caller may open (the policy, as a filter)."""
+    from archive_service.access.services import granted_documents_clause
+
+    user = by.user
+    if by.operator or (user is not None and user.has_role("archivist", "manager")):
+        return true()
+    if user is None:
+        return false()
+    own = (
+        Document.customer.has(Customer.department_id == user.department_id)
+        if user.has_role("clerk", "department_head") and user.department_id
+        else false()
+    )
+    return or_(own, granted_documents_clause(user.id))
 
 
 def list_documents(
@@ -828,7 +854,7 @@ def read_content(
 ) -> Reading:
     """Open a document's content; the reading is registered before a byte leaves."""
     doc = get_document(session, by, document_id)
-    decision = require(by, "document.read", doc)
+    decision = require(by, "document.download" if action == "download" else "document.read", doc)
     if doc.status == DocumentStatus.DESTROYED:
         raise Conflict("document was destroyed")
     purpose = (purpose or "").strip() or None

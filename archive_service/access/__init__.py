@@ -1,0 +1,1 @@
+"""Access: applications, approval chains, grants and the access register (查阅)."""
