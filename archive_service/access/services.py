@@ -159,7 +159,11 @@ def decide(
     session: Session, by: Caller, request_id: int, decision: str, comment: str | None
 ) -> AccessRequest:
     """The person the current step needs approves or rejects it."""
-    req = session.get(AccessRequest, request_id, with_for_update=True)
+    # Lock the row (alone: PostgreSQL refuses FOR UPDATE across the eager outer joins).
+    session.execute(
+        select(AccessRequest.id).where(AccessRequest.id == request_id).with_for_update()
+    )
+    req = session.get(AccessRequest, request_id)
     if req is None:
         raise NotFound("no such application")
     if decision not in ("approve", "reject"):
@@ -174,7 +178,7 @@ def decide(
         raise InvalidInput("a rejection gives its reason", field="comment")
     now = utcnow()
     step.status = "approved" if decision == "approve" else "rejected"
-    step.decided_by_id, step.decided_at, step.comment = by.user.id, now, comment
+    step.decided_by, step.decided_at, step.comment = by.user, now, comment
     record(
         session,
         by.actor,
@@ -199,7 +203,7 @@ def decide(
 
 def _grant(session: Session, by: Caller, req: AccessRequest) -> Grant:
     grant = Grant(
-        request_id=req.id,
+        request=req,
         user_id=req.requester_id,
         customer_id=req.customer_id,
         mode=req.mode,

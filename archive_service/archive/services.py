@@ -879,6 +879,7 @@ def read_content(
             action=action,
             purpose=purpose,
             rule=decision.rule,
+            grant_id=decision.grant_id,
         )
     )
     record(
@@ -890,6 +891,7 @@ def read_content(
         version=version.number,
         purpose=purpose,
         rule=decision.rule,
+        grant_id=decision.grant_id,
     )
     return Reading(version=version, chunks=vault.open(obj))
 
