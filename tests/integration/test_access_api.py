@@ -29,37 +29,67 @@ def org(client: Any, people: People) -> dict[str, Any]:
     people.user("arch", "archivist", department="OPS")
     people.user("audrey", "auditor", department="OPS")
     people.user("root", "admin", department=None)
-    h = {n: bearer(token_for(client, n)) for n in
-         ("clara", "sam", "sue", "fay", "fred", "olga", "arch", "audrey", "root")}
-    cid = client.post("/api/v1/customers", headers=h["clara"], json={
-        "name": "华夏贸易", "customer_type": "enterprise", "department": "SALES",
-        "phone": "021-1"}).get_json()["id"]
+    h = {
+        n: bearer(token_for(client, n))
+        for n in ("clara", "sam", "sue", "fay", "fred", "olga", "arch", "audrey", "root")
+    }
+    cid = client.post(
+        "/api/v1/customers",
+        headers=h["clara"],
+        json={
+            "name": "华夏贸易",
+            "customer_type": "enterprise",
+            "department": "SALES",
+            "phone": "021-1",
+        },
+    ).get_json()["id"]
     docs = {}
     for name, category, extra in (
         ("contract", "business.contract", {"facts.contract_number": "HT-1"}),
         ("licence", "basic.profile", {}),
         ("complaint", "service.complaint", {}),
     ):
-        d = client.post("/api/v1/documents", headers=h["clara"], content_type="multipart/form-data",
-                        data={"customer_id": str(cid), "category": category, "title": name,
-                              "retention_class": "short", **extra,
-                              "file": (io.BytesIO(samples.pdf(name)), f"{name}.pdf")}).get_json()
+        d = client.post(
+            "/api/v1/documents",
+            headers=h["clara"],
+            content_type="multipart/form-data",
+            data={
+                "customer_id": str(cid),
+                "category": category,
+                "title": name,
+                "retention_class": "short",
+                **extra,
+                "file": (io.BytesIO(samples.pdf(name)), f"{name}.pdf"),
+            },
+        ).get_json()
         client.post(f"/api/v1/documents/{d['id']}/accept", headers=h["arch"])
         docs[name] = d["id"]
     return {"h": h, "customer": cid, "docs": docs}
 
 
 def apply(client: Any, who: dict[str, str], **body: Any) -> Any:
-    payload = {"purpose": "年度对账核查", "mode": "download",
-               "starts_at": (NOW - timedelta(minutes=1)).isoformat(),
-               "ends_at": (NOW + timedelta(days=7)).isoformat(), **body}
+    payload = {
+        "purpose": "年度对账核查",
+        "mode": "download",
+        "starts_at": (NOW - timedelta(minutes=1)).isoformat(),
+        "ends_at": (NOW + timedelta(days=7)).isoformat(),
+        **body,
+    }
     return client.post("/api/v1/access-requests", json=payload, headers=who)
 
 
-def decide(client: Any, who: dict[str, str], rid: int, decision: str = "approve",
-           comment: str | None = None) -> Any:
-    return client.post(f"/api/v1/access-requests/{rid}/decision", headers=who,
-                       json={"decision": decision, "comment": comment})
+def decide(
+    client: Any,
+    who: dict[str, str],
+    rid: int,
+    decision: str = "approve",
+    comment: str | None = None,
+) -> Any:
+    return client.post(
+        f"/api/v1/access-requests/{rid}/decision",
+        headers=who,
+        json={"decision": decision, "comment": comment},
+    )
 
 
 def test_cross_department_two_level_chain(client: Any, org: Any, rt: Any) -> None:
@@ -71,10 +101,15 @@ def test_cross_department_two_level_chain(client: Any, org: Any, rt: Any) -> Non
     req = r.get_json()
     assert req["status"] == "pending"
     assert [(s["role"], s["department"], s["status"]) for s in req["approval_steps"]] == [
-        ("department_head", "FIN", "pending"), ("operations_head", "OPS", "waiting")]
+        ("department_head", "FIN", "pending"),
+        ("operations_head", "OPS", "waiting"),
+    ]
     # The applicant cannot approve, nor can the wrong head, nor the ops head out of turn.
-    for who, rule in (("fay", "no-self-approval"), ("sam", "step-department_head"),
-                      ("olga", "step-department_head")):
+    for who, rule in (
+        ("fay", "no-self-approval"),
+        ("sam", "step-department_head"),
+        ("olga", "step-department_head"),
+    ):
         resp = decide(client, h[who], req["id"])
         assert resp.status_code == 403, who
         assert resp.get_json()["error"]["rule"] == rule
@@ -93,8 +128,10 @@ def test_cross_department_two_level_chain(client: Any, org: Any, rt: Any) -> Non
     # Exactly the scope: the contract, not the licence.
     got = client.get(contract, headers=h["fay"])
     assert got.status_code == 200 and got.data == samples.pdf("contract")
-    assert client.get(f"/api/v1/documents/{docs['licence']}/content",
-                      headers=h["fay"]).status_code == 404
+    assert (
+        client.get(f"/api/v1/documents/{docs['licence']}/content", headers=h["fay"]).status_code
+        == 404
+    )
     listed = client.get("/api/v1/documents", headers=h["fay"]).get_json()
     assert [d["id"] for d in listed["items"]] == [docs["contract"]] and listed["total"] == 1
     # The customer is visible, its personal details are not.
@@ -104,16 +141,23 @@ def test_cross_department_two_level_chain(client: Any, org: Any, rt: Any) -> Non
     reg = client.get("/api/v1/access-register?user=fay", headers=h["audrey"]).get_json()
     assert reg["total"] == 1
     assert reg["items"][0] | {"at": None} == {
-        "at": None, "user": "fay", "document_id": docs["contract"],
-        "archive_number": reg["items"][0]["archive_number"], "action": "download",
-        "grant_id": done["grant_id"], "purpose": None, "rule": "grant"}
+        "at": None,
+        "user": "fay",
+        "document_id": docs["contract"],
+        "archive_number": reg["items"][0]["archive_number"],
+        "action": "download",
+        "grant_id": done["grant_id"],
+        "purpose": None,
+        "rule": "grant",
+    }
     assert client.get("/api/v1/access-register", headers=h["fay"]).status_code == 403
 
 
 def test_same_department_needs_only_the_department_head(client: Any, org: Any) -> None:
     h = org["h"]
-    req = apply(client, h["sue"], customer_id=org["customer"],
-                categories=["service.complaint"], mode="view").get_json()
+    req = apply(
+        client, h["sue"], customer_id=org["customer"], categories=["service.complaint"], mode="view"
+    ).get_json()
     assert [s["role"] for s in req["approval_steps"]] == ["department_head"]
     assert decide(client, h["fred"], req["id"]).status_code == 403  # another department's head
     assert decide(client, h["sam"], req["id"]).get_json()["status"] == "approved"
@@ -123,8 +167,10 @@ def test_same_department_needs_only_the_department_head(client: Any, org: Any) -
     resp = client.get(complaint, headers=h["sue"])
     assert resp.status_code == 403 and resp.get_json()["error"]["rule"] == "grant-view-only"
     # Other categories stay closed.
-    assert client.get(f"/api/v1/documents/{org['docs']['licence']}",
-                      headers=h["sue"]).status_code == 404
+    assert (
+        client.get(f"/api/v1/documents/{org['docs']['licence']}", headers=h["sue"]).status_code
+        == 404
+    )
 
 
 def test_rejection_ends_the_application_with_its_reason(client: Any, org: Any) -> None:
@@ -141,16 +187,20 @@ def test_rejection_ends_the_application_with_its_reason(client: Any, org: Any) -
 def test_grant_expires_on_time_and_revocation_is_immediate(client: Any, org: Any, rt: Any) -> None:
     h, docs = org["h"], org["docs"]
     url = f"/api/v1/documents/{docs['licence']}/content"
-    req = apply(client, h["fay"], document_ids=[docs["licence"]],
-                ends_at=(NOW + timedelta(hours=2)).isoformat()).get_json()
+    req = apply(
+        client,
+        h["fay"],
+        document_ids=[docs["licence"]],
+        ends_at=(NOW + timedelta(hours=2)).isoformat(),
+    ).get_json()
     decide(client, h["fred"], req["id"])
     grant_id = decide(client, h["olga"], req["id"]).get_json()["grant_id"]
     assert client.get(url, headers=h["fay"]).status_code == 200
     with time_machine.travel(NOW + timedelta(hours=2, seconds=1), tick=False):
         fresh = bearer(token_for(client, "fay"))
         assert client.get(url, headers=fresh).status_code == 404
-        from workers.tasks import expire_grants
         from workers.context import use_runtime
+        from workers.tasks import expire_grants
 
         use_runtime(rt)
         try:
@@ -164,10 +214,18 @@ def test_grant_expires_on_time_and_revocation_is_immediate(client: Any, org: Any
     decide(client, h["fred"], req2["id"])
     g2 = decide(client, h["olga"], req2["id"]).get_json()["grant_id"]
     assert g2 != grant_id and client.get(url, headers=h["fay"]).status_code == 200
-    assert client.post(f"/api/v1/grants/{g2}/revoke", json={"reason": "x"},
-                       headers=h["fred"]).status_code == 403
-    assert client.post(f"/api/v1/grants/{g2}/revoke", json={"reason": "项目取消"},
-                       headers=h["olga"]).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/grants/{g2}/revoke", json={"reason": "x"}, headers=h["fred"]
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/api/v1/grants/{g2}/revoke", json={"reason": "项目取消"}, headers=h["olga"]
+        ).status_code
+        == 200
+    )
     assert client.get(url, headers=h["fay"]).status_code == 404
 
 
@@ -182,8 +240,9 @@ def test_grant_expires_on_time_and_revocation_is_immediate(client: Any, org: Any
         ({"categories": ["nope"]}, "categories"),
     ],
 )
-def test_bad_applications_name_the_field(client: Any, org: Any, body: dict[str, Any],
-                                         field: str) -> None:
+def test_bad_applications_name_the_field(
+    client: Any, org: Any, body: dict[str, Any], field: str
+) -> None:
     base = {"customer_id": org["customer"]}
     resp = apply(client, org["h"]["fay"], **{**base, **body})
     assert resp.status_code == 422, resp.get_json()

@@ -1,0 +1,194 @@
+"""The authorization table: every document read route × every role × each grant state.
+
+Each row names who asks; each column a read path (API and web). The expected
+answer is computed from the rules in one place below, so a route that skips
+the policy, or a grant that reaches too far, shows up as a wrong cell. The
+test also enumerates the app's read routes for a document, so a new one must
+be added here before it can pass.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import time_machine
+
+from tests import samples
+from tests.conftest import PASSWORD, People, bearer, token_for
+from tests.integration.test_web_accounts import login
+
+# who -> (roles, department)
+ROLES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "clerk_same": (("clerk",), "SALES"),
+    "clerk_other": (("clerk",), "FIN"),
+    "head_same": (("department_head",), "SALES"),
+    "head_other": (("department_head",), "FIN"),
+    "archivist": (("archivist",), "OPS"),
+    "manager": (("manager",), "OPS"),
+    "admin": (("admin",), None),
+    "auditor": (("auditor",), "OPS"),
+    "ops_head": (("operations_head",), "OPS"),
+    "leader": (("leader",), "OPS"),
+    "supervisor": (("supervisor",), "OPS"),
+    "regulator": (("regulator",), None),
+}
+# grant state -> requester in FIN
+GRANT_STATES = (
+    "none",
+    "pending",
+    "download",
+    "view",
+    "expired",
+    "revoked",
+    "other_document",
+    "other_category",
+)
+
+OWN = {"clerk_same", "head_same", "archivist", "manager"}
+SEES_DOCUMENT = OWN | {"grant_download", "grant_view"}
+DOWNLOADS = OWN | {"grant_download"}
+SEES_CUSTOMER = SEES_DOCUMENT | {"grant_other_document", "grant_other_category"}
+
+# Every route that reads one document, and how each is checked here.
+DOCUMENT_READ_ROUTES = {
+    "/api/v1/documents/<int:document_id>": "api_meta",
+    "/api/v1/documents/<int:document_id>/content": "api_download api_preview",
+    "/documents/<int:document_id>": "web_page",
+    "/documents/<int:document_id>/file": "web_download web_preview",
+}
+
+
+def status(resp: Any) -> int:
+    """The status, with the (possibly streamed) response closed as a server would."""
+    resp.close()
+    return int(resp.status_code)
+
+
+def expected(who: str, column: str) -> int:
+    if column in ("api_meta", "web_page", "api_preview", "web_preview", "api_list"):
+        return 200 if who in SEES_DOCUMENT else 404
+    if column in ("api_download", "web_download"):
+        if who in DOWNLOADS:
+            return 200
+        return 403 if who == "grant_view" else 404
+    if column == "api_customer":
+        return 200 if who in SEES_CUSTOMER else 404
+    raise AssertionError(column)
+
+
+def test_document_read_routes_are_all_in_the_table(app: Any) -> None:
+    found = {
+        r.rule
+        for r in app.url_map.iter_rules()
+        if "<int:document_id>" in r.rule and "GET" in (r.methods or ())
+    }
+    assert found == set(DOCUMENT_READ_ROUTES)
+
+
+def test_every_role_and_grant_state_on_every_read_path(
+    client: Any, people: People, app: Any
+) -> None:
+    people.department("FIN")
+    people.department("OPS")
+    for who, (roles, dept) in ROLES.items():
+        people.user(who.replace("_", "-"), *roles, department=dept)
+    people.user("fin-head", "department_head", department="FIN")
+    people.user("ops", "operations_head", department="OPS")
+    for state in GRANT_STATES:
+        people.user(f"grant-{state.replace('_', '-')}", "requester", department="FIN")
+    tok = {u: bearer(token_for(client, u)) for u in ("clerk-same", "archivist", "fin-head", "ops")}
+    cid = client.post(
+        "/api/v1/customers",
+        headers=tok["clerk-same"],
+        json={"name": "华夏贸易", "customer_type": "enterprise", "department": "SALES"},
+    ).get_json()["id"]
+
+    def put(name: str, category: str) -> int:
+        extra = {"facts.contract_number": "HT-9"} if category == "business.contract" else {}
+        d = client.post(
+            "/api/v1/documents",
+            headers=tok["clerk-same"],
+            content_type="multipart/form-data",
+            data={
+                "customer_id": str(cid),
+                "category": category,
+                "title": name,
+                "retention_class": "short",
+                **extra,
+                "file": (io.BytesIO(samples.pdf(name)), f"{name}.pdf"),
+            },
+        ).get_json()
+        client.post(f"/api/v1/documents/{d['id']}/accept", headers=tok["archivist"])
+        return int(d["id"])
+
+    target = put("target", "business.contract")
+    other = put("other", "basic.profile")
+
+    def grant(user: str, *, mode: str = "download", approve: bool = True, **scope: Any) -> int:
+        now = datetime.now(UTC)
+        body = {
+            "purpose": "核对",
+            "mode": mode,
+            "starts_at": (now - timedelta(minutes=1)).isoformat(),
+            "ends_at": (now + timedelta(days=1)).isoformat(),
+            **scope,
+        }
+        req = client.post(
+            "/api/v1/access-requests", json=body, headers=bearer(token_for(client, user))
+        ).get_json()
+        if approve:
+            for approver in ("fin-head", "ops"):
+                r = client.post(
+                    f"/api/v1/access-requests/{req['id']}/decision",
+                    json={"decision": "approve"},
+                    headers=tok[approver],
+                )
+            return int(r.get_json()["grant_id"])
+        return int(req["id"])
+
+    grant("grant-pending", approve=False, document_ids=[target])
+    grant("grant-download", document_ids=[target])
+    grant("grant-view", mode="view", document_ids=[target])
+    with time_machine.travel(datetime.now(UTC) - timedelta(days=3)):
+        grant("grant-expired", document_ids=[target])
+    revoked = grant("grant-revoked", document_ids=[target])
+    client.post(f"/api/v1/grants/{revoked}/revoke", json={"reason": "停止"}, headers=tok["ops"])
+    grant("grant-other-document", document_ids=[other])
+    grant("grant-other-category", customer_id=cid, categories=["basic.profile"])
+
+    askers = list(ROLES) + [f"grant_{s}" for s in GRANT_STATES]
+    wrong = []
+    for who in askers:
+        username = who.replace("_", "-")
+        api = bearer(token_for(client, username))
+        purpose = "?purpose=抽查" if who == "manager" else ""
+        sep = "&" if purpose else "?"
+        answers = {
+            "api_meta": status(client.get(f"/api/v1/documents/{target}", headers=api)),
+            "api_download": status(
+                client.get(f"/api/v1/documents/{target}/content{purpose}", headers=api)
+            ),
+            "api_preview": status(
+                client.get(
+                    f"/api/v1/documents/{target}/content{purpose}{sep}disposition=inline",
+                    headers=api,
+                )
+            ),
+            "api_customer": status(client.get(f"/api/v1/customers/{cid}", headers=api)),
+        }
+        listed = client.get("/api/v1/documents", headers=api).get_json()
+        answers["api_list"] = 200 if target in [d["id"] for d in listed["items"]] else 404
+        browser = app.test_client()
+        signed = login(browser, username, PASSWORD)
+        assert signed.status_code == 302, (username, signed.get_data(as_text=True)[-600:])
+        answers["web_page"] = status(browser.get(f"/documents/{target}"))
+        answers["web_download"] = status(browser.get(f"/documents/{target}/file{purpose}"))
+        answers["web_preview"] = status(
+            browser.get(f"/documents/{target}/file{purpose}{sep}inline=1")
+        )
+        for column, got in answers.items():
+            if got != expected(who, column):
+                wrong.append(f"{who} {column}: got {got}, expected {expected(who, column)}")
+    assert wrong == [], "\n".join(wrong)
