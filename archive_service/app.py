@@ -126,7 +126,29 @@ def _init_extensions(app: APIFlask) -> None:
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
-        return {"current_locale": _select_locale(), "locales": LOCALES}
+        return {
+            "current_locale": _select_locale(),
+            "locales": LOCALES,
+            "inbox_count": _inbox_count(),
+        }
+
+
+APPROVER_ROLES = ("department_head", "operations_head", "leader")
+
+
+def _inbox_count() -> int | None:
+    """How many applications wait for the signed-in approver (None: not an approver)."""
+    from flask_login import current_user
+
+    from archive_service.access.services import inbox
+    from archive_service.http import caller
+
+    user = current_user
+    if request.path.startswith("/api/") or not getattr(user, "is_authenticated", False):
+        return None
+    if not user.has_role(*APPROVER_ROLES):
+        return None
+    return len(inbox(request_session(), caller()))
 
 
 def _select_locale() -> str:

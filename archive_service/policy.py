@@ -220,7 +220,17 @@ def _document_by_grant(user: User, document: Any, mode: str | None) -> Decision:
         and grant_covering(session, user.id, document, None)
     ):
         return Decision(False, "grant-view-only", "the grant allows viewing, not downloading")
+    from archive_service.access.services import ended_grant_covering
+
+    ended = ended_grant_covering(session, user.id, document) if session is not None else None
+    if ended is not None:
+        # They know the document exists: say why it is closed rather than hide it.
+        state = "revoked" if ended.status == "revoked" else "expired"
+        return Decision(False, f"grant-{state}", f"the grant for this document was {state}")
     return Decision(False, "no-grant", "no approved application covers this document")
+
+
+KNOWN_TO_CALLER = frozenset({"grant-expired", "grant-revoked", "grant-view-only"})
 
 
 @rule("customer.create")

@@ -143,6 +143,34 @@ def apply(
     return request
 
 
+def resolve_numbers(session: Session, numbers: list[str]) -> list[int]:
+    """Archive numbers (current or earlier) the applicant names → document ids."""
+    from archive_service.archive.models import ArchiveNumber
+
+    ids = []
+    for number in numbers:
+        row = session.get(ArchiveNumber, number.strip())
+        if row is None:
+            raise InvalidInput(f"no document has the number {number.strip()}", field="numbers")
+        ids.append(row.document_id)
+    return ids
+
+
+def resolve_customer(session: Session, name_or_code: str) -> int:
+    """A customer named exactly (or by credit code) in an application."""
+    text = name_or_code.strip()
+    found = (
+        session.execute(
+            select(Customer.id).where(or_(Customer.name == text, Customer.credit_code == text))
+        )
+        .scalars()
+        .all()
+    )
+    if len(found) != 1:
+        raise InvalidInput("name the customer exactly, or give its credit code", field="customer")
+    return int(found[0])
+
+
 def get_request(session: Session, by: Caller, request_id: int) -> AccessRequest:
     req = session.get(AccessRequest, request_id)
     if req is None:
@@ -314,6 +342,19 @@ def grant_covering(
     if mode == "download":
         q = q.where(Grant.mode == "download")
     return session.execute(q.limit(1)).scalar()
+
+
+def ended_grant_covering(session: Session, user_id: int, doc: Document) -> Grant | None:
+    """A grant that covered ``doc`` but no longer works (expired, revoked, not yet begun)."""
+    now = utcnow()
+    return session.execute(
+        select(Grant).join(GrantScope, GrantScope.grant_id == Grant.id)
+        .where(Grant.user_id == user_id, ~_live(user_id, now),
+               GrantScope.customer_id == doc.customer_id,
+               or_(GrantScope.document_id.is_(None), GrantScope.document_id == doc.id),
+               or_(GrantScope.category_id.is_(None), GrantScope.category_id == doc.category_id))
+        .order_by(Grant.id.desc()).limit(1)
+    ).scalar()
 
 
 def has_grant_on_customer(session: Session, user_id: int, customer_id: int) -> bool:

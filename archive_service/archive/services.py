@@ -42,8 +42,8 @@ from archive_service.archive.numbering import RETENTION_CODES, NumberPattern
 from archive_service.archive.retention import RetentionInputs, RetentionRules
 from archive_service.audit.services import record
 from archive_service.db import utcnow
-from archive_service.errors import Conflict, DomainError, InvalidInput, NotFound
-from archive_service.policy import Caller, may, require
+from archive_service.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from archive_service.policy import KNOWN_TO_CALLER, Caller, may, require
 from archive_service.vault.services import Vault
 
 
@@ -516,9 +516,12 @@ def upload(
 def get_document(session: Session, by: Caller, document_id: int) -> Document:
     """A document whose metadata the caller may see; any other is 'not found'."""
     doc = session.get(Document, document_id)
-    if doc is None or not may(by, "document.view", doc):
+    decision = may(by, "document.view", doc) if doc is not None else None
+    if doc is None or not decision:
         if by.user is None and not by.operator:
             require(by, "document.view", doc)
+        if decision is not None and decision.rule in KNOWN_TO_CALLER:
+            raise NotAllowed(decision.reason, rule=decision.rule)
         raise NotFound("no such document")
     return doc
 

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from archive_service.web import admin, archive, audit, auth, home
+    from archive_service.web import access, admin, archive, audit, auth, home
 
-    for module in (home, auth, admin, audit, archive):
+    for module in (home, auth, admin, audit, archive, access):
         app.register_blueprint(module.bp)

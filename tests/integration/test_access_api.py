@@ -198,7 +198,8 @@ def test_grant_expires_on_time_and_revocation_is_immediate(client: Any, org: Any
     assert client.get(url, headers=h["fay"]).status_code == 200
     with time_machine.travel(NOW + timedelta(hours=2, seconds=1), tick=False):
         fresh = bearer(token_for(client, "fay"))
-        assert client.get(url, headers=fresh).status_code == 404
+        ended = client.get(url, headers=fresh)
+        assert ended.status_code == 403 and ended.get_json()["error"]["rule"] == "grant-expired"
         from workers.context import use_runtime
         from workers.tasks import expire_grants
 
@@ -226,7 +227,8 @@ def test_grant_expires_on_time_and_revocation_is_immediate(client: Any, org: Any
         ).status_code
         == 200
     )
-    assert client.get(url, headers=h["fay"]).status_code == 404
+    gone = client.get(url, headers=h["fay"])
+    assert gone.status_code == 403 and gone.get_json()["error"]["rule"] == "grant-revoked"
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,12 @@ def status(resp: Any) -> int:
     return int(resp.status_code)
 
 
+ENDED = {"grant_expired", "grant_revoked"}  # they knew the document: told why, not hidden
+
+
 def expected(who: str, column: str) -> int:
+    if who in ENDED and column not in ("api_list", "api_customer"):
+        return 403
     if column in ("api_meta", "web_page", "api_preview", "web_preview", "api_list"):
         return 200 if who in SEES_DOCUMENT else 404
     if column in ("api_download", "web_download"):

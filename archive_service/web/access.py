@@ -1,0 +1,162 @@
+"""Access pages: apply, my applications, approvals inbox, grants, the access register."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from archive_service.access import services as access
+from archive_service.api.access import register_csv
+from archive_service.archive.services import category_tree
+from archive_service.errors import DomainError
+from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.web.forms import ActionForm, ReasonForm
+
+bp = Blueprint("web_access", __name__, url_prefix="/access")
+
+
+def _day(value: str, end: bool = False) -> datetime:
+    day = datetime.strptime(value, "%Y-%m-%d").date()  # noqa: DTZ007 - a calendar day
+    moment = datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+    return moment
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+@signed_in
+def apply() -> Any:
+    form = ActionForm()
+    today = datetime.now(UTC).date()
+    values = (
+        dict(request.form)
+        if request.method == "POST"
+        else {
+            "starts": today.isoformat(),
+            "ends": (today + timedelta(days=7)).isoformat(),
+            "mode": "view",
+            "numbers": request.args.get("numbers", ""),
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            with uow() as s:
+                numbers = [
+                    n for n in values.get("numbers", "").replace("，", ",").split(",") if n.strip()
+                ]
+                doc_ids = access.resolve_numbers(s, numbers) if numbers else []
+                customer_id = None
+                if not doc_ids:
+                    customer_id = access.resolve_customer(s, values.get("customer", ""))
+                start = _day(values["starts"])
+                req = access.apply(
+                    s,
+                    caller(),
+                    access.Application(
+                        purpose=values.get("purpose", ""),
+                        mode=values.get("mode", ""),
+                        starts_at=max(start, datetime.now(UTC)) if start.date() == today else start,
+                        ends_at=_day(values["ends"], end=True),
+                        customer_id=customer_id,
+                        document_ids=tuple(doc_ids),
+                        categories=tuple(request.form.getlist("categories")) if customer_id else (),
+                    ),
+                    runtime().settings.operations_department,
+                )
+            flash(_("Application %(id)s filed; it now waits for approval.", id=req.id), "info")
+            return redirect(url_for("web_access.mine"))
+        except (DomainError, ValueError, KeyError) as exc:
+            flash(getattr(exc, "message", None) or _("Invalid date."), "error")
+    return render_template(
+        "access/apply.html", form=form, values=values, tree=category_tree(request_session())
+    )
+
+
+@bp.get("/mine")
+@signed_in
+def mine() -> Any:
+    return render_template("access/mine.html", rows=access.my_requests(request_session(), caller()))
+
+
+@bp.get("/inbox")
+@signed_in
+def inbox() -> Any:
+    return render_template(
+        "access/inbox.html", rows=access.inbox(request_session(), caller()), form=ActionForm()
+    )
+
+
+@bp.post("/<int:request_id>/decision")
+@signed_in
+def decide(request_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        decision = request.form.get("decision", "")
+        try:
+            with uow() as s:
+                access.decide(s, caller(), request_id, decision, request.form.get("comment"))
+            flash(_("Decision recorded."), "info")
+        except DomainError as exc:
+            flash(exc.message, "error")
+    return redirect(url_for("web_access.inbox"))
+
+
+@bp.get("/grants")
+@signed_in
+def grants() -> Any:
+    return render_template(
+        "access/grants.html",
+        rows=access.active_grants(request_session(), caller()),
+        form=ReasonForm(),
+    )
+
+
+@bp.post("/grants/<int:grant_id>/revoke")
+@signed_in
+def revoke(grant_id: int) -> Any:
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            with uow() as s:
+                access.revoke(s, caller(), grant_id, form.reason.data or "")
+            flash(_("Grant revoked."), "info")
+        except DomainError as exc:
+            flash(exc.message, "error")
+    else:
+        flash(_("A reason is required."), "error")
+    return redirect(url_for("web_access.grants"))
+
+
+@bp.get("/register")
+@signed_in
+def register() -> Any:
+    a = request.args
+    try:
+        f = access.RegisterFilter(
+            user=a.get("user") or None,
+            document_id=a.get("document_id", type=int),
+            customer_id=a.get("customer_id", type=int),
+            since=_day(a["since"]) if a.get("since") else None,
+            until=_day(a["until"], end=True) if a.get("until") else None,
+        )
+    except ValueError:
+        f = access.RegisterFilter()
+    export = a.get("format") == "csv"
+    page = max(1, a.get("page", 1, type=int) or 1)
+    with uow() as s:
+        rows, total = access.register(
+            s, caller(), f, 1 if export else page, 100_000 if export else 50
+        )
+        from archive_service.audit.services import record
+
+        record(s, caller().actor, "register.read", filters=dict(a))
+        items = [access.record_dict(r) for r in rows]
+    if export:
+        return Response(
+            register_csv(items),
+            mimetype="text/csv",
+            headers={"Content-Disposition": "attachment; filename=access-register.csv"},
+        )
+    return render_template(
+        "access/register.html", rows=items, total=total, page=page, pages=max(1, (total + 49) // 50)
+    )
