@@ -348,12 +348,17 @@ def ended_grant_covering(session: Session, user_id: int, doc: Document) -> Grant
     """A grant that covered ``doc`` but no longer works (expired, revoked, not yet begun)."""
     now = utcnow()
     return session.execute(
-        select(Grant).join(GrantScope, GrantScope.grant_id == Grant.id)
-        .where(Grant.user_id == user_id, ~_live(user_id, now),
-               GrantScope.customer_id == doc.customer_id,
-               or_(GrantScope.document_id.is_(None), GrantScope.document_id == doc.id),
-               or_(GrantScope.category_id.is_(None), GrantScope.category_id == doc.category_id))
-        .order_by(Grant.id.desc()).limit(1)
+        select(Grant)
+        .join(GrantScope, GrantScope.grant_id == Grant.id)
+        .where(
+            Grant.user_id == user_id,
+            ~_live(user_id, now),
+            GrantScope.customer_id == doc.customer_id,
+            or_(GrantScope.document_id.is_(None), GrantScope.document_id == doc.id),
+            or_(GrantScope.category_id.is_(None), GrantScope.category_id == doc.category_id),
+        )
+        .order_by(Grant.id.desc())
+        .limit(1)
     ).scalar()
 
 
