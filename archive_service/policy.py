@@ -351,3 +351,28 @@ def _register(user: User, _target: Any) -> Decision:
     if user.has_role("archivist", "auditor"):
         return Decision(True, "register-reader")
     return Decision(False, "register-reader", "only archivists and auditors read the register")
+
+
+# --- rules of the changes area ---------------------------------------------------
+
+
+@rule("change.file")
+def _file_change(user: User, customer: Any) -> Decision:
+    if "archivist" in user.roles:
+        return Decision(True, "archivist")
+    if "clerk" in user.roles and _same_department(user, customer.department_id):
+        return Decision(True, "own-department-clerk")
+    return Decision(
+        False,
+        "own-department-clerk",
+        "changes are requested by the owning department's clerks or an archivist",
+    )
+
+
+@rule("change.decide")
+def _decide_change(user: User, step: Any) -> Decision:
+    if step.change.requester_id == user.id:
+        return Decision(False, "no-self-approval", "nobody approves their own request")
+    if step.role in user.roles:
+        return Decision(True, f"step-{step.role}")
+    return Decision(False, f"step-{step.role}", f"this step needs the {step.role}")

@@ -6,7 +6,7 @@ from apiflask import APIFlask
 
 
 def register(app: APIFlask) -> None:
-    from archive_service.api import access, accounts, archive, audit, auth, health
+    from archive_service.api import access, accounts, archive, audit, auth, changes, health
 
-    for module in (auth, health, accounts, audit, archive, access):
+    for module in (auth, health, accounts, audit, archive, access, changes):
         app.register_blueprint(module.bp)

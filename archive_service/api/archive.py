@@ -296,21 +296,32 @@ def release_hold(document_id: int, body: dict[str, Any]) -> Any:
         )
 
 
-def content_response(reading: archive.Reading, disposition: str) -> Response:
+def stream_file(
+    chunks: Any, *, content_type: str, filename: str, size: int, sha256: str, disposition: str
+) -> Response:
     """Stream verified plaintext; the name travels only in the header, RFC 6266-encoded."""
     from urllib.parse import quote
 
-    v = reading.version
-    resp = Response(
-        stream_with_context(reading.chunks), mimetype=v.content_type, direct_passthrough=True
-    )
-    resp.headers["Content-Length"] = str(v.size)
+    resp = Response(stream_with_context(chunks), mimetype=content_type, direct_passthrough=True)
+    resp.headers["Content-Length"] = str(size)
     resp.headers["Content-Disposition"] = (
-        f"{disposition}; filename=\"document\"; filename*=UTF-8''{quote(v.filename)}"
+        f"{disposition}; filename=\"document\"; filename*=UTF-8''{quote(filename)}"
     )
-    resp.headers["X-Content-SHA256"] = v.sha256
+    resp.headers["X-Content-SHA256"] = sha256
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+def content_response(reading: archive.Reading, disposition: str) -> Response:
+    v = reading.version
+    return stream_file(
+        reading.chunks,
+        content_type=v.content_type,
+        filename=v.filename,
+        size=v.size,
+        sha256=v.sha256,
+        disposition=disposition,
+    )
 
 
 @bp.get("/documents/<int:document_id>/content")

@@ -63,6 +63,7 @@ class Customer(Base):
     responsible_clerk_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each applied change
 
     department: Mapped[Department] = relationship(lazy="joined")
     responsible_clerk: Mapped[User | None] = relationship(lazy="joined")
@@ -112,6 +113,7 @@ class Document(Base):
     returned_reason: Mapped[str | None] = mapped_column(String(1000))
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     destruction_ref: Mapped[str | None] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each applied change
 
     customer: Mapped[Customer] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")

@@ -720,6 +720,18 @@ def reclassify(
     one is kept in the numbering history and still finds the document."""
     doc = get_document(session, by, document_id)
     require(by, "document.review", doc)
+    return apply_reclassification(session, by, doc, category_code, reason, settings)
+
+
+def apply_reclassification(
+    session: Session,
+    by: Caller,
+    doc: Document,
+    category_code: str,
+    reason: str,
+    settings: ArchiveSettings,
+) -> Document:
+    """Renumber ``doc`` into another category (the caller has checked who may)."""
     if doc.status != DocumentStatus.ACCEPTED:
         raise Conflict(f"document is {doc.status}; only accepted documents are reclassified")
     if not (reason or "").strip():

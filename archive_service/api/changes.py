@@ -1,0 +1,163 @@
+"""Change requests over the API: file (multipart, with evidence), decide, history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from apiflask import Schema
+from apiflask.fields import String
+from apiflask.validators import Length, OneOf
+from flask import request
+
+from archive_service.api.archive import stream_file
+from archive_service.api.common import SECURITY, blueprint
+from archive_service.archive import services as archive
+from archive_service.audit.services import record
+from archive_service.changes import services as changes
+from archive_service.errors import InvalidInput, NotFound
+from archive_service.http import caller, runtime, signed_in, uow
+
+bp = blueprint("changes", "Changes")
+
+
+class DecisionIn(Schema):
+    decision = String(required=True, validate=OneOf(["approve", "reject", "return"]))
+    comment = String(load_default=None, validate=Length(max=1000))
+
+
+@bp.post("/change-requests")
+@bp.doc(security=SECURITY)
+@signed_in
+def file_change() -> Any:
+    """File a change (multipart): ``target_type``, ``target_id``, ``reason``, ``values``
+    (a JSON object of new field values), optional ``file`` (a replacement) and ``evidence``
+    files."""
+    form = request.form
+    try:
+        target_id = int(form.get("target_id", ""))
+    except ValueError as exc:
+        raise InvalidInput("target_id must be a number", field="target_id") from exc
+    try:
+        values = json.loads(form.get("values") or "{}")
+    except ValueError as exc:
+        raise InvalidInput("values must be a JSON object", field="values") from exc
+    if not isinstance(values, dict):
+        raise InvalidInput("values must be a JSON object", field="values")
+    replacement = request.files.get("file")
+    change = changes.ChangeIn(
+        target_type=form.get("target_type", ""),
+        target_id=target_id,
+        reason=form.get("reason", ""),
+        values=values,
+        replacement=changes.FileIn(replacement.filename or "", replacement.stream)
+        if replacement
+        else None,
+        evidence=[
+            changes.FileIn(f.filename or "", f.stream) for f in request.files.getlist("evidence")
+        ],
+    )
+    rt = runtime()
+    with uow() as s:
+        req = changes.file_change(s, caller(), rt.vault, change, rt.archive)
+        return changes.change_dict(req), 201
+
+
+@bp.get("/change-requests/inbox")
+@bp.doc(security=SECURITY)
+@signed_in
+def inbox() -> Any:
+    """Change requests waiting for the caller's step."""
+    with uow() as s:
+        rows = changes.inbox(s, caller())
+        return {"items": [changes.change_dict(r) for r in rows], "total": len(rows)}
+
+
+@bp.get("/change-requests/<int:change_id>")
+@bp.doc(security=SECURITY)
+@signed_in
+def get_change(change_id: int) -> Any:
+    """A change request with its steps (whoever may see its target)."""
+    with uow() as s:
+        return changes.change_dict(changes.get_change(s, caller(), change_id))
+
+
+@bp.post("/change-requests/<int:change_id>/decision")
+@bp.doc(security=SECURITY)
+@bp.input(DecisionIn, arg_name="body")
+@signed_in
+def decide(change_id: int, body: dict[str, Any]) -> Any:
+    """approve / reject, or at the archivist's check, return; the last approval applies it."""
+    with uow() as s:
+        req = changes.decide(
+            s, caller(), change_id, body["decision"], body["comment"], runtime().archive
+        )
+        return changes.change_dict(req)
+
+
+@bp.get("/change-requests/<int:change_id>/evidence/<int:evidence_id>")
+@bp.doc(security=SECURITY)
+@signed_in
+def evidence(change_id: int, evidence_id: int) -> Any:
+    """A supporting file, for whoever may see the change's target."""
+    from archive_service.vault.models import StoredObject
+
+    rt = runtime()
+    with uow() as s:
+        req = changes.get_change(s, caller(), change_id)
+        item = next((e for e in req.evidence if e.id == evidence_id), None)
+        if item is None:
+            raise NotFound("no such evidence")
+        obj = s.get(StoredObject, item.stored_object_id)
+        record(s, caller().actor, "change.evidence_read", "change", req.id, evidence=item.id)
+        return stream_file(
+            rt.vault.open(obj),
+            content_type=item.content_type,
+            filename=item.filename,
+            size=obj.size,
+            sha256=obj.sha256,
+            disposition="attachment",
+        )
+
+
+@bp.get("/customers/<int:customer_id>/history")
+@bp.doc(security=SECURITY)
+@signed_in
+def customer_history(customer_id: int) -> Any:
+    """Every change to a customer: who asked, who approved, before and after."""
+    with uow() as s:
+        archive.get_customer(s, caller(), customer_id)
+        rows = changes.history(s, "customer", customer_id)
+        return {"items": [changes.change_dict(r) for r in rows], "total": len(rows)}
+
+
+@bp.get("/documents/<int:document_id>/history")
+@bp.doc(security=SECURITY)
+@signed_in
+def document_history(document_id: int) -> Any:
+    """Every change to a document, with its numbers and disposal-date recomputations."""
+    with uow() as s:
+        archive.get_document(s, caller(), document_id)
+        rows = changes.history(s, "document", document_id)
+        return {
+            "items": [changes.change_dict(r) for r in rows],
+            "total": len(rows),
+            "numbers": [
+                {
+                    "number": n.number,
+                    "reason": n.reason,
+                    "assigned_at": n.assigned_at.isoformat(),
+                    "superseded": n.superseded_at is not None,
+                }
+                for n in archive.number_history(s, document_id)
+            ],
+            "retention": [
+                {
+                    "at": r.at.isoformat(),
+                    "cause": r.cause,
+                    "old": r.old_date.isoformat() if r.old_date else None,
+                    "new": r.new_date.isoformat() if r.new_date else None,
+                }
+                for r in archive.retention_history(s, document_id)
+            ],
+        }

@@ -1,0 +1,1 @@
+"""Change requests for archived customers and documents (变更申请)."""
