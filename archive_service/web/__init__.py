@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from archive_service.web import access, admin, archive, audit, auth, home
+    from archive_service.web import access, admin, archive, audit, auth, changes, home
 
-    for module in (home, auth, admin, audit, archive, access):
+    for module in (home, auth, admin, audit, archive, access, changes):
         app.register_blueprint(module.bp)

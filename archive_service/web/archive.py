@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from archive_service.api.archive import content_response
 from archive_service.archive import services as archive
 from archive_service.archive.models import CUSTOMER_TYPES, RETENTION_CLASSES, SCALES, TIERS
+from archive_service.changes.services import history as change_history
 from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.policy import may
@@ -48,7 +49,11 @@ def new_customer() -> Any:
     values = (
         dict(request.form)
         if request.method == "POST"
-        else {"department": caller().user.department_code or ""}
+        else {
+            "department": caller().user.department_code or "",
+            "customer_type": "enterprise",
+            "tier": "ordinary",
+        }
     )
     if form.validate_on_submit():
         try:
@@ -88,6 +93,9 @@ def customer(customer_id: int) -> Any:
         can_upload=bool(may(caller(), "document.upload", c)),
         form=ActionForm(),
         category=request.args.get("category"),
+        personal=archive.personal_details_visible(caller(), c),
+        history=change_history(s, "customer", c.id),
+        can_change=bool(may(caller(), "change.file", c)),
     )
 
 
@@ -198,6 +206,8 @@ def document(document_id: int) -> Any:
         can_review=bool(may(caller(), "document.review", doc)),
         form=ActionForm(),
         reason_form=ReasonForm(),
+        history=change_history(s, "document", doc.id),
+        can_change=doc.status == "accepted" and bool(may(caller(), "change.file", doc.customer)),
     )
 
 

@@ -52,6 +52,8 @@ def test_clerk_uploads_archivist_accepts_clerk_downloads(
     clerk.click("button[type=submit].primary")
     clerk.wait_for_selector("text=客户档案已建立")
     customer_url = clerk.url
+    # The owning department's clerk sees the customer's contact details.
+    assert clerk.locator("dd", has_text="021-55550101").count() == 1
 
     # Five files at once; each gets its own progress bar and result.
     clerk.select_option("#category", "basic.profile")
