@@ -8,7 +8,7 @@ its audit event. Rules live in ``retention``, ``numbering`` and ``intake``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -188,17 +188,7 @@ def visible_customers_clause(by: Caller) -> Any:
     """A SQL condition: the customers the caller may see (for lists and search)."""
     from archive_service.access.services import granted_customers_clause
 
-    user = by.user
-    if by.operator or (user is not None and user.has_role("archivist", "manager")):
-        return true()
-    if user is None:
-        return false()
-    own = (
-        Customer.department_id == user.department_id
-        if user.has_role("clerk", "department_head") and user.department_id
-        else false()
-    )
-    return or_(own, granted_customers_clause(user.id))
+    return _visible(by, lambda dept: Customer.department_id == dept, granted_customers_clause)
 
 
 def list_customers(
@@ -538,17 +528,30 @@ def visible_documents_clause(by: Caller) -> Any:
     """A SQL condition: the documents the caller may open (the policy, as a filter)."""
     from archive_service.access.services import granted_documents_clause
 
+    return _visible(
+        by,
+        lambda dept: Document.customer.has(Customer.department_id == dept),
+        granted_documents_clause,
+    )
+
+
+def _visible(
+    by: Caller, own_department: Callable[[int], Any], granted: Callable[[int], Any]
+) -> Any:
+    """The policy's customer-visibility rule as a SQL condition, so lists, counts and
+    pages never include what the caller could not open: archivists and managers see all;
+    clerks and heads their department's; anyone what a live grant covers."""
     user = by.user
     if by.operator or (user is not None and user.has_role("archivist", "manager")):
         return true()
     if user is None:
         return false()
     own = (
-        Document.customer.has(Customer.department_id == user.department_id)
+        own_department(user.department_id)
         if user.has_role("clerk", "department_head") and user.department_id
         else false()
     )
-    return or_(own, granted_documents_clause(user.id))
+    return or_(own, granted(user.id))
 
 
 def list_documents(

@@ -55,6 +55,7 @@ SEES_CUSTOMER = SEES_DOCUMENT | {"grant_other_document", "grant_other_category"}
 DOCUMENT_READ_ROUTES = {
     "/api/v1/documents/<int:document_id>": "api_meta",
     "/api/v1/documents/<int:document_id>/content": "api_download api_preview",
+    "/api/v1/documents/<int:document_id>/history": "api_history",
     "/documents/<int:document_id>": "web_page",
     "/documents/<int:document_id>/file": "web_download web_preview",
 }
@@ -69,16 +70,23 @@ def status(resp: Any) -> int:
 ENDED = {"grant_expired", "grant_revoked"}  # they knew the document: told why, not hidden
 
 
+CUSTOMER_READ_ROUTES = {
+    "/api/v1/customers/<int:customer_id>": "api_customer",
+    "/api/v1/customers/<int:customer_id>/history": "api_customer_history",
+    "/customers/<int:customer_id>": "web_customer",
+}
+
+
 def expected(who: str, column: str) -> int:
-    if who in ENDED and column not in ("api_list", "api_customer"):
+    if who in ENDED and not column.startswith(("api_list", "api_customer", "web_customer")):
         return 403
-    if column in ("api_meta", "web_page", "api_preview", "web_preview", "api_list"):
+    if column in ("api_meta", "api_history", "web_page", "api_preview", "web_preview", "api_list"):
         return 200 if who in SEES_DOCUMENT else 404
     if column in ("api_download", "web_download"):
         if who in DOWNLOADS:
             return 200
         return 403 if who == "grant_view" else 404
-    if column == "api_customer":
+    if column in ("api_customer", "api_customer_history", "web_customer"):
         return 200 if who in SEES_CUSTOMER else 404
     raise AssertionError(column)
 
@@ -90,6 +98,12 @@ def test_document_read_routes_are_all_in_the_table(app: Any) -> None:
         if "<int:document_id>" in r.rule and "GET" in (r.methods or ())
     }
     assert found == set(DOCUMENT_READ_ROUTES)
+    customers = {
+        r.rule
+        for r in app.url_map.iter_rules()
+        if "<int:customer_id>" in r.rule and "GET" in (r.methods or ())
+    }
+    assert customers == set(CUSTOMER_READ_ROUTES)
 
 
 def test_every_role_and_grant_state_on_every_read_path(
@@ -182,6 +196,10 @@ def test_every_role_and_grant_state_on_every_read_path(
                 )
             ),
             "api_customer": status(client.get(f"/api/v1/customers/{cid}", headers=api)),
+            "api_customer_history": status(
+                client.get(f"/api/v1/customers/{cid}/history", headers=api)
+            ),
+            "api_history": status(client.get(f"/api/v1/documents/{target}/history", headers=api)),
         }
         listed = client.get("/api/v1/documents", headers=api).get_json()
         answers["api_list"] = 200 if target in [d["id"] for d in listed["items"]] else 404
@@ -189,6 +207,7 @@ def test_every_role_and_grant_state_on_every_read_path(
         signed = login(browser, username, PASSWORD)
         assert signed.status_code == 302, (username, signed.get_data(as_text=True)[-600:])
         answers["web_page"] = status(browser.get(f"/documents/{target}"))
+        answers["web_customer"] = status(browser.get(f"/customers/{cid}"))
         answers["web_download"] = status(browser.get(f"/documents/{target}/file{purpose}"))
         answers["web_preview"] = status(
             browser.get(f"/documents/{target}/file{purpose}{sep}inline=1")
