@@ -1,0 +1,393 @@
+"""Text extraction from uploaded files, in a child process with time and memory limits.
+
+A hostile file (a zip bomb posing as DOCX, a PDF that loops, a huge text file)
+costs at most ``timeout`` seconds and ``memory_mb`` of address space, and ends as
+an :class:`Extraction` with ``error`` set: :func:`extract` never raises for a bad
+file. Text is capped at ``max_chars`` (``truncated=True``).
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from search.sandbox import SandboxError, run_limited
+
+
+@dataclass(frozen=True)
+class Extraction:
+    text: str | None  # None when it failed
+    error: str | None  # short reason when it failed (timeout, memory, unsupported, parse error…)
+    truncated: bool = False
+
+
+_OOXML = "application/vnd.openxmlformats-officedocument."
+DOCX = _OOXML + "wordprocessingml.document"
+XLSX = _OOXML + "spreadsheetml.sheet"
+PPTX = _OOXML + "presentationml.presentation"
+
+# Bytes of text read from a plain-text file per character wanted: GB18030 needs up
+# to 4 bytes per character, so reading 4 × max_chars always covers max_chars.
+_BYTES_PER_CHAR = 4
+# A member of an Office file that inflates beyond this, or by more than this ratio,
+# is treated as a zip bomb before anything is decompressed.
+_MAX_MEMBER_BYTES = 512 * 1024 * 1024
+_MAX_RATIO = 200
+
+
+def extract(
+    path: str | os.PathLike[str],
+    content_type: str,
+    *,
+    timeout: float = 60.0,
+    memory_mb: int = 1024,
+    max_chars: int = 5_000_000,
+) -> Extraction:
+    """Text of a file (PDF, DOCX, XLSX, PPTX, TXT/CSV in UTF-8/GB18030/GBK/Big5, HTML, EML) in a
+    limited child process. Never raises for a bad file: a failure is an Extraction with error set.
+    """
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    if kind.startswith("image/"):
+        return Extraction(text="", error=None)  # scans have no text layer to read here
+    if kind not in _EXTRACTORS:
+        return Extraction(text=None, error=f"unsupported: {kind or 'unknown type'}")
+    try:
+        text, truncated = run_limited(
+            _extract_in_child,
+            os.fspath(path),
+            kind,
+            max_chars,
+            timeout=timeout,
+            memory_mb=memory_mb,
+        )
+    except SandboxError as exc:
+        return Extraction(text=None, error=_reason(exc))
+    except Exception as exc:  # noqa: BLE001 - e.g. the result could not be sent back
+        return Extraction(text=None, error=f"error: {type(exc).__name__}: {str(exc)[:200]}")
+    return Extraction(text=text, error=None, truncated=truncated)
+
+
+def _reason(exc: SandboxError) -> str:
+    message = str(exc)
+    if "MemoryError" in message:
+        return "memory: the memory limit was reached"
+    if exc.reason == "timeout":
+        return f"timeout: {message}"
+    if exc.reason == "crashed":
+        return f"crashed: {message}"
+    return f"parse error: {message[:300]}"
+
+
+# --------------------------------------------------------------------------- in the child
+
+
+def _extract_in_child(path: str, kind: str, max_chars: int) -> tuple[str, bool]:
+    """Runs in the sandbox: the text (capped) and whether it was cut."""
+    collector = _Collector(max_chars)
+    _EXTRACTORS[kind](path, collector)
+    return collector.result()
+
+
+class _Collector:
+    """Accumulates text pieces up to a limit; extractors stop when ``full``."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self.parts: list[str] = []
+        self.size = 0
+        self.truncated = False
+
+    @property
+    def full(self) -> bool:
+        return self.size >= self.max_chars
+
+    def add(self, text: str | None) -> None:
+        if not text or self.full:
+            if text and self.full:
+                self.truncated = True
+            return
+        room = self.max_chars - self.size
+        if len(text) > room:
+            text, self.truncated = text[:room], True
+        self.parts.append(text)
+        self.size += len(text)
+
+    def result(self) -> tuple[str, bool]:
+        return "\n".join(self.parts), self.truncated
+
+
+def _check_zip(path: str) -> None:
+    """Refuse a zip whose members would inflate absurdly, before inflating any."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = 0
+            for info in archive.infolist():
+                total += info.file_size
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > _MAX_MEMBER_BYTES or (
+                    info.file_size > 10 * 1024 * 1024 and ratio > _MAX_RATIO
+                ):
+                    raise ValueError(
+                        f"zip bomb suspected: {info.filename} inflates to "
+                        f"{info.file_size // (1024 * 1024)} MiB ({ratio:.0f}:1)"
+                    )
+            if total > 4 * _MAX_MEMBER_BYTES:
+                raise ValueError("zip bomb suspected: members inflate to over 2 GiB")
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"not a valid Office file: {exc}") from None
+
+
+def _pdf(path: str, out: _Collector) -> None:
+    from pypdf import PdfReader
+
+    reader = PdfReader(path, strict=False)
+    for page in reader.pages:
+        if out.full:
+            out.truncated = True
+            return
+        out.add(page.extract_text() or "")
+
+
+def _docx(path: str, out: _Collector) -> None:
+    _check_zip(path)
+    import docx
+
+    document = docx.Document(path)
+    for block in _docx_blocks(document):
+        out.add(block)
+        if out.full:
+            return
+    for section in document.sections:
+        for part in (section.header, section.footer):
+            for paragraph in part.paragraphs:
+                out.add(paragraph.text)
+
+
+def _docx_blocks(document: object) -> Iterator[str]:
+    """Paragraph and table text in document order (tables cell by cell)."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    for item in document.iter_inner_content():  # type: ignore[attr-defined]
+        if isinstance(item, Paragraph):
+            yield item.text
+        elif isinstance(item, Table):
+            for row in item.rows:
+                yield "\t".join(cell.text for cell in row.cells)
+
+
+def _xlsx(path: str, out: _Collector) -> None:
+    _check_zip(path)
+    from openpyxl import load_workbook
+
+    # read_only streams rows instead of building the whole workbook in memory.
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        for sheet in workbook.worksheets:
+            out.add(sheet.title)
+            for row in sheet.iter_rows(values_only=True):
+                cells = [str(v) for v in row if v is not None and str(v).strip()]
+                if cells:
+                    out.add("\t".join(cells))
+                if out.full:
+                    out.truncated = True
+                    return
+    finally:
+        workbook.close()
+
+
+def _pptx(path: str, out: _Collector) -> None:
+    _check_zip(path)
+    from pptx import Presentation
+
+    presentation = Presentation(path)
+    for slide in presentation.slides:
+        for shape in slide.shapes:
+            _pptx_shape(shape, out)
+        if slide.has_notes_slide:
+            out.add(slide.notes_slide.notes_text_frame.text)
+        if out.full:
+            out.truncated = True
+            return
+
+
+def _pptx_shape(shape: object, out: _Collector) -> None:
+    if getattr(shape, "has_text_frame", False):
+        out.add(shape.text_frame.text)  # type: ignore[attr-defined]
+    if getattr(shape, "has_table", False):
+        for row in shape.table.rows:  # type: ignore[attr-defined]
+            out.add("\t".join(cell.text for cell in row.cells))
+    for child in getattr(shape, "shapes", ()):  # group shapes
+        _pptx_shape(child, out)
+
+
+def _text(path: str, out: _Collector) -> None:
+    out.add(decode_text(_read_capped(path, out)))
+
+
+def _read_capped(path: str, out: _Collector) -> bytes:
+    limit = out.max_chars * _BYTES_PER_CHAR
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        out.truncated = True
+        data = data[:limit]
+    return data
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes of unknown encoding as text: UTF-8 (with or without BOM), else a detected
+    Chinese or other encoding; GBK and GB2312 are read as GB18030, their superset."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A cut in the middle of a character at the very end is still UTF-8.
+        if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+            return data[: exc.start].decode("utf-8")
+    return data.decode(_detect_encoding(data), errors="replace")
+
+
+def _detect_encoding(data: bytes) -> str:
+    """GB18030 or Big5 for Chinese text; charset-normalizer's guess for anything else."""
+    sample = data[: 256 * 1024]
+    candidates = []
+    for encoding in ("gb18030", "big5"):
+        try:
+            text = sample.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if exc.start < len(sample) - 4:  # not just a character cut at the end
+                continue
+            text = sample[: exc.start].decode(encoding)
+        candidates.append((_chinese_score(text, encoding), encoding))
+    if candidates:
+        return max(candidates)[1]
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    return best.encoding if best is not None else "utf-8"
+
+
+def _chinese_score(text: str, encoding: str) -> float:
+    """How plausible ``text`` is as Chinese: the share of common characters.
+
+    Big5 bytes often also decode as GB18030 (and the reverse) into rare characters;
+    common ones win. Ties go to GB18030, the mainland standard.
+    """
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    if not han:
+        return 0.5 if encoding == "gb18030" else 0.0
+    common = _common_chars()
+    return sum(1 for c in han if c in common) / len(han) + (0.001 if encoding == "gb18030" else 0)
+
+
+_COMMON: frozenset[str] | None = None
+
+
+def _common_chars() -> frozenset[str]:
+    """The ~6,700 characters of GB2312 plus their traditional forms: everyday Chinese."""
+    global _COMMON
+    if _COMMON is None:
+        chars = set()
+        for hi in range(0xB0, 0xF8):
+            for lo in range(0xA1, 0xFF):
+                try:
+                    chars.add(bytes([hi, lo]).decode("gb2312"))
+                except UnicodeDecodeError:
+                    continue
+        from zhconv import convert
+
+        simplified = "".join(chars)
+        chars.update(convert(simplified, "zh-hant"))
+        chars.update(convert(simplified, "zh-tw"))
+        _COMMON = frozenset(chars)
+    return _COMMON
+
+
+def _html(path: str, out: _Collector) -> None:
+    out.add(html_to_text(decode_text(_read_capped(path, out))))
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML document (no scripts, styles or tags)."""
+    from html.parser import HTMLParser
+
+    class _Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+            self.hidden = 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in ("script", "style", "template", "noscript"):
+                self.hidden += 1
+            elif tag in ("br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "td", "th"):
+                self.parts.append("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("script", "style", "template", "noscript") and self.hidden:
+                self.hidden -= 1
+
+        def handle_data(self, data: str) -> None:
+            if not self.hidden:
+                self.parts.append(data)
+
+    parser = _Text()
+    parser.feed(markup)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _eml(path: str, out: _Collector) -> None:
+    import email
+    from email import policy
+
+    with open(path, "rb") as handle:
+        data = handle.read(out.max_chars * _BYTES_PER_CHAR + 1)
+    if len(data) > out.max_chars * _BYTES_PER_CHAR:
+        out.truncated = True
+    message = email.message_from_bytes(data, policy=policy.default)
+    for header in ("subject", "from", "to", "cc", "date"):
+        value = message.get(header)
+        if value:
+            out.add(f"{header.capitalize()}: {value}")
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_disposition() == "attachment":
+            if part.get_content_disposition() == "attachment" and part.get_filename():
+                out.add(f"Attachment: {part.get_filename()}")
+            continue
+        ctype = part.get_content_type()
+        if ctype not in ("text/plain", "text/html"):
+            continue
+        payload = part.get_payload(decode=True) or b""
+        charset = part.get_content_charset()
+        try:
+            text = payload.decode(_charset(charset)) if charset else decode_text(payload)
+        except (LookupError, UnicodeDecodeError):
+            text = decode_text(payload)
+        out.add(html_to_text(text) if ctype == "text/html" else text)
+
+
+def _charset(name: str) -> str:
+    # Mail clients label GB18030 text as gb2312/gbk: decode with the superset.
+    return "gb18030" if name.lower() in ("gb2312", "gbk", "x-gbk", "cp936") else name
+
+
+_EXTRACTORS: dict[str, Callable[[str, _Collector], None]] = {
+    "application/pdf": _pdf,
+    DOCX: _docx,
+    XLSX: _xlsx,
+    PPTX: _pptx,
+    "text/plain": _text,
+    "text/csv": _text,
+    "text/html": _html,
+    "message/rfc822": _eml,
+}
+
+__all__ = ["DOCX", "PPTX", "XLSX", "Extraction", "decode_text", "extract", "html_to_text"]

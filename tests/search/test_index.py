@@ -1,0 +1,354 @@
+"""The index: finding, exact numbers, folding, phrases, access filters, filters, paging, writes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from search import AccessFilter, QueryError, SearchIndex, SearchQuery, highlight
+from tests.search.conftest import make_doc
+
+EVERYONE = AccessFilter(everything=True)
+
+
+def ids(index: SearchIndex, text: str, access: AccessFilter = EVERYONE, **kw: object) -> list[int]:
+    page = index.search(SearchQuery(text=text, access=access, per_page=100, **kw))  # type: ignore[arg-type]
+    assert page.total == len(page.hits)
+    return [h.id for h in page.hits]
+
+
+@pytest.fixture
+def corpus(index: SearchIndex) -> SearchIndex:
+    index.update(
+        [
+            make_doc(
+                1,
+                title="采购合同",
+                body="本合同由甲方与乙方签订，付款方式为银行转账。",
+                numbers=("K001202301", "Q001-K·2023-D30-0001"),
+                identifiers=("HT-2023-001",),
+                customer_code="91310000MA1FL8XQ30",
+            ),
+            make_doc(
+                2,
+                title="投诉处理",
+                body="客户投诉产品质量问题，已安排售后维修。",
+                identifiers=("HT-2023-0011",),
+                customer_id=2,
+                category="service.complaint",
+                department="OPS",
+                document_date=date(2022, 5, 1),
+            ),
+            make_doc(
+                3,
+                title="客戶檔案",
+                body="客戶檔案管理規定，聯合同意書另附。",
+                customer_id=3,
+                category="business.order",
+                document_date=date(2024, 2, 1),
+            ),
+            make_doc(
+                4,
+                title="Annual report",
+                body="Payment terms net 30 days. 发票已开具。",
+                customer_id=4,
+                department="FIN",
+                tags=("重要客户",),
+                document_date=None,
+            ),
+            make_doc(
+                5,
+                title="付款通知",
+                body="请于2023年度内完成付款，合同另行签订。",
+                customer_id=5,
+                category="finance.payment",
+                status="submitted",
+                document_date=date(2023, 6, 30),
+            ),
+        ]
+    )
+    return index
+
+
+def test_chinese_words_in_body_are_found(corpus: SearchIndex) -> None:
+    assert ids(corpus, "售后") == [2]
+    assert sorted(ids(corpus, "付款")) == [1, 5]
+    assert sorted(ids(corpus, "合同")) == [1, 3, 5]  # 3: "联合同意" holds 合同 as characters
+    assert ids(corpus, "质量问题") == [2]
+    assert ids(corpus, "不存在的词") == []
+
+
+def test_two_words_must_both_match(corpus: SearchIndex) -> None:
+    assert ids(corpus, "付款 银行") == [1]
+    assert sorted(ids(corpus, "付款 OR 售后")) == [1, 2, 5]
+    assert ids(corpus, "付款 -银行") == [5]
+
+
+def test_title_matches_rank_first(corpus: SearchIndex) -> None:
+    assert ids(corpus, "付款")[0] == 5
+
+
+def test_english_is_case_insensitive(corpus: SearchIndex) -> None:
+    assert ids(corpus, "PAYMENT") == [4]
+    assert ids(corpus, "annual") == [4]
+
+
+def test_numbers_and_identifiers_match_exactly(corpus: SearchIndex) -> None:
+    assert ids(corpus, "HT-2023-001") == [1]
+    assert ids(corpus, "ht-2023-0011") == [2]
+    assert ids(corpus, "K001202301") == [1]
+    assert ids(corpus, "K00120230") == []
+    assert ids(corpus, "Q001-K·2023-D30-0001") == [1]
+    assert ids(corpus, "q001-k・2023-d30-0001") == [1]
+    assert ids(corpus, "91310000MA1FL8XQ30") == [1]
+    assert ids(corpus, "91310000MA1FL8XQ3") == []
+
+
+def test_traditional_and_simplified_find_each_other(corpus: SearchIndex) -> None:
+    assert ids(corpus, "客户档案") == [3]
+    assert ids(corpus, "客戶檔案") == [3]
+    assert ids(corpus, "管理规定") == [3]
+    assert ids(corpus, "質量問題") == [2]
+
+
+def test_phrases(corpus: SearchIndex) -> None:
+    assert ids(corpus, '"甲方与乙方"') == [1]
+    assert ids(corpus, '"乙方与甲方"') == []
+    assert ids(corpus, '"net 30 days"') == [4]
+    assert ids(corpus, '"30 net"') == []
+    assert ids(corpus, '"2023年度"') == [5]
+
+
+def test_tags_and_customer_name(corpus: SearchIndex) -> None:
+    assert ids(corpus, "重要客户") == [4]
+    assert len(ids(corpus, "华信科技")) == 5
+
+
+def test_single_character(corpus: SearchIndex) -> None:
+    # 票 ends a run (发票已开具 → 发票 票已 …): found through the edge unigram or a bigram.
+    assert ids(corpus, "票") == [4]
+    assert 2 in ids(corpus, "修")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"',
+        '"采购',
+        "AND",
+        "OR",
+        "OR (",
+        "*",
+        ":",
+        "title:",
+        "((",
+        "-",
+        "NOT",
+        "合同 AND",
+        "AND OR NOT",
+        "\\",
+        "a:b:c",
+        "合同)",
+        "[合同",
+        "~",
+        "^2",
+        "'",
+        "\x00",
+        "合同" * 600,
+    ],
+)
+def test_malformed_queries_never_raise_anything_but_query_error(
+    corpus: SearchIndex, text: str
+) -> None:
+    try:
+        page = corpus.search(SearchQuery(text=text, access=EVERYONE))
+    except QueryError as exc:
+        assert str(exc)
+    else:
+        assert page.total >= 0
+
+
+def test_unbalanced_quote_is_a_phrase_to_the_end(corpus: SearchIndex) -> None:
+    assert ids(corpus, '"甲方与乙方') == [1]
+
+
+def test_star_lists_everything_and_punctuation_alone_is_an_error(corpus: SearchIndex) -> None:
+    assert len(ids(corpus, "*")) == 5
+    with pytest.raises(QueryError):
+        corpus.search(SearchQuery(text="，。！", access=EVERYONE))
+
+
+# --------------------------------------------------------------------------- access
+
+
+@pytest.mark.parametrize(
+    ("access", "expected"),
+    [
+        (AccessFilter(), []),
+        (AccessFilter(everything=True), [1, 2, 3, 4, 5]),
+        (AccessFilter(departments=frozenset({"OPS"})), [2]),
+        (AccessFilter(customers=frozenset({3, 5})), [3, 5]),
+        (AccessFilter(customer_categories=frozenset({(1, "business.contract")})), [1]),
+        (AccessFilter(customer_categories=frozenset({(3, "business")})), [3]),
+        (AccessFilter(customer_categories=frozenset({(1, "service.complaint")})), []),
+        (AccessFilter(documents=frozenset({4})), [4]),
+        (AccessFilter(departments=frozenset({"FIN"}), documents=frozenset({2})), [2, 4]),
+    ],
+)
+def test_access_filter_limits_hits_and_totals(
+    corpus: SearchIndex, access: AccessFilter, expected: list[int]
+) -> None:
+    for text in ("", "*", "华信", "上海"):
+        page = corpus.search(SearchQuery(text=text, access=access, per_page=2))
+        assert page.total == len(expected)
+        assert {h.id for h in page.hits} <= set(expected)
+    assert sorted(ids(corpus, "华信科技", access)) == expected
+    # A number outside the filter is not revealed either.
+    assert ids(corpus, "HT-2023-001", access) == ([1] if 1 in expected else [])
+
+
+def test_filters(corpus: SearchIndex) -> None:
+    assert ids(corpus, "", category="business") == [3, 1, 4]  # newest first, undated last
+    assert ids(corpus, "", category="business.order") == [3]
+    assert ids(corpus, "", category="service") == [2]
+    assert ids(corpus, "", department="FIN") == [4]
+    assert ids(corpus, "", status="submitted") == [5]
+    assert ids(corpus, "", customer_id=2) == [2]
+    assert ids(corpus, "", date_from=date(2023, 1, 1)) == [3, 5, 1]
+    assert ids(corpus, "", date_to=date(2023, 1, 1)) == [1, 2]
+    assert ids(corpus, "", date_from=date(2023, 1, 2), date_to=date(2023, 12, 31)) == [5]
+    assert ids(corpus, "华信", category="business", date_from=date(2024, 1, 1)) == [3]
+
+
+def test_sort_by_date_puts_undated_last(corpus: SearchIndex) -> None:
+    assert ids(corpus, "华信", sort="date") == [3, 5, 1, 2, 4]
+    assert ids(corpus, "") == [3, 5, 1, 2, 4]
+
+
+def test_paging(index: SearchIndex) -> None:
+    index.update(
+        make_doc(i, body="年度审计报告", document_date=date(2020, 1, 1 + i)) for i in range(1, 26)
+    )
+    seen = []
+    for page_number in (1, 2, 3):
+        page = index.search(
+            SearchQuery(text="审计", access=EVERYONE, page=page_number, per_page=10, sort="date")
+        )
+        assert page.total == 25
+        seen += [h.id for h in page.hits]
+    assert seen == list(range(25, 0, -1))
+    empty = index.search(SearchQuery(text="审计", access=EVERYONE, page=4, per_page=10))
+    assert empty.hits == [] and empty.total == 25
+    with pytest.raises(QueryError):
+        index.search(SearchQuery(text="审计", access=EVERYONE, page=0))
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def test_update_replaces_and_remove_deletes(corpus: SearchIndex) -> None:
+    assert corpus.update([make_doc(2, body="已撤诉")]) == 1
+    assert ids(corpus, "售后") == []
+    assert ids(corpus, "撤诉") == [2]
+    assert corpus.doc_count() == 5
+    assert corpus.remove([2, 99]) == 1
+    assert ids(corpus, "撤诉") == []
+    assert corpus.ids() == {1, 3, 4, 5}
+    assert corpus.update([]) == 0 and corpus.remove([]) == 0
+
+
+def test_a_batch_with_a_repeated_id_keeps_the_last(index: SearchIndex) -> None:
+    index.update([make_doc(1, body="旧版本"), make_doc(1, body="新版本")])
+    assert ids(index, "新版本") == [1] and ids(index, "旧版本") == []
+    assert index.doc_count() == 1
+
+
+def test_rebuild_replaces_everything(corpus: SearchIndex, tmp_path: Path) -> None:
+    assert corpus.rebuild([make_doc(7, body="重建后的索引"), make_doc(8)], workers=0) == 2
+    assert corpus.ids() == {7, 8}
+    assert ids(corpus, "重建") == [7]
+    assert ids(corpus, "售后") == []
+    # Another handle on the same directory sees the new content too.
+    assert SearchIndex(corpus.directory).ids() == {7, 8}
+
+
+def test_rebuild_with_worker_processes(index: SearchIndex) -> None:
+    docs = [make_doc(i, body=f"第{i}号文件，采购合同") for i in range(1, 301)]
+    assert index.rebuild(docs, workers=2, segment_docs=100) == 300
+    assert index.ids() == set(range(1, 301))
+    page = index.search(SearchQuery(text="采购合同", access=EVERYONE, per_page=50))
+    assert page.total == 300 and len(page.hits) == 50
+    assert ids(index, "K0012023010007") == [7]
+
+
+def test_readers_see_old_content_until_rebuild_commits(corpus: SearchIndex) -> None:
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        reader = SearchIndex(corpus.directory)
+        while not stop.is_set():
+            seen.append(reader.doc_count())
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        corpus.rebuild([make_doc(i) for i in range(10, 40)], workers=0)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join()
+    assert 0 not in seen
+    assert seen[-1] == 30
+
+
+def test_writers_wait_for_the_lock(tmp_path: Path) -> None:
+    first = SearchIndex(tmp_path / "ix")
+    second = SearchIndex(tmp_path / "ix", lock_timeout=30)
+    results: list[int] = []
+    with first._write_lock():
+        thread = threading.Thread(target=lambda: results.append(second.update([make_doc(1)])))
+        thread.start()
+        time.sleep(0.5)
+        assert results == []  # still waiting, not failed
+    thread.join(timeout=30)
+    assert results == [1]
+
+
+def test_a_writer_gives_up_after_the_lock_timeout(tmp_path: Path) -> None:
+    from search import IndexBusy
+
+    first = SearchIndex(tmp_path / "ix")
+    impatient = SearchIndex(tmp_path / "ix", lock_timeout=0.3)
+    with first._write_lock(), pytest.raises(IndexBusy):
+        impatient.update([make_doc(1)])
+
+
+def test_body_is_not_stored(corpus: SearchIndex) -> None:
+    stored = list(corpus._snapshot().searcher.reader().iter_docs())
+    assert stored and all(set(fields) == {"id"} for _d, fields in stored)
+    raw = b"".join(p.read_bytes() for p in corpus.directory.iterdir() if p.is_file())
+    assert "银行转账".encode() not in raw
+
+
+# --------------------------------------------------------------------------- highlight
+
+
+def test_highlight_marks_matches_and_escapes() -> None:
+    text = "<b>前言</b>" + "无关内容。" * 50 + "本合同由甲方与乙方签订。" + "其他。" * 50
+    snippets = highlight(text, "甲方 合同")
+    assert snippets
+    joined = "".join(snippets)
+    assert "<mark>甲方</mark>" in joined and "<mark>合同</mark>" in joined
+    assert "<b>" not in joined
+
+
+def test_highlight_folds_and_handles_numbers() -> None:
+    assert "<mark>客戶檔案</mark>" in highlight("请查阅客戶檔案。", "客户档案")[0]
+    assert "<mark>HT-2023-001</mark>" in highlight("合同编号HT-2023-001。", "ht-2023-001")[0]
+    assert highlight("合同编号HT-2023-0011。", "HT-2023-001") == []
+    assert highlight("anything", "") == []
