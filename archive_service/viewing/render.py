@@ -1,0 +1,160 @@
+"""View-only page images for supervised viewing (监督查阅): watermarked PNGs, never the file.
+
+An external viewer sees a document only as server-rendered page images with the viewer,
+organisation, time and session burned in. Office documents and text become a PDF first
+(LibreOffice, in a process group of its own); counting and drawing pages happens in a
+sandboxed child process, so a hostile file costs at most a time and a memory limit.
+Plain functions over files in a work dir the caller owns and wipes.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from archive_service.viewing import render_office
+from search.sandbox import SandboxCrashed, SandboxFailed, SandboxTimeout, run_limited
+
+log = logging.getLogger(__name__)
+
+# Limits for each child that parses a file (counting or drawing one page).
+CHILD_TIMEOUT = 30.0
+CHILD_MEMORY_MB = 1024
+MIN_WIDTH, MAX_WIDTH = 200, 4096
+
+_KIND: dict[str, str] = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpeg",
+    "image/png": "png",
+    "image/tiff": "tiff",
+    # Converted to PDF by prepare().
+    **{content_type: "pdf" for content_type in render_office.FILTERS},
+}
+
+RENDERABLE: frozenset[str] = frozenset(_KIND)
+
+
+class RenderError(Exception):
+    """The file cannot be rendered (reason in the message)."""
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Who is looking, for whom, when and in which supervised session."""
+
+    viewer: str
+    organisation: str
+    at: datetime
+    session_id: str
+
+    def __post_init__(self) -> None:
+        # The project's rule (see db.UTCDateTime): a naive time is a bug, not "probably UTC".
+        if self.at.tzinfo is None or self.at.utcoffset() is None:
+            raise ValueError("Watermark.at must be timezone-aware")
+
+    def lines(self) -> list[str]:
+        """The watermark text: "viewer · organisation" and "YYYY-MM-DD HH:MM UTC · session"."""
+        when = f"{self.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        who = _join(self.viewer, self.organisation)
+        return [line for line in (who, _join(when, self.session_id)) if line]
+
+
+def prepare(source: Path, content_type: str, work_dir: Path, *, timeout: float = 120.0) -> Path:
+    """Turn the plaintext file at ``source`` into something pages can be rendered from.
+
+    Office documents and text become a PDF in a new directory inside ``work_dir``
+    (LibreOffice headless with its own throw-away profile, killed after ``timeout``
+    seconds); PDFs and images are returned as they are.
+    """
+    content_type = _normalise(content_type)
+    if not source.is_file():
+        raise RenderError("the file to show is missing")
+    if content_type not in render_office.FILTERS:
+        return source
+    try:
+        return render_office.convert_to_pdf(source, content_type, work_dir, timeout)
+    except render_office.ConversionError as exc:
+        raise RenderError(str(exc)) from None
+    except OSError as exc:
+        raise RenderError(f"the file could not be converted ({exc.strerror or exc})") from None
+
+
+def page_count(prepared: Path, content_type: str) -> int:
+    """Number of pages (PDF pages, TIFF frames, 1 for other images).
+
+    ``content_type`` is the type of the original file, as given to prepare().
+    """
+    return int(_sandboxed(_count_in_child, str(prepared), _kind(content_type)))
+
+
+def render_page(
+    prepared: Path, content_type: str, page: int, watermark: Watermark, *, width: int = 1240
+) -> bytes:
+    """Page ``page`` (1-based) as PNG bytes, ``width`` pixels wide, the watermark burned in.
+
+    The PNG holds only pixels: the page, the watermark tiled diagonally across it and a
+    band below it with the full watermark text. Raises RenderError for a page out of
+    range or a file that cannot be read.
+    """
+    if not MIN_WIDTH <= width <= MAX_WIDTH:
+        raise ValueError(f"width must be between {MIN_WIDTH} and {MAX_WIDTH}")
+    if page < 1:
+        raise RenderError(f"page {page} is out of range")
+    kind = _kind(content_type)
+    png = _sandboxed(_render_in_child, str(prepared), kind, page, watermark.lines(), width)
+    return bytes(png)
+
+
+# The parsers (PDFium, Pillow) are imported in the sandboxed child only: the web process
+# never loads them, let alone feeds them a file.
+def _count_in_child(path: str, kind: str) -> int:
+    from archive_service.viewing import render_pages
+
+    return render_pages.count_pages(path, kind)
+
+
+def _render_in_child(path: str, kind: str, page: int, lines: list[str], width: int) -> bytes:
+    from archive_service.viewing import render_pages
+
+    return render_pages.render_png(path, kind, page, lines, width)
+
+
+def _sandboxed(fn: Any, *args: Any) -> Any:
+    try:
+        return run_limited(fn, *args, timeout=CHILD_TIMEOUT, memory_mb=CHILD_MEMORY_MB)
+    except SandboxTimeout:
+        raise RenderError(f"rendering took longer than {CHILD_TIMEOUT:g} s") from None
+    except SandboxCrashed:
+        raise RenderError("the renderer crashed on this file") from None
+    except SandboxFailed as exc:
+        # The child reports "ExceptionType: message"; PageError messages are meant to show.
+        kind, _, message = str(exc).partition(": ")
+        if kind == "PageError":
+            raise RenderError(message) from None
+        if kind == "MemoryError":
+            raise RenderError("the file needs more memory than rendering may use") from None
+        # Anything else is unexpected: the detail (which may name paths) goes to the log.
+        log.warning("rendering failed unexpectedly: %s", exc)
+        raise RenderError(f"the file cannot be read ({kind})") from None
+
+
+def _kind(content_type: str) -> str:
+    kind = _KIND.get(_normalise(content_type))
+    if kind is None:
+        raise RenderError(f"files of type {content_type!r} cannot be shown")
+    return kind
+
+
+def _normalise(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _join(*parts: str) -> str:
+    """Non-empty parts joined by " · ", without control or direction-changing characters
+    (a right-to-left override in a name could make the watermark read differently)."""
+    cleaned = ("".join(ch for ch in p if unicodedata.category(ch)[0] != "C") for p in parts)
+    return " · ".join(p.strip() for p in cleaned if p.strip())
