@@ -41,9 +41,12 @@ LABEL org.opencontainers.image.title="archive-service" \
       org.opencontainers.image.description="Customer document archive service (web, Celery workers, beat)"
 
 # libmagic1: python-magic. tini: PID 1 that forwards signals and reaps the
-# child processes text extraction starts.
+# child processes text extraction and page rendering start. LibreOffice
+# (headless) and the CJK fonts: office documents shown to supervised viewers
+# as watermarked page images, with Chinese names in the watermark.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libmagic1 tini \
+ && apt-get install -y --no-install-recommends libmagic1 tini fonts-noto-cjk \
+      libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui \
  && rm -rf /var/lib/apt/lists/*
 
 # Unprivileged user with a fixed uid/gid: mounted secret files (the keyring)

@@ -94,8 +94,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if settings.extra.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     app.request_class = ArchiveRequest
-    ArchiveRequest.temp_dir = str(Path(settings.instance_dir) / "tmp")
-    Path(ArchiveRequest.temp_dir).mkdir(mode=0o700, exist_ok=True)
+    ArchiveRequest.temp_dir = str(Path(settings.temp_dir))
+    Path(ArchiveRequest.temp_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
     app.extensions["archive"] = runtime or build_runtime(settings)
     # Refuse oversize bodies from their Content-Length, before reading them.
     app.config["MAX_CONTENT_LENGTH"] = app.extensions["archive"].archive.max_upload_bytes + (
@@ -130,6 +130,7 @@ def _init_extensions(app: APIFlask) -> None:
             "current_locale": _select_locale(),
             "locales": LOCALES,
             "inbox_count": _inbox_count(),
+            "disposal_count": _disposal_count(),
         }
 
 
@@ -149,6 +150,24 @@ def _inbox_count() -> int | None:
     if not user.has_role(*APPROVER_ROLES):
         return None
     return len(inbox(request_session(), caller()))
+
+
+DISPOSAL_ROLES = ("archivist", "operations_head", "leader", "auditor", "supervisor")
+
+
+def _disposal_count() -> int | None:
+    """How many review or destruction steps wait for the signed-in person (None: not theirs)."""
+    from flask_login import current_user
+
+    from archive_service.disposal.services import waiting_for
+    from archive_service.http import caller
+
+    user = current_user
+    if request.path.startswith("/api/") or not getattr(user, "is_authenticated", False):
+        return None
+    if not user.has_role(*DISPOSAL_ROLES):
+        return None
+    return sum(len(v) for v in waiting_for(request_session(), caller()).values())
 
 
 def _select_locale() -> str:

@@ -375,9 +375,9 @@ def keys_rotate(wait: bool) -> None:
     if wait:
         click.echo(f"re-wrapped {rewrap_all(rt.db, rt.vault)} data keys")
     else:
-        from workers.celery_app import celery
+        from archive_service.jobs import enqueue
 
-        celery.send_task("workers.tasks.rewrap_keys")
+        enqueue(rt, "rewrap_keys")
         click.echo("re-wrapping queued; 'archive keys status' shows progress")
 
 
@@ -428,6 +428,127 @@ def storage_check() -> None:
     )
     if not result.ok:
         sys.exit(1)
+
+
+# --- search index ---------------------------------------------------------------------------
+
+
+@main.group()
+def search() -> None:
+    """The full-text search index."""
+
+
+@search.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the index from the database and the text renditions (no re-extraction).
+
+    Stop the index worker first, or run it on the index worker's host: the index has
+    one writer at a time, and this command waits for the lock.
+    """
+    from archive_service.indexing.services import reindex
+
+    rt = _runtime()
+    click.echo(f"indexed {reindex(rt)} documents")
+
+
+@search.command("check")
+@click.option("--repair", is_flag=True, help="Index what is missing, remove what is extra.")
+def search_check(repair: bool) -> None:
+    """Compare the index with the database both ways (exit 1 on differences)."""
+    from archive_service.indexing import services as indexing
+
+    rt = _runtime()
+    if repair:
+        found = indexing.repair(rt)
+    else:
+        with rt.db.unit_of_work() as s:
+            found = indexing.check(rt, s).as_dict()
+    click.echo(json.dumps(found))
+    if not found["ok"] and not repair:
+        sys.exit(1)
+
+
+# --- destruction records -----------------------------------------------------------------
+
+
+@main.group()
+def destruction() -> None:
+    """Destruction records (销毁记录): export and verify their signatures."""
+
+
+@destruction.command("keygen")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False))
+def destruction_keygen(path: str) -> None:
+    """Create the Ed25519 key that signs destruction records (0600); refuses to overwrite."""
+    from archive_service.disposal.signing import new_key_pem
+    from archive_service.instance import write_secret_file
+
+    if Path(path).exists():
+        raise click.ClickException(f"{path} exists; refusing to overwrite a signing key")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_secret_file(Path(path), new_key_pem())
+    click.echo(f"created {path}; mount it as ARCHIVE_SIGNING_KEY_FILE and back it up")
+
+
+@destruction.command("public-key")
+def destruction_public_key() -> None:
+    """Print the public key that checks this service's destruction records."""
+    click.echo(_runtime().signer.public_pem, nl=False)
+
+
+@destruction.command("export")
+@click.argument("destruction_id", type=int)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to a file (default stdout).")
+def destruction_export(destruction_id: int, out: str | None) -> None:
+    """The signed record of a completed destruction, as JSON."""
+    from archive_service.disposal import services as disposal
+
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            dest = disposal.get_destruction(s, OPERATOR, destruction_id)
+            signed = disposal.signed_record(rt, dest)
+            audit.record(s, OPERATOR.actor, "destruction.export", "destruction", destruction_id)
+    except DomainError as exc:
+        _fail(exc)
+    text = json.dumps(signed, ensure_ascii=False, indent=2)
+    if out:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text)
+
+
+@destruction.command("verify")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--public-key",
+    "key_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM file of the key to trust (default: this service's own signing key).",
+)
+def destruction_verify(path: str, key_path: str | None) -> None:
+    """Check an exported record: exit 0 if the signature is valid, 1 if not."""
+    from archive_service.disposal.signing import verify
+
+    try:
+        signed = json.loads(Path(path).read_text(encoding="utf-8"))
+        body, signature = signed["record"], signed["signature"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"not an exported destruction record: {exc}") from exc
+    trusted = (
+        Path(key_path).read_text(encoding="utf-8") if key_path else _runtime().signer.public_pem
+    )
+    if signed.get("public_key") and signed["public_key"].strip() != trusted.strip():
+        click.echo("note: the file names a different public key than the one trusted here")
+    if verify(trusted, body, signature):
+        click.echo(
+            f"valid: destruction {body.get('destruction_id')} of {body.get('time')}, "
+            f"{len(body.get('items', []))} items"
+        )
+        return
+    click.echo("NOT valid: the record or its signature was altered, or another key signed it")
+    sys.exit(1)
 
 
 # --- audit ----------------------------------------------------------------------------

@@ -37,6 +37,10 @@ class Settings:
     s3_secure: bool = True
     keyring_file: str = ""
     search_index_dir: str = ""
+    extract_timeout_seconds: int = 60  # text extraction of one file, in a limited child process
+    extract_memory_mb: int = 1024
+    viewing_session_minutes: int = 120  # a supervised session lasts at most this long
+    render_timeout_seconds: int = 120  # converting an office document for viewing
     operations_department: str = "OPS"
     default_locale: str = "zh"
     # Secure cookies everywhere but the embedded default (plain http on localhost).
@@ -64,6 +68,17 @@ class Settings:
     tier_minimum_ordinary: int = 5
     hold_release_years: int = 5
     joint_review_tiers: str = "core"
+    # Review and destruction
+    signing_key: str = ""  # Ed25519 private key (PEM) that signs destruction records, or:
+    signing_key_file: str = ""  # production: a mounted file holding it
+    temp_dir: str = ""  # where plaintext may briefly touch disk (a tmpfs in production)
+    destruction_record_years: int = 30
+    review_hour: int = 1  # the daily retention review runs at this hour (UTC)
+    destruction_pace_ms: int = 0  # pause between destroyed items, to spare a shared store
+    destruction_stall_minutes: int = 15  # an executing run without progress this long resumes
+    # Celery on Redis: a task a killed worker held is delivered again after this many seconds.
+    broker_visibility_timeout: int = 3600
+    broker_restore_seconds: int = 100  # how often a worker looks for such tasks (Redis)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -101,6 +116,7 @@ class Settings:
             storage_dir=self.storage_dir or str(inst / "objects"),
             search_index_dir=self.search_index_dir or str(inst / "index"),
             keyring_file=self.keyring_file or str(inst / "keyring.json"),
+            temp_dir=self.temp_dir or str(inst / "tmp"),
         )
 
     @property

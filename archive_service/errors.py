@@ -46,6 +46,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Gone(DomainError):
+    """The thing existed and was destroyed; the details carry its tombstone."""
+
+    status = 410
+    code = "gone"
+
+
 class InvalidInput(DomainError):
     """A field is wrong: ``field`` names it."""
 

@@ -8,9 +8,7 @@ service without taking it down.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from kombu import Connection
@@ -37,15 +35,7 @@ def _broker(rt: Runtime) -> None:
 
 
 def _index(rt: Runtime) -> None:
-    _writable_dir(rt.settings.search_index_dir, write=False)
-
-
-def _writable_dir(folder: str, write: bool = True) -> None:
-    path = Path(folder)
-    if not path.is_dir():
-        raise RuntimeError("folder missing")
-    if not os.access(path, os.R_OK | (os.W_OK if write else 0)):
-        raise RuntimeError("folder not accessible")
+    rt.search_index.doc_count()  # opens the index: it exists and is readable
 
 
 CHECKS: dict[str, tuple[Check, bool]] = {

@@ -5,4 +5,6 @@ from archive_service.accounts import models as accounts_models  # noqa: F401
 from archive_service.archive import models as archive_models  # noqa: F401
 from archive_service.audit import models as audit_models  # noqa: F401
 from archive_service.changes import models as changes_models  # noqa: F401
+from archive_service.disposal import models as disposal_models  # noqa: F401
 from archive_service.vault import models as vault_models  # noqa: F401
+from archive_service.viewing import models as viewing_models  # noqa: F401

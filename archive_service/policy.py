@@ -139,6 +139,8 @@ def _approve_account(user: User, applicant: User) -> Decision:
         return Decision(False, "no-self-approval", "nobody approves their own application")
     if "admin" in user.roles:
         return Decision(True, name)
+    if applicant is not None and "regulator" in (applicant.requested_roles or []):
+        return Decision(False, name, "only an admin decides an external account application")
     if (
         "department_head" in user.roles
         and applicant is not None
@@ -191,6 +193,8 @@ def _sees_customer(user: User, customer: Any) -> Decision:
     own = _own_access(user, customer)
     if own is not None:
         return own
+    if "regulator" in user.roles:
+        return Decision(False, "supervised-only", "external viewers see no customer records")
     from archive_service.access.services import has_grant_on_customer
 
     session = _session_of(customer)
@@ -212,6 +216,14 @@ def _document_by_grant(user: User, document: Any, mode: str | None) -> Decision:
 
     session = _session_of(document)
     grant = grant_covering(session, user.id, document, mode) if session is not None else None
+    if grant is not None and "regulator" in user.roles:
+        # External viewers never get a document through the ordinary routes: only as
+        # watermarked pages inside a supervised session (archive_service.viewing).
+        return Decision(
+            False,
+            "supervised-only",
+            "external viewers see documents only in a session their supervisor opens",
+        )
     if grant is not None:
         return Decision(True, "grant", grant_id=grant.id)
     if (
@@ -230,7 +242,30 @@ def _document_by_grant(user: User, document: Any, mode: str | None) -> Decision:
     return Decision(False, "no-grant", "no approved application covers this document")
 
 
-KNOWN_TO_CALLER = frozenset({"grant-expired", "grant-revoked", "grant-view-only"})
+KNOWN_TO_CALLER = frozenset(
+    {"grant-expired", "grant-revoked", "grant-view-only", "supervised-only"}
+)
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """The document-visibility rule above, as data for filters (SQL lists, the search index):
+    everything, or the customers of one department plus whatever live grants of one user
+    cover. Keep it in step with :func:`_own_access` and :func:`_document_by_grant`."""
+
+    everything: bool = False
+    department_id: int | None = None
+    grants_of: int | None = None
+
+
+def visibility(caller: Caller) -> Visibility:
+    user = caller.user
+    if caller.operator or (user is not None and user.has_role("archivist", "manager")):
+        return Visibility(everything=True)
+    if user is None or not user.is_active_account or "regulator" in user.roles:
+        return Visibility()  # external viewers find nothing: they look only in sessions
+    own = user.department_id if user.has_role("clerk", "department_head") else None
+    return Visibility(department_id=own, grants_of=user.id)
 
 
 @rule("customer.create")
@@ -376,3 +411,107 @@ def _decide_change(user: User, step: Any) -> Decision:
     if step.role in user.roles:
         return Decision(True, f"step-{step.role}")
     return Decision(False, f"step-{step.role}", f"this step needs the {step.role}")
+
+
+# --- rules of the disposal area ------------------------------------------------------
+
+
+def _any_role(*roles: str, rule_name: str, what: str) -> RuleFn:
+    def check(user: User, _target: Any) -> Decision:
+        if user.has_role(*roles):
+            return Decision(True, rule_name)
+        return Decision(False, rule_name, f"only {', '.join(roles)} may {what}")
+
+    return check
+
+
+rule("review.compile")(
+    _any_role("archivist", "operations_head", rule_name="review-compiler", what="compile a review")
+)
+rule("review.read")(
+    _any_role(
+        "archivist",
+        "operations_head",
+        "leader",
+        "auditor",
+        "supervisor",
+        rule_name="disposal-reader",
+        what="read reviews",
+    )
+)
+rule("review.confirm")(
+    _any_role("operations_head", rule_name="operations-head-only", what="confirm a review list")
+)
+rule("review.appraise")(
+    _any_role("archivist", rule_name="archivist-only", what="appraise review items")
+)
+rule("destruction.apply")(
+    _any_role("archivist", rule_name="archivist-only", what="apply for a destruction")
+)
+rule("destruction.read")(
+    _any_role(
+        "archivist",
+        "operations_head",
+        "leader",
+        "auditor",
+        "supervisor",
+        rule_name="disposal-reader",
+        what="read destructions",
+    )
+)
+rule("destruction.execute")(
+    _any_role("archivist", rule_name="executor-archivist", what="execute a destruction")
+)
+
+
+@rule("destruction.decide")
+def _decide_destruction(user: User, target: Any) -> Decision:
+    dest, step = target
+    if dest.applicant_id == user.id:
+        return Decision(False, "no-self-approval", "nobody approves their own application")
+    if step.role in user.roles:
+        return Decision(True, f"step-{step.role}")
+    return Decision(False, f"step-{step.role}", f"this step needs the {step.role}")
+
+
+# --- rules of supervised viewing ------------------------------------------------------
+
+
+@rule("viewing.open")
+def _open_viewing(user: User, grant: Any) -> Decision:
+    """Only the supervisor the approving leader named on the grant opens a session."""
+    if "supervisor" in user.roles and grant.supervisor_id == user.id:
+        return Decision(True, "named-supervisor")
+    return Decision(
+        False, "named-supervisor", "only the supervisor named on the grant opens a session"
+    )
+
+
+@rule("viewing.close")
+def _close_viewing(user: User, vs: Any) -> Decision:
+    if vs.supervisor_id == user.id or "operations_head" in user.roles:
+        return Decision(True, "session-supervisor")
+    return Decision(False, "session-supervisor", "only the session's supervisor ends it")
+
+
+@rule("viewing.see")
+def _see_viewing(user: User, vs: Any) -> Decision:
+    if user.id in (vs.supervisor_id, vs.regulator_id):
+        return Decision(True, "session-party")
+    if user.has_role("auditor", "archivist", "operations_head"):
+        return Decision(True, "access-overseer")
+    return Decision(False, "session-party", "not your session")
+
+
+@rule("viewing.view")
+def _view_in_session(user: User, vs: Any) -> Decision:
+    if "regulator" in user.roles and vs.regulator_id == user.id:
+        return Decision(True, "supervised-session")
+    return Decision(False, "supervised-session", "only the session's external viewer pages")
+
+
+@rule("viewing.list")
+def _list_viewing(user: User, _target: Any) -> Decision:
+    if user.has_role("regulator", "supervisor", "auditor", "archivist", "operations_head"):
+        return Decision(True, "session-party")
+    return Decision(False, "session-party", "no supervised sessions concern you")

@@ -85,3 +85,33 @@ def windows_exe() -> bytes:
         + b"PE\x00\x00"
         + b"\x00" * 200
     )
+
+
+def pdf_zh(*paragraphs: str) -> bytes:
+    """A PDF with Chinese text (reportlab's built-in CID font, nothing embedded)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.setFont("STSong-Light", 14)
+    y = 780
+    for text in paragraphs:
+        page.drawString(60, y, text)
+        y -= 24
+    page.save()
+    return out.getvalue()
+
+
+def word(*paragraphs: str) -> bytes:
+    """A real DOCX (python-docx), as a word processor writes it."""
+    from docx import Document
+
+    doc = Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()

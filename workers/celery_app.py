@@ -14,6 +14,20 @@ from celery.schedules import crontab
 from archive_service.config import Settings
 
 
+def _transport_options(settings: Settings) -> dict[str, int]:
+    """Redis: a task held by a killed worker is delivered again once its visibility timeout
+    has passed, found by a scan every ``broker_restore_seconds`` (kombu's interval × throttle).
+    """
+    if not settings.broker_url.startswith(("redis://", "rediss://")):
+        return {}  # the embedded SQL transport hands its options to create_engine
+    interval = max(1, min(10, settings.broker_restore_seconds))
+    return {
+        "visibility_timeout": settings.broker_visibility_timeout,
+        "unacked_restore_interval": interval,
+        "unacked_restore_throttle": max(1, settings.broker_restore_seconds // interval),
+    }
+
+
 def make_celery(settings: Settings) -> Celery:
     app = Celery("archive", include=["workers.tasks"])
     app.conf.update(
@@ -27,12 +41,29 @@ def make_celery(settings: Settings) -> Celery:
         task_always_eager=settings.celery_always_eager,
         task_eager_propagates=True,
         broker_connection_retry_on_startup=True,
+        broker_transport_options=_transport_options(settings),
         timezone="UTC",
         enable_utc=True,
         beat_schedule={
             "expire-grants": {
                 "task": "workers.tasks.expire_grants",
                 "schedule": 300.0,
+            },
+            "compile-retention-review": {
+                "task": "workers.tasks.compile_retention_review",
+                "schedule": crontab(hour=str(settings.review_hour), minute="0"),
+            },
+            "end-viewing-sessions": {
+                "task": "workers.tasks.end_viewing_sessions",
+                "schedule": 60.0,
+            },
+            "resume-stalled-destructions": {
+                "task": "workers.tasks.resume_destructions",
+                "schedule": 300.0,
+            },
+            "repair-search-index": {
+                "task": "workers.tasks.index_repair",
+                "schedule": crontab(minute="17"),
             },
             "verify-audit-chain": {
                 "task": "workers.tasks.verify_audit_chain",

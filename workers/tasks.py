@@ -6,6 +6,7 @@ from typing import Any
 
 from archive_service.audit import services as audit
 from archive_service.audit.services import Actor
+from search import IndexBusy
 from workers.celery_app import celery
 from workers.context import runtime
 
@@ -41,3 +42,104 @@ def expire_grants() -> int:
 
     with runtime().db.unit_of_work() as session:
         return expire(session)
+
+
+@celery.task(name="workers.tasks.compile_retention_review")
+def compile_retention_review() -> int | None:
+    """Daily: list the documents whose disposal date has come (none twice in open work)."""
+    from archive_service.disposal.services import compile_review
+    from archive_service.policy import Caller
+
+    with runtime().db.unit_of_work() as session:
+        review = compile_review(session, Caller.cli(), keep_empty=False)
+        return review.id if review else None
+
+
+@celery.task(name="workers.tasks.execute_destruction", bind=True, acks_late=True, max_retries=5)
+def execute_destruction(self: Any, destruction_id: int) -> str:
+    """Carry out an approved destruction; a rerun after a crash finishes it correctly."""
+    from archive_service.disposal import services as disposal
+    from storage.errors import StoreUnavailable
+
+    rt = runtime()
+    how = disposal.Execution(
+        record_years=rt.settings.destruction_record_years,
+        pace_seconds=rt.settings.destruction_pace_ms / 1000,
+    )
+    try:
+        return disposal.execute(rt, destruction_id, how).status
+    except StoreUnavailable as exc:
+        if self.request.retries >= self.max_retries:
+            disposal.fail(rt, destruction_id, f"object store unavailable: {exc}")
+            raise
+        raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc
+
+
+@celery.task(name="workers.tasks.resume_destructions")
+def resume_destructions() -> list[int]:
+    """Every few minutes: runs that stopped making progress (their worker died) start again."""
+    from datetime import timedelta
+
+    from archive_service.disposal.services import stalled
+    from archive_service.jobs import enqueue
+
+    rt = runtime()
+    with rt.db.unit_of_work() as session:
+        ids = stalled(session, timedelta(minutes=rt.settings.destruction_stall_minutes))
+    for destruction_id in ids:
+        enqueue(rt, "execute_destruction", destruction_id)
+    return ids
+
+
+# --- search: extraction on the default queue; index writes on the single-consumer queue ---
+
+
+@celery.task(name="workers.tasks.extract_text", acks_late=True)
+def extract_text(document_ids: list[int]) -> dict[int, str]:
+    """Text renditions of these documents' current versions; each then queues its indexing."""
+    from archive_service.indexing.services import extract_text as extract
+
+    rt = runtime()
+    return {doc_id: extract(rt, doc_id) for doc_id in document_ids}
+
+
+@celery.task(
+    name="workers.tasks.index_documents",
+    acks_late=True,
+    autoretry_for=(IndexBusy,),
+    retry_backoff=5,
+    max_retries=20,
+)
+def index_documents(document_ids: list[int]) -> int:
+    from archive_service.indexing import services as indexing
+
+    return indexing.index_documents(runtime(), document_ids)
+
+
+@celery.task(
+    name="workers.tasks.index_remove",
+    acks_late=True,
+    autoretry_for=(IndexBusy,),
+    retry_backoff=5,
+    max_retries=20,
+)
+def index_remove(document_ids: list[int]) -> int:
+    from archive_service.indexing import services as indexing
+
+    return indexing.remove(runtime(), document_ids)
+
+
+@celery.task(name="workers.tasks.index_repair")
+def index_repair() -> dict[str, Any]:
+    """Hourly: make the index agree with the database (a lost message heals here)."""
+    from archive_service.indexing import services as indexing
+
+    return indexing.repair(runtime())
+
+
+@celery.task(name="workers.tasks.end_viewing_sessions")
+def end_viewing_sessions() -> int:
+    """Every minute: record supervised sessions that ran out, wipe their decrypted files."""
+    from archive_service.viewing.services import end_overdue
+
+    return end_overdue(runtime())

@@ -34,6 +34,10 @@ class AccessRequest(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     external: Mapped[bool] = mapped_column(Boolean, default=False)
+    # External applications: the legal basis or letter of authorisation, stored encrypted.
+    legal_basis_object_id: Mapped[int | None] = mapped_column(ForeignKey("stored_objects.id"))
+    legal_basis_filename: Mapped[str | None] = mapped_column(String(300))
+    legal_basis_content_type: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), default=RequestStatus.PENDING, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -82,11 +86,15 @@ class Grant(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    # External grants: the staff member the approving leader named to supervise viewing.
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revoked_by_id: Mapped[int | None] = mapped_column(Integer)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoke_reason: Mapped[str | None] = mapped_column(String(1000))
 
     request: Mapped[AccessRequest] = relationship(back_populates="grant")
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    supervisor: Mapped[User | None] = relationship(foreign_keys=[supervisor_id], lazy="joined")
     scopes: Mapped[list[GrantScope]] = relationship(lazy="selectin")
 
 

@@ -26,7 +26,7 @@ from archive_service.accounts.models import Department
 from archive_service.archive.models import AccessRecord, Category, Customer, Document
 from archive_service.audit.services import Actor, record
 from archive_service.db import utcnow
-from archive_service.errors import Conflict, InvalidInput, NotFound
+from archive_service.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from archive_service.policy import Caller, require
 
 MODES = ("view", "download")
@@ -97,6 +97,8 @@ def apply(
                 f"unknown categories: {sorted(set(cats) - known)}", field="categories"
             )
     external = "regulator" in by.user.roles
+    if external and app.mode != "view":
+        raise InvalidInput("external viewers apply to view, never to download", field="mode")
     request = AccessRequest(
         requester_id=by.user.id,
         purpose=purpose[:1000],
@@ -183,10 +185,107 @@ def current_step(req: AccessRequest) -> ApprovalStep | None:
     return next((s for s in req.steps if s.status == "pending"), None)
 
 
-def decide(
-    session: Session, by: Caller, request_id: int, decision: str, comment: str | None
+def attach_legal_basis(
+    session: Session,
+    by: Caller,
+    vault: Any,
+    request_id: int,
+    filename: str,
+    stream: Any,
+    allowed_types: frozenset[str],
 ) -> AccessRequest:
-    """The person the current step needs approves or rejects it."""
+    """An external applicant attaches the legal basis or letter of authorisation (encrypted)."""
+    from archive_service.archive import intake
+
+    req = get_request(session, by, request_id)
+    if by.user is None or req.requester_id != by.user.id:
+        raise NotAllowed("only the applicant attaches the legal basis", rule="own-application")
+    if not req.external:
+        raise Conflict("only external applications carry a legal basis")
+    if req.status != RequestStatus.PENDING:
+        raise Conflict(f"application is {req.status}")
+    name = intake.clean_filename(filename)
+    head = stream.read(intake.SNIFF_BYTES)
+    try:
+        sniffed = intake.sniff(head, name, allowed_types)
+    except intake.Refused as exc:
+        raise InvalidInput(exc.message, field="legal_basis") from exc
+    obj = vault.put(session, _Prefixed(head, stream))
+    if obj.size == 0:
+        raise InvalidInput("the legal basis file is empty", field="legal_basis")
+    req.legal_basis_object_id = obj.id
+    req.legal_basis_filename, req.legal_basis_content_type = name, sniffed.content_type
+    record(
+        session,
+        by.actor,
+        "access.legal_basis",
+        "access_request",
+        req.id,
+        filename=name,
+        sha256=obj.sha256,
+        size=obj.size,
+    )
+    return req
+
+
+class _Prefixed:
+    """The sniffed head, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: Any) -> None:
+        self.head, self.rest = head, rest
+
+    def read(self, n: int = -1) -> bytes:
+        if self.head:
+            if n < 0 or n >= len(self.head):
+                out, self.head = self.head, b""
+                return out
+            out, self.head = self.head[:n], self.head[n:]
+            return out
+        return bytes(self.rest.read(n))
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    chunks: Any
+
+
+def legal_basis(session: Session, by: Caller, vault: Any, request_id: int) -> Attachment:
+    """An application's legal basis, decrypted as it streams (the reading is audited)."""
+    from archive_service.vault.models import StoredObject
+
+    req = get_request(session, by, request_id)
+    if req.legal_basis_object_id is None:
+        raise NotFound("no legal basis is attached")
+    obj = session.get(StoredObject, req.legal_basis_object_id)
+    assert obj is not None
+    record(session, by.actor, "access.legal_basis_read", "access_request", req.id)
+    return Attachment(
+        filename=req.legal_basis_filename or "legal-basis",
+        content_type=req.legal_basis_content_type or "application/octet-stream",
+        size=obj.size,
+        sha256=obj.sha256,
+        chunks=vault.open(obj),
+    )
+
+
+def decide(
+    session: Session,
+    by: Caller,
+    request_id: int,
+    decision: str,
+    comment: str | None,
+    supervisor: str | None = None,
+) -> AccessRequest:
+    """The person the current step needs approves or rejects it.
+
+    Approving an external application needs its legal basis attached, and names
+    the supervisor (a staff member with the supervisor role) who will open and
+    attend the viewing sessions.
+    """
     # Lock the row (alone: PostgreSQL refuses FOR UPDATE across the eager outer joins).
     session.execute(
         select(AccessRequest.id).where(AccessRequest.id == request_id).with_for_update()
@@ -204,6 +303,10 @@ def decide(
     comment = (comment or "").strip() or None
     if decision == "reject" and not comment:
         raise InvalidInput("a rejection gives its reason", field="comment")
+    last_step = not any(s.status == "waiting" for s in req.steps)
+    named_supervisor = (
+        _named_supervisor(session, req, supervisor) if decision == "approve" and last_step else None
+    )
     now = utcnow()
     step.status = "approved" if decision == "approve" else "rejected"
     step.decided_by, step.decided_at, step.comment = by.user, now, comment
@@ -225,11 +328,31 @@ def decide(
         following.status = "pending"
         return req
     req.status, req.decided_at = RequestStatus.APPROVED, now
-    _grant(session, by, req)
+    _grant(session, by, req, named_supervisor)
     return req
 
 
-def _grant(session: Session, by: Caller, req: AccessRequest) -> Grant:
+def _named_supervisor(session: Session, req: AccessRequest, username: str | None) -> int | None:
+    if not req.external:
+        return None
+    if req.legal_basis_object_id is None:
+        raise Conflict("the applicant has not attached the legal basis yet")
+    from archive_service.accounts.services import user_by_username
+
+    sup = user_by_username(session, (username or "").strip())
+    if sup is None or "supervisor" not in sup.roles or not sup.is_active_account:
+        raise InvalidInput(
+            "name the supervisor: an active staff member with the supervisor role",
+            field="supervisor",
+        )
+    if sup.id == req.requester_id or "regulator" in sup.roles:
+        raise InvalidInput("the supervisor is a staff member, not the viewer", field="supervisor")
+    return int(sup.id)
+
+
+def _grant(
+    session: Session, by: Caller, req: AccessRequest, supervisor_id: int | None = None
+) -> Grant:
     grant = Grant(
         request=req,
         user_id=req.requester_id,
@@ -237,6 +360,7 @@ def _grant(session: Session, by: Caller, req: AccessRequest) -> Grant:
         mode=req.mode,
         starts_at=req.starts_at,
         ends_at=req.ends_at,
+        supervisor_id=supervisor_id,
     )
     session.add(grant)
     session.flush()
@@ -266,6 +390,7 @@ def _grant(session: Session, by: Caller, req: AccessRequest) -> Grant:
         user_id=req.requester_id,
         mode=req.mode,
         ends_at=req.ends_at.isoformat(),
+        supervisor_id=supervisor_id,
     )
     return grant
 
@@ -388,6 +513,18 @@ def granted_documents_clause(user_id: int) -> Any:
     )
 
 
+def live_scopes(session: Session, user_id: int) -> list[tuple[int, int | None, str | None]]:
+    """``(customer_id, document_id, category code)`` of each live grant scope of the user:
+    the same coverage as :func:`grant_covering`, for filters outside SQL (the search index)."""
+    rows = session.execute(
+        select(GrantScope.customer_id, GrantScope.document_id, Category.code)
+        .join(Grant, Grant.id == GrantScope.grant_id)
+        .outerjoin(Category, Category.id == GrantScope.category_id)
+        .where(_live(user_id, utcnow()))
+    ).all()
+    return [(int(c), d, code) for c, d, code in rows]
+
+
 def granted_customers_clause(user_id: int) -> Any:
     return exists(
         select(Grant.id).where(_live(user_id, utcnow()), Grant.customer_id == Customer.id)
@@ -489,8 +626,10 @@ def request_dict(req: AccessRequest) -> dict[str, Any]:
         "starts_at": req.starts_at.isoformat(),
         "ends_at": req.ends_at.isoformat(),
         "external": req.external,
+        "legal_basis": req.legal_basis_filename,
         "reason": req.outcome_reason,
         "grant_id": req.grant.id if req.grant else None,
+        "supervisor": req.grant.supervisor.username if req.grant and req.grant.supervisor else None,
         "approval_steps": [
             {
                 "role": s.role,
@@ -515,4 +654,7 @@ def record_dict(r: AccessRecord) -> dict[str, Any]:
         "grant_id": r.grant_id,
         "purpose": r.purpose,
         "rule": r.rule,
+        "session": f"S{r.viewing_session_id}" if r.viewing_session_id else None,
+        "page": r.page,
+        "supervisor": r.supervisor,
     }

@@ -123,6 +123,10 @@ class User(Base):
             "department": self.department_code,
             "roles": sorted(self.roles),
             "status": self.status,
+            "organisation": self.organisation,
+            "account_end_date": self.account_end_date.isoformat()
+            if self.account_end_date
+            else None,
         }
 
 

@@ -11,7 +11,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -112,6 +112,37 @@ def _check_new_user(
         raise Conflict(f"username {username} is taken")
 
 
+def _external_roles(roles: list[str], had_regulator: bool, opened_from_application: bool) -> None:
+    """An external viewer (regulator) holds that role alone, and only from an application.
+
+    The regulator role is granted when an admin activates an approved account
+    application that asked for it (with organisation and end date), never added
+    to a staff account, and never combined with staff roles.
+    """
+    if "regulator" not in roles:
+        return
+    if len(roles) > 1:
+        raise InvalidInput("an external account holds the regulator role alone", field="roles")
+    if not (had_regulator or opened_from_application):
+        raise InvalidInput(
+            "external accounts are opened from an approved account application", field="roles"
+        )
+
+
+def _check_external_details(organisation: str | None, end: date | None) -> str:
+    org = (organisation or "").strip()
+    if not org:
+        raise InvalidInput("external applicants name their organisation", field="organisation")
+    if end is None:
+        raise InvalidInput("external accounts have an end date", field="account_end_date")
+    today = utcnow().date()
+    if end < today or end > today + timedelta(days=366):
+        raise InvalidInput(
+            "the end date lies between today and one year from now", field="account_end_date"
+        )
+    return org[:200]
+
+
 def _set_roles(user: User, roles: list[str]) -> None:
     user.role_rows = [UserRole(role=r) for r in roles]
 
@@ -133,6 +164,9 @@ def create_user(
     _check_new_user(session, username, password, display_name, settings)
     dept = department_by_code(session, department) if department else None
     role_list = _check_roles(roles)
+    # The operator at the console may open an external account (set-up, tests); admins
+    # open them only by activating an approved application.
+    _external_roles(role_list, had_regulator=False, opened_from_application=by.operator)
     now = utcnow()
     user = User(
         username=username,
@@ -169,23 +203,35 @@ def apply_for_account(
     username: str,
     password: str,
     display_name: str,
-    department: str,
+    department: str | None,
     requested_roles: Iterable[str],
     email: str | None = None,
     note: str | None = None,
     settings: AccountSettings = AccountSettings(),
+    organisation: str | None = None,
+    account_end_date: date | None = None,
 ) -> User:
-    """Anyone may apply; the account stays closed to login until approved and activated."""
+    """Anyone may apply; the account stays closed to login until approved and activated.
+
+    External viewers (judicial or regulatory bodies) apply for the regulator role
+    alone, name their organisation and an end date, and belong to no department:
+    only an admin approves them.
+    """
     _check_new_user(session, username, password, display_name, settings)
-    dept = department_by_code(session, department)
     roles_wanted = _check_roles(requested_roles)
     if "admin" in roles_wanted:
         raise InvalidInput("the admin role is not applied for", field="roles")
+    external = "regulator" in roles_wanted
+    _external_roles(roles_wanted, had_regulator=False, opened_from_application=True)
+    org = _check_external_details(organisation, account_end_date) if external else None
+    dept = None if external else department_by_code(session, department)
     user = User(
         username=username,
         display_name=display_name.strip(),
         email=email,
-        department_id=dept.id,
+        organisation=org,
+        account_end_date=account_end_date if external else None,
+        department_id=dept.id if dept else None,
         status=AccountStatus.APPLIED,
         password_hash=_hasher.hash(password),
         requested_roles=roles_wanted,
@@ -201,7 +247,8 @@ def apply_for_account(
         "user",
         user.id,
         username=username,
-        department=dept.code,
+        department=dept.code if dept else None,
+        organisation=org,
         requested_roles=roles_wanted,
     )
     return user
@@ -270,6 +317,13 @@ def activate(session: Session, by: Caller, user_id: int, roles: Iterable[str]) -
     if user.status != AccountStatus.APPROVED:
         raise Conflict(f"account is {user.status}; it must be approved first")
     role_list = _check_roles(roles)
+    _external_roles(
+        role_list,
+        had_regulator=False,
+        opened_from_application="regulator" in (user.requested_roles or []),
+    )
+    if "regulator" in (user.requested_roles or []) and role_list != ["regulator"]:
+        raise InvalidInput("an external applicant receives the regulator role only", field="roles")
     _set_roles(user, role_list)
     user.status = AccountStatus.ACTIVE
     user.activated_at = utcnow()
@@ -286,6 +340,10 @@ def set_roles(session: Session, by: Caller, user_id: int, roles: Iterable[str]) 
         raise Conflict("account is closed")
     before = sorted(user.roles)
     role_list = _check_roles(roles)
+    had = "regulator" in before
+    _external_roles(role_list, had_regulator=had, opened_from_application=by.operator)
+    if had and role_list and role_list != ["regulator"]:
+        raise InvalidInput("an external account holds the regulator role alone", field="roles")
     if (
         by.user is not None
         and by.user.id == user.id

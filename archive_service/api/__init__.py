@@ -6,7 +6,27 @@ from apiflask import APIFlask
 
 
 def register(app: APIFlask) -> None:
-    from archive_service.api import access, accounts, archive, audit, auth, changes, health
+    from archive_service.api import (
+        access,
+        accounts,
+        archive,
+        audit,
+        auth,
+        changes,
+        disposal,
+        health,
+        viewing,
+    )
 
-    for module in (auth, health, accounts, audit, archive, access, changes):
+    for module in (
+        auth,
+        health,
+        accounts,
+        audit,
+        archive,
+        access,
+        changes,
+        disposal,
+        viewing,
+    ):
         app.register_blueprint(module.bp)

@@ -7,11 +7,12 @@ import io
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import AwareDateTime, Integer, List, String
+from apiflask.fields import AwareDateTime, File, Integer, List, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Response
 
 from archive_service.access import services as access
+from archive_service.api.archive import attachment_response
 from archive_service.api.common import SECURITY, blueprint
 from archive_service.audit.services import record
 from archive_service.http import caller, runtime, signed_in, uow
@@ -32,6 +33,11 @@ class ApplicationIn(Schema):
 class DecisionIn(Schema):
     decision = String(required=True, validate=OneOf(["approve", "reject"]))
     comment = String(load_default=None, validate=Length(max=1000))
+    supervisor = String(load_default=None, validate=Length(max=150))  # external applications
+
+
+class LegalBasisIn(Schema):
+    legal_basis = File(required=True)
 
 
 class ReasonIn(Schema):
@@ -105,8 +111,41 @@ def get_request(request_id: int) -> Any:
 def decide(request_id: int, body: dict[str, Any]) -> Any:
     """Approve or reject the current step (only whoever that step needs)."""
     with uow() as s:
-        req = access.decide(s, caller(), request_id, body["decision"], body["comment"])
+        req = access.decide(
+            s, caller(), request_id, body["decision"], body["comment"], body["supervisor"]
+        )
         return access.request_dict(req)
+
+
+@bp.post("/access-requests/<int:request_id>/legal-basis")
+@bp.doc(security=SECURITY)
+@bp.input(LegalBasisIn, location="form_and_files", arg_name="body")
+@signed_in
+def attach_legal_basis(request_id: int, body: dict[str, Any]) -> Any:
+    """External applicants attach the legal basis or letter of authorisation (multipart)."""
+    rt = runtime()
+    f = body["legal_basis"]
+    with uow() as s:
+        req = access.attach_legal_basis(
+            s,
+            caller(),
+            rt.vault,
+            request_id,
+            f.filename or "",
+            f.stream,
+            rt.archive.allowed_types,
+        )
+        return access.request_dict(req)
+
+
+@bp.get("/access-requests/<int:request_id>/legal-basis")
+@bp.doc(security=SECURITY)
+@signed_in
+def read_legal_basis(request_id: int) -> Any:
+    """The attached legal basis, for the approvers and overseers of the application."""
+    with uow() as s:
+        file = access.legal_basis(s, caller(), runtime().vault, request_id)
+    return attachment_response(file)
 
 
 @bp.get("/grants")
@@ -186,6 +225,7 @@ def _cell(value: Any) -> str:
 def register_csv(items: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     cols = ["at", "user", "document_id", "archive_number", "action", "grant_id", "purpose", "rule"]
+    cols += ["session", "page", "supervisor"]
     writer = csv.writer(buf)
     writer.writerow(cols)
     for item in items:

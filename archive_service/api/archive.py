@@ -13,7 +13,9 @@ from marshmallow import EXCLUDE
 from archive_service.api.common import SECURITY, blueprint
 from archive_service.archive import services as archive
 from archive_service.archive.models import CUSTOMER_TYPES, RETENTION_CLASSES, SCALES, TIERS
+from archive_service.errors import Gone
 from archive_service.http import caller, runtime, signed_in, uow
+from archive_service.indexing import services as indexing
 
 bp = blueprint("archive", "Archive")
 
@@ -69,6 +71,10 @@ class DocumentQuery(Schema):
     status = String(
         load_default=None, validate=OneOf(["submitted", "returned", "accepted", "destroyed"])
     )
+    department = String(load_default=None, validate=Length(max=32))
+    date_from = Date(load_default=None)
+    date_to = Date(load_default=None)
+    sort = String(load_default="relevance", validate=OneOf(["relevance", "date"]))
     page = Integer(load_default=1, validate=Range(min=1))
     per_page = Integer(load_default=50, validate=Range(min=1, max=500))
 
@@ -211,9 +217,36 @@ def upload(body: dict[str, Any]) -> Any:
 @bp.input(DocumentQuery, location="query", arg_name="q")
 @signed_in
 def list_documents(q: dict[str, Any]) -> Any:
-    """Documents the caller may open, filtered (full-text ``q`` joins with the search issue)."""
-    q.pop("q")
+    """Documents the caller may open: full-text search with ``q`` (Chinese and English words,
+    "phrases", archive and contract numbers, customer names), or a filtered list without it
+    (``department`` and the date filters go through the search index too).
+
+    Totals and pages count only what the caller may open; each hit carries highlighted
+    ``snippets`` from its text. Searches are written to the audit trail.
+    """
+    text = (q.pop("q") or "").strip()
     with uow() as s:
+        if text or q["department"] or q["date_from"] or q["date_to"]:
+            params = indexing.SearchParams(
+                q=text,
+                customer_id=q["customer_id"],
+                category=q["category"],
+                department=q["department"],
+                status=q["status"],
+                date_from=q["date_from"],
+                date_to=q["date_to"],
+                sort=q["sort"],
+                page=q["page"],
+                per_page=q["per_page"],
+            )
+            found, total = indexing.search(runtime(), s, caller(), params)
+            items = [
+                {**archive.document_dict(f.document), "score": f.score, "snippets": f.snippets}
+                for f in found
+            ]
+            return {"items": items, "total": total}
+        for unused in ("department", "date_from", "date_to", "sort"):
+            q.pop(unused)
         rows, total = archive.list_documents(s, caller(), **q)
         return {"items": [archive.document_dict(d) for d in rows], "total": total}
 
@@ -234,7 +267,10 @@ def review_queue() -> Any:
 def get_document(document_id: int) -> Any:
     """A document's metadata (404 if the caller may not know it exists)."""
     with uow() as s:
-        return archive.document_dict(archive.get_document(s, caller(), document_id))
+        doc = archive.get_document(s, caller(), document_id)
+        if doc.status == "destroyed":
+            raise Gone("document was destroyed", tombstone=archive.tombstone(doc))
+        return archive.document_dict(doc)
 
 
 @bp.get("/documents/by-number/<path:number>")
@@ -310,6 +346,18 @@ def stream_file(
     resp.headers["X-Content-SHA256"] = sha256
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+def attachment_response(file: Any) -> Response:
+    """A stored attachment (e.g. a legal basis) streamed like a document's file."""
+    return stream_file(
+        file.chunks,
+        content_type=file.content_type,
+        filename=file.filename,
+        size=file.size,
+        sha256=file.sha256,
+        disposition="attachment",
+    )
 
 
 def content_response(reading: archive.Reading, disposition: str) -> Response:

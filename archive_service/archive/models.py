@@ -114,6 +114,11 @@ class Document(Base):
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     destruction_ref: Mapped[str | None] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each applied change
+    # The text rendition: extracted text of the current version, encrypted like a document,
+    # used to re-index without re-extracting and to highlight hits. The index keeps no text.
+    text_object_id: Mapped[int | None] = mapped_column(ForeignKey("stored_objects.id"))
+    extraction: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed
+    extraction_error: Mapped[str | None] = mapped_column(String(300))
 
     customer: Mapped[Customer] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")
@@ -211,3 +216,7 @@ class AccessRecord(Base):
     grant_id: Mapped[int | None] = mapped_column(Integer)
     purpose: Mapped[str | None] = mapped_column(String(1000))
     rule: Mapped[str] = mapped_column(String(64))
+    # Supervised viewing: the session, the page shown, and the supervisor present.
+    viewing_session_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    page: Mapped[int | None] = mapped_column(Integer)
+    supervisor: Mapped[str | None] = mapped_column(String(150))

@@ -42,8 +42,16 @@ from archive_service.archive.numbering import RETENTION_CODES, NumberPattern
 from archive_service.archive.retention import RetentionInputs, RetentionRules
 from archive_service.audit.services import record
 from archive_service.db import utcnow
-from archive_service.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
-from archive_service.policy import KNOWN_TO_CALLER, Caller, may, require
+from archive_service.errors import (
+    Conflict,
+    DomainError,
+    Gone,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+)
+from archive_service.indexing import services as indexing
+from archive_service.policy import KNOWN_TO_CALLER, Caller, may, require, visibility
 from archive_service.vault.services import Vault
 
 
@@ -497,6 +505,7 @@ def upload(
         content_type=sniffed.content_type,
         duplicate_of=duplicate[0] if duplicate else None,
     )
+    indexing.extract_later(session, [doc.id])
     return doc
 
 
@@ -538,20 +547,14 @@ def visible_documents_clause(by: Caller) -> Any:
 def _visible(
     by: Caller, own_department: Callable[[int], Any], granted: Callable[[int], Any]
 ) -> Any:
-    """The policy's customer-visibility rule as a SQL condition, so lists, counts and
-    pages never include what the caller could not open: archivists and managers see all;
-    clerks and heads their department's; anyone what a live grant covers."""
-    user = by.user
-    if by.operator or (user is not None and user.has_role("archivist", "manager")):
+    """The policy's visibility rule as a SQL condition, so lists, counts and pages never
+    include what the caller could not open: archivists and managers see all; clerks and
+    heads their department's; anyone what a live grant covers."""
+    seen = visibility(by)
+    if seen.everything:
         return true()
-    if user is None:
-        return false()
-    own = (
-        own_department(user.department_id)
-        if user.has_role("clerk", "department_head") and user.department_id
-        else false()
-    )
-    return or_(own, granted(user.id))
+    own = own_department(seen.department_id) if seen.department_id else false()
+    return or_(own, granted(seen.grants_of)) if seen.grants_of else own
 
 
 def list_documents(
@@ -708,6 +711,7 @@ def accept(session: Session, by: Caller, document_id: int, settings: ArchiveSett
     number = allocate_number(session, by, doc, today.year, "accepted", settings)
     record(session, by.actor, "document.accept", "document", doc.id, archive_number=number)
     recompute_disposal(session, by, doc, "accepted", settings)
+    indexing.refresh_later(session, [doc.id])
     return doc
 
 
@@ -762,6 +766,7 @@ def apply_reclassification(
         reason=reason.strip(),
     )
     recompute_disposal(session, by, doc, "reclassified", settings)
+    indexing.refresh_later(session, [doc.id])
     return doc
 
 
@@ -805,6 +810,7 @@ def return_to_clerk(session: Session, by: Caller, document_id: int, reason: str)
     doc.status = DocumentStatus.RETURNED
     doc.returned_reason = reason.strip()[:1000]
     record(session, by.actor, "document.return", "document", doc.id, reason=doc.returned_reason)
+    indexing.refresh_later(session, [doc.id])
     return doc
 
 
@@ -829,6 +835,7 @@ def place_hold(
     doc.on_hold = True
     record(session, by.actor, "document.hold", "document", doc.id, reason=reason.strip())
     recompute_disposal(session, by, doc, "hold placed", settings)
+    indexing.refresh_later(session, [doc.id])
     return doc
 
 
@@ -852,6 +859,7 @@ def release_hold(
     doc.hold_released_on = now.date()
     record(session, by.actor, "document.hold_release", "document", doc.id, reason=reason.strip())
     recompute_disposal(session, by, doc, "hold released", settings)
+    indexing.refresh_later(session, [doc.id])
     return doc
 
 
@@ -874,7 +882,7 @@ def read_content(
     doc = get_document(session, by, document_id)
     decision = require(by, "document.download" if action == "download" else "document.read", doc)
     if doc.status == DocumentStatus.DESTROYED:
-        raise Conflict("document was destroyed")
+        raise Gone("document was destroyed", tombstone=tombstone(doc))
     purpose = (purpose or "").strip() or None
     if decision.rule == "manager-registered" and not purpose:
         raise InvalidInput("managers state the purpose of each reading", field="purpose")
@@ -947,4 +955,19 @@ def document_dict(doc: Document) -> dict[str, Any]:
             }
             for x in doc.versions
         ],
+    }
+
+
+def tombstone(doc: Document) -> dict[str, Any]:
+    """What remains of a destroyed document: enough to prove what it was."""
+    v = doc.current_version
+    return {
+        "id": doc.id,
+        "archive_number": doc.archive_number,
+        "title": doc.title,
+        "category": doc.category.code,
+        "customer": doc.customer.name,
+        "sha256": v.sha256 if v else None,
+        "destroyed_at": doc.destroyed_at.isoformat() if doc.destroyed_at else None,
+        "destruction": doc.destruction_ref,
     }

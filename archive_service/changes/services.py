@@ -33,6 +33,7 @@ from archive_service.audit.services import record
 from archive_service.changes.models import ChangeEvidence, ChangeRequest, ChangeStatus, ChangeStep
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotFound
+from archive_service.indexing import services as indexing
 from archive_service.policy import Caller, require
 from archive_service.vault.services import Vault
 
@@ -345,6 +346,21 @@ def _apply(session: Session, by: Caller, req: ChangeRequest, settings: Any) -> N
             archive.recompute_disposal(
                 session, by, doc, f"tier changed (change request {req.id})", settings
             )
+    if isinstance(target, Document):
+        if req.replacement_object_id is not None:
+            indexing.extract_later(session, [target.id])
+        else:
+            indexing.refresh_later(session, [target.id])
+    else:
+        indexing.refresh_later(
+            session,
+            session.execute(
+                select(Document.id).where(
+                    Document.customer_id == target.id,
+                    Document.status != DocumentStatus.DESTROYED,
+                )
+            ).scalars(),
+        )
     req.status, req.closed_at = ChangeStatus.APPLIED, utcnow()
     record(
         session,

@@ -6,7 +6,29 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from archive_service.web import access, admin, archive, audit, auth, changes, home
+    from archive_service.web import (
+        access,
+        admin,
+        archive,
+        audit,
+        auth,
+        changes,
+        disposal,
+        home,
+        search,
+        viewing,
+    )
 
-    for module in (home, auth, admin, audit, archive, access, changes):
+    for module in (
+        home,
+        auth,
+        admin,
+        audit,
+        archive,
+        search,
+        access,
+        changes,
+        disposal,
+        viewing,
+    ):
         app.register_blueprint(module.bp)

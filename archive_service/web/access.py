@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from archive_service.access import services as access
 from archive_service.api.access import register_csv
 from archive_service.archive.services import category_tree
-from archive_service.errors import DomainError
+from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.web.forms import ActionForm, ReasonForm
 
@@ -64,6 +64,8 @@ def apply() -> Any:
                     ),
                     runtime().settings.operations_department,
                 )
+                if req.external:
+                    _attach_legal_basis(s, req.id)
             flash(_("Application %(id)s filed; it now waits for approval.", id=req.id), "info")
             return redirect(url_for("web_access.mine"))
         except (DomainError, ValueError, KeyError) as exc:
@@ -71,6 +73,35 @@ def apply() -> Any:
     return render_template(
         "access/apply.html", form=form, values=values, tree=category_tree(request_session())
     )
+
+
+def _attach_legal_basis(session: Any, request_id: int) -> None:
+    """External applications carry their legal basis from the start (same transaction)."""
+    upload = request.files.get("legal_basis")
+    if upload is None or not upload.filename:
+        raise InvalidInput(
+            _("Attach the legal basis or letter of authorisation."), field="legal_basis"
+        )
+    rt = runtime()
+    access.attach_legal_basis(
+        session,
+        caller(),
+        rt.vault,
+        request_id,
+        upload.filename,
+        upload.stream,
+        rt.archive.allowed_types,
+    )
+
+
+@bp.get("/<int:request_id>/legal-basis")
+@signed_in
+def legal_basis(request_id: int) -> Any:
+    from archive_service.api.archive import attachment_response
+
+    with uow() as s:
+        file = access.legal_basis(s, caller(), runtime().vault, request_id)
+    return attachment_response(file)
 
 
 @bp.get("/mine")
@@ -82,8 +113,19 @@ def mine() -> Any:
 @bp.get("/inbox")
 @signed_in
 def inbox() -> Any:
+    from archive_service.accounts.models import User, UserRole
+
+    s = request_session()
+    supervisors = [
+        u
+        for u in s.query(User).join(UserRole).where(UserRole.role == "supervisor").all()
+        if u.is_active_account
+    ]
     return render_template(
-        "access/inbox.html", rows=access.inbox(request_session(), caller()), form=ActionForm()
+        "access/inbox.html",
+        rows=access.inbox(s, caller()),
+        form=ActionForm(),
+        supervisors=supervisors,
     )
 
 
@@ -94,7 +136,14 @@ def decide(request_id: int) -> Any:
         decision = request.form.get("decision", "")
         try:
             with uow() as s:
-                access.decide(s, caller(), request_id, decision, request.form.get("comment"))
+                access.decide(
+                    s,
+                    caller(),
+                    request_id,
+                    decision,
+                    request.form.get("comment"),
+                    request.form.get("supervisor"),
+                )
             flash(_("Decision recorded."), "info")
         except DomainError as exc:
             flash(exc.message, "error")
@@ -157,6 +206,13 @@ def register() -> Any:
             mimetype="text/csv",
             headers={"Content-Disposition": "attachment; filename=access-register.csv"},
         )
+    from archive_service.viewing.services import sessions_for
+
     return render_template(
-        "access/register.html", rows=items, total=total, page=page, pages=max(1, (total + 49) // 50)
+        "access/register.html",
+        rows=items,
+        total=total,
+        page=page,
+        pages=max(1, (total + 49) // 50),
+        sessions=sessions_for(request_session(), caller())[:50],
     )

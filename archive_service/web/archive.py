@@ -208,7 +208,7 @@ def document(document_id: int) -> Any:
         reason_form=ReasonForm(),
         history=change_history(s, "document", doc.id),
         can_change=doc.status == "accepted" and bool(may(caller(), "change.file", doc.customer)),
-    )
+    ), (410 if doc.status == "destroyed" else 200)
 
 
 @bp.get("/documents/<int:document_id>/file")

@@ -83,7 +83,7 @@ def logout() -> Any:
 def apply() -> Any:
     session = request_session()
     form = ApplyForm()
-    form.department.choices = [
+    form.department.choices = [("", "—")] + [
         (d.code, f"{d.code} · {d.name}") for d in accounts.list_departments(session)
     ]
     if form.validate_on_submit():
@@ -95,11 +95,13 @@ def apply() -> Any:
                     username=form.username.data or "",
                     password=form.password.data or "",
                     display_name=form.display_name.data or "",
-                    department=form.department.data or "",
+                    department=form.department.data or None,
                     requested_roles=form.roles.data or [],
                     email=form.email.data or None,
                     note=form.note.data,
                     settings=runtime().accounts,
+                    organisation=form.organisation.data,
+                    account_end_date=form.account_end_date.data,
                 )
         except DomainError as exc:
             flash(exc.message, "error")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    DateField,
     EmailField,
     PasswordField,
     SelectField,
@@ -32,8 +33,14 @@ class ApplyForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=2, max=64)])
     display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
-    department = SelectField(_l("Department"), validators=[DataRequired()])
+    department = SelectField(_l("Department"), validators=[Optional()])
     roles = SelectMultipleField(_l("Roles needed"), choices=role_choices())
+    organisation = StringField(
+        _l("Organisation (external applicants)"), validators=[Optional(), Length(max=200)]
+    )
+    account_end_date = DateField(
+        _l("Account end date (external applicants)"), validators=[Optional()]
+    )
     note = TextAreaField(_l("Why you need an account"), validators=[Optional(), Length(max=1000)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     confirm = PasswordField(

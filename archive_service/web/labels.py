@@ -25,6 +25,15 @@ LABELS = [
     _l("download"),
     _l("preview"),
     _l("view"),
+    # reviews, destructions and their items
+    _l("compiled"),
+    _l("confirmed"),
+    _l("executing"),
+    _l("completed"),
+    _l("failed"),
+    _l("keys_destroyed"),
+    _l("skipped_hold"),
+    _l("skipped_not_due"),
     # customers
     _l("individual"),
     _l("enterprise"),

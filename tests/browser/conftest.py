@@ -35,6 +35,7 @@ def live_server(tmp_path: Path) -> Iterator[tuple[str, Runtime]]:
         instance_dir=tmp_path / "instance",
         secret_key="browser-tests",
         admin_password="browser root pass 1",
+        celery_always_eager=True,  # background jobs run in the request that queues them
     ).with_defaults()
     rt, _ = initialise(settings)
     app = create_app(settings, runtime=rt)

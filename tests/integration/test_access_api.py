@@ -149,6 +149,9 @@ def test_cross_department_two_level_chain(client: Any, org: Any, rt: Any) -> Non
         "grant_id": done["grant_id"],
         "purpose": None,
         "rule": "grant",
+        "session": None,  # supervised viewing only
+        "page": None,
+        "supervisor": None,
     }
     assert client.get("/api/v1/access-register", headers=h["fay"]).status_code == 403
 
@@ -258,5 +261,7 @@ def test_register_exports_csv_for_the_archivist(client: Any, org: Any) -> None:
     resp = client.get("/api/v1/access-register?format=csv", headers=h["arch"])
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     lines = resp.get_data(as_text=True).splitlines()
-    assert lines[0] == "at,user,document_id,archive_number,action,grant_id,purpose,rule"
+    assert lines[0] == (
+        "at,user,document_id,archive_number,action,grant_id,purpose,rule,session,page,supervisor"
+    )
     assert ",clara," in lines[1] and ",download," in lines[1]

@@ -33,6 +33,8 @@ ROLES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "leader": (("leader",), "OPS"),
     "supervisor": (("supervisor",), "OPS"),
     "regulator": (("regulator",), None),
+    # An external viewer whose application a leader approved: still nothing outside a session.
+    "regulator_granted": (("regulator",), None),
 }
 # grant state -> requester in FIN
 GRANT_STATES = (
@@ -58,7 +60,17 @@ DOCUMENT_READ_ROUTES = {
     "/api/v1/documents/<int:document_id>/history": "api_history",
     "/documents/<int:document_id>": "web_page",
     "/documents/<int:document_id>/file": "web_download web_preview",
+    # Supervised viewing: only the session's external viewer, only while it is open.
+    "/api/v1/viewing-sessions/<int:session_id>/documents/<int:document_id>": "api_view_pages",
+    "/api/v1/viewing-sessions/<int:session_id>/documents/<int:document_id>/pages/<int:page>": (
+        "api_view_page"
+    ),
+    "/viewing/sessions/<int:session_id>/documents/<int:document_id>": "web_viewer",
+    "/viewing/sessions/<int:session_id>/documents/<int:document_id>/pages/<int:page>.png": (
+        "web_view_page"
+    ),
 }
+VIEWING = {"api_view_pages", "api_view_page", "web_viewer", "web_view_page"}
 
 
 def status(resp: Any) -> int:
@@ -78,9 +90,28 @@ CUSTOMER_READ_ROUTES = {
 
 
 def expected(who: str, column: str) -> int:
-    if who in ENDED and not column.startswith(("api_list", "api_customer", "web_customer")):
+    if column in VIEWING:
+        return 200 if who == "regulator_granted" else 403
+    if who == "regulator_granted":
+        # Known to them by their grant, refused with the reason; customers and lists stay shut.
+        return (
+            404
+            if column.startswith(("api_list", "api_search", "api_customer", "web_customer"))
+            else 403
+        )
+    if who in ENDED and not column.startswith(
+        ("api_list", "api_search", "api_customer", "web_customer")
+    ):
         return 403
-    if column in ("api_meta", "api_history", "web_page", "api_preview", "web_preview", "api_list"):
+    if column in (
+        "api_meta",
+        "api_history",
+        "web_page",
+        "api_preview",
+        "web_preview",
+        "api_list",
+        "api_search",
+    ):
         return 200 if who in SEES_DOCUMENT else 404
     if column in ("api_download", "web_download"):
         if who in DOWNLOADS:
@@ -115,9 +146,14 @@ def test_every_role_and_grant_state_on_every_read_path(
         people.user(who.replace("_", "-"), *roles, department=dept)
     people.user("fin-head", "department_head", department="FIN")
     people.user("ops", "operations_head", department="OPS")
+    people.user("lead", "leader", department="OPS")
+    people.user("sup", "supervisor", department="OPS")
     for state in GRANT_STATES:
         people.user(f"grant-{state.replace('_', '-')}", "requester", department="FIN")
-    tok = {u: bearer(token_for(client, u)) for u in ("clerk-same", "archivist", "fin-head", "ops")}
+    tok = {
+        u: bearer(token_for(client, u))
+        for u in ("clerk-same", "archivist", "fin-head", "ops", "lead")
+    }
     cid = client.post(
         "/api/v1/customers",
         headers=tok["clerk-same"],
@@ -176,6 +212,15 @@ def test_every_role_and_grant_state_on_every_read_path(
     client.post(f"/api/v1/grants/{revoked}/revoke", json={"reason": "停止"}, headers=tok["ops"])
     grant("grant-other-document", document_ids=[other])
     grant("grant-other-category", customer_id=cid, categories=["basic.profile"])
+    external = external_grant(client, "regulator-granted", [target], tok["lead"], "sup")
+    opened = client.post(
+        "/api/v1/viewing-sessions",
+        json={"grant_id": external},
+        headers=bearer(token_for(client, "sup")),
+    )
+    assert opened.status_code == 201, opened.get_json()
+    sid = opened.get_json()["id"]
+    view = f"/viewing-sessions/{sid}/documents/{target}"
 
     askers = list(ROLES) + [f"grant_{s}" for s in GRANT_STATES]
     wrong = []
@@ -203,6 +248,10 @@ def test_every_role_and_grant_state_on_every_read_path(
         }
         listed = client.get("/api/v1/documents", headers=api).get_json()
         answers["api_list"] = 200 if target in [d["id"] for d in listed["items"]] else 404
+        found = client.get("/api/v1/documents?q=target", headers=api)
+        assert found.status_code in (200, 403), (who, found.get_json())
+        hits = found.get_json().get("items", []) if found.status_code == 200 else []
+        answers["api_search"] = 200 if target in [d["id"] for d in hits] else 404
         browser = app.test_client()
         signed = login(browser, username, PASSWORD)
         assert signed.status_code == 302, (username, signed.get_data(as_text=True)[-600:])
@@ -212,7 +261,49 @@ def test_every_role_and_grant_state_on_every_read_path(
         answers["web_preview"] = status(
             browser.get(f"/documents/{target}/file{purpose}{sep}inline=1")
         )
+        answers["api_view_pages"] = status(client.get(f"/api/v1{view}", headers=api))
+        page = client.get(f"/api/v1{view}/pages/1", headers=api)
+        answers["api_view_page"] = status(page)
+        answers["web_viewer"] = status(browser.get(f"/viewing/sessions/{sid}/documents/{target}"))
+        web_page = browser.get(f"/viewing/sessions/{sid}/documents/{target}/pages/1.png")
+        answers["web_view_page"] = status(web_page)
+        for shown in (page, web_page):
+            if shown.status_code == 200:  # pixels only, never the original file
+                assert shown.mimetype == "image/png" and b"%PDF" not in shown.data
+                assert "no-store" in shown.headers["Cache-Control"]
         for column, got in answers.items():
             if got != expected(who, column):
                 wrong.append(f"{who} {column}: got {got}, expected {expected(who, column)}")
     assert wrong == [], "\n".join(wrong)
+
+
+def external_grant(
+    client: Any, username: str, document_ids: list[int], leader: dict[str, str], supervisor: str
+) -> int:
+    """An external viewer's application with its legal basis, approved by a leader."""
+    now = datetime.now(UTC)
+    who = bearer(token_for(client, username))
+    req = client.post(
+        "/api/v1/access-requests",
+        headers=who,
+        json={
+            "purpose": "监管检查",
+            "mode": "view",
+            "document_ids": document_ids,
+            "starts_at": (now - timedelta(minutes=1)).isoformat(),
+            "ends_at": (now + timedelta(days=1)).isoformat(),
+        },
+    ).get_json()
+    attached = client.post(
+        f"/api/v1/access-requests/{req['id']}/legal-basis",
+        headers=who,
+        content_type="multipart/form-data",
+        data={"legal_basis": (io.BytesIO(samples.pdf("letter")), "协查函.pdf")},
+    )
+    assert attached.status_code == 200, attached.get_json()
+    decided = client.post(
+        f"/api/v1/access-requests/{req['id']}/decision",
+        json={"decision": "approve", "supervisor": supervisor},
+        headers=leader,
+    ).get_json()
+    return int(decided["grant_id"])

@@ -64,18 +64,21 @@ def test_upload_and_download_through_s3(settings: Any, moto_endpoint: str) -> No
         assert got.status_code == 200 and got.data == data
         # What the S3 server holds: random names, no plaintext, no metadata about the customer.
         raw = raw_client(moto_config(moto_endpoint, bucket))
+        # The file and its text rendition (the extracted text, encrypted like the file).
         objects = list(raw.list_objects(bucket, recursive=True))
-        assert len(objects) == 1
-        name = objects[0].object_name
-        assert all(c in "0123456789abcdef" for c in name.split("/")[-1])
-        response = raw.get_object(bucket, name)
-        try:
-            stored = response.read()
-        finally:
-            response.close()
-            response.release_conn()
-        assert marker.encode() not in stored and b"MARKER" not in stored
-        stat = raw.stat_object(bucket, name)
-        assert "华夏" not in str(stat.metadata) and "customer" not in str(stat.metadata).lower()
+        assert len(objects) == 2
+        for obj in objects:
+            name = obj.object_name
+            assert all(c in "0123456789abcdef" for c in name.split("/")[-1])
+            response = raw.get_object(bucket, name)
+            try:
+                stored = response.read()
+            finally:
+                response.close()
+                response.release_conn()
+            assert marker.encode() not in stored and b"MARKER" not in stored
+            stat = raw.stat_object(bucket, name)
+            assert "华夏" not in str(stat.metadata)
+            assert "customer" not in str(stat.metadata).lower()
     finally:
         rt.close()

@@ -1,0 +1,181 @@
+"""Retention reviews and destructions over the API (the contract's routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import Schema
+from apiflask.fields import Date, String
+from apiflask.validators import Length, OneOf
+
+from archive_service.api.common import SECURITY, PageQuery, blueprint, page_of
+from archive_service.audit.services import record
+from archive_service.disposal import services as disposal
+from archive_service.http import caller, public, runtime, signed_in, uow
+from archive_service.jobs import enqueue
+
+bp = blueprint("disposal", "Disposal")
+
+
+class ListQuery(PageQuery):
+    status = String(load_default=None, validate=Length(max=16))
+
+
+class AppraisalIn(Schema):
+    decision = String(required=True, validate=OneOf(["destroy", "retain"]))
+    retain_until = Date(load_default=None)
+    reason = String(load_default=None, validate=Length(max=1000))
+
+
+class DecisionIn(Schema):
+    decision = String(required=True, validate=OneOf(["approve", "reject"]))
+    comment = String(load_default=None, validate=Length(max=1000))
+
+
+class ExecuteIn(Schema):
+    supervisor = String(required=True, validate=Length(min=1, max=150))
+    place = String(required=True, validate=Length(min=1, max=300))
+
+
+@bp.post("/retention-reviews")
+@bp.doc(security=SECURITY)
+@signed_in
+def compile_review() -> Any:
+    """Compile a review now (the beat schedule does it daily)."""
+    with uow() as s:
+        review = disposal.compile_review(s, caller())
+        return disposal.review_dict(review), 201
+
+
+@bp.get("/retention-reviews")
+@bp.doc(security=SECURITY)
+@bp.input(ListQuery, location="query", arg_name="q")
+@signed_in
+def list_reviews(q: dict[str, Any]) -> Any:
+    """Reviews, newest first (filter: ``status`` compiled, confirmed or closed)."""
+    with uow() as s:
+        rows, total = disposal.list_reviews(s, caller(), q["status"], q["page"], q["per_page"])
+        return page_of([disposal.review_dict(r) for r in rows], total)
+
+
+@bp.get("/retention-reviews/<int:review_id>")
+@bp.doc(security=SECURITY)
+@signed_in
+def get_review(review_id: int) -> Any:
+    """A review and its items."""
+    with uow() as s:
+        return disposal.review_dict(disposal.get_review(s, caller(), review_id))
+
+
+@bp.post("/retention-reviews/<int:review_id>/confirm")
+@bp.doc(security=SECURITY)
+@signed_in
+def confirm(review_id: int) -> Any:
+    """The operations head confirms the list's scope."""
+    with uow() as s:
+        return disposal.review_dict(disposal.confirm(s, caller(), review_id))
+
+
+@bp.post("/retention-reviews/<int:review_id>/items/<int:document_id>/appraisal")
+@bp.doc(security=SECURITY)
+@bp.input(AppraisalIn, arg_name="body")
+@signed_in
+def appraise(review_id: int, document_id: int, body: dict[str, Any]) -> Any:
+    """The archivist appraises one item: destroy, or retain until a date with a reason."""
+    with uow() as s:
+        disposal.appraise(
+            s,
+            caller(),
+            review_id,
+            document_id,
+            body["decision"],
+            body["retain_until"],
+            body["reason"],
+            runtime().archive,
+        )
+        return disposal.review_dict(disposal.get_review(s, caller(), review_id))
+
+
+@bp.post("/retention-reviews/<int:review_id>/destruction")
+@bp.doc(security=SECURITY)
+@signed_in
+def apply(review_id: int) -> Any:
+    """The destruction application from the items appraised ``destroy``."""
+    with uow() as s:
+        return disposal.destruction_dict(
+            disposal.apply_for_destruction(s, caller(), review_id)
+        ), 201
+
+
+@bp.get("/destructions")
+@bp.doc(security=SECURITY)
+@bp.input(ListQuery, location="query", arg_name="q")
+@signed_in
+def list_destructions(q: dict[str, Any]) -> Any:
+    """Destruction applications, newest first (filter: ``status``)."""
+    with uow() as s:
+        rows, total = disposal.list_destructions(s, caller(), q["status"], q["page"], q["per_page"])
+        return page_of([disposal.destruction_dict(d) for d in rows], total)
+
+
+@bp.get("/destructions/<int:destruction_id>")
+@bp.doc(security=SECURITY)
+@signed_in
+def get_destruction(destruction_id: int) -> Any:
+    """Status: pending, approved, rejected, executing, completed."""
+    with uow() as s:
+        return disposal.destruction_dict(disposal.get_destruction(s, caller(), destruction_id))
+
+
+@bp.post("/destructions/<int:destruction_id>/decision")
+@bp.doc(security=SECURITY)
+@bp.input(DecisionIn, arg_name="body")
+@signed_in
+def decide(destruction_id: int, body: dict[str, Any]) -> Any:
+    """The operations head, then a leader."""
+    with uow() as s:
+        dest = disposal.decide(s, caller(), destruction_id, body["decision"], body["comment"])
+        return disposal.destruction_dict(dest)
+
+
+@bp.post("/destructions/<int:destruction_id>/execute")
+@bp.doc(security=SECURITY)
+@bp.input(ExecuteIn, arg_name="body")
+@signed_in
+def execute(destruction_id: int, body: dict[str, Any]) -> Any:
+    """The executor starts (or resumes) an approved destruction; it runs in Celery (202)."""
+    with uow() as s:
+        dest = disposal.start(s, caller(), destruction_id, body["supervisor"], body["place"])
+        out = disposal.destruction_dict(dest)
+    enqueue(runtime(), "execute_destruction", destruction_id)
+    return out, 202
+
+
+@bp.get("/destructions/<int:destruction_id>/record")
+@bp.doc(security=SECURITY)
+@signed_in
+def destruction_record(destruction_id: int) -> Any:
+    """The signed destruction record, with the public key that verifies it (409 until done)."""
+    with uow() as s:
+        dest = disposal.get_destruction(s, caller(), destruction_id)
+        return disposal.signed_record(runtime(), dest)
+
+
+@bp.get("/destructions/<int:destruction_id>/record/verify")
+@bp.doc(security=SECURITY)
+@signed_in
+def verify_record(destruction_id: int) -> Any:
+    """Does the stored signature still match the record the database holds?"""
+    with uow() as s:
+        dest = disposal.get_destruction(s, caller(), destruction_id)
+        ok = disposal.verify_stored(runtime(), dest)
+        record(s, caller().actor, "destruction.verify", "destruction", dest.id, ok=ok)
+        return {"ok": ok, "key_id": dest.signing_key_id}
+
+
+@bp.get("/signing-key")
+@public
+def signing_key() -> Any:
+    """The public key that checks destruction records (anyone may verify a record)."""
+    signer = runtime().signer
+    return {"key_id": signer.key_id, "public_key": signer.public_pem, "algorithm": "Ed25519"}

@@ -1,0 +1,1 @@
+"""Retention review and logged destruction (清理与销毁)."""

@@ -1,0 +1,226 @@
+"""Disposal pages: reviews, appraisal, destruction applications, approvals, execution, records."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from archive_service.accounts.models import User, UserRole
+from archive_service.audit.services import record
+from archive_service.disposal import services as disposal
+from archive_service.errors import DomainError
+from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.jobs import enqueue
+from archive_service.policy import may
+from archive_service.web.forms import ActionForm
+
+bp = Blueprint("web_disposal", __name__, url_prefix="/disposal")
+
+
+def _attempt(message: str, action: Any) -> None:
+    """Run a use case in one transaction; flash the outcome either way."""
+    try:
+        with uow() as s:
+            action(s)
+        flash(message, "info")
+    except DomainError as exc:
+        flash(exc.message, "error")
+
+
+@bp.get("/")
+@signed_in
+def index() -> Any:
+    s = request_session()
+    reviews, _n = disposal.list_reviews(s, caller(), per_page=20)
+    destructions, _m = disposal.list_destructions(s, caller(), per_page=20)
+    return render_template(
+        "disposal/index.html",
+        waiting=disposal.waiting_for(s, caller()),
+        reviews=reviews,
+        destructions=destructions,
+        may_compile=bool(may(caller(), "review.compile")),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/reviews")
+@signed_in
+def compile_review() -> Any:
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("web_disposal.index"))
+    try:
+        with uow() as s:
+            review = disposal.compile_review(s, caller())
+            review_id, count = review.id, len(review.items)
+        flash(_("Review %(id)s compiled with %(n)s documents.", id=review_id, n=count), "info")
+        return redirect(url_for("web_disposal.review", review_id=review_id))
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("web_disposal.index"))
+
+
+@bp.get("/reviews/<int:review_id>")
+@signed_in
+def review(review_id: int) -> Any:
+    s = request_session()
+    rev = disposal.get_review(s, caller(), review_id)
+    return render_template(
+        "disposal/review.html",
+        review=rev,
+        may_confirm=bool(may(caller(), "review.confirm", rev)),
+        may_appraise=bool(may(caller(), "review.appraise", rev)),
+        may_apply=bool(may(caller(), "destruction.apply", rev)),
+        form=ActionForm(),
+        today=date.today().isoformat(),
+    )
+
+
+@bp.post("/reviews/<int:review_id>/confirm")
+@signed_in
+def confirm(review_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        _attempt(
+            _("The list is confirmed; archivists appraise it now."),
+            lambda s: disposal.confirm(s, caller(), review_id),
+        )
+    return redirect(url_for("web_disposal.review", review_id=review_id))
+
+
+@bp.post("/reviews/<int:review_id>/items/<int:document_id>")
+@signed_in
+def appraise(review_id: int, document_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        until = request.form.get("retain_until") or None
+        try:
+            retain_until = date.fromisoformat(until) if until else None
+        except ValueError:
+            flash(_("Invalid date."), "error")
+            return redirect(url_for("web_disposal.review", review_id=review_id))
+        _attempt(
+            _("Appraisal recorded."),
+            lambda s: disposal.appraise(
+                s,
+                caller(),
+                review_id,
+                document_id,
+                request.form.get("decision", ""),
+                retain_until,
+                request.form.get("reason"),
+                runtime().archive,
+            ),
+        )
+    return redirect(url_for("web_disposal.review", review_id=review_id))
+
+
+@bp.post("/reviews/<int:review_id>/destruction")
+@signed_in
+def apply(review_id: int) -> Any:
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("web_disposal.review", review_id=review_id))
+    try:
+        with uow() as s:
+            dest_id = disposal.apply_for_destruction(s, caller(), review_id).id
+        flash(_("Destruction application filed; it waits for approval."), "info")
+        return redirect(url_for("web_disposal.destruction", destruction_id=dest_id))
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("web_disposal.review", review_id=review_id))
+
+
+def _supervisors() -> list[User]:
+    s = request_session()
+    users = s.query(User).join(UserRole).where(UserRole.role == "supervisor").all()
+    return [u for u in users if u.is_active_account]
+
+
+@bp.get("/destructions/<int:destruction_id>")
+@signed_in
+def destruction(destruction_id: int) -> Any:
+    s = request_session()
+    dest = disposal.get_destruction(s, caller(), destruction_id)
+    step = disposal.current_step(dest)
+    return render_template(
+        "disposal/destruction.html",
+        dest=dest,
+        may_decide=bool(
+            dest.status == "pending" and step and may(caller(), "destruction.decide", (dest, step))
+        ),
+        may_execute=bool(
+            dest.status in ("approved", "failed") and may(caller(), "destruction.execute", dest)
+        ),
+        supervisors=[u for u in _supervisors() if u.id != caller().user.id],  # type: ignore[union-attr]
+        form=ActionForm(),
+    )
+
+
+@bp.post("/destructions/<int:destruction_id>/decision")
+@signed_in
+def decide(destruction_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        _attempt(
+            _("Decision recorded."),
+            lambda s: disposal.decide(
+                s,
+                caller(),
+                destruction_id,
+                request.form.get("decision", ""),
+                request.form.get("comment"),
+            ),
+        )
+    return redirect(url_for("web_disposal.destruction", destruction_id=destruction_id))
+
+
+@bp.post("/destructions/<int:destruction_id>/execute")
+@signed_in
+def execute(destruction_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        try:
+            with uow() as s:
+                disposal.start(
+                    s,
+                    caller(),
+                    destruction_id,
+                    request.form.get("supervisor", ""),
+                    request.form.get("place", ""),
+                )
+            enqueue(runtime(), "execute_destruction", destruction_id)
+            flash(_("Destruction started; this page shows its progress."), "info")
+        except DomainError as exc:
+            flash(exc.message, "error")
+    return redirect(url_for("web_disposal.destruction", destruction_id=destruction_id))
+
+
+@bp.get("/destructions/<int:destruction_id>/record")
+@signed_in
+def record_page(destruction_id: int) -> Any:
+    """The printable destruction record (销毁记录), its signature, and the verification."""
+    rt = runtime()
+    with uow() as s:
+        dest = disposal.get_destruction(s, caller(), destruction_id)
+        signed = disposal.signed_record(rt, dest)
+        checked = request.args.get("verify") == "1"
+        ok = disposal.verify_stored(rt, dest) if checked else None
+        if checked:
+            record(s, caller().actor, "destruction.verify", "destruction", dest.id, ok=ok)
+    return render_template(
+        "disposal/record.html", dest=dest, signed=signed, rec=signed["record"], ok=ok
+    )
+
+
+@bp.get("/destructions/<int:destruction_id>/record.json")
+@signed_in
+def record_json(destruction_id: int) -> Any:
+    """The signed record as a file: ``archive destruction verify`` checks it offline."""
+    with uow() as s:
+        dest = disposal.get_destruction(s, caller(), destruction_id)
+        signed = disposal.signed_record(runtime(), dest)
+        record(s, caller().actor, "destruction.export", "destruction", dest.id)
+    return Response(
+        json.dumps(signed, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename=destruction-{destruction_id}.json"},
+    )

@@ -1,0 +1,69 @@
+"""The search page: one query box, filters, paging, sort, highlighted snippets."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, render_template, request
+
+from archive_service.accounts.services import list_departments
+from archive_service.archive.models import DocumentStatus
+from archive_service.archive.services import category_tree, list_customers
+from archive_service.errors import InvalidInput
+from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.indexing import services as indexing
+
+bp = Blueprint("web_search", __name__)
+PER_PAGE = 20
+STATUSES = (DocumentStatus.SUBMITTED, DocumentStatus.RETURNED, DocumentStatus.ACCEPTED)
+
+
+def _day(name: str) -> date | None:
+    value = request.args.get(name) or ""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/search")
+@signed_in
+def search() -> Any:
+    a = request.args
+    params = indexing.SearchParams(
+        q=(a.get("q") or "").strip()[:200],
+        customer_id=a.get("customer_id", type=int) or None,
+        category=a.get("category") or None,
+        department=a.get("department") or None,
+        status=a.get("status") if a.get("status") in STATUSES else None,
+        date_from=_day("date_from"),
+        date_to=_day("date_to"),
+        sort="date" if a.get("sort") == "date" else "relevance",
+        page=max(1, a.get("page", 1, type=int) or 1),
+        per_page=PER_PAGE,
+    )
+    searched = bool(params.q or params.customer_id or params.category or params.department)
+    found: list[indexing.Found] = []
+    total, error = 0, None
+    if searched:
+        try:
+            with uow() as s:
+                found, total = indexing.search(runtime(), s, caller(), params)
+        except InvalidInput as exc:
+            error = exc.message
+    s = request_session()
+    customers, _n = list_customers(s, caller(), per_page=500)
+    return render_template(
+        "search.html",
+        params=params,
+        found=found,
+        total=total,
+        error=error,
+        searched=searched,
+        pages=max(1, (total + PER_PAGE - 1) // PER_PAGE),
+        customers=customers,
+        tree=category_tree(s),
+        departments=list_departments(s),
+        statuses=STATUSES,
+    )
