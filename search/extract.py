@@ -365,7 +365,8 @@ def _eml(path: str, out: _Collector) -> None:
         ctype = part.get_content_type()
         if ctype not in ("text/plain", "text/html"):
             continue
-        payload = part.get_payload(decode=True) or b""
+        raw = part.get_payload(decode=True)
+        payload = raw if isinstance(raw, bytes) else b""  # decode=True gives bytes for a leaf
         charset = part.get_content_charset()
         try:
             text = payload.decode(_charset(charset)) if charset else decode_text(payload)
