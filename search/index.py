@@ -29,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +264,7 @@ class SearchIndex:
         # and postings decoded from Whoosh for segments without a side file.
         self._side: dict[str, SidePostings | None] = {}
         self._segment_cache: dict[tuple[str, str], np.ndarray] = {}
+        self._joined: dict[tuple[Any, str], np.ndarray] = {}  # the same, over a generation
         self._whoosh_cache = _SizedCache(cache_postings, size=lambda p: max(1, len(p[0])))
         if not (self.directory / _CURRENT).exists():
             with self._write_lock():
@@ -290,7 +291,7 @@ class SearchIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit()
+            _commit(writer)
         return len(seen)
 
     def remove(self, ids: Iterable[int]) -> int:
@@ -306,7 +307,7 @@ class SearchIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit()
+            _commit(writer)
         return removed
 
     def rebuild(
@@ -403,7 +404,11 @@ class SearchIndex:
             snap.searcher.close()
         # A fresh searcher, not searcher.refresh(): refresh reuses the reader of a
         # segment that only gained deletions, and would still see deleted documents.
-        local.snapshot = snap = _Snapshot(name, self._open(name).searcher(), self)
+        # Read through files, not Whoosh's memory maps: with a map, each reader copies its
+        # segment's whole posting file into memory (a BytesIO), per thread.
+        storage = FileStorage(str(self.directory), supports_mmap=False)
+        searcher = storage.open_index(indexname=name).searcher()
+        local.snapshot = snap = _Snapshot(name, searcher, self)
         self._forget_segments_but(snap.segment_ids)
         return snap
 
@@ -436,6 +441,7 @@ class SearchIndex:
                 ids.extend(block_ids)
                 weights.extend(block_weights)
             found = (np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64))
+            found[0].flags.writeable = found[1].flags.writeable = False
             self._whoosh_cache.put(key, found)
         return found  # type: ignore[no-any-return]
 
@@ -448,6 +454,9 @@ class SearchIndex:
         for key in list(self._segment_cache):
             if key[0] not in live:
                 self._segment_cache.pop(key, None)
+        for joined in list(self._joined):
+            if any(segment_id not in live for segment_id, _count in joined[0]):
+                self._joined.pop(joined, None)
 
     def _open(self, name: str) -> index.Index:
         return FileStorage(str(self.directory)).open_index(indexname=name)
@@ -610,6 +619,19 @@ class _CachedLengths:
         self._cache.clear()
 
 
+def _commit(writer: _Writer) -> None:
+    """Commit; if that fails (a full disk), release Whoosh's lock and temporary files so
+    the next write can proceed. Files of an uncommitted segment are never read, and the
+    next commit deletes them."""
+    try:
+        writer.commit()
+    except BaseException:
+        if not writer.is_closed:
+            with contextlib.suppress(Exception):
+                writer.cancel()
+        raise
+
+
 def _finish_segment(writer: _Writer) -> Any:
     segment = writer._finalize_segment()
     # No writer._finish(): it would delete the temporary directory that concurrent
@@ -750,13 +772,14 @@ def _default_workers() -> int:
 
 _K1, _B = 1.2, 0.75  # BM25, as Whoosh's default BM25F
 _MAX_PREFIX_TERMS = 2000  # a lone character expands to at most this many bigrams
-_BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
+_BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.uint32)
 
 # A term's postings over the snapshot: global document numbers (int64, ascending,
 # live documents only) and the term's frequency in each (float64).
 Postings = tuple[np.ndarray, np.ndarray]
 _NO_DOCS = np.zeros(0, dtype=np.int64)
 _NO_WEIGHTS = np.zeros(0, dtype=np.float64)
+_NO_DOCS.flags.writeable = _NO_WEIGHTS.flags.writeable = False
 
 
 @dataclass
@@ -800,6 +823,7 @@ class _Snapshot:
             side = owner._side_file(segment_id, count) if segment_id and count else None
             self.leaves.append(_Leaf(reader, offset, count, deleted, segment_id, side))
         self.segment_ids = {leaf.segment_id for leaf in self.leaves if leaf.segment_id}
+        self.generation = tuple((leaf.segment_id, leaf.count) for leaf in self.leaves)
         # Filter masks repeat (a user's access, a department): bounded by their size.
         self._filters = _SizedCache(2 * owner.cache_postings)
         self._lengths: dict[str, np.ndarray | None] = {}
@@ -878,22 +902,36 @@ class _Snapshot:
     def phrase_docs(self, field: str, words: tuple[str, ...], within: np.ndarray) -> Postings:
         """Documents in ``within`` where ``words`` follow each other in ``field``, with
         the number of times they do."""
-        candidates = self.all_docs(field, words, within)[0].tolist()
-        if not candidates:
-            return _NO_DOCS, _NO_WEIGHTS
-        # Positions only for the documents holding every word, from Whoosh's blocks.
-        where = {w: self._positions(field, w, candidates) for w in set(words)}
+        # Rarest word first: positions are read only in the blocks that can hold a
+        # remaining candidate, and each word narrows the candidates for the next.
+        unique = sorted(set(words), key=lambda w: self._doc_frequency(field, w))
+        if all(leaf.side is not None for leaf in self.leaves):
+            candidates = self.all_docs(field, words, within)[0].tolist()
+        else:  # decoding common words' whole posting lists from Whoosh would cost more
+            docs = self.postings(field, unique[0])[0]
+            candidates = docs[within[docs]].tolist()
+        where: dict[str, dict[int, set[int]]] = {}
+        for word in unique:
+            if not candidates:
+                return _NO_DOCS, _NO_WEIGHTS
+            where[word] = self._positions(field, word, candidates)
+            candidates = [d for d in candidates if d in where[word]]
         first, rest = where[words[0]], [(i, where[w]) for i, w in enumerate(words[1:], start=1)]
-        docs, counts = [], []
+        found, counts = [], []
         for d in candidates:
-            if d not in first or any(d not in ps for _i, ps in rest):
-                continue
             later = [(i, ps[d]) for i, ps in rest]
             count = sum(1 for p in first[d] if all(p + i in ps for i, ps in later))
             if count:
-                docs.append(d)
+                found.append(d)
                 counts.append(float(count))
-        return np.array(docs, dtype=np.int64), np.array(counts, dtype=np.float64)
+        return np.array(found, dtype=np.int64), np.array(counts, dtype=np.float64)
+
+    def _doc_frequency(self, field: str, word: str) -> int:
+        return sum(
+            leaf.reader.doc_frequency(field, word)
+            for leaf in self.leaves
+            if field in leaf.reader.schema
+        )
 
     def _positions(self, field: str, word: str, docs: list[int]) -> dict[int, set[int]]:
         """``word``'s positions in each of the sorted global ``docs`` that hold it."""
@@ -1021,21 +1059,29 @@ class _Snapshot:
         if field not in self._lengths:
             found = None
             if self.searcher.schema[field].scorable and self.leaves:
-                found = self._concat("len:" + field, _length_loader(field), np.float64)
+                found = self._joined("len:" + field, _length_loader(field), np.uint32)
             self._lengths[field] = found
         return self._lengths[field]
 
     def dates(self) -> np.ndarray:
         """Each document's date as YYYYMMDD (0 when unknown), for sorting."""
         if self._dates is None:
-            self._dates = self._concat("date", _date_loader, np.int64)
+            self._dates = self._joined("date", _date_loader, np.int64)
         return self._dates
 
-    def _concat(self, kind: str, load: Callable[[Any], np.ndarray], dtype: Any) -> np.ndarray:
-        parts = [self._owner._segment_array(leaf, kind, load) for leaf in self.leaves]
-        if not parts:
-            return np.zeros(0, dtype=dtype)
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    def _joined(self, kind: str, load: Callable[[Any], np.ndarray], dtype: Any) -> np.ndarray:
+        """A per-document array over the snapshot, shared with the process's other
+        threads on the same segments."""
+        key = (self.generation, kind)
+        found = self._owner._joined.get(key)
+        if found is None:
+            parts = [self._owner._segment_array(leaf, kind, load) for leaf in self.leaves]
+            found = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+            found = found.astype(dtype, copy=False)
+            found.flags.writeable = False
+            if all(leaf.segment_id for leaf in self.leaves):
+                self._owner._joined[key] = found
+        return found  # type: ignore[no-any-return]
 
 
 def _top(docs: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
@@ -1080,6 +1126,12 @@ class _SizedCache:
                 self._size -= self._size_of(evicted)
 
 
+def _block_values(raw: Any) -> Any:
+    """The values (positions) of the block ``raw`` is on, decoded on demand."""
+    raw._read_values()
+    return raw._values
+
+
 def _posting_blocks(
     reader: Any, field: str, word: str, values: bool = False, wanted: list[int] | None = None
 ) -> Iterator[tuple[Any, Any, Callable[[], Any]]]:
@@ -1109,7 +1161,7 @@ def _posting_blocks(
                     continue
             raw._read_ids()
             raw._read_weights()
-            yield raw._ids, raw._weights, lambda r=raw: (r._read_values(), r._values)[1]
+            yield raw._ids, raw._weights, partial(_block_values, raw)
             previous_max = block_max
             raw._next_block()
         return
@@ -1137,12 +1189,12 @@ def _length_loader(field: str) -> Callable[[Any], np.ndarray]:
             column = reader._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
             raw = column._dbfile.get(column._basepos, column._count) if column else b""
             codes = np.frombuffer(raw, dtype=np.uint8)[:count]
-            found = np.zeros(count, dtype=np.float64)
+            found = np.zeros(count, dtype=np.uint32)
             found[: len(codes)] = _BYTE_TO_LENGTH[codes]
             return found
         except (AttributeError, TypeError):  # another codec: one call per document
             lengths = (reader.doc_field_length(d, field, 0) for d in range(count))
-            return np.fromiter(lengths, dtype=np.float64, count=count)
+            return np.fromiter(lengths, dtype=np.uint32, count=count)
 
     return load
 
@@ -1152,7 +1204,19 @@ def _date_loader(reader: Any) -> np.ndarray:
     if not reader.has_column("document_date"):
         return np.zeros(count, dtype=np.int64)
     column = reader.column_reader("document_date", translate=False)
-    return np.fromiter((int(column[d] or 0) for d in range(count)), dtype=np.int64, count=count)
+    try:
+        # Whoosh's numeric column: fixed-width big-endian numbers, the default after the
+        # last document given one. Read in one go.
+        width, stored = column._fixedlen, column._count
+        raw = column._dbfile.get(column._basepos, width * stored) if stored else b""
+        values = np.frombuffer(raw, dtype=np.dtype(">" + column._typecode))
+        if values.dtype.itemsize != width or len(values) != stored:
+            raise TypeError("unexpected column layout")
+        found = np.full(count, int(column._default or 0), dtype=np.int64)
+        found[: min(count, stored)] = values[:count]
+        return found
+    except (AttributeError, TypeError, ValueError):  # another column type: one call each
+        return np.fromiter((int(column[d] or 0) for d in range(count)), dtype=np.int64, count=count)
 
 
 def _access_query(access: AccessFilter) -> wq.Query | None:

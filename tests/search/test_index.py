@@ -352,3 +352,222 @@ def test_highlight_folds_and_handles_numbers() -> None:
     assert "<mark>HT-2023-001</mark>" in highlight("合同编号HT-2023-001。", "ht-2023-001")[0]
     assert highlight("合同编号HT-2023-0011。", "HT-2023-001") == []
     assert highlight("anything", "") == []
+
+
+# --------------------------------------------------------------------------- side files
+
+
+SIDE_QUERIES = [
+    "合同",
+    "付款",
+    "付款 银行",
+    "采购合同",
+    "付款 -银行",
+    "付款 OR 售后",
+    '"甲方与乙方"',
+    '"2023年度"',
+    "票",
+    "HT-2023-001",
+    "PAYMENT",
+    "客戶檔案",
+    "华信科技",
+    "*",
+]
+
+
+def snapshot_of(index: SearchIndex, access: AccessFilter = EVERYONE) -> list[object]:
+    out: list[object] = []
+    for text in SIDE_QUERIES:
+        for kw in ({}, {"sort": "date"}, {"category": "business"}):
+            page = index.search(SearchQuery(text=text, access=access, per_page=100, **kw))  # type: ignore[arg-type]
+            out.append((text, kw, page.total, [(h.id, h.score) for h in page.hits]))
+    return out
+
+
+def side_files(index: SearchIndex) -> set[str]:
+    return {p.name for p in index.directory.iterdir() if p.name.endswith(".sidepost")}
+
+
+def live_segments(index: SearchIndex) -> set[str]:
+    return {leaf.segment_id for leaf in index._snapshot().leaves}
+
+
+def test_every_segment_gets_a_side_file_and_searches_use_it(corpus: SearchIndex) -> None:
+    corpus.update([make_doc(6, body="补充协议")])
+    snap = corpus._snapshot()
+    assert len(snap.leaves) >= 1
+    assert all(leaf.side is not None for leaf in snap.leaves)
+    assert side_files(corpus) == {f"{s}.sidepost" for s in live_segments(corpus)}
+    assert ids(corpus, "补充协议") == [6]
+
+
+def test_side_file_postings_are_whoosh_postings(corpus: SearchIndex) -> None:
+    from search.index import _posting_blocks
+
+    snap = corpus._snapshot()
+    checked = 0
+    for leaf in snap.leaves:
+        reader = leaf.reader
+        for (field, term), _info in reader:
+            expected_ids: list[int] = []
+            expected_weights: list[float] = []
+            for ids_, weights, _values in _posting_blocks(reader, field, term):
+                expected_ids += list(ids_)
+                expected_weights += list(weights)
+            side = leaf.side.get(field, term)
+            assert side is not None, (field, term)
+            assert side[0].tolist() == expected_ids
+            assert side[1].astype(float).tolist() == expected_weights
+            checked += 1
+        assert leaf.side.get("body", "不存在".encode()) is None
+    assert checked > 100
+
+
+def test_results_are_the_same_without_side_files(corpus: SearchIndex) -> None:
+    corpus.update([make_doc(2, body="已撤诉")])  # a deletion in the first segment
+    corpus.update([make_doc(6, body="补充协议，付款方式为银行转账。", customer_id=9)])
+    clerk = AccessFilter(customers=frozenset({1, 9}), documents=frozenset({3}))
+    with_side = snapshot_of(corpus), snapshot_of(corpus, clerk)
+    for name in side_files(corpus):
+        (corpus.directory / name).unlink()
+    fresh = SearchIndex(corpus.directory)
+    assert all(leaf.side is None for leaf in fresh._snapshot().leaves)
+    assert (snapshot_of(fresh), snapshot_of(fresh, clerk)) == with_side
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "other segment"])
+def test_a_damaged_side_file_is_ignored(corpus: SearchIndex, damage: str) -> None:
+    corpus.update([make_doc(6, body="补充协议")])
+    expected = snapshot_of(corpus)
+    names = sorted(side_files(corpus))
+    assert len(names) == 2
+    first, second = (corpus.directory / n for n in names)
+    if damage == "truncate":
+        first.write_bytes(first.read_bytes()[:-100])
+    elif damage == "garbage":
+        first.write_bytes(b"\0" * 1000)
+    else:  # another segment's side file under this segment's name
+        first.write_bytes(second.read_bytes())
+    fresh = SearchIndex(corpus.directory)
+    sides = [leaf.side for leaf in fresh._snapshot().leaves]
+    assert sides.count(None) == 1
+    assert snapshot_of(fresh) == expected
+
+
+def test_a_failed_side_file_write_leaves_the_index_as_it_was(
+    corpus: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import search.index as module
+
+    expected = snapshot_of(corpus)
+    failed: list[str] = []
+
+    def crash(directory: str, segment_id: str, *args: object) -> None:
+        # Half a file under the temporary name, as a killed writer would leave it.
+        (Path(directory) / f"{segment_id}.sidepost.tmp").write_bytes(b"WXSIDE01")
+        failed.append(segment_id)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(module, "write_side_file", crash)
+    with pytest.raises(OSError, match="disk full") as failure:
+        corpus.update([make_doc(6, body="补充协议")])
+    assert snapshot_of(SearchIndex(corpus.directory)) == expected
+    assert ids(corpus, "补充协议") == []
+    monkeypatch.undo()
+    # The next write is not blocked, and its commit deletes the failed segment's files.
+    assert corpus.update([make_doc(6, body="补充协议")]) == 1
+    assert ids(corpus, "补充协议") == [6]
+    assert failed and not [p for p in corpus.directory.iterdir() if failed[0] in p.name]
+    del failure  # its traceback held the failed writer: its lock had to be released anyway
+    assert side_files(corpus) == {f"{s}.sidepost" for s in live_segments(corpus)}
+
+
+def test_merged_segments_keep_side_files_and_lose_the_old_ones(index: SearchIndex) -> None:
+    for i in range(1, 16):  # small commits: Whoosh merges them as they accumulate
+        index.update([make_doc(i, body=f"第{i}号合同，付款")])
+    index.remove([3])
+    snap = index._snapshot()
+    assert all(leaf.side is not None for leaf in snap.leaves)
+    assert side_files(index) == {f"{s}.sidepost" for s in live_segments(index)}
+    assert sorted(ids(index, "付款")) == [i for i in range(1, 16) if i != 3]
+
+
+def test_rebuild_workers_write_side_files(index: SearchIndex) -> None:
+    docs = [make_doc(i, body=f"第{i}号文件，采购合同") for i in range(1, 301)]
+    index.rebuild(docs, workers=2, segment_docs=100)
+    snap = index._snapshot()
+    assert len(snap.leaves) == 3 and all(leaf.side is not None for leaf in snap.leaves)
+    assert side_files(index) == {f"{s}.sidepost" for s in live_segments(index)}
+    assert index.search(SearchQuery(text="采购", access=EVERYONE)).total == 300
+
+
+def test_threads_share_caches_and_agree(corpus: SearchIndex) -> None:
+    expected = snapshot_of(corpus)
+    results: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(snapshot_of(corpus))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 4
+
+
+def test_date_column_fast_read_matches_whoosh(corpus: SearchIndex) -> None:
+    from search.index import _date_loader
+
+    for leaf in corpus._snapshot().leaves:
+        column = leaf.reader.column_reader("document_date", translate=False)
+        slow = [int(column[d] or 0) for d in range(leaf.count)]
+        assert _date_loader(leaf.reader).tolist() == slow
+    assert 0 in corpus._snapshot().dates().tolist()  # the undated document
+
+
+@pytest.mark.parametrize("slice_postings", [1 << 20, 1, 3])
+def test_side_file_round_trip(tmp_path: Path, slice_postings: int) -> None:
+    from array import array
+
+    from search.index_postings import open_side_file, write_side_file
+
+    terms = {
+        ("body", "合同".encode()): (array("I", [0, 5, 70000]), array("f", [1, 2, 300]), []),
+        ("body", b"x"): (array("I", [9, 3, 4]), array("f", [0.5, 1, 70000]), []),  # unsorted
+        ("id", b"7"): (array("I", [7]), array("f", [1]), []),
+        ("title", b"y"): (array("I", [2, 1]), array("f", [3, 4]), []),  # unsorted
+    }
+    terms.update(
+        {
+            ("tags", f"t{i}".encode()): (array("I", [i, i + 1]), array("f", [i, 1]), [])
+            for i in range(9)
+        }
+    )
+    write_side_file(tmp_path, "ix_seg1", 70001, terms, slice_postings=slice_postings)
+    side = open_side_file(tmp_path, "ix_seg1", 70001)
+    assert side is not None
+    docs, weights = side.get("body", "合同".encode())  # type: ignore[misc]
+    assert docs.tolist() == [0, 5, 70000] and docs.dtype.itemsize == 4
+    assert weights.tolist() == [1, 2, 300] and weights.dtype.itemsize == 2
+    docs, weights = side.get("body", b"x")  # type: ignore[misc]
+    assert docs.tolist() == [3, 4, 9] and weights.tolist() == [1, 70000, 0.5]
+    docs, weights = side.get("title", b"y")  # type: ignore[misc]
+    assert docs.tolist() == [1, 2] and weights.tolist() == [4, 3]
+    for i in range(9):
+        docs, weights = side.get("tags", f"t{i}".encode())  # type: ignore[misc]
+        assert docs.tolist() == [i, i + 1] and weights.tolist() == [i, 1]
+    assert side.get("id", b"7")[0].tolist() == [7]  # type: ignore[index]
+    assert side.get("id", b"8") is None and side.get("title", b"7") is None
+    assert open_side_file(tmp_path, "ix_seg1", 70000) is None  # another document count
+    assert open_side_file(tmp_path, "ix_seg2", 70001) is None  # no file
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_side_file_refuses_postings_beyond_the_segment(tmp_path: Path) -> None:
+    from array import array
+
+    from search.index_postings import side_path, write_side_file
+
+    terms = {("body", b"x"): (array("I", [3, 10]), array("f", [1, 1]), [])}
+    with pytest.raises(ValueError, match="beyond"):
+        write_side_file(tmp_path, "ix_seg1", 10, terms)
+    assert not list(tmp_path.iterdir()) and not side_path(tmp_path, "ix_seg1").exists()
