@@ -29,14 +29,30 @@ def test_address_correction_and_contract_replacement(
     live_people.user("olga", "operations_head", department="OPS")
     api = create_app(rt.settings, runtime=rt).test_client()
     h = bearer(token_for(api, "clara"))
-    cid = api.post("/api/v1/customers", headers=h, json={
-        "name": "华夏贸易有限公司", "customer_type": "enterprise", "department": "SALES",
-        "address": "浦东旧址 1 号"}).get_json()["id"]
+    cid = api.post(
+        "/api/v1/customers",
+        headers=h,
+        json={
+            "name": "华夏贸易有限公司",
+            "customer_type": "enterprise",
+            "department": "SALES",
+            "address": "浦东旧址 1 号",
+        },
+    ).get_json()["id"]
     old_scan, new_scan = samples.pdf("scan one"), samples.pdf("scan two, stamped")
-    doc = api.post("/api/v1/documents", headers=h, content_type="multipart/form-data", data={
-        "customer_id": str(cid), "category": "business.contract", "title": "销售合同",
-        "retention_class": "medium", "facts.contract_number": "HT-7",
-        "file": (io.BytesIO(old_scan), "合同.pdf")}).get_json()
+    doc = api.post(
+        "/api/v1/documents",
+        headers=h,
+        content_type="multipart/form-data",
+        data={
+            "customer_id": str(cid),
+            "category": "business.contract",
+            "title": "销售合同",
+            "retention_class": "medium",
+            "facts.contract_number": "HT-7",
+            "file": (io.BytesIO(old_scan), "合同.pdf"),
+        },
+    ).get_json()
     api.post(f"/api/v1/documents/{doc['id']}/accept", headers=bearer(token_for(api, "arch")))
 
     clerk = sign_in(browser, base, "clara", PASSWORD)
