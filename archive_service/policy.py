@@ -428,17 +428,9 @@ def _any_role(*roles: str, rule_name: str, what: str) -> RuleFn:
 rule("review.compile")(
     _any_role("archivist", "operations_head", rule_name="review-compiler", what="compile a review")
 )
-rule("review.read")(
-    _any_role(
-        "archivist",
-        "operations_head",
-        "leader",
-        "auditor",
-        "supervisor",
-        rule_name="disposal-reader",
-        what="read reviews",
-    )
-)
+# Reviews and destructions are read by everyone with a part in them, and by the auditor.
+_DISPOSAL_READERS = ("archivist", "operations_head", "leader", "auditor", "supervisor")
+rule("review.read")(_any_role(*_DISPOSAL_READERS, rule_name="disposal-reader", what="read reviews"))
 rule("review.confirm")(
     _any_role("operations_head", rule_name="operations-head-only", what="confirm a review list")
 )
@@ -449,15 +441,7 @@ rule("destruction.apply")(
     _any_role("archivist", rule_name="archivist-only", what="apply for a destruction")
 )
 rule("destruction.read")(
-    _any_role(
-        "archivist",
-        "operations_head",
-        "leader",
-        "auditor",
-        "supervisor",
-        rule_name="disposal-reader",
-        what="read destructions",
-    )
+    _any_role(*_DISPOSAL_READERS, rule_name="disposal-reader", what="read destructions")
 )
 rule("destruction.execute")(
     _any_role("archivist", rule_name="executor-archivist", what="execute a destruction")

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from archive_service.accounts.models import Department, User
+from archive_service.accounts.models import DecisionStep, Department, User
 from archive_service.archive.models import Customer
 from archive_service.db import Base, UTCDateTime, utcnow
 
@@ -51,26 +51,17 @@ class AccessRequest(Base):
     grant: Mapped[Grant | None] = relationship(lazy="selectin", back_populates="request")
 
 
-class ApprovalStep(Base):
+class ApprovalStep(DecisionStep, Base):
     """One decision the chain needs: who may take it (role, department) and what they said."""
 
     __tablename__ = "approval_steps"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("access_requests.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    role: Mapped[str] = mapped_column(String(32))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
-    status: Mapped[str] = mapped_column(
-        String(16), default="waiting"
-    )  # waiting|pending|approved|rejected
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    comment: Mapped[str | None] = mapped_column(String(1000))
 
     request: Mapped[AccessRequest] = relationship(back_populates="steps")
     department: Mapped[Department | None] = relationship(lazy="joined")
-    decided_by: Mapped[User | None] = relationship(lazy="joined")
 
 
 class Grant(Base):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from archive_service.accounts.models import User
+from archive_service.accounts.models import DecisionStep, User
 from archive_service.db import Base, UTCDateTime, utcnow
 
 
@@ -47,20 +47,13 @@ class ChangeRequest(Base):
     evidence: Mapped[list[ChangeEvidence]] = relationship(lazy="selectin")
 
 
-class ChangeStep(Base):
+class ChangeStep(DecisionStep, Base):
     __tablename__ = "change_steps"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     change_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    role: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="waiting")
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    comment: Mapped[str | None] = mapped_column(String(1000))
 
     change: Mapped[ChangeRequest] = relationship(back_populates="steps")
-    decided_by: Mapped[User | None] = relationship(lazy="joined")
 
 
 class ChangeEvidence(Base):

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from archive_service.accounts.models import User
+from archive_service.accounts.models import DecisionStep, User
 from archive_service.archive.models import Document
 from archive_service.db import Base, UTCDateTime, utcnow
 
@@ -85,21 +85,13 @@ class Destruction(Base):
     )
 
 
-class DestructionStep(Base):
+class DestructionStep(DecisionStep, Base):
     """One approval the destruction needs: the operations head, then a leader."""
 
     __tablename__ = "destruction_steps"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     destruction_id: Mapped[int] = mapped_column(ForeignKey("destructions.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    role: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="waiting")
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    comment: Mapped[str | None] = mapped_column(String(1000))
-
-    decided_by: Mapped[User | None] = relationship(lazy="joined")
 
 
 class DestructionItem(Base):
