@@ -28,6 +28,26 @@ def png_response(png: bytes) -> Response:
     return resp
 
 
+def page_total(session_id: int, document_id: int) -> int:
+    """How many pages the document shows (prepared outside the transaction)."""
+    rt = runtime()
+    with uow() as s:
+        source = viewing.page_source(rt, s, caller(), session_id, document_id)
+    return viewing.prepare(rt, source).pages
+
+
+def shown_page(session_id: int, document_id: int, page: int) -> Response:
+    """Check, render outside any transaction, then check again and register: only a page
+    registered while its session is open leaves the server."""
+    rt = runtime()
+    with uow() as s:
+        source = viewing.page_source(rt, s, caller(), session_id, document_id)
+    png = viewing.render_page(rt, source, page)
+    with uow() as s:
+        viewing.register_page(s, caller(), source, page)
+    return png_response(png)
+
+
 @bp.post("/viewing-sessions")
 @bp.doc(security=SECURITY)
 @bp.input(OpenIn, arg_name="body")
@@ -83,9 +103,7 @@ def session_documents(session_id: int) -> Any:
 @signed_in
 def document_pages(session_id: int, document_id: int) -> Any:
     """How many pages the document shows."""
-    with uow() as s:
-        pages = viewing.page_count(runtime(), s, caller(), session_id, document_id)
-        return {"document_id": document_id, "pages": pages}
+    return {"document_id": document_id, "pages": page_total(session_id, document_id)}
 
 
 @bp.get("/viewing-sessions/<int:session_id>/documents/<int:document_id>/pages/<int:page>")
@@ -93,6 +111,4 @@ def document_pages(session_id: int, document_id: int) -> Any:
 @signed_in
 def page_image(session_id: int, document_id: int, page: int) -> Any:
     """One page as a PNG with the viewer, organisation, time and session burned in."""
-    with uow() as s:
-        png = viewing.view_page(runtime(), s, caller(), session_id, document_id, page)
-    return png_response(png)
+    return shown_page(session_id, document_id, page)

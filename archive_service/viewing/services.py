@@ -260,6 +260,22 @@ class Prepared:
     pages: int
 
 
+@dataclass(frozen=True)
+class PageSource:
+    """What showing a document's pages needs, read inside the transaction that checked the
+    caller; rendering then runs outside any transaction (it can take seconds, and on
+    SQLite an open transaction holds the write lock)."""
+
+    session_id: int
+    label: str
+    document_id: int
+    folder: Path
+    content_type: str
+    stored_object: StoredObject
+    viewer: str
+    organisation: str
+
+
 def _root(rt: Runtime) -> Path:
     return rt.temp_dir / "viewing"
 
@@ -279,62 +295,74 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _prepare(rt: Runtime, session: Session, vs: ViewingSession, doc: Document) -> Prepared:
-    """The document, decrypted once per session into its private folder and made renderable."""
+def page_source(
+    rt: Runtime, session: Session, by: Caller, session_id: int, document_id: int
+) -> PageSource:
+    """Check that the caller views in this open session and that it covers the document."""
+    vs = _viewer_session(session, by, session_id)
+    doc = _document(session, vs, document_id)
     version = doc.current_version
     assert version is not None
-    content_type = version.content_type
-    if content_type not in render.RENDERABLE:
-        raise Conflict(f"documents of type {content_type} cannot be shown page by page")
-    folder = _root(rt) / f"s{vs.id}" / f"d{doc.id}v{version.number}"
+    if version.content_type not in render.RENDERABLE:
+        raise Conflict(f"documents of type {version.content_type} cannot be shown page by page")
+    obj = session.get(StoredObject, version.stored_object_id)
+    assert obj is not None
+    regulator = vs.regulator
+    return PageSource(
+        session_id=vs.id,
+        label=vs.label,
+        document_id=doc.id,
+        folder=_root(rt) / f"s{vs.id}" / f"d{doc.id}v{version.number}",
+        content_type=version.content_type,
+        stored_object=obj,
+        viewer=regulator.display_name,
+        organisation=regulator.organisation or "",
+    )
+
+
+def prepare(rt: Runtime, source: PageSource) -> Prepared:
+    """The document, decrypted once per session into its private folder and made renderable."""
+    folder = source.folder
     with _locked(folder):
         marker = folder / "prepared"
         if marker.exists():
             name, _, count = marker.read_text().partition("\n")
-            return Prepared(folder / name, content_type, int(count))
-        obj = session.get(StoredObject, version.stored_object_id)
-        assert obj is not None
+            return Prepared(folder / name, source.content_type, int(count))
         original = folder / "original"
         with original.open("wb") as out:
-            for chunk in rt.vault.open(obj):
+            for chunk in rt.vault.open(source.stored_object):
                 out.write(chunk)
         try:
             ready = render.prepare(
-                original, content_type, folder, timeout=rt.settings.render_timeout_seconds
+                original, source.content_type, folder, timeout=rt.settings.render_timeout_seconds
             )
-            pages = render.page_count(ready, content_type)
+            pages = render.page_count(ready, source.content_type)
         except render.RenderError as exc:
             raise Conflict(f"this document cannot be shown: {exc}") from exc
         marker.write_text(f"{ready.relative_to(folder)}\n{pages}")
-        return Prepared(ready, content_type, pages)
+        return Prepared(ready, source.content_type, pages)
 
 
-def page_count(rt: Runtime, session: Session, by: Caller, session_id: int, document_id: int) -> int:
-    vs = _viewer_session(session, by, session_id)
-    return _prepare(rt, session, vs, _document(session, vs, document_id)).pages
-
-
-def view_page(
-    rt: Runtime, session: Session, by: Caller, session_id: int, document_id: int, page: int
-) -> bytes:
-    """One page as a watermarked PNG; registered before it leaves."""
-    vs = _viewer_session(session, by, session_id)
-    doc = _document(session, vs, document_id)
-    prepared = _prepare(rt, session, vs, doc)
+def render_page(rt: Runtime, source: PageSource, page: int) -> bytes:
+    """One page as a PNG with the viewer, organisation, time and session burned in."""
+    prepared = prepare(rt, source)
     if not 1 <= page <= prepared.pages:
         raise NotFound(f"page {page} does not exist (the document has {prepared.pages})")
-    now = utcnow()
-    regulator = vs.regulator
     mark = render.Watermark(
-        viewer=regulator.display_name,
-        organisation=regulator.organisation or "",
-        at=now,
-        session_id=vs.label,
+        viewer=source.viewer, organisation=source.organisation, at=utcnow(), session_id=source.label
     )
     try:
-        png = render.render_page(prepared.path, prepared.content_type, page, mark)
+        return render.render_page(prepared.path, prepared.content_type, page, mark)
     except render.RenderError as exc:
         raise Conflict(f"this page cannot be shown: {exc}") from exc
+
+
+def register_page(session: Session, by: Caller, source: PageSource, page: int) -> None:
+    """Register a rendered page before it leaves, checking again that the session is still
+    open and still covers the document: a session ended while the page was rendered wins."""
+    vs = _viewer_session(session, by, source.session_id)
+    doc = _document(session, vs, source.document_id)
+    regulator = vs.regulator
     vs.pages_viewed += 1
     session.add(
         AccessRecord(
@@ -362,7 +390,6 @@ def view_page(
         supervisor=vs.supervisor.username,
         grant_id=vs.grant_id,
     )
-    return png
 
 
 def session_dict(vs: ViewingSession) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from archive_service.api.viewing import png_response
+from archive_service.api.viewing import page_total, shown_page
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.viewing import services as viewing
@@ -76,9 +76,9 @@ def session_page(session_id: int) -> Any:
 def viewer(session_id: int, document_id: int) -> Any:
     """One page at a time, as an image the server rendered and watermarked."""
     page = max(1, request.args.get("page", 1, type=int) or 1)
+    pages = page_total(session_id, document_id)
     with uow() as s:
         vs = viewing.get_session(s, caller(), session_id)
-        pages = viewing.page_count(runtime(), s, caller(), session_id, document_id)
         docs = {d.id: d for d in viewing.documents(s, caller(), session_id)}
     return render_template(
         "viewing/viewer.html",
@@ -92,6 +92,4 @@ def viewer(session_id: int, document_id: int) -> Any:
 @bp.get("/sessions/<int:session_id>/documents/<int:document_id>/pages/<int:page>.png")
 @signed_in
 def page_image(session_id: int, document_id: int, page: int) -> Any:
-    with uow() as s:
-        png = viewing.view_page(runtime(), s, caller(), session_id, document_id, page)
-    return png_response(png)
+    return shown_page(session_id, document_id, page)

@@ -233,6 +233,36 @@ def test_a_session_runs_out_and_never_outlives_the_grant(client: Any, org: Any) 
         assert got["end_reason"] == "expired" and not got["open"]
 
 
+def test_a_session_ended_while_a_page_renders_keeps_the_page(
+    client: Any, org: Any, rt: Runtime
+) -> None:
+    """Rendering runs outside the transaction; the page leaves only if the session is still
+    open when it is registered."""
+    from archive_service.errors import NotAllowed
+    from archive_service.viewing import services as viewing
+
+    h, contract = org["h"], org["docs"]["contract"]
+    grant_id = _granted(client, org)
+    vs = client.post(
+        "/api/v1/viewing-sessions", json={"grant_id": grant_id}, headers=h["sven"]
+    ).get_json()
+    with rt.db.unit_of_work() as s:
+        reg = Caller.of(accounts.user_by_username(s, "reg"))
+        source = viewing.page_source(rt, s, reg, vs["id"], contract)
+    png = viewing.render_page(rt, source, 2)
+    assert png.startswith(b"\x89PNG")
+    # The supervisor ends the session while the page was being rendered.
+    ended = client.post(f"/api/v1/viewing-sessions/{vs['id']}/close", headers=h["sven"])
+    assert ended.status_code == 200
+    with rt.db.unit_of_work() as s, pytest.raises(NotAllowed, match="ended"):
+        reg = Caller.of(accounts.user_by_username(s, "reg"))
+        viewing.register_page(s, reg, source, 2)
+    register = client.get(
+        f"/api/v1/access-register?document_id={contract}", headers=h["audrey"]
+    ).get_json()["items"]
+    assert not [r for r in register if r["session"]]
+
+
 def test_external_accounts_come_only_from_approved_applications(
     client: Any, org: Any, rt: Runtime, people: People
 ) -> None:
