@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import date
@@ -571,3 +574,58 @@ def test_side_file_refuses_postings_beyond_the_segment(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="beyond"):
         write_side_file(tmp_path, "ix_seg1", 10, terms)
     assert not list(tmp_path.iterdir()) and not side_path(tmp_path, "ix_seg1").exists()
+
+
+_KILLED_WRITER = """
+import sys
+from pathlib import Path
+from search import SearchIndex
+from tests.search.conftest import make_doc
+
+words = "采购合同 付款 发票 客户投诉 售后服务 交货 验收 担保 保证金 违约".split()
+docs = (
+    make_doc(i, body=" ".join(words[(i * 7 + k) % len(words)] for k in range(400)))
+    for i in range(1000, 7000)
+)
+index = SearchIndex(Path(sys.argv[1]))
+Path(sys.argv[2]).write_text("writing")
+index.update(docs)
+Path(sys.argv[2]).write_text("committed")
+"""
+
+
+def test_a_writer_killed_mid_batch_leaves_the_index_as_it_was(tmp_path: Path) -> None:
+    """SIGKILL while a batch is being written: the batch is invisible (commits are atomic),
+    the lock is free for the next writer, and its commit clears the dead writer's files."""
+    root = Path(__file__).resolve().parents[2]
+    directory, marker = tmp_path / "ix", tmp_path / "marker"
+    index = SearchIndex(directory)
+    index.update([make_doc(i, body="采购合同") for i in range(50)])
+    before = {p.name for p in directory.iterdir()}
+    child = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", _KILLED_WRITER, str(directory), str(marker)], cwd=root
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Wait until the dead writer will have left something behind: a batch being written.
+        while {p.name for p in directory.iterdir()} <= before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    assert marker.read_text() == "writing", "the writer finished before it could be killed"
+    dead_files = {p.name for p in directory.iterdir()}
+    assert dead_files - before, "the dead writer left no files"
+
+    survivor = SearchIndex(directory, lock_timeout=5)
+    assert survivor.ids() == set(range(50))
+    assert survivor.update([make_doc(60, body="售后服务")]) == 1
+    assert survivor.ids() == set(range(50)) | {60}
+    hits = survivor.search(SearchQuery(text="售后服务", access=EVERYONE))
+    assert [h.id for h in hits.hits] == [60]
+    # What the dead writer left is gone once the next writer has committed.
+    left_by_dead = dead_files - before
+    assert not left_by_dead & {p.name for p in directory.iterdir()}
