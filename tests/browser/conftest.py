@@ -19,7 +19,7 @@ import pytest
 
 from archive_service.config import Settings
 from archive_service.runtime import Runtime
-from tests.conftest import People
+from tests.conftest import People, unavailable
 
 CHROMIUM = os.environ.get("ARCHIVE_TEST_CHROMIUM", "/usr/bin/chromium")
 
@@ -57,9 +57,7 @@ def live_people(live_server: tuple[str, Runtime]) -> People:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
-        if os.environ.get("ARCHIVE_TEST_REQUIRE_PG") == "1":
-            pytest.fail(f"Chromium required for browser tests but missing at {CHROMIUM}")
-        pytest.skip(f"Chromium not installed at {CHROMIUM}")
+        unavailable(f"Chromium not installed at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

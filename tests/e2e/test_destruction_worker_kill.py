@@ -35,24 +35,10 @@ from archive_service.runtime import Runtime, build_runtime
 from archive_service.vault.models import StoredObject
 from storage.keyring import Keyring
 from tests import samples
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, require_redis
 
 pytestmark = pytest.mark.slow
 DOCUMENTS = 8
-
-
-def _redis_or_skip() -> None:
-    try:
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2)
-        client.ping()
-        for db in (12, 13):
-            redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
-    except Exception as exc:  # noqa: BLE001
-        if os.environ.get("ARCHIVE_TEST_REQUIRE_PG") == "1":
-            pytest.fail(f"Redis required but unreachable: {exc}")
-        pytest.skip(f"Redis unreachable: {exc}")
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -169,7 +155,7 @@ def test_killed_worker_run_finishes_after_restart(
     from tests.conftest import _reset_pg
 
     _reset_pg(pg_url)
-    _redis_or_skip()
+    require_redis(12, 13)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
     env.update(
         ARCHIVE_INSTANCE_DIR=str(tmp_path / "instance"),

@@ -21,6 +21,7 @@ import pytest
 
 from archive_service.config import Settings
 from storage.keyring import Keyring
+from tests.conftest import require_redis
 from workers.celery_app import make_celery
 
 pytestmark = pytest.mark.slow
@@ -110,14 +111,7 @@ def test_celery_worker_on_redis_and_postgresql(
     from tests.conftest import _reset_pg
 
     _reset_pg(pg_url)
-    try:
-        import redis
-
-        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
-        if os.environ.get("ARCHIVE_TEST_REQUIRE_PG") == "1":
-            pytest.fail(f"Redis required but unreachable: {exc}")
-        pytest.skip(f"Redis unreachable: {exc}")
+    require_redis()
     env = _clean_env(
         ARCHIVE_INSTANCE_DIR=str(tmp_path / "instance"),
         ARCHIVE_DATABASE_URL=pg_url,
