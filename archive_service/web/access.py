@@ -13,7 +13,7 @@ from archive_service.api.access import register_csv
 from archive_service.archive.services import category_tree
 from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
-from archive_service.web.forms import ActionForm, ReasonForm
+from archive_service.web.forms import ActionForm, ReasonForm, attempt
 
 bp = Blueprint("web_access", __name__, url_prefix="/access")
 
@@ -165,12 +165,10 @@ def grants() -> Any:
 def revoke(grant_id: int) -> Any:
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            with uow() as s:
-                access.revoke(s, caller(), grant_id, form.reason.data or "")
-            flash(_("Grant revoked."), "info")
-        except DomainError as exc:
-            flash(exc.message, "error")
+        attempt(
+            _("Grant revoked."),
+            lambda s: access.revoke(s, caller(), grant_id, form.reason.data or ""),
+        )
     else:
         flash(_("A reason is required."), "error")
     return redirect(url_for("web_access.grants"))

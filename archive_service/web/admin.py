@@ -11,7 +11,14 @@ from archive_service.accounts import services as accounts
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.policy import require
-from archive_service.web.forms import ActionForm, DepartmentForm, ReasonForm, RolesForm, UserForm
+from archive_service.web.forms import (
+    ActionForm,
+    DepartmentForm,
+    ReasonForm,
+    RolesForm,
+    UserForm,
+    attempt,
+)
 
 bp = Blueprint("web_admin", __name__, url_prefix="/admin")
 
@@ -67,12 +74,7 @@ def user_detail(user_id: int) -> Any:
 
 
 def _do(action: Any, success: str, user_id: int) -> Any:
-    try:
-        with uow() as s:
-            action(s)
-        flash(success, "info")
-    except DomainError as exc:
-        flash(exc.message, "error")
+    attempt(success, action)
     return redirect(url_for("web_admin.user_detail", user_id=user_id))
 
 

@@ -15,7 +15,7 @@ from archive_service.changes.services import history as change_history
 from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.policy import may
-from archive_service.web.forms import ActionForm, ReasonForm
+from archive_service.web.forms import ActionForm, ReasonForm, attempt
 
 bp = Blueprint("web_archive", __name__)
 
@@ -178,12 +178,10 @@ def accept(document_id: int) -> Any:
 def return_document(document_id: int) -> Any:
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            with uow() as s:
-                archive.return_to_clerk(s, caller(), document_id, form.reason.data or "")
-            flash(_("Returned to the clerk."), "info")
-        except DomainError as exc:
-            flash(exc.message, "error")
+        attempt(
+            _("Returned to the clerk."),
+            lambda s: archive.return_to_clerk(s, caller(), document_id, form.reason.data or ""),
+        )
     else:
         flash(_("A reason is required."), "error")
     return redirect(url_for("web_archive.review"))
@@ -244,13 +242,11 @@ def hold(document_id: int) -> Any:
     form = ReasonForm()
     release = request.form.get("release") == "1"
     if form.validate_on_submit():
-        try:
-            with uow() as s:
-                fn = archive.release_hold if release else archive.place_hold
-                fn(s, caller(), document_id, form.reason.data or "", runtime().archive)
-            flash(_("Hold released.") if release else _("Hold placed."), "info")
-        except DomainError as exc:
-            flash(exc.message, "error")
+        change = archive.release_hold if release else archive.place_hold
+        attempt(
+            _("Hold released.") if release else _("Hold placed."),
+            lambda s: change(s, caller(), document_id, form.reason.data or "", runtime().archive),
+        )
     else:
         flash(_("A reason is required."), "error")
     return redirect(url_for("web_archive.document", document_id=document_id))

@@ -16,19 +16,9 @@ from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.jobs import enqueue
 from archive_service.policy import may
-from archive_service.web.forms import ActionForm
+from archive_service.web.forms import ActionForm, attempt
 
 bp = Blueprint("web_disposal", __name__, url_prefix="/disposal")
-
-
-def _attempt(message: str, action: Any) -> None:
-    """Run a use case in one transaction; flash the outcome either way."""
-    try:
-        with uow() as s:
-            action(s)
-        flash(message, "info")
-    except DomainError as exc:
-        flash(exc.message, "error")
 
 
 @bp.get("/")
@@ -83,7 +73,7 @@ def review(review_id: int) -> Any:
 @signed_in
 def confirm(review_id: int) -> Any:
     if ActionForm().validate_on_submit():
-        _attempt(
+        attempt(
             _("The list is confirmed; archivists appraise it now."),
             lambda s: disposal.confirm(s, caller(), review_id),
         )
@@ -100,7 +90,7 @@ def appraise(review_id: int, document_id: int) -> Any:
         except ValueError:
             flash(_("Invalid date."), "error")
             return redirect(url_for("web_disposal.review", review_id=review_id))
-        _attempt(
+        attempt(
             _("Appraisal recorded."),
             lambda s: disposal.appraise(
                 s,
@@ -161,7 +151,7 @@ def destruction(destruction_id: int) -> Any:
 @signed_in
 def decide(destruction_id: int) -> Any:
     if ActionForm().validate_on_submit():
-        _attempt(
+        attempt(
             _("Decision recorded."),
             lambda s: disposal.decide(
                 s,

@@ -1,9 +1,14 @@
-"""Flask-WTF forms (every one carries a CSRF token)."""
+"""Flask-WTF forms (every one carries a CSRF token), and running a form's use case."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from wtforms import (
     DateField,
     EmailField,
@@ -17,6 +22,21 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from archive_service.accounts.models import ROLES
+from archive_service.errors import DomainError
+from archive_service.http import uow
+
+
+def attempt(success: str, action: Callable[[Session], Any]) -> bool:
+    """Run a use case in one transaction and flash the outcome: ``success``, or the
+    refusal's message (nothing changed then)."""
+    try:
+        with uow() as s:
+            action(s)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return False
+    flash(success, "info")
+    return True
 
 
 def role_choices() -> list[tuple[str, str]]:

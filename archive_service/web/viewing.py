@@ -11,7 +11,7 @@ from archive_service.api.viewing import page_total, shown_page
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.viewing import services as viewing
-from archive_service.web.forms import ActionForm
+from archive_service.web.forms import ActionForm, attempt
 
 bp = Blueprint("web_viewing", __name__, url_prefix="/viewing")
 
@@ -52,12 +52,10 @@ def open_session(grant_id: int) -> Any:
 @signed_in
 def close_session(session_id: int) -> Any:
     if ActionForm().validate_on_submit():
-        try:
-            with uow() as s:
-                viewing.close_session(runtime(), s, caller(), session_id)
-            flash(_("The session has ended; the viewer's pages stop working now."), "info")
-        except DomainError as exc:
-            flash(exc.message, "error")
+        attempt(
+            _("The session has ended; the viewer's pages stop working now."),
+            lambda s: viewing.close_session(runtime(), s, caller(), session_id),
+        )
     return redirect(url_for("web_viewing.index"))
 
 
