@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from archive_service.accounts.models import DecisionStep, Department, User
+from archive_service.accounts.models import Department, User
+from archive_service.approvals import DecisionStep
 from archive_service.archive.models import Customer
 from archive_service.db import Base, UTCDateTime, utcnow
 

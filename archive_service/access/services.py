@@ -23,6 +23,7 @@ from archive_service.access.models import (
     RequestStatus,
 )
 from archive_service.accounts.models import Department
+from archive_service.approvals import open_next, pending_step
 from archive_service.archive.models import AccessRecord, Category, Customer, Document
 from archive_service.audit.services import Actor, record
 from archive_service.db import utcnow
@@ -182,7 +183,7 @@ def get_request(session: Session, by: Caller, request_id: int) -> AccessRequest:
 
 
 def current_step(req: AccessRequest) -> ApprovalStep | None:
-    return next((s for s in req.steps if s.status == "pending"), None)
+    return pending_step(req.steps)
 
 
 def attach_legal_basis(
@@ -308,8 +309,7 @@ def decide(
         _named_supervisor(session, req, supervisor) if decision == "approve" and last_step else None
     )
     now = utcnow()
-    step.status = "approved" if decision == "approve" else "rejected"
-    step.decided_by, step.decided_at, step.comment = by.user, now, comment
+    step.settle(decision == "approve", by.user, now, comment)
     record(
         session,
         by.actor,
@@ -323,12 +323,9 @@ def decide(
     if decision == "reject":
         req.status, req.decided_at, req.outcome_reason = RequestStatus.REJECTED, now, comment
         return req
-    following = next((s for s in req.steps if s.status == "waiting"), None)
-    if following is not None:
-        following.status = "pending"
-        return req
-    req.status, req.decided_at = RequestStatus.APPROVED, now
-    _grant(session, by, req, named_supervisor)
+    if open_next(req.steps):
+        req.status, req.decided_at = RequestStatus.APPROVED, now
+        _grant(session, by, req, named_supervisor)
     return req
 
 

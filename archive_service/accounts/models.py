@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive_service.db import Base, UTCDateTime, utcnow
 
@@ -145,20 +145,3 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(lazy="joined")
-
-
-class DecisionStep:
-    """Columns of one step of an approval chain (access, change, destruction): its place,
-    the role that decides it, its state (waiting|pending|approved|rejected), and who
-    decided, when and what they said."""
-
-    position: Mapped[int] = mapped_column(Integer)
-    role: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="waiting")
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    comment: Mapped[str | None] = mapped_column(String(1000))
-
-    @declared_attr
-    def decided_by(cls) -> Mapped[User | None]:  # noqa: N805 (SQLAlchemy's declared_attr)
-        return relationship(User, lazy="joined")

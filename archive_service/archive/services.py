@@ -458,7 +458,7 @@ def upload(
         )
     ).first()
     if duplicate and not up.allow_duplicate:
-        vault.discard(obj.object_name)  # the transaction rolls the row back
+        vault.delete_object(obj.object_name)  # the transaction rolls the row back
         raise Conflict(
             "the same file is already in this customer's archive",
             duplicate_of=duplicate[0],

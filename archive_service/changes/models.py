@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from archive_service.accounts.models import DecisionStep, User
+from archive_service.accounts.models import User
+from archive_service.approvals import DecisionStep
 from archive_service.db import Base, UTCDateTime, utcnow
 
 

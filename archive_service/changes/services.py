@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive_service.approvals import open_next, pending_step
 from archive_service.archive import intake
 from archive_service.archive import services as archive
 from archive_service.archive.models import (
@@ -246,7 +247,7 @@ def get_change(session: Session, by: Caller, change_id: int) -> ChangeRequest:
 
 
 def current_step(req: ChangeRequest) -> ChangeStep | None:
-    return next((s for s in req.steps if s.status == "pending"), None)
+    return pending_step(req.steps)
 
 
 def decide(
@@ -269,8 +270,7 @@ def decide(
     if decision != "approve" and not comment:
         raise InvalidInput("give the reason", field="comment")
     now = utcnow()
-    step.status = "approved" if decision == "approve" else "rejected"
-    step.decided_by, step.decided_at, step.comment = by.user, now, comment
+    step.settle(decision == "approve", by.user, now, comment)
     record(
         session,
         by.actor,
@@ -285,11 +285,8 @@ def decide(
         req.status = ChangeStatus.RETURNED if decision == "return" else ChangeStatus.REJECTED
         req.closed_at, req.outcome_reason = now, comment
         return req
-    following = next((s for s in req.steps if s.status == "waiting"), None)
-    if following is not None:
-        following.status = "pending"
-        return req
-    _apply(session, by, req, settings)
+    if open_next(req.steps):
+        _apply(session, by, req, settings)
     return req
 
 

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from archive_service.accounts.models import DecisionStep, User
+from archive_service.accounts.models import User
+from archive_service.approvals import DecisionStep
 from archive_service.archive.models import Document
 from archive_service.db import Base, UTCDateTime, utcnow
 

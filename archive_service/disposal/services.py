@@ -24,6 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from archive_service.accounts.services import user_by_username
+from archive_service.approvals import open_next, pending_step
 from archive_service.archive import services as archive
 from archive_service.archive.models import Document, DocumentStatus
 from archive_service.archive.retention import add_years
@@ -274,7 +275,7 @@ def list_destructions(
 
 
 def current_step(dest: Destruction) -> DestructionStep | None:
-    return next((s for s in dest.steps if s.status == "pending"), None)
+    return pending_step(dest.steps)
 
 
 def decide(
@@ -294,8 +295,7 @@ def decide(
     comment = (comment or "").strip()[:1000] or None
     if decision == "reject" and not comment:
         raise InvalidInput("a rejection gives its reason", field="comment")
-    step.status = "approved" if decision == "approve" else "rejected"
-    step.decided_by, step.decided_at, step.comment = by.user, utcnow(), comment
+    step.settle(decision == "approve", by.user, utcnow(), comment)
     record(
         session,
         by.actor,
@@ -308,10 +308,7 @@ def decide(
     if decision == "reject":
         dest.status = "rejected"
         return dest
-    following = next((s for s in dest.steps if s.status == "waiting"), None)
-    if following is not None:
-        following.status = "pending"
-    else:
+    if open_next(dest.steps):
         dest.status = "approved"
     return dest
 
@@ -484,7 +481,7 @@ def execute(rt: Runtime, destruction_id: int, how: Execution | None = None) -> D
             continue
         # Keys are gone (committed): the content is unreadable. Now delete every stored
         # version of every object; deleting is idempotent, so a rerun repeats it safely.
-        deleted = sum(len(rt.vault.store.erase(name).versions_deleted) for name in names)
+        deleted = sum(rt.vault.delete_object(name) for name in names)
         with rt.db.unit_of_work() as s:
             _finish_item(s, item_id, destruction_id, deleted)
     return _complete(rt, destruction_id, how)

@@ -124,7 +124,7 @@ def extract_text(rt: Runtime, document_id: int) -> str:
             rt.vault.destroy_key(s, old)  # the rendition of a replaced version goes
         refresh_later(s, [doc.id])
     if old is not None:
-        rt.vault.store.erase(old.object_name)
+        rt.vault.delete_object(old.object_name)
     return doc.extraction
 
 

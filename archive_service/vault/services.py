@@ -87,9 +87,11 @@ class Vault:
         session.flush()
         return obj
 
-    def discard(self, object_name: str) -> None:
-        """Remove an object that never got (or lost) its row."""
-        self.store.erase(object_name)
+    def delete_object(self, object_name: str) -> int:
+        """Delete every stored version of an object: the second half of an erase, once its
+        key is gone, or an object that never got its row. Idempotent; returns how many
+        versions went."""
+        return len(self.store.erase(object_name).versions_deleted)
 
     def open(self, obj: StoredObject) -> Iterator[bytes]:
         """Verified plaintext chunks; raises on any integrity failure."""
@@ -108,11 +110,6 @@ class Vault:
         obj.key_id = None
         obj.erased_at = obj.erased_at or utcnow()
         session.flush()
-
-    def delete_object(self, obj: StoredObject) -> dict[str, Any]:
-        """Second half, after the key is gone: delete every stored version (idempotent)."""
-        result = self.store.erase(obj.object_name)
-        return {"object": obj.object_name, "versions_deleted": list(result.versions_deleted)}
 
 
 def rewrap_batch(session: Session, keyring: Keyring, batch: int = 500) -> int:
