@@ -50,7 +50,7 @@ def test_query_terms_match_index_positions() -> None:
 
 def test_tokenizer_matches_fast_path() -> None:
     text = "客戶檔案：上海華信 HT-2023-001，哈哈，年"
-    stream = {}
+    stream: dict[str, list[int]] = {}
     for token in MixedTokenizer()(text, positions=True, chars=True):
         stream.setdefault(token.text, []).append(token.pos)
         assert fold(text[token.startchar : token.endchar]) in (token.text, token.text[:1])

@@ -52,7 +52,7 @@ def test_docx_paragraphs_tables_and_headers(tmp_path: Path) -> None:
     table.cell(0, 0).text = "合同编号"
     table.cell(0, 1).text = "HT-2023-001"
     document.sections[0].header.paragraphs[0].text = "内部资料"
-    document.save(tmp_path / "a.docx")
+    document.save(str(tmp_path / "a.docx"))
     result = extract(tmp_path / "a.docx", DOCX)
     assert result.error is None, result.error
     assert "采购合同" in (result.text or "")
@@ -84,7 +84,7 @@ def test_pptx_text_and_notes(tmp_path: Path) -> None:
     slide.shapes.title.text = "年度审计报告"
     slide.placeholders[1].text = CHINESE
     slide.notes_slide.notes_text_frame.text = "备注：保密"
-    deck.save(tmp_path / "a.pptx")
+    deck.save(str(tmp_path / "a.pptx"))
     result = extract(tmp_path / "a.pptx", PPTX)
     assert result.error is None, result.error
     for expected in ("年度审计报告", "采购合同", "备注：保密"):

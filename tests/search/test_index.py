@@ -420,7 +420,7 @@ def side_files(index: SearchIndex) -> set[str]:
 
 
 def live_segments(index: SearchIndex) -> set[str]:
-    return {leaf.segment_id for leaf in index._snapshot().leaves}
+    return {leaf.segment_id for leaf in index._snapshot().leaves if leaf.segment_id}
 
 
 def test_every_segment_gets_a_side_file_and_searches_use_it(corpus: SearchIndex) -> None:
@@ -439,6 +439,7 @@ def test_side_file_postings_are_whoosh_postings(corpus: SearchIndex) -> None:
     checked = 0
     for leaf in snap.leaves:
         reader = leaf.reader
+        assert leaf.side is not None
         for (field, term), _info in reader:
             expected_ids: list[int] = []
             expected_weights: list[float] = []
@@ -561,7 +562,7 @@ def test_side_file_round_trip(tmp_path: Path, slice_postings: int) -> None:
 
     from search.index_postings import open_side_file, write_side_file
 
-    terms = {
+    terms: dict[tuple[str, bytes], tuple[array[int], array[float], list[bytes]]] = {
         ("body", "合同".encode()): (array("I", [0, 5, 70000]), array("f", [1, 2, 300]), []),
         ("body", b"x"): (array("I", [9, 3, 4]), array("f", [0.5, 1, 70000]), []),  # unsorted
         ("id", b"7"): (array("I", [7]), array("f", [1]), []),
@@ -598,7 +599,9 @@ def test_side_file_refuses_postings_beyond_the_segment(tmp_path: Path) -> None:
 
     from search.index_postings import side_path, write_side_file
 
-    terms = {("body", b"x"): (array("I", [3, 10]), array("f", [1, 1]), [])}
+    terms: dict[tuple[str, bytes], tuple[array[int], array[float], list[bytes]]] = {
+        ("body", b"x"): (array("I", [3, 10]), array("f", [1, 1]), [])
+    }
     with pytest.raises(ValueError, match="beyond"):
         write_side_file(tmp_path, "ix_seg1", 10, terms)
     assert not list(tmp_path.iterdir()) and not side_path(tmp_path, "ix_seg1").exists()
