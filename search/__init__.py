@@ -1,21 +1,23 @@
 """Full-text search for the archive: text extraction, analysis, the index and its queries.
 
 A library: it knows nothing of Flask, the database or the service. The service
-feeds it :class:`IndexedDocument` values and asks :class:`SearchIndex` for pages
-of ids the caller may open; see docs/search.md.
+feeds a :class:`SearchBackend` (the Whoosh :class:`SearchIndex` by default)
+:class:`IndexedDocument` values and asks it for pages of ids the caller may open;
+see docs/search.md.
 """
 
+from search.backend import SearchBackend
 from search.extract import Extraction, extract
-from search.index import (
+from search.index import SearchIndex
+from search.query import QueryError, highlight
+from search.types import (
     AccessFilter,
     Hit,
     IndexBusy,
     IndexedDocument,
-    SearchIndex,
     SearchPage,
     SearchQuery,
 )
-from search.query import QueryError, highlight
 
 __all__ = [
     "AccessFilter",
@@ -24,6 +26,7 @@ __all__ = [
     "IndexBusy",
     "IndexedDocument",
     "QueryError",
+    "SearchBackend",
     "SearchIndex",
     "SearchPage",
     "SearchQuery",

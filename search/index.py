@@ -47,6 +47,7 @@ from whoosh.writing import SegmentWriter
 from search.analysis import index_terms, mixed_analyzer, normalize_identifier
 from search.index_postings import SidePostings, open_side_file, write_side_file
 from search.query import Clause, Plan, QueryError, parse
+from search.types import AccessFilter, Hit, IndexBusy, IndexedDocument, SearchPage, SearchQuery
 
 __all__ = [
     "AccessFilter",
@@ -58,70 +59,6 @@ __all__ = [
     "SearchPage",
     "SearchQuery",
 ]
-
-
-@dataclass(frozen=True)
-class IndexedDocument:
-    """What the index needs to know of a document (档案) to find and filter it."""
-
-    id: int
-    numbers: tuple[str, ...]  # current archive number first, then earlier ones
-    title: str
-    customer_id: int
-    customer_name: str
-    customer_code: str | None  # unified social credit code / ID number: exact match
-    category: str  # two-level code like "business.contract"
-    department: str  # owning department code like "SALES"
-    status: str  # submitted | returned | accepted
-    on_hold: bool
-    document_date: date | None
-    filing_date: date | None
-    tags: tuple[str, ...]
-    identifiers: tuple[str, ...]  # e.g. contract numbers "HT-2023-001": exact match
-    body: str  # extracted text: indexed, never stored
-
-
-@dataclass(frozen=True)
-class AccessFilter:
-    """What the caller may open, as the service's policy computed it. Applied inside the query."""
-
-    everything: bool = False
-    departments: frozenset[str] = frozenset()  # whole departments' customers
-    customers: frozenset[int] = frozenset()  # whole customers' archives
-    customer_categories: frozenset[tuple[int, str]] = frozenset()  # (customer_id, category)
-    documents: frozenset[int] = frozenset()  # single documents
-    # nothing set and everything False → matches nothing
-
-
-@dataclass(frozen=True)
-class SearchQuery:
-    text: str
-    access: AccessFilter
-    customer_id: int | None = None
-    category: str | None = None  # second-level code, or a top-level code matching its children
-    department: str | None = None
-    status: str | None = None
-    date_from: date | None = None  # on document_date
-    date_to: date | None = None
-    sort: str = "relevance"  # or "date" (newest document_date first)
-    page: int = 1
-    per_page: int = 20
-
-
-@dataclass(frozen=True)
-class Hit:
-    id: int
-    score: float
-
-
-@dataclass(frozen=True)
-class SearchPage:
-    hits: list[Hit]
-    total: int  # total matching documents the caller may open
-
-
-class IndexBusy(TimeoutError):
-    """Another writer held the index for longer than the lock timeout."""
 
 
 # --------------------------------------------------------------------------- schema
@@ -352,24 +289,32 @@ class SearchIndex:
         reader = self._snapshot().searcher.reader()
         return {int(stored["id"]) for _docnum, stored in reader.iter_docs()}
 
-    def doc_count(self) -> int:
+    def count(self) -> int:
+        """How many documents are indexed."""
         return int(self._snapshot().searcher.doc_count())
 
-    def search(self, q: SearchQuery) -> SearchPage:
-        """One page of the documents matching ``q`` that the caller may open, and their total."""
-        if q.page < 1 or not 1 <= q.per_page <= 1000:
+    def doc_count(self) -> int:
+        """The same as :meth:`count` (the service's health check calls it by this name)."""
+        return self.count()
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        """One page of the documents matching ``query`` that the caller may open, and
+        their total."""
+        if query.page < 1 or not 1 <= query.per_page <= 1000:
             raise QueryError("page must be at least 1 and per_page between 1 and 1000.")
-        if q.sort not in ("relevance", "date"):
+        if query.sort not in ("relevance", "date"):
             raise QueryError('sort must be "relevance" or "date".')
-        plan = parse(q.text)
-        access = _access_query(q.access)
+        plan = parse(query.text)
+        access = _access_query(query.access)
         if access is None:
             return SearchPage(hits=[], total=0)
         snap = self._snapshot()
         # Filters first: every later step only looks at what they allow.
-        masks = [snap.filter_mask(f) for f in [access, *_filter_queries(q)]]
-        if q.date_from or q.date_to:
-            masks.append(snap.date_mask(_day(q.date_from) or 0, _day(q.date_to) or 99991231))
+        masks = [snap.filter_mask(f) for f in [access, *_filter_queries(query)]]
+        if query.date_from or query.date_to:
+            masks.append(
+                snap.date_mask(_day(query.date_from) or 0, _day(query.date_to) or 99991231)
+            )
         matches = masks[0].copy()
         for other in masks[1:]:
             matches &= other
@@ -378,16 +323,16 @@ class SearchIndex:
             matches, scores = snap.evaluate(plan, matches)
             if not plan.groups:  # only "*" or exclusions: nothing to rank by
                 scores = None
-        end = q.page * q.per_page
+        end = query.page * query.per_page
         found = np.flatnonzero(matches)
-        if scores is None or q.sort == "date":
+        if scores is None or query.sort == "date":
             top = _top(found, snap.dates()[found], end)
         else:
             top = _top(found, scores[found], end)
         stored = snap.searcher.stored_fields
         hits = [
             Hit(id=int(stored(d)["id"]), score=0.0 if scores is None else float(scores[d]))
-            for d in top[end - q.per_page :].tolist()
+            for d in top[end - query.per_page :].tolist()
         ]
         return SearchPage(hits=hits, total=len(found))
 
