@@ -433,7 +433,7 @@ def test_every_segment_gets_a_side_file_and_searches_use_it(corpus: SearchIndex)
 
 
 def test_side_file_postings_are_whoosh_postings(corpus: SearchIndex) -> None:
-    from search.index import _posting_blocks
+    from search.whoosh_internals import posting_blocks
 
     snap = corpus._snapshot()
     checked = 0
@@ -443,7 +443,7 @@ def test_side_file_postings_are_whoosh_postings(corpus: SearchIndex) -> None:
         for (field, term), _info in reader:
             expected_ids: list[int] = []
             expected_weights: list[float] = []
-            for ids_, weights, _values in _posting_blocks(reader, field, term):
+            for ids_, weights, _values in posting_blocks(reader, field, term):
                 expected_ids += list(ids_)
                 expected_weights += list(weights)
             side = leaf.side.get(field, term)
@@ -489,7 +489,7 @@ def test_a_damaged_side_file_is_ignored(corpus: SearchIndex, damage: str) -> Non
 def test_a_failed_side_file_write_leaves_the_index_as_it_was(
     corpus: SearchIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import search.index as module
+    from search import index_postings
 
     expected = snapshot_of(corpus)
     failed: list[str] = []
@@ -500,7 +500,7 @@ def test_a_failed_side_file_write_leaves_the_index_as_it_was(
         failed.append(segment_id)
         raise OSError("disk full")
 
-    monkeypatch.setattr(module, "write_side_file", crash)
+    monkeypatch.setattr(index_postings, "write_side_file", crash)
     with pytest.raises(OSError, match="disk full") as failure:
         corpus.update([make_doc(6, body="补充协议")])
     assert snapshot_of(SearchIndex(corpus.directory)) == expected
@@ -547,13 +547,25 @@ def test_threads_share_caches_and_agree(corpus: SearchIndex) -> None:
 
 
 def test_date_column_fast_read_matches_whoosh(corpus: SearchIndex) -> None:
-    from search.index import _date_loader
+    from search.whoosh_internals import numeric_column
 
     for leaf in corpus._snapshot().leaves:
         column = leaf.reader.column_reader("document_date", translate=False)
         slow = [int(column[d] or 0) for d in range(leaf.count)]
-        assert _date_loader(leaf.reader).tolist() == slow
+        fast = numeric_column(column, leaf.count)
+        assert fast is not None and fast.tolist() == slow
     assert 0 in corpus._snapshot().dates().tolist()  # the undated document
+
+
+def test_length_column_fast_read_matches_whoosh(corpus: SearchIndex) -> None:
+    from search.whoosh_internals import field_lengths
+
+    for leaf in corpus._snapshot().leaves:
+        for field in ("title", "body", "tags"):
+            slow = [leaf.reader.doc_field_length(d, field) or 0 for d in range(leaf.count)]
+            fast = field_lengths(leaf.reader, field, leaf.count)
+            assert fast is not None and fast.tolist() == slow
+            assert any(slow) or field == "tags"
 
 
 @pytest.mark.parametrize("slice_postings", [1 << 20, 1, 3])
