@@ -31,7 +31,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 translations: $(STAMP)  ## re-extract messages, merge into the catalogues, compile
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o archive_service/translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k "_t:1c,2" -k "lazy_pgettext:1c,2" -o archive_service/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i archive_service/translations/messages.pot -d archive_service/translations
 	$(VENV)/bin/pybabel compile -d archive_service/translations
 

@@ -21,7 +21,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import Babel
+from flask_babel import Babel, pgettext
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -33,8 +33,10 @@ from archive_service.errors import DomainError, NotAuthenticated
 from archive_service.http import close_request_session, public, request_session
 from archive_service.instance import ensure_instance, secret_key
 from archive_service.runtime import Runtime, build_runtime
+from archive_service.vocabulary import Label, label_of
 from storage.errors import IntegrityError as StorageIntegrityError
 from storage.errors import StoreUnavailable
+from workers.sender import connect
 
 LOCALES = ("zh", "en")
 
@@ -96,7 +98,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.request_class = ArchiveRequest
     ArchiveRequest.temp_dir = str(Path(settings.temp_dir))
     Path(ArchiveRequest.temp_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
-    app.extensions["archive"] = runtime or build_runtime(settings)
+    app.extensions["archive"] = runtime or connect(build_runtime(settings))
     # Refuse oversize bodies from their Content-Length, before reading them.
     app.config["MAX_CONTENT_LENGTH"] = app.extensions["archive"].archive.max_upload_bytes + (
         1 << 20
@@ -118,7 +120,7 @@ def _init_extensions(app: APIFlask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str) -> Any:
-        from archive_service.accounts.services import session_user
+        from archive_service.accounts.authentication import session_user
 
         return session_user(request_session(), session_id)
 
@@ -131,41 +133,56 @@ def _init_extensions(app: APIFlask) -> None:
             "locales": LOCALES,
             "inbox_count": _inbox_count(),
             "disposal_count": _disposal_count(),
+            "can": _can,
+            "term": _term,
+            "label": _label,
         }
 
 
-APPROVER_ROLES = ("department_head", "operations_head", "leader")
+def _can(action: str, target: Any = None) -> bool:
+    """Templates ask the policy, never role names: ``{% if can('document.hold', doc) %}``."""
+    from archive_service.http import caller
+    from archive_service.policy import may
+
+    return bool(may(caller(), action, target))
+
+
+def _label(label: Label | None, fallback: str = "") -> str:
+    """A vocabulary label in the interface's language (its context kept apart)."""
+    if label is None:
+        return fallback
+    return str(pgettext(label.context, label.english))
+
+
+def _term(context: str, code: str | None) -> str:
+    """The words for a stored code: ``{{ term('tier', c.tier) }}`` → 重要 / important."""
+    if code is None:
+        return "—"
+    return _label(label_of(context, code), code)
+
+
+def _signed_in_page() -> bool:
+    from flask_login import current_user
+
+    return not request.path.startswith("/api/") and getattr(current_user, "is_authenticated", False)
 
 
 def _inbox_count() -> int | None:
     """How many applications wait for the signed-in approver (None: not an approver)."""
-    from flask_login import current_user
-
-    from archive_service.access.services import inbox
+    from archive_service.access.applications import inbox
     from archive_service.http import caller
 
-    user = current_user
-    if request.path.startswith("/api/") or not getattr(user, "is_authenticated", False):
-        return None
-    if not user.has_role(*APPROVER_ROLES):
+    if not _signed_in_page() or not _can("access.inbox"):
         return None
     return len(inbox(request_session(), caller()))
 
 
-DISPOSAL_ROLES = ("archivist", "operations_head", "leader", "auditor", "supervisor")
-
-
 def _disposal_count() -> int | None:
     """How many review or destruction steps wait for the signed-in person (None: not theirs)."""
-    from flask_login import current_user
-
-    from archive_service.disposal.services import waiting_for
+    from archive_service.disposal.destructions import waiting_for
     from archive_service.http import caller
 
-    user = current_user
-    if request.path.startswith("/api/") or not getattr(user, "is_authenticated", False):
-        return None
-    if not user.has_role(*DISPOSAL_ROLES):
+    if not _signed_in_page() or not _can("review.read"):
         return None
     return sum(len(v) for v in waiting_for(request_session(), caller()).values())
 

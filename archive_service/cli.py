@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -18,11 +17,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.accounts import services as accounts
-from archive_service.accounts.models import ROLES, Department, User, UserRole
+from archive_service.accounts import departments, users
+from archive_service.accounts.bootstrap import bootstrap
+from archive_service.accounts.vocabulary import ROLES
 from archive_service.audit import services as audit
 from archive_service.config import Settings
 from archive_service.errors import DomainError
@@ -30,12 +29,13 @@ from archive_service.instance import ensure_instance
 from archive_service.migrate import upgrade
 from archive_service.policy import Caller
 from archive_service.runtime import Runtime, build_runtime
+from workers.sender import connect
 
 OPERATOR = Caller.cli()
 
 
 def _runtime() -> Runtime:
-    return build_runtime(Settings.from_env())
+    return connect(build_runtime(Settings.from_env()))
 
 
 def _fail(exc: DomainError) -> NoReturn:
@@ -58,29 +58,12 @@ def initialise(settings: Settings) -> tuple[Runtime, str | None]:
     """
     ensure_instance(settings)
     upgrade(settings.database_url)
-    rt = build_runtime(settings)
+    rt = connect(build_runtime(settings))
     rt.vault.backend.ensure_ready()
-    generated = None
     with rt.db.unit_of_work() as s:
-        ops = settings.operations_department
-        if s.execute(select(Department).where(Department.code == ops)).scalar_one_or_none() is None:
-            accounts.create_department(s, OPERATOR, ops, "运营部 Operations")
-        has_admin = s.execute(
-            select(User.id).join(UserRole).where(UserRole.role == "admin", User.status == "active")
-        ).first()
-        if not has_admin:
-            password = settings.admin_password or secrets.token_urlsafe(12)
-            accounts.create_user(
-                s,
-                OPERATOR,
-                username="admin",
-                password=password,
-                display_name="Administrator",
-                department=ops,
-                roles=["admin"],
-                settings=rt.accounts,
-            )
-            generated = None if settings.admin_password else password
+        generated = bootstrap(
+            s, rt.accounts, settings.operations_department, settings.admin_password
+        )
     return rt, generated
 
 
@@ -211,7 +194,7 @@ def user() -> None:
 @click.option("--username", required=True)
 @click.option("--display-name", required=True)
 @click.option("--department", default=None)
-@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES))
+@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES.codes))
 @click.option("--email", default=None)
 @click.password_option(envvar="ARCHIVE_NEW_USER_PASSWORD")
 def user_create(
@@ -226,7 +209,7 @@ def user_create(
     rt = _runtime()
     try:
         with rt.db.unit_of_work() as s:
-            u = accounts.create_user(
+            u = users.create_user(
                 s,
                 OPERATOR,
                 username=username,
@@ -243,7 +226,7 @@ def user_create(
 
 
 def _user_id(session: Session, username: str) -> int:
-    found = accounts.user_by_username(session, username)
+    found = users.user_by_username(session, username)
     if found is None:
         raise click.ClickException(f"no user {username!r}")
     return found.id
@@ -257,7 +240,7 @@ def user_close(username: str, reason: str) -> None:
     rt = _runtime()
     try:
         with rt.db.unit_of_work() as s:
-            accounts.close_account(s, OPERATOR, _user_id(s, username), reason)
+            users.close_account(s, OPERATOR, _user_id(s, username), reason)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"closed {username}")
@@ -265,13 +248,13 @@ def user_close(username: str, reason: str) -> None:
 
 @user.command("set-roles")
 @click.argument("username")
-@click.argument("roles", nargs=-1, type=click.Choice(ROLES))
+@click.argument("roles", nargs=-1, type=click.Choice(ROLES.codes))
 def user_set_roles(username: str, roles: tuple[str, ...]) -> None:
     """Replace an account's roles."""
     rt = _runtime()
     try:
         with rt.db.unit_of_work() as s:
-            u = accounts.set_roles(s, OPERATOR, _user_id(s, username), roles)
+            u = users.set_roles(s, OPERATOR, _user_id(s, username), roles)
             click.echo(json.dumps(u.summary(), ensure_ascii=False))
     except DomainError as exc:
         _fail(exc)
@@ -282,7 +265,7 @@ def user_list() -> None:
     """Every account, one JSON line each."""
     rt = _runtime()
     with rt.db.unit_of_work() as s:
-        for u in accounts.list_users(s, OPERATOR):
+        for u in users.list_users(s, OPERATOR):
             click.echo(json.dumps(u.summary(), ensure_ascii=False))
 
 
@@ -298,7 +281,7 @@ def department_create(code: str, name: str) -> None:
     rt = _runtime()
     try:
         with rt.db.unit_of_work() as s:
-            d = accounts.create_department(s, OPERATOR, code, name)
+            d = departments.create_department(s, OPERATOR, code, name)
             click.echo(f"{d.code} {d.name}")
     except DomainError as exc:
         _fail(exc)
@@ -347,37 +330,24 @@ def keys_status() -> None:
     )
 
 
-def _keyring_path(rt: Runtime) -> str:
-    if not rt.vault.keyring_path:
-        raise click.ClickException(
-            "the keyring is given inline (ARCHIVE_KEYRING); add the new key there and redeploy"
-        )
-    return rt.vault.keyring_path
-
-
 @keys.command("rotate")
 @click.option("--wait", is_flag=True, help="Re-wrap here and now instead of in the worker.")
 def keys_rotate(wait: bool) -> None:
     """Add a new active master key, then re-wrap every data key under it (no content is
     re-encrypted). The re-wrap runs as a resumable Celery task."""
+    from archive_service.vault import keys as master_keys
     from archive_service.vault.services import rewrap_all
-    from storage.keyring import Keyring
 
     rt = _runtime()
-    path = _keyring_path(rt)
-    ring = Keyring.load(path)
-    old = ring.active_key_id
-    new = ring.add_key(activate=True)
-    ring.save(path)
-    with rt.db.unit_of_work() as s:
-        audit.record(s, OPERATOR.actor, "keys.rotate", "keyring", new, previous=old)
+    try:
+        with rt.db.unit_of_work() as s:
+            new, old = master_keys.rotate(s, OPERATOR, rt.vault, rewrap_later=not wait)
+    except DomainError as exc:
+        _fail(exc)
     click.echo(f"new active master key {new} (was {old})")
     if wait:
         click.echo(f"re-wrapped {rewrap_all(rt.db, rt.vault)} data keys")
     else:
-        from archive_service.jobs import enqueue
-
-        enqueue(rt, "rewrap_keys")
         click.echo("re-wrapping queued; 'archive keys status' shows progress")
 
 
@@ -385,22 +355,14 @@ def keys_rotate(wait: bool) -> None:
 @click.argument("key_id")
 def keys_retire(key_id: str) -> None:
     """Destroy an old master key once no data key depends on it."""
-    from archive_service.vault.services import keys_in_use
-    from storage.keyring import Keyring
+    from archive_service.vault import keys as master_keys
 
     rt = _runtime()
-    path = _keyring_path(rt)
-    with rt.db.unit_of_work() as s:
-        in_use = keys_in_use(s).get(key_id, 0)
-        if in_use:
-            raise click.ClickException(f"{in_use} data keys still depend on {key_id}; rotate first")
-        ring = Keyring.load(path)
-        try:
-            ring.retire(key_id)
-        except Exception as exc:  # KeyringError, UnknownMasterKey: say it plainly
-            raise click.ClickException(str(exc)) from exc
-        ring.save(path)
-        audit.record(s, OPERATOR.actor, "keys.retire", "keyring", key_id)
+    try:
+        with rt.db.unit_of_work() as s:
+            master_keys.retire(s, OPERATOR, rt.vault, key_id)
+    except DomainError as exc:
+        _fail(exc)
     click.echo(f"retired {key_id}")
 
 
@@ -501,14 +463,12 @@ def destruction_public_key() -> None:
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to a file (default stdout).")
 def destruction_export(destruction_id: int, out: str | None) -> None:
     """The signed record of a completed destruction, as JSON."""
-    from archive_service.disposal import services as disposal
+    from archive_service.disposal.records import export_record
 
     rt = _runtime()
     try:
         with rt.db.unit_of_work() as s:
-            dest = disposal.get_destruction(s, OPERATOR, destruction_id)
-            signed = disposal.signed_record(rt, dest)
-            audit.record(s, OPERATOR.actor, "destruction.export", "destruction", destruction_id)
+            _dest, signed = export_record(s, OPERATOR, rt.signer, destruction_id)
     except DomainError as exc:
         _fail(exc)
     text = json.dumps(signed, ensure_ascii=False, indent=2)
@@ -564,8 +524,7 @@ def audit_verify() -> None:
     """Check the hash chain; exit status 1 and the first broken event if altered."""
     rt = _runtime()
     with rt.db.unit_of_work() as s:
-        result = audit.verify(s)
-        audit.record(s, OPERATOR.actor, "audit.verify", **result.as_dict())
+        result = audit.verify_and_record(s, OPERATOR.actor)
     click.echo(json.dumps(result.as_dict()))
     if not result.ok:
         sys.exit(1)

@@ -9,11 +9,17 @@ tests can build them directly.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 PREFIX = "ARCHIVE_"
+# Settings named after a vocabulary's codes: the field, and the variables that fill it.
+KEYED = {
+    "retention_years": re.compile(r"^ARCHIVE_RETENTION_([A-Z0-9_]+)_YEARS$"),
+    "tier_minimum_years": re.compile(r"^ARCHIVE_TIER_MINIMUM_([A-Z0-9_]+)$"),
+}
 
 
 def _as_bool(value: str) -> bool:
@@ -46,6 +52,10 @@ class Settings:
     # Secure cookies everywhere but the embedded default (plain http on localhost).
     secure_cookies: bool | None = None
     password_min_length: int = 12
+    # argon2id cost (argon2-cffi's recommended defaults); tests make it cheap.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
+    password_hash_parallelism: int = 4
     lockout_threshold: int = 5
     lockout_window_minutes: int = 15
     lockout_minutes: int = 15
@@ -59,13 +69,10 @@ class Settings:
     # Numbering and retention (the rules' "[X] years" are settings)
     number_pattern: str = "{category}{customer:3}{year}{seq:2}"
     fonds: str = "Q001"
-    retention_long_years: int = 30
-    retention_medium_years: int = 10
-    retention_short_years: int = 5
-    tier_minimum_core: int = 10
-    tier_minimum_important: int = 10
-    tier_minimum_potential: int = 5
-    tier_minimum_ordinary: int = 5
+    # ARCHIVE_RETENTION_<CLASS>_YEARS and ARCHIVE_TIER_MINIMUM_<TIER>, for any class or tier
+    # of the vocabularies (archive_service/archive/vocabulary.py): {"long": 25, ...}
+    retention_years: dict[str, int] = field(default_factory=dict)
+    tier_minimum_years: dict[str, int] = field(default_factory=dict)
     hold_release_years: int = 5
     joint_review_tiers: str = "core"
     # Review and destruction
@@ -86,8 +93,15 @@ class Settings:
         """Read every field from ``ARCHIVE_<FIELD>``; fill the embedded defaults."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
+        for name, pattern in KEYED.items():
+            keyed = {}
+            for key, raw in env.items():
+                match = pattern.match(key)
+                if match and raw.strip():
+                    keyed[match.group(1).lower()] = int(raw)
+            values[name] = keyed
         for f in fields(cls):
-            if f.name == "extra":
+            if f.name == "extra" or f.name in KEYED:
                 continue
             raw = env.get(PREFIX + f.name.upper())
             if raw is None or raw == "":

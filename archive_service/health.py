@@ -35,7 +35,7 @@ def _broker(rt: Runtime) -> None:
 
 
 def _index(rt: Runtime) -> None:
-    rt.search_index.doc_count()  # opens the index: it exists and is readable
+    rt.search_index.count()  # opens the index: it exists and is readable
 
 
 CHECKS: dict[str, tuple[Check, bool]] = {

@@ -172,10 +172,6 @@ class SearchIndex:
         """How many documents are indexed."""
         return int(self._snapshot().searcher.doc_count())
 
-    def doc_count(self) -> int:
-        """The same as :meth:`count` (the service's health check calls it by this name)."""
-        return self.count()
-
     def search(self, query: SearchQuery) -> SearchPage:
         """One page of the documents matching ``query`` that the caller may open, and
         their total."""

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import pytest
 from sqlalchemy import create_engine, text
 
-from archive_service.accounts import services as accounts
+from archive_service.accounts import departments, users
 from archive_service.audit.chain import GENESIS
 from archive_service.config import Settings
 from archive_service.db import Base
@@ -29,9 +29,17 @@ from archive_service.migrate import upgrade
 from archive_service.policy import Caller
 from archive_service.runtime import Runtime, build_runtime
 from storage.keyring import Keyring
+from workers.sender import connect
 
 PG_BASE_URL = os.environ.get("ARCHIVE_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery 9"
+# argon2 at its lowest cost: the suite signs in thousands of times; production keeps the
+# recommended cost (tests/unit/test_account_rules.py checks the default).
+CHEAP_HASHING = {
+    "password_hash_time_cost": 1,
+    "password_hash_memory_kib": 8,
+    "password_hash_parallelism": 1,
+}
 
 
 def unavailable(what: str) -> NoReturn:
@@ -127,12 +135,13 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         secret_key="test-secret-key",
         keyring_file=str(keyring_file),
         celery_always_eager=True,
+        **CHEAP_HASHING,
     ).with_defaults()
 
 
 @pytest.fixture
 def rt(settings: Settings) -> Iterator[Runtime]:
-    runtime = build_runtime(settings)
+    runtime = connect(build_runtime(settings))
     yield runtime
     runtime.close()
 
@@ -162,14 +171,14 @@ class People:
 
     def department(self, code: str, name: str | None = None) -> None:
         with self.rt.db.unit_of_work() as s:
-            if not any(d.code == code for d in accounts.list_departments(s)):
-                accounts.create_department(s, OPERATOR, code, name or code)
+            if not any(d.code == code for d in departments.list_departments(s)):
+                departments.create_department(s, OPERATOR, code, name or code)
 
     def user(self, username: str, *roles: str, department: str | None = "SALES") -> Any:
         if department:
             self.department(department)
         with self.rt.db.unit_of_work() as s:
-            return accounts.create_user(
+            return users.create_user(
                 s,
                 OPERATOR,
                 username=username,

@@ -8,6 +8,9 @@ writes go to the ``index`` queue, which exactly one worker consumes.
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from celery import Celery
 from celery.schedules import crontab
 
@@ -74,4 +77,27 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+class CelerySender:
+    """Sends tasks by name to the broker (the routes put index writes on their queue); the
+    client is made on first use."""
+
+    eager = False
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Celery | None = None
+
+    def send(self, task: str, *args: Any) -> None:
+        if self._client is None:
+            self._client = make_celery(self._settings)
+        name = f"workers.tasks.{task}"
+        self._client.send_task(name, args=list(args))
+        log.info("queued %s", name)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+log = logging.getLogger(__name__)
 celery = make_celery(Settings.from_env())

@@ -21,9 +21,7 @@ def ping() -> str:
 def verify_audit_chain() -> dict[str, Any]:
     """Daily: check the audit chain and record the result in the chain itself."""
     with runtime().db.unit_of_work() as session:
-        result = audit.verify(session)
-        audit.record(session, Actor.system("scheduler"), "audit.verify", **result.as_dict())
-    return result.as_dict()
+        return audit.verify_and_record(session, Actor.system("scheduler")).as_dict()
 
 
 @celery.task(name="workers.tasks.rewrap_keys", acks_late=True)
@@ -38,7 +36,7 @@ def rewrap_keys() -> int:
 @celery.task(name="workers.tasks.expire_grants")
 def expire_grants() -> int:
     """Mark grants whose window has ended (they already stop working at use)."""
-    from archive_service.access.services import expire_grants as expire
+    from archive_service.access.grants import expire_grants as expire
 
     with runtime().db.unit_of_work() as session:
         return expire(session)
@@ -47,7 +45,7 @@ def expire_grants() -> int:
 @celery.task(name="workers.tasks.compile_retention_review")
 def compile_retention_review() -> int | None:
     """Daily: list the documents whose disposal date has come (none twice in open work)."""
-    from archive_service.disposal.services import compile_review
+    from archive_service.disposal.reviews import compile_review
     from archive_service.policy import Caller
 
     with runtime().db.unit_of_work() as session:
@@ -58,19 +56,19 @@ def compile_retention_review() -> int | None:
 @celery.task(name="workers.tasks.execute_destruction", bind=True, acks_late=True, max_retries=5)
 def execute_destruction(self: Any, destruction_id: int) -> str:
     """Carry out an approved destruction; a rerun after a crash finishes it correctly."""
-    from archive_service.disposal import services as disposal
+    from archive_service.disposal import execution
     from storage.errors import StoreUnavailable
 
     rt = runtime()
-    how = disposal.Execution(
+    how = execution.Execution(
         record_years=rt.settings.destruction_record_years,
         pace_seconds=rt.settings.destruction_pace_ms / 1000,
     )
     try:
-        return disposal.execute(rt, destruction_id, how).status
+        return execution.execute(rt.db, rt.vault, rt.signer, destruction_id, how).status
     except StoreUnavailable as exc:
         if self.request.retries >= self.max_retries:
-            disposal.fail(rt, destruction_id, f"object store unavailable: {exc}")
+            execution.fail(rt.db, destruction_id, f"object store unavailable: {exc}")
             raise
         raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc
 
@@ -80,14 +78,13 @@ def resume_destructions() -> list[int]:
     """Every few minutes: runs that stopped making progress (their worker died) start again."""
     from datetime import timedelta
 
-    from archive_service.disposal.services import stalled
-    from archive_service.jobs import enqueue
+    from archive_service.disposal.execution import stalled
 
     rt = runtime()
     with rt.db.unit_of_work() as session:
         ids = stalled(session, timedelta(minutes=rt.settings.destruction_stall_minutes))
     for destruction_id in ids:
-        enqueue(rt, "execute_destruction", destruction_id)
+        rt.send("execute_destruction", destruction_id)
     return ids
 
 
@@ -140,6 +137,7 @@ def index_repair() -> dict[str, Any]:
 @celery.task(name="workers.tasks.end_viewing_sessions")
 def end_viewing_sessions() -> int:
     """Every minute: record supervised sessions that ran out, wipe their decrypted files."""
-    from archive_service.viewing.services import end_overdue
+    from archive_service.viewing.sessions import end_overdue
 
-    return end_overdue(runtime())
+    rt = runtime()
+    return end_overdue(rt.db, rt.viewing)

@@ -7,18 +7,11 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from archive_service.accounts.models import Department, User
+from archive_service.access.vocabulary import GrantStatus, RequestStatus
+from archive_service.accounts.models import User
 from archive_service.approvals import DecisionStep
 from archive_service.archive.models import Customer
 from archive_service.db import Base, UTCDateTime, utcnow
-
-
-class RequestStatus:
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
 
 
 class AccessRequest(Base):
@@ -59,10 +52,12 @@ class ApprovalStep(DecisionStep, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("access_requests.id"), index=True)
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
 
     request: Mapped[AccessRequest] = relationship(back_populates="steps")
-    department: Mapped[Department | None] = relationship(lazy="joined")
+
+    @property
+    def applicant_id(self) -> int | None:
+        return self.request.requester_id
 
 
 class Grant(Base):
@@ -77,7 +72,7 @@ class Grant(Base):
     mode: Mapped[str] = mapped_column(String(16))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=GrantStatus.ACTIVE, index=True)
     # External grants: the staff member the approving leader named to supervise viewing.
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revoked_by_id: Mapped[int | None] = mapped_column(Integer)

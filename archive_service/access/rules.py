@@ -7,26 +7,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    role: str
-    department_id: int | None  # the department whose head decides; None: anyone with the role
+from archive_service.approvals import Step
 
 
 def approval_chain(
-    requester_department_id: int | None,
-    customer_department_id: int,
-    operations_department_id: int | None,
+    requester_department: str | None,
+    customer_department: str,
+    operations_department: str,
     external: bool,
-) -> list[StepSpec]:
+) -> list[Step]:
     if external:
-        return [StepSpec("leader", None)]
-    if requester_department_id == customer_department_id:
-        return [StepSpec("department_head", requester_department_id)]
+        return [Step("leader")]
+    if requester_department == customer_department:
+        return [Step("department_head", requester_department)]
     return [
-        StepSpec("department_head", requester_department_id),
-        StepSpec("operations_head", operations_department_id),
+        Step("department_head", requester_department),
+        Step("operations_head", operations_department),
     ]
+
+
+# Every role a step of some application may name (they see the approvals inbox).
+DECIDING_ROLES = frozenset(
+    s.role
+    for external, own in ((True, False), (False, True), (False, False))
+    for s in approval_chain("A", "A" if own else "B", "OPS", external)
+)

@@ -8,31 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from archive_service.accounts.vocabulary import EXTERNAL_ROLE, AccountStatus
 from archive_service.db import Base, UTCDateTime, utcnow
-
-ROLES = (
-    "admin",
-    "clerk",
-    "archivist",
-    "department_head",
-    "operations_head",
-    "leader",
-    "manager",
-    "requester",
-    "regulator",
-    "supervisor",
-    "auditor",
-)
-
-
-class AccountStatus:
-    """Account life cycle: applied → approved → active → closed (or rejected)."""
-
-    APPLIED = "applied"
-    APPROVED = "approved"
-    ACTIVE = "active"
-    CLOSED = "closed"
-    REJECTED = "rejected"
 
 
 class Department(Base):
@@ -94,6 +71,11 @@ class User(Base):
     @property
     def department_code(self) -> str | None:
         return self.department.code if self.department else None
+
+    @property
+    def is_external(self) -> bool:
+        """An external viewer (court, regulator): sees documents only in supervised sessions."""
+        return EXTERNAL_ROLE in self.roles
 
     @property
     def is_active_account(self) -> bool:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from apiflask import Schema
 from apiflask.fields import AwareDateTime, File, Integer, List, String
 from apiflask.validators import Length, OneOf, Range
-from flask import Response
 
-from archive_service.access import services as access
-from archive_service.api.archive import attachment_response
+from archive_service.access import applications, register
+from archive_service.access import grants as access_grants
+from archive_service.access.serializers import (
+    REGISTER_COLUMNS,
+    grant_dict,
+    record_dict,
+    request_dict,
+)
+from archive_service.access.vocabulary import MODES
 from archive_service.api.common import SECURITY, blueprint
-from archive_service.audit.services import record
 from archive_service.http import caller, runtime, signed_in, uow
+from archive_service.responses import attachment_response, csv_response, table
 
 bp = blueprint("access", "Access")
 
@@ -25,7 +29,7 @@ class ApplicationIn(Schema):
     document_ids = List(Integer(), load_default=list)
     customer_id = Integer(load_default=None)
     categories = List(String(validate=Length(max=64)), load_default=list)
-    mode = String(required=True, validate=OneOf(["view", "download"]))
+    mode = String(required=True, validate=OneOf(MODES.codes))
     starts_at = AwareDateTime(required=True)
     ends_at = AwareDateTime(required=True)
 
@@ -61,7 +65,7 @@ class RegisterQuery(Schema):
 @signed_in
 def apply(body: dict[str, Any]) -> Any:
     """Apply for access: purpose, scope, mode and window; the approvers follow by rule."""
-    app = access.Application(
+    app = applications.Application(
         purpose=body["purpose"],
         mode=body["mode"],
         starts_at=body["starts_at"],
@@ -71,8 +75,8 @@ def apply(body: dict[str, Any]) -> Any:
         categories=tuple(body["categories"]),
     )
     with uow() as s:
-        req = access.apply(s, caller(), app, runtime().settings.operations_department)
-        return access.request_dict(req), 201
+        req = applications.apply(s, caller(), app, runtime().archive.operations_department)
+        return request_dict(req), 201
 
 
 @bp.get("/access-requests")
@@ -81,8 +85,8 @@ def apply(body: dict[str, Any]) -> Any:
 def mine() -> Any:
     """The caller's own applications."""
     with uow() as s:
-        rows = access.my_requests(s, caller())
-        return {"items": [access.request_dict(r) for r in rows], "total": len(rows)}
+        rows = applications.my_requests(s, caller())
+        return {"items": [request_dict(r) for r in rows], "total": len(rows)}
 
 
 @bp.get("/access-requests/inbox")
@@ -91,8 +95,8 @@ def mine() -> Any:
 def inbox() -> Any:
     """Applications waiting for the caller's decision."""
     with uow() as s:
-        rows = access.inbox(s, caller())
-        return {"items": [access.request_dict(r) for r in rows], "total": len(rows)}
+        rows = applications.inbox(s, caller())
+        return {"items": [request_dict(r) for r in rows], "total": len(rows)}
 
 
 @bp.get("/access-requests/<int:request_id>")
@@ -101,7 +105,7 @@ def inbox() -> Any:
 def get_request(request_id: int) -> Any:
     """One application with its approval steps."""
     with uow() as s:
-        return access.request_dict(access.get_request(s, caller(), request_id))
+        return request_dict(applications.get_request(s, caller(), request_id))
 
 
 @bp.post("/access-requests/<int:request_id>/decision")
@@ -111,10 +115,10 @@ def get_request(request_id: int) -> Any:
 def decide(request_id: int, body: dict[str, Any]) -> Any:
     """Approve or reject the current step (only whoever that step needs)."""
     with uow() as s:
-        req = access.decide(
+        req = applications.decide(
             s, caller(), request_id, body["decision"], body["comment"], body["supervisor"]
         )
-        return access.request_dict(req)
+        return request_dict(req)
 
 
 @bp.post("/access-requests/<int:request_id>/legal-basis")
@@ -126,16 +130,16 @@ def attach_legal_basis(request_id: int, body: dict[str, Any]) -> Any:
     rt = runtime()
     f = body["legal_basis"]
     with uow() as s:
-        req = access.attach_legal_basis(
+        req = applications.attach_legal_basis(
             s,
             caller(),
             rt.vault,
             request_id,
             f.filename or "",
             f.stream,
-            rt.archive.allowed_types,
+            rt.archive.intake,
         )
-        return access.request_dict(req)
+        return request_dict(req)
 
 
 @bp.get("/access-requests/<int:request_id>/legal-basis")
@@ -144,7 +148,7 @@ def attach_legal_basis(request_id: int, body: dict[str, Any]) -> Any:
 def read_legal_basis(request_id: int) -> Any:
     """The attached legal basis, for the approvers and overseers of the application."""
     with uow() as s:
-        file = access.legal_basis(s, caller(), runtime().vault, request_id)
+        file = applications.legal_basis(s, caller(), runtime().vault, request_id)
     return attachment_response(file)
 
 
@@ -154,22 +158,8 @@ def read_legal_basis(request_id: int) -> Any:
 def grants() -> Any:
     """Active grants (operations head, admin, archivist, auditor)."""
     with uow() as s:
-        rows = access.active_grants(s, caller())
-        return {
-            "items": [
-                {
-                    "id": g.id,
-                    "user_id": g.user_id,
-                    "customer_id": g.customer_id,
-                    "mode": g.mode,
-                    "starts_at": g.starts_at.isoformat(),
-                    "ends_at": g.ends_at.isoformat(),
-                    "request_id": g.request_id,
-                }
-                for g in rows
-            ],
-            "total": len(rows),
-        }
+        rows = access_grants.active_grants(s, caller())
+        return {"items": [grant_dict(g) for g in rows], "total": len(rows)}
 
 
 @bp.post("/grants/<int:grant_id>/revoke")
@@ -179,12 +169,7 @@ def grants() -> Any:
 def revoke(grant_id: int, body: dict[str, Any]) -> Any:
     """Revoke a grant at once (operations head or admin)."""
     with uow() as s:
-        g = access.revoke(s, caller(), grant_id, body["reason"])
-        return {
-            "id": g.id,
-            "status": g.status,
-            "revoked_at": g.revoked_at.isoformat() if g.revoked_at else None,
-        }
+        return grant_dict(access_grants.revoke(s, caller(), grant_id, body["reason"]))
 
 
 @bp.get("/access-register")
@@ -195,39 +180,10 @@ def access_register(q: dict[str, Any]) -> Any:
     """The access register (查阅登记): every reading; ``format=csv`` exports it."""
     page, per_page, fmt = q.pop("page"), q.pop("per_page"), q.pop("format")
     with uow() as s:
-        if fmt == "csv":
-            rows, _total = access.register(s, caller(), access.RegisterFilter(**q), 1, 100_000)
-        else:
-            rows, total = access.register(s, caller(), access.RegisterFilter(**q), page, per_page)
-        record(
-            s,
-            caller().actor,
-            "register.read",
-            filters={k: str(v) for k, v in q.items() if v},
-            format=fmt,
+        rows, total = register.read_register(
+            s, caller(), register.RegisterFilter(**q), page, per_page, export=fmt == "csv"
         )
-        items = [access.record_dict(r) for r in rows]
+        items = [record_dict(r) for r in rows]
     if fmt == "csv":
-        return Response(
-            register_csv(items),
-            mimetype="text/csv",
-            headers={"Content-Disposition": "attachment; filename=access-register.csv"},
-        )
+        return csv_response("access-register.csv", REGISTER_COLUMNS, table(items, REGISTER_COLUMNS))
     return {"items": items, "total": total}
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A cell a spreadsheet would run as a formula is made inert.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def register_csv(items: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    cols = ["at", "user", "document_id", "archive_number", "action", "grant_id", "purpose", "rule"]
-    cols += ["session", "page", "supervisor"]
-    writer = csv.writer(buf)
-    writer.writerow(cols)
-    for item in items:
-        writer.writerow([_cell(item[c]) for c in cols])
-    return buf.getvalue()

@@ -8,8 +8,8 @@ from apiflask import Schema
 from apiflask.fields import Email, Integer, List, String
 from apiflask.validators import Length, OneOf
 
-from archive_service.accounts import services as accounts
-from archive_service.accounts.models import ROLES
+from archive_service.accounts import departments, users
+from archive_service.accounts.vocabulary import ROLES
 from archive_service.api.common import SECURITY, blueprint
 from archive_service.http import caller, runtime, signed_in, uow
 
@@ -21,7 +21,7 @@ class UserIn(Schema):
     password = String(required=True, validate=Length(min=1, max=1024))
     display_name = String(required=True, validate=Length(min=1, max=200))
     department = String(load_default=None, validate=Length(max=32))
-    roles = List(String(validate=OneOf(ROLES)), load_default=list)
+    roles = List(String(validate=OneOf(ROLES.codes)), load_default=list)
     email = Email(load_default=None)
 
 
@@ -35,7 +35,7 @@ class UserOut(Schema):
 
 
 class RolesIn(Schema):
-    roles = List(String(validate=OneOf(ROLES)), required=True)
+    roles = List(String(validate=OneOf(ROLES.codes)), required=True)
 
 
 class ReasonIn(Schema):
@@ -61,7 +61,7 @@ class DepartmentOut(Schema):
 def create_user(body: dict[str, Any]) -> Any:
     """Create an active account (admin)."""
     with uow() as s:
-        user = accounts.create_user(s, caller(), settings=runtime().accounts, **body)
+        user = users.create_user(s, caller(), settings=runtime().accounts, **body)
     return user.summary()
 
 
@@ -71,8 +71,8 @@ def create_user(body: dict[str, Any]) -> Any:
 def list_users() -> Any:
     """Every account (admin)."""
     with uow() as s:
-        users = accounts.list_users(s, caller())
-        return {"items": [u.summary() for u in users], "total": len(users)}
+        rows = users.list_users(s, caller())
+        return {"items": [u.summary() for u in rows], "total": len(rows)}
 
 
 @bp.put("/users/<int:user_id>/roles")
@@ -83,7 +83,7 @@ def list_users() -> Any:
 def set_roles(user_id: int, body: dict[str, Any]) -> Any:
     """Replace an account's roles (admin)."""
     with uow() as s:
-        return accounts.set_roles(s, caller(), user_id, body["roles"]).summary()
+        return users.set_roles(s, caller(), user_id, body["roles"]).summary()
 
 
 @bp.post("/users/<int:user_id>/close")
@@ -94,7 +94,7 @@ def set_roles(user_id: int, body: dict[str, Any]) -> Any:
 def close_user(user_id: int, body: dict[str, Any]) -> Any:
     """Close an account: its sessions and tokens end at once (admin)."""
     with uow() as s:
-        return accounts.close_account(s, caller(), user_id, body["reason"]).summary()
+        return users.close_account(s, caller(), user_id, body["reason"]).summary()
 
 
 @bp.post("/departments")
@@ -105,7 +105,7 @@ def close_user(user_id: int, body: dict[str, Any]) -> Any:
 def create_department(body: dict[str, Any]) -> Any:
     """Create a department (admin)."""
     with uow() as s:
-        return accounts.create_department(s, caller(), body["code"], body["name"])
+        return departments.create_department(s, caller(), body["code"], body["name"])
 
 
 @bp.get("/departments")
@@ -114,7 +114,7 @@ def create_department(body: dict[str, Any]) -> Any:
 def list_departments() -> Any:
     """All departments."""
     with uow() as s:
-        depts = accounts.list_departments(s)
+        depts = departments.list_departments(s)
         return {
             "items": [{"id": d.id, "code": d.code, "name": d.name} for d in depts],
             "total": len(depts),

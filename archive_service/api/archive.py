@@ -7,25 +7,42 @@ from typing import Any
 from apiflask import Schema
 from apiflask.fields import Boolean, Date, Dict, File, Integer, List, String
 from apiflask.validators import Length, OneOf, Range
-from flask import Response, request, stream_with_context
+from flask import request
 from marshmallow import EXCLUDE
 
 from archive_service.api.common import SECURITY, blueprint
-from archive_service.archive import services as archive
-from archive_service.archive.models import CUSTOMER_TYPES, RETENTION_CLASSES, SCALES, TIERS
+from archive_service.archive import (
+    categories as archive_categories,
+)
+from archive_service.archive import (
+    customers,
+    documents,
+    holds,
+    reading,
+    review,
+    serializers,
+)
+from archive_service.archive.vocabulary import (
+    CUSTOMER_TYPES,
+    DOCUMENT_STATUSES,
+    RETENTION_CLASSES,
+    SCALES,
+    TIERS,
+)
 from archive_service.errors import Gone
 from archive_service.http import caller, runtime, signed_in, uow
 from archive_service.indexing import services as indexing
+from archive_service.responses import content_response
 
 bp = blueprint("archive", "Archive")
 
 
 class CustomerIn(Schema):
     name = String(required=True, validate=Length(min=1, max=300))
-    customer_type = String(required=True, validate=OneOf(CUSTOMER_TYPES))
+    customer_type = String(required=True, validate=OneOf(CUSTOMER_TYPES.codes))
     department = String(required=True, validate=Length(min=1, max=32))
-    tier = String(load_default="ordinary", validate=OneOf(TIERS))
-    scale = String(load_default=None, validate=OneOf(SCALES))
+    tier = String(load_default="ordinary", validate=OneOf(TIERS.codes))
+    scale = String(load_default=None, validate=OneOf(SCALES.codes))
     credit_code = String(load_default=None, validate=Length(max=64))
     legal_representative = String(load_default=None, validate=Length(max=200))
     address = String(load_default=None, validate=Length(max=500))
@@ -43,7 +60,7 @@ class CustomerIn(Schema):
 
 class CustomerQuery(Schema):
     q = String(load_default=None, validate=Length(max=200))
-    tier = String(load_default=None, validate=OneOf(TIERS))
+    tier = String(load_default=None, validate=OneOf(TIERS.codes))
     department = String(load_default=None, validate=Length(max=32))
     page = Integer(load_default=1, validate=Range(min=1))
     per_page = Integer(load_default=50, validate=Range(min=1, max=500))
@@ -58,7 +75,7 @@ class UploadIn(Schema):
     category = String(required=True, validate=Length(min=1, max=64))
     title = String(required=True, validate=Length(min=1, max=500))
     document_date = Date(load_default=None)
-    retention_class = String(required=True, validate=OneOf(RETENTION_CLASSES))
+    retention_class = String(required=True, validate=OneOf(RETENTION_CLASSES.codes))
     tags = List(String(validate=Length(max=50)), load_default=list)
     allow_duplicate = Boolean(load_default=False)
 
@@ -68,9 +85,7 @@ class DocumentQuery(Schema):
     customer_id = Integer(load_default=None)
     category = String(load_default=None, validate=Length(max=64))
     number = String(load_default=None, validate=Length(max=64))
-    status = String(
-        load_default=None, validate=OneOf(["submitted", "returned", "accepted", "destroyed"])
-    )
+    status = String(load_default=None, validate=OneOf(DOCUMENT_STATUSES.codes))
     department = String(load_default=None, validate=Length(max=32))
     date_from = Date(load_default=None)
     date_to = Date(load_default=None)
@@ -90,7 +105,7 @@ class ReasonIn(Schema):
 
 
 def _customer_out(customer: Any) -> dict[str, Any]:
-    return archive.customer_dict(customer)
+    return serializers.customer_dict(customer)
 
 
 @bp.post("/customers")
@@ -100,7 +115,7 @@ def _customer_out(customer: Any) -> dict[str, Any]:
 def create_customer(body: dict[str, Any]) -> Any:
     """Open a customer's archive (clerk of the owning department)."""
     with uow() as s:
-        return _customer_out(archive.create_customer(s, caller(), body)), 201
+        return _customer_out(customers.create_customer(s, caller(), body)), 201
 
 
 @bp.get("/customers")
@@ -110,10 +125,10 @@ def create_customer(body: dict[str, Any]) -> Any:
 def list_customers(q: dict[str, Any]) -> Any:
     """Customers the caller may see."""
     with uow() as s:
-        rows, total = archive.list_customers(s, caller(), **q)
+        rows, total = customers.list_customers(s, caller(), **q)
         return {
             "items": [
-                archive.customer_dict(c, archive.personal_details_visible(caller(), c))
+                serializers.customer_dict(c, customers.personal_details_visible(caller(), c))
                 for c in rows
             ],
             "total": total,
@@ -126,9 +141,11 @@ def list_customers(q: dict[str, Any]) -> Any:
 def get_customer(customer_id: int) -> Any:
     """A customer, with its archive's counts by category (404 if not visible)."""
     with uow() as s:
-        customer = archive.get_customer(s, caller(), customer_id)
-        out = archive.customer_dict(customer, archive.personal_details_visible(caller(), customer))
-        out["documents_by_category"] = archive.category_counts(s, customer.id)
+        customer = customers.get_customer(s, caller(), customer_id)
+        out = serializers.customer_dict(
+            customer, customers.personal_details_visible(caller(), customer)
+        )
+        out["documents_by_category"] = customers.category_counts(s, customer.id)
         return out
 
 
@@ -155,7 +172,7 @@ def categories() -> Any:
                         for c in children
                     ],
                 }
-                for top, children in archive.category_tree(s)
+                for top, children in archive_categories.category_tree(s)
             ]
         }
 
@@ -176,7 +193,7 @@ class CategoryIn(Schema):
 def create_category(body: dict[str, Any]) -> Any:
     """Extend the category tree (admin)."""
     with uow() as s:
-        cat = archive.create_category(s, caller(), **body)
+        cat = archive_categories.create_category(s, caller(), **body)
         return {"code": cat.code, "parent_code": cat.parent_code, "facts": cat.facts}, 201
 
 
@@ -195,7 +212,7 @@ def upload(body: dict[str, Any]) -> Any:
     """
     rt = runtime()
     f = body["file"]
-    up = archive.Upload(
+    up = documents.Upload(
         customer_id=body["customer_id"],
         category=body["category"],
         title=body["title"],
@@ -208,8 +225,8 @@ def upload(body: dict[str, Any]) -> Any:
         allow_duplicate=body["allow_duplicate"],
     )
     with uow() as s:
-        doc = archive.upload(s, caller(), rt.vault, up, rt.archive)
-        return archive.document_dict(doc), 201
+        doc = documents.upload(s, caller(), rt.vault, up, rt.archive)
+        return serializers.document_dict(doc), 201
 
 
 @bp.get("/documents")
@@ -241,14 +258,14 @@ def list_documents(q: dict[str, Any]) -> Any:
             )
             found, total = indexing.search(runtime(), s, caller(), params)
             items = [
-                {**archive.document_dict(f.document), "score": f.score, "snippets": f.snippets}
+                {**serializers.document_dict(f.document), "score": f.score, "snippets": f.snippets}
                 for f in found
             ]
             return {"items": items, "total": total}
         for unused in ("department", "date_from", "date_to", "sort"):
             q.pop(unused)
-        rows, total = archive.list_documents(s, caller(), **q)
-        return {"items": [archive.document_dict(d) for d in rows], "total": total}
+        rows, total = documents.list_documents(s, caller(), **q)
+        return {"items": [serializers.document_dict(d) for d in rows], "total": total}
 
 
 @bp.get("/documents/review-queue")
@@ -257,8 +274,8 @@ def list_documents(q: dict[str, Any]) -> Any:
 def review_queue() -> Any:
     """Submitted documents waiting for an archivist."""
     with uow() as s:
-        rows = archive.review_queue(s, caller())
-        return {"items": [archive.document_dict(d) for d in rows], "total": len(rows)}
+        rows = review.review_queue(s, caller())
+        return {"items": [serializers.document_dict(d) for d in rows], "total": len(rows)}
 
 
 @bp.get("/documents/<int:document_id>")
@@ -267,10 +284,10 @@ def review_queue() -> Any:
 def get_document(document_id: int) -> Any:
     """A document's metadata (404 if the caller may not know it exists)."""
     with uow() as s:
-        doc = archive.get_document(s, caller(), document_id)
+        doc = documents.get_document(s, caller(), document_id)
         if doc.status == "destroyed":
-            raise Gone("document was destroyed", tombstone=archive.tombstone(doc))
-        return archive.document_dict(doc)
+            raise Gone("document was destroyed", tombstone=serializers.tombstone(doc))
+        return serializers.document_dict(doc)
 
 
 @bp.get("/documents/by-number/<path:number>")
@@ -279,7 +296,7 @@ def get_document(document_id: int) -> Any:
 def by_number(number: str) -> Any:
     """Find a document by its current or an earlier archive number."""
     with uow() as s:
-        return archive.document_dict(archive.find_by_number(s, caller(), number))
+        return serializers.document_dict(documents.find_by_number(s, caller(), number))
 
 
 @bp.post("/documents/<int:document_id>/accept")
@@ -289,8 +306,8 @@ def accept(document_id: int) -> Any:
     """The archivist accepts: allocates the archive number, computes the disposal date."""
     rt = runtime()
     with uow() as s:
-        doc = archive.accept(s, caller(), document_id, rt.archive)
-        out = archive.document_dict(doc)
+        doc = review.accept(s, caller(), document_id, rt.archive)
+        out = serializers.document_dict(doc)
     return out
 
 
@@ -301,8 +318,8 @@ def accept(document_id: int) -> Any:
 def return_document(document_id: int, body: dict[str, Any]) -> Any:
     """The archivist returns a submission to the clerk, with the reason."""
     with uow() as s:
-        return archive.document_dict(
-            archive.return_to_clerk(s, caller(), document_id, body["reason"])
+        return serializers.document_dict(
+            review.return_to_clerk(s, caller(), document_id, body["reason"])
         )
 
 
@@ -314,8 +331,8 @@ def place_hold(document_id: int, body: dict[str, Any]) -> Any:
     """Place a hold (dispute, litigation, open matter): the clock stops."""
     rt = runtime()
     with uow() as s:
-        return archive.document_dict(
-            archive.place_hold(s, caller(), document_id, body["reason"], rt.archive)
+        return serializers.document_dict(
+            holds.place_hold(s, caller(), document_id, body["reason"], rt.archive.retention)
         )
 
 
@@ -327,49 +344,9 @@ def release_hold(document_id: int, body: dict[str, Any]) -> Any:
     """Release the hold: the document is kept at least five more years."""
     rt = runtime()
     with uow() as s:
-        return archive.document_dict(
-            archive.release_hold(s, caller(), document_id, body["reason"], rt.archive)
+        return serializers.document_dict(
+            holds.release_hold(s, caller(), document_id, body["reason"], rt.archive.retention)
         )
-
-
-def stream_file(
-    chunks: Any, *, content_type: str, filename: str, size: int, sha256: str, disposition: str
-) -> Response:
-    """Stream verified plaintext; the name travels only in the header, RFC 6266-encoded."""
-    from urllib.parse import quote
-
-    resp = Response(stream_with_context(chunks), mimetype=content_type, direct_passthrough=True)
-    resp.headers["Content-Length"] = str(size)
-    resp.headers["Content-Disposition"] = (
-        f"{disposition}; filename=\"document\"; filename*=UTF-8''{quote(filename)}"
-    )
-    resp.headers["X-Content-SHA256"] = sha256
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
-def attachment_response(file: Any) -> Response:
-    """A stored attachment (e.g. a legal basis) streamed like a document's file."""
-    return stream_file(
-        file.chunks,
-        content_type=file.content_type,
-        filename=file.filename,
-        size=file.size,
-        sha256=file.sha256,
-        disposition="attachment",
-    )
-
-
-def content_response(reading: archive.Reading, disposition: str) -> Response:
-    v = reading.version
-    return stream_file(
-        reading.chunks,
-        content_type=v.content_type,
-        filename=v.filename,
-        size=v.size,
-        sha256=v.sha256,
-        disposition=disposition,
-    )
 
 
 @bp.get("/documents/<int:document_id>/content")
@@ -384,7 +361,7 @@ def content(document_id: int, q: dict[str, Any]) -> Any:
     rt = runtime()
     action = "preview" if q["disposition"] == "inline" else "download"
     with uow() as s:
-        reading = archive.read_content(
+        opened = reading.read_content(
             s, caller(), rt.vault, document_id, action, q["purpose"], q["version"]
         )
-    return content_response(reading, q["disposition"])
+    return content_response(opened, q["disposition"])

@@ -9,7 +9,7 @@ from apiflask.fields import DateTime, String
 from apiflask.validators import Length
 from flask import g, request
 
-from archive_service.accounts import services as accounts
+from archive_service.accounts import authentication, tokens
 from archive_service.api.common import SECURITY, blueprint
 from archive_service.errors import DomainError, NotAuthenticated
 from archive_service.http import caller, public, request_session, runtime, signed_in, uow
@@ -46,24 +46,24 @@ def create_token(body: dict[str, Any]) -> Any:
     """Exchange username and password for a bearer token (expires; revocable)."""
     rt = runtime()
     session = request_session()
-    result = accounts.authenticate(
+    result = authentication.authenticate(
         session, body["username"], body["password"], request.remote_addr, "api", rt.accounts
     )
     # The failed attempt and its audit event are kept, whatever the outcome.
     session.commit()
-    if result.outcome == accounts.LoginOutcome.LOCKED:
+    if result.outcome == authentication.LoginOutcome.LOCKED:
         assert result.locked_until is not None
         raise AccountLocked(
             f"account locked until {result.locked_until.isoformat()}",
             locked_until=result.locked_until.isoformat(),
         )
-    if result.outcome == accounts.LoginOutcome.NOT_ACTIVE:
+    if result.outcome == authentication.LoginOutcome.NOT_ACTIVE:
         raise AccountNotActive(f"account is {result.status}", status=result.status)
     if not result.ok:
         raise NotAuthenticated("wrong username or password")
     assert result.user is not None
     with uow() as s:
-        plain, token = accounts.issue_token(
+        plain, token = tokens.issue_token(
             s, Caller.of(result.user, request.remote_addr), rt.accounts
         )
     return {"token": plain, "expires_at": token.expires_at}
@@ -76,7 +76,7 @@ def create_token(body: dict[str, Any]) -> Any:
 def revoke_token() -> Any:
     """Revoke the token this request was made with."""
     with uow() as s:
-        accounts.revoke_token(s, caller(), s.merge(g.api_token))
+        tokens.revoke_token(s, caller(), s.merge(g.api_token))
     return ""
 
 

@@ -10,13 +10,16 @@ from apiflask.fields import String
 from apiflask.validators import Length, OneOf
 from flask import request
 
-from archive_service.api.archive import stream_file
 from archive_service.api.common import SECURITY, blueprint
-from archive_service.archive import services as archive
-from archive_service.audit.services import record
+from archive_service.archive.customers import get_customer
+from archive_service.archive.disposal_date import retention_history
+from archive_service.archive.documents import get_document
+from archive_service.archive.review import number_history
 from archive_service.changes import services as changes
-from archive_service.errors import InvalidInput, NotFound
+from archive_service.changes.serializers import change_dict
+from archive_service.errors import InvalidInput
 from archive_service.http import caller, runtime, signed_in, uow
+from archive_service.responses import attachment_response
 
 bp = blueprint("changes", "Changes")
 
@@ -60,7 +63,7 @@ def file_change() -> Any:
     rt = runtime()
     with uow() as s:
         req = changes.file_change(s, caller(), rt.vault, change, rt.archive)
-        return changes.change_dict(req), 201
+        return change_dict(req), 201
 
 
 @bp.get("/change-requests/inbox")
@@ -70,7 +73,7 @@ def inbox() -> Any:
     """Change requests waiting for the caller's step."""
     with uow() as s:
         rows = changes.inbox(s, caller())
-        return {"items": [changes.change_dict(r) for r in rows], "total": len(rows)}
+        return {"items": [change_dict(r) for r in rows], "total": len(rows)}
 
 
 @bp.get("/change-requests/<int:change_id>")
@@ -79,7 +82,7 @@ def inbox() -> Any:
 def get_change(change_id: int) -> Any:
     """A change request with its steps (whoever may see its target)."""
     with uow() as s:
-        return changes.change_dict(changes.get_change(s, caller(), change_id))
+        return change_dict(changes.get_change(s, caller(), change_id))
 
 
 @bp.post("/change-requests/<int:change_id>/decision")
@@ -92,7 +95,7 @@ def decide(change_id: int, body: dict[str, Any]) -> Any:
         req = changes.decide(
             s, caller(), change_id, body["decision"], body["comment"], runtime().archive
         )
-        return changes.change_dict(req)
+        return change_dict(req)
 
 
 @bp.get("/change-requests/<int:change_id>/evidence/<int:evidence_id>")
@@ -100,24 +103,9 @@ def decide(change_id: int, body: dict[str, Any]) -> Any:
 @signed_in
 def evidence(change_id: int, evidence_id: int) -> Any:
     """A supporting file, for whoever may see the change's target."""
-    from archive_service.vault.models import StoredObject
-
-    rt = runtime()
     with uow() as s:
-        req = changes.get_change(s, caller(), change_id)
-        item = next((e for e in req.evidence if e.id == evidence_id), None)
-        if item is None:
-            raise NotFound("no such evidence")
-        obj = s.get(StoredObject, item.stored_object_id)
-        record(s, caller().actor, "change.evidence_read", "change", req.id, evidence=item.id)
-        return stream_file(
-            rt.vault.open(obj),
-            content_type=item.content_type,
-            filename=item.filename,
-            size=obj.size,
-            sha256=obj.sha256,
-            disposition="attachment",
-        )
+        file = changes.open_evidence(s, caller(), runtime().vault, change_id, evidence_id)
+    return attachment_response(file)
 
 
 @bp.get("/customers/<int:customer_id>/history")
@@ -126,9 +114,9 @@ def evidence(change_id: int, evidence_id: int) -> Any:
 def customer_history(customer_id: int) -> Any:
     """Every change to a customer: who asked, who approved, before and after."""
     with uow() as s:
-        archive.get_customer(s, caller(), customer_id)
+        get_customer(s, caller(), customer_id)
         rows = changes.history(s, "customer", customer_id)
-        return {"items": [changes.change_dict(r) for r in rows], "total": len(rows)}
+        return {"items": [change_dict(r) for r in rows], "total": len(rows)}
 
 
 @bp.get("/documents/<int:document_id>/history")
@@ -137,10 +125,10 @@ def customer_history(customer_id: int) -> Any:
 def document_history(document_id: int) -> Any:
     """Every change to a document, with its numbers and disposal-date recomputations."""
     with uow() as s:
-        archive.get_document(s, caller(), document_id)
+        get_document(s, caller(), document_id)
         rows = changes.history(s, "document", document_id)
         return {
-            "items": [changes.change_dict(r) for r in rows],
+            "items": [change_dict(r) for r in rows],
             "total": len(rows),
             "numbers": [
                 {
@@ -149,7 +137,7 @@ def document_history(document_id: int) -> Any:
                     "assigned_at": n.assigned_at.isoformat(),
                     "superseded": n.superseded_at is not None,
                 }
-                for n in archive.number_history(s, document_id)
+                for n in number_history(s, document_id)
             ],
             "retention": [
                 {
@@ -158,6 +146,6 @@ def document_history(document_id: int) -> Any:
                     "old": r.old_date.isoformat() if r.old_date else None,
                     "new": r.new_date.isoformat() if r.new_date else None,
                 }
-                for r in archive.retention_history(s, document_id)
+                for r in retention_history(s, document_id)
             ],
         }

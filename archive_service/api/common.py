@@ -9,7 +9,7 @@ from apiflask.fields import Integer
 from apiflask.validators import Range
 from flask import current_app, g, request
 
-from archive_service.accounts import services as accounts
+from archive_service.accounts.tokens import token_user
 from archive_service.errors import NotAuthenticated
 from archive_service.http import request_session
 
@@ -29,7 +29,7 @@ def load_bearer() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("use 'Authorization: Bearer <token>'")
-    found = accounts.token_user(request_session(), token.strip())
+    found = token_user(request_session(), token.strip())
     if found is None:
         raise NotAuthenticated("token unknown, expired or revoked")
     g.api_user, g.api_token = found

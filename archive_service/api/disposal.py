@@ -9,10 +9,10 @@ from apiflask.fields import Date, String
 from apiflask.validators import Length, OneOf
 
 from archive_service.api.common import SECURITY, PageQuery, blueprint, page_of
-from archive_service.audit.services import record
-from archive_service.disposal import services as disposal
+from archive_service.disposal import destructions, records, reviews
+from archive_service.disposal.serializers import destruction_dict, review_dict
+from archive_service.disposal.vocabulary import APPRAISALS
 from archive_service.http import caller, public, runtime, signed_in, uow
-from archive_service.jobs import enqueue
 
 bp = blueprint("disposal", "Disposal")
 
@@ -22,7 +22,7 @@ class ListQuery(PageQuery):
 
 
 class AppraisalIn(Schema):
-    decision = String(required=True, validate=OneOf(["destroy", "retain"]))
+    decision = String(required=True, validate=OneOf(APPRAISALS.codes))
     retain_until = Date(load_default=None)
     reason = String(load_default=None, validate=Length(max=1000))
 
@@ -43,8 +43,8 @@ class ExecuteIn(Schema):
 def compile_review() -> Any:
     """Compile a review now (the beat schedule does it daily)."""
     with uow() as s:
-        review = disposal.compile_review(s, caller())
-        return disposal.review_dict(review), 201
+        review = reviews.compile_review(s, caller())
+        return review_dict(review), 201
 
 
 @bp.get("/retention-reviews")
@@ -54,8 +54,8 @@ def compile_review() -> Any:
 def list_reviews(q: dict[str, Any]) -> Any:
     """Reviews, newest first (filter: ``status`` compiled, confirmed or closed)."""
     with uow() as s:
-        rows, total = disposal.list_reviews(s, caller(), q["status"], q["page"], q["per_page"])
-        return page_of([disposal.review_dict(r) for r in rows], total)
+        rows, total = reviews.list_reviews(s, caller(), q["status"], q["page"], q["per_page"])
+        return page_of([review_dict(r) for r in rows], total)
 
 
 @bp.get("/retention-reviews/<int:review_id>")
@@ -64,7 +64,7 @@ def list_reviews(q: dict[str, Any]) -> Any:
 def get_review(review_id: int) -> Any:
     """A review and its items."""
     with uow() as s:
-        return disposal.review_dict(disposal.get_review(s, caller(), review_id))
+        return review_dict(reviews.get_review(s, caller(), review_id))
 
 
 @bp.post("/retention-reviews/<int:review_id>/confirm")
@@ -73,7 +73,7 @@ def get_review(review_id: int) -> Any:
 def confirm(review_id: int) -> Any:
     """The operations head confirms the list's scope."""
     with uow() as s:
-        return disposal.review_dict(disposal.confirm(s, caller(), review_id))
+        return review_dict(reviews.confirm(s, caller(), review_id))
 
 
 @bp.post("/retention-reviews/<int:review_id>/items/<int:document_id>/appraisal")
@@ -83,7 +83,7 @@ def confirm(review_id: int) -> Any:
 def appraise(review_id: int, document_id: int, body: dict[str, Any]) -> Any:
     """The archivist appraises one item: destroy, or retain until a date with a reason."""
     with uow() as s:
-        disposal.appraise(
+        reviews.appraise(
             s,
             caller(),
             review_id,
@@ -91,9 +91,9 @@ def appraise(review_id: int, document_id: int, body: dict[str, Any]) -> Any:
             body["decision"],
             body["retain_until"],
             body["reason"],
-            runtime().archive,
+            runtime().archive.retention,
         )
-        return disposal.review_dict(disposal.get_review(s, caller(), review_id))
+        return review_dict(reviews.get_review(s, caller(), review_id))
 
 
 @bp.post("/retention-reviews/<int:review_id>/destruction")
@@ -102,8 +102,10 @@ def appraise(review_id: int, document_id: int, body: dict[str, Any]) -> Any:
 def apply(review_id: int) -> Any:
     """The destruction application from the items appraised ``destroy``."""
     with uow() as s:
-        return disposal.destruction_dict(
-            disposal.apply_for_destruction(s, caller(), review_id)
+        return destruction_dict(
+            destructions.apply_for_destruction(
+                s, caller(), review_id, runtime().archive.operations_department
+            )
         ), 201
 
 
@@ -114,8 +116,10 @@ def apply(review_id: int) -> Any:
 def list_destructions(q: dict[str, Any]) -> Any:
     """Destruction applications, newest first (filter: ``status``)."""
     with uow() as s:
-        rows, total = disposal.list_destructions(s, caller(), q["status"], q["page"], q["per_page"])
-        return page_of([disposal.destruction_dict(d) for d in rows], total)
+        rows, total = destructions.list_destructions(
+            s, caller(), q["status"], q["page"], q["per_page"]
+        )
+        return page_of([destruction_dict(d) for d in rows], total)
 
 
 @bp.get("/destructions/<int:destruction_id>")
@@ -124,7 +128,7 @@ def list_destructions(q: dict[str, Any]) -> Any:
 def get_destruction(destruction_id: int) -> Any:
     """Status: pending, approved, rejected, executing, completed."""
     with uow() as s:
-        return disposal.destruction_dict(disposal.get_destruction(s, caller(), destruction_id))
+        return destruction_dict(destructions.get_destruction(s, caller(), destruction_id))
 
 
 @bp.post("/destructions/<int:destruction_id>/decision")
@@ -134,8 +138,8 @@ def get_destruction(destruction_id: int) -> Any:
 def decide(destruction_id: int, body: dict[str, Any]) -> Any:
     """The operations head, then a leader."""
     with uow() as s:
-        dest = disposal.decide(s, caller(), destruction_id, body["decision"], body["comment"])
-        return disposal.destruction_dict(dest)
+        dest = destructions.decide(s, caller(), destruction_id, body["decision"], body["comment"])
+        return destruction_dict(dest)
 
 
 @bp.post("/destructions/<int:destruction_id>/execute")
@@ -145,9 +149,8 @@ def decide(destruction_id: int, body: dict[str, Any]) -> Any:
 def execute(destruction_id: int, body: dict[str, Any]) -> Any:
     """The executor starts (or resumes) an approved destruction; it runs in Celery (202)."""
     with uow() as s:
-        dest = disposal.start(s, caller(), destruction_id, body["supervisor"], body["place"])
-        out = disposal.destruction_dict(dest)
-    enqueue(runtime(), "execute_destruction", destruction_id)
+        dest = destructions.start(s, caller(), destruction_id, body["supervisor"], body["place"])
+        out = destruction_dict(dest)
     return out, 202
 
 
@@ -157,8 +160,8 @@ def execute(destruction_id: int, body: dict[str, Any]) -> Any:
 def destruction_record(destruction_id: int) -> Any:
     """The signed destruction record, with the public key that verifies it (409 until done)."""
     with uow() as s:
-        dest = disposal.get_destruction(s, caller(), destruction_id)
-        return disposal.signed_record(runtime(), dest)
+        _dest, signed = records.export_record(s, caller(), runtime().signer, destruction_id)
+        return signed
 
 
 @bp.get("/destructions/<int:destruction_id>/record/verify")
@@ -167,9 +170,8 @@ def destruction_record(destruction_id: int) -> Any:
 def verify_record(destruction_id: int) -> Any:
     """Does the stored signature still match the record the database holds?"""
     with uow() as s:
-        dest = disposal.get_destruction(s, caller(), destruction_id)
-        ok = disposal.verify_stored(runtime(), dest)
-        record(s, caller().actor, "destruction.verify", "destruction", dest.id, ok=ok)
+        ok = records.verify_record(s, caller(), runtime().signer, destruction_id)
+        dest = destructions.get_destruction(s, caller(), destruction_id)
         return {"ok": ok, "key_id": dest.signing_key_id}
 
 

@@ -6,46 +6,18 @@ from typing import Any
 
 from apiflask import Schema
 from apiflask.fields import Integer
-from flask import Response
 
 from archive_service.api.common import SECURITY, blueprint
 from archive_service.http import caller, runtime, signed_in, uow
-from archive_service.viewing import services as viewing
+from archive_service.responses import png_response
+from archive_service.viewing import pages, sessions
+from archive_service.viewing.serializers import session_dict
 
 bp = blueprint("viewing", "Supervised viewing")
 
 
 class OpenIn(Schema):
     grant_id = Integer(required=True)
-
-
-def png_response(png: bytes) -> Response:
-    """A rendered page: no caching anywhere, no file name, nothing to save but pixels."""
-    resp = Response(png, mimetype="image/png")
-    resp.headers["Cache-Control"] = "no-store, private, max-age=0"
-    resp.headers["Pragma"] = "no-cache"
-    resp.headers["Content-Disposition"] = "inline"
-    return resp
-
-
-def page_total(session_id: int, document_id: int) -> int:
-    """How many pages the document shows (prepared outside the transaction)."""
-    rt = runtime()
-    with uow() as s:
-        source = viewing.page_source(rt, s, caller(), session_id, document_id)
-    return viewing.prepare(rt, source).pages
-
-
-def shown_page(session_id: int, document_id: int, page: int) -> Response:
-    """Check, render outside any transaction, then check again and register: only a page
-    registered while its session is open leaves the server."""
-    rt = runtime()
-    with uow() as s:
-        source = viewing.page_source(rt, s, caller(), session_id, document_id)
-    png = viewing.render_page(rt, source, page)
-    with uow() as s:
-        viewing.register_page(s, caller(), source, page)
-    return png_response(png)
 
 
 @bp.post("/viewing-sessions")
@@ -56,8 +28,8 @@ def open_session(body: dict[str, Any]) -> Any:
     """The supervisor named on an external grant opens a session (at most the set length)."""
     minutes = runtime().settings.viewing_session_minutes
     with uow() as s:
-        vs = viewing.open_session(s, caller(), body["grant_id"], minutes)
-        return viewing.session_dict(vs), 201
+        vs = sessions.open_session(s, caller(), body["grant_id"], minutes)
+        return session_dict(vs), 201
 
 
 @bp.get("/viewing-sessions")
@@ -66,8 +38,8 @@ def open_session(body: dict[str, Any]) -> Any:
 def list_sessions() -> Any:
     """The caller's sessions (overseers: every session)."""
     with uow() as s:
-        rows = viewing.sessions_for(s, caller())
-        return {"items": [viewing.session_dict(v) for v in rows], "total": len(rows)}
+        rows = sessions.sessions_for(s, caller())
+        return {"items": [session_dict(v) for v in rows], "total": len(rows)}
 
 
 @bp.get("/viewing-sessions/<int:session_id>")
@@ -75,7 +47,7 @@ def list_sessions() -> Any:
 @signed_in
 def get_session(session_id: int) -> Any:
     with uow() as s:
-        return viewing.session_dict(viewing.get_session(s, caller(), session_id))
+        return session_dict(sessions.get_session(s, caller(), session_id))
 
 
 @bp.post("/viewing-sessions/<int:session_id>/close")
@@ -84,7 +56,7 @@ def get_session(session_id: int) -> Any:
 def close_session(session_id: int) -> Any:
     """The supervisor ends the session at once."""
     with uow() as s:
-        return viewing.session_dict(viewing.close_session(runtime(), s, caller(), session_id))
+        return session_dict(sessions.close_session(s, caller(), runtime().viewing, session_id))
 
 
 @bp.get("/viewing-sessions/<int:session_id>/documents")
@@ -93,7 +65,7 @@ def close_session(session_id: int) -> Any:
 def session_documents(session_id: int) -> Any:
     """What the viewer may look at in this session (numbers and titles only)."""
     with uow() as s:
-        docs = viewing.documents(s, caller(), session_id)
+        docs = pages.documents(s, caller(), session_id)
         items = [{"id": d.id, "archive_number": d.archive_number, "title": d.title} for d in docs]
         return {"items": items, "total": len(items)}
 
@@ -103,7 +75,8 @@ def session_documents(session_id: int) -> Any:
 @signed_in
 def document_pages(session_id: int, document_id: int) -> Any:
     """How many pages the document shows."""
-    return {"document_id": document_id, "pages": page_total(session_id, document_id)}
+    count = pages.page_total(uow, caller(), runtime().viewing, session_id, document_id)
+    return {"document_id": document_id, "pages": count}
 
 
 @bp.get("/viewing-sessions/<int:session_id>/documents/<int:document_id>/pages/<int:page>")
@@ -111,4 +84,5 @@ def document_pages(session_id: int, document_id: int) -> Any:
 @signed_in
 def page_image(session_id: int, document_id: int, page: int) -> Any:
     """One page as a PNG with the viewer, organisation, time and session burned in."""
-    return shown_page(session_id, document_id, page)
+    png = pages.show_page(uow, caller(), runtime().viewing, session_id, document_id, page)
+    return png_response(png)

@@ -1,19 +1,30 @@
-"""Intake checks for uploaded files: type from content, names as metadata only.
+"""Intake: every file that comes in — an upload, a change request's replacement file or
+evidence, an access application's legal basis — is taken by :func:`receive`.
 
 The type is decided by the bytes (python-magic on the first few KiB), then
 checked against the allow-list and against the name's extension; a PDF
 named ``.docx`` or a script named ``.txt`` is refused. Names are cleaned of
 path parts, control characters and bidirectional marks and are never used
-as paths.
+as paths. A file past the size limit is refused while it streams (413), and
+the content is encrypted into the store as it is read.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, BinaryIO
 
 import magic
+
+from archive_service.errors import InvalidInput, TooLarge, UnsupportedType
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from archive_service.vault.models import StoredObject
+    from archive_service.vault.services import Vault
 
 SNIFF_BYTES = 8192
 
@@ -113,3 +124,65 @@ def sniff(head: bytes, filename: str, allowed: frozenset[str] = DEFAULT_ALLOWED_
     if ext not in ALLOWED[content_type] and not (content_type == "text/csv" and ext == ".txt"):
         raise Refused(415, f"the content is {detected} but the name ends in {ext or 'nothing'}")
     return Sniffed(content_type=content_type, detected=detected)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What intake accepts: the allowed content types and the largest size."""
+
+    max_bytes: int = 512 * 1024 * 1024
+    allowed_types: frozenset[str] = field(default_factory=lambda: DEFAULT_ALLOWED_TYPES)
+
+
+class _Limited:
+    """The sniffed head, then the rest of the stream; refused once it passes ``limit``
+    bytes (413 while it streams, not after the fact)."""
+
+    def __init__(self, raw: BinaryIO, head: bytes, limit: int) -> None:
+        self.raw, self.head, self.limit, self.seen = raw, head, limit, 0
+
+    def read(self, n: int = -1) -> bytes:
+        if self.head:
+            if n < 0 or n >= len(self.head):
+                chunk, self.head = self.head, b""
+            else:
+                chunk, self.head = self.head[:n], self.head[n:]
+        else:
+            chunk = bytes(self.raw.read(n))
+        self.seen += len(chunk)
+        if self.seen > self.limit:
+            raise TooLarge(f"the file is larger than {self.limit} bytes")
+        return chunk
+
+
+@dataclass(frozen=True)
+class Received:
+    """A file taken in: its stored (encrypted) object, cleaned name and sniffed type."""
+
+    stored: StoredObject
+    filename: str
+    content_type: str
+
+
+def receive(
+    session: Session,
+    vault: Vault,
+    filename: str | None,
+    stream: BinaryIO,
+    limits: Limits,
+    field: str = "file",
+) -> Received:
+    """Check a file's name, type and size and store it encrypted: 413, 415 or 422 (naming
+    ``field``) when it cannot be taken."""
+    name = clean_filename(filename)
+    head = stream.read(SNIFF_BYTES)
+    try:
+        sniffed = sniff(head, name, limits.allowed_types)
+    except Refused as exc:
+        if exc.status == 413:
+            raise TooLarge(exc.message) from exc
+        if exc.status == 415:
+            raise UnsupportedType(exc.message, field=field) from exc
+        raise InvalidInput(exc.message, field=field) from exc
+    stored = vault.put(session, _Limited(stream, head, limits.max_bytes))
+    return Received(stored=stored, filename=name, content_type=sniffed.content_type)

@@ -21,19 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive_service.accounts.models import Department, User
+from archive_service.archive.vocabulary import DocumentStatus
 from archive_service.db import Base, UTCDateTime, utcnow
-
-CUSTOMER_TYPES = ("individual", "enterprise", "institution")
-TIERS = ("core", "important", "potential", "ordinary")
-SCALES = ("large", "medium", "small")
-RETENTION_CLASSES = ("permanent", "long", "medium", "short")
-
-
-class DocumentStatus:
-    SUBMITTED = "submitted"  # uploaded, waiting for the archivist
-    RETURNED = "returned"  # sent back to the clerk with a reason
-    ACCEPTED = "accepted"  # in the archive, numbered
-    DESTROYED = "destroyed"  # only a tombstone remains
 
 
 class Customer(Base):

@@ -6,7 +6,8 @@ A pattern is text with tokens in braces:
 ``{customer}``   the customer's sequence number
 ``{year}``       the year of filing
 ``{seq}``        a sequence within the scope of the tokens before it
-``{retention}``  the retention class code (``Y`` permanent, ``D30``, ``D10``, ``D5``)
+``{retention}``  the retention code: ``Y`` permanent, else ``D`` and the class's years
+                 (``D30``, ``D10``; ``D25`` when the long class is set to 25 years)
 ``{fonds}``      the fonds code (全宗号) from settings
 ``{department}`` the owning department's code
 
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 TOKEN_RE = re.compile(r"\{(\w+)(?::(\d+))?\}")
 KNOWN_TOKENS = {"category", "customer", "year", "seq", "retention", "fonds", "department"}
 DEFAULT_PATTERN = "{category}{customer:3}{year}{seq:2}"
-RETENTION_CODES = {"permanent": "Y", "long": "D30", "medium": "D10", "short": "D5"}
 
 
 class PatternError(ValueError):

@@ -13,15 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-# Defaults from the rules; each is a setting.
-DEFAULT_CLASS_YEARS: dict[str, int | None] = {
-    "permanent": None,
-    "long": 30,
-    "medium": 10,
-    "short": 5,
-}
-DEFAULT_TIER_MINIMUM: dict[str, int] = {"core": 10, "important": 10, "potential": 5, "ordinary": 5}
+from archive_service.archive.vocabulary import RETENTION_CLASSES, TIERS, retention_code
+
 RELEASE_MINIMUM_YEARS = 5
+
+
+def default_class_years() -> dict[str, int | None]:
+    """Years of each retention class as the vocabulary states them (None: permanent)."""
+    return {c.code: c.years for c in RETENTION_CLASSES}
+
+
+def default_tier_minimum() -> dict[str, int]:
+    return {t.code: t.minimum_years for t in TIERS}
 
 
 def add_years(start: date, years: int) -> date:
@@ -46,9 +49,21 @@ class RetentionInputs:
 
 @dataclass(frozen=True)
 class RetentionRules:
-    class_years: dict[str, int | None] = field(default_factory=lambda: dict(DEFAULT_CLASS_YEARS))
-    tier_minimum: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TIER_MINIMUM))
+    class_years: dict[str, int | None] = field(default_factory=default_class_years)
+    tier_minimum: dict[str, int] = field(default_factory=default_tier_minimum)
     release_minimum_years: int = RELEASE_MINIMUM_YEARS
+
+    def code(self, retention_class: str) -> str:
+        """The class's code in archive numbers, from the years in force (``D25`` when the
+        long class is set to 25 years)."""
+        if retention_class not in self.class_years:
+            raise ValueError(f"unknown retention class {retention_class!r}")
+        return retention_code(self.class_years[retention_class])
+
+    def shortens(self, before: str, after: str) -> bool:
+        """Would moving a document from class ``before`` to ``after`` keep it less long?"""
+        old, new = self.class_years[before], self.class_years[after]
+        return new is not None and (old is None or new < old)
 
     def years(self, retention_class: str, tier: str) -> int | None:
         """Effective retention in years (None: permanent)."""

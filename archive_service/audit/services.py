@@ -127,6 +127,13 @@ def verify(session: Session, batch: int = 5000) -> Verification:
     return Verification(True, checked, None)
 
 
+def verify_and_record(session: Session, actor: Actor) -> Verification:
+    """Verify the chain and write the result into the chain itself."""
+    result = verify(session)
+    record(session, actor, "audit.verify", **result.as_dict())
+    return result
+
+
 def _iter_events(session: Session, batch: int) -> Iterator[AuditEvent]:
     last = 0
     while True:

@@ -10,14 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive_service.accounts.models import User
 from archive_service.approvals import DecisionStep
+from archive_service.changes.vocabulary import ChangeStatus
 from archive_service.db import Base, UTCDateTime, utcnow
-
-
-class ChangeStatus:
-    PENDING = "pending"  # waiting for a step
-    RETURNED = "returned"  # the archivist sent it back: refile
-    REJECTED = "rejected"
-    APPLIED = "applied"
 
 
 class ChangeRequest(Base):
@@ -55,6 +49,10 @@ class ChangeStep(DecisionStep, Base):
     change_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id"), index=True)
 
     change: Mapped[ChangeRequest] = relationship(back_populates="steps")
+
+    @property
+    def applicant_id(self) -> int | None:
+        return self.change.requester_id
 
 
 class ChangeEvidence(Base):

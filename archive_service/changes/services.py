@@ -1,11 +1,10 @@
-"""Change requests: file with reason and evidence, check, approve, apply atomically.
+"""Change requests (变更): file with reason and evidence, check, approve, apply atomically.
 
-The chain: the archivist checks (pass it on, or return it with a reason);
-the operations head approves; an important change (a core customer's tier,
-a reclassification, a shorter retention) also needs a leader. Approval
-applies the change in the same transaction, keeping the earlier values and
-file versions in the history. A target that changed since filing is refused
-(409): the request must be filed again against what is there now.
+The chain is stated in ``changes.rules``. Approval applies the change in the same
+transaction, keeping the earlier values and file versions in the history. A target that
+changed since filing is refused (409): the request must be filed again against what is
+there now. Every value is checked when the request is filed — with the same rules as
+upload — so nothing fails later at the approver.
 """
 
 from __future__ import annotations
@@ -17,52 +16,30 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.approvals import open_next, pending_step
-from archive_service.archive import intake
-from archive_service.archive import services as archive
-from archive_service.archive.models import (
-    CUSTOMER_TYPES,
-    RETENTION_CLASSES,
-    SCALES,
-    TIERS,
-    Customer,
-    Document,
-    DocumentStatus,
-    DocumentVersion,
-)
+from archive_service.access.applications import Attachment
+from archive_service.approvals import open_chain, open_next, pending_step
+from archive_service.archive import customers, intake
+from archive_service.archive.categories import category_by_code
+from archive_service.archive.customers import get_customer
+from archive_service.archive.disposal_date import recompute_disposal
+from archive_service.archive.documents import get_document
+from archive_service.archive.facts import merge_facts
+from archive_service.archive.models import Customer, Document, DocumentStatus, DocumentVersion
+from archive_service.archive.review import apply_reclassification
+from archive_service.archive.settings import ArchiveSettings
+from archive_service.archive.vocabulary import RETENTION_CLASSES
 from archive_service.audit.services import record
-from archive_service.changes.models import ChangeEvidence, ChangeRequest, ChangeStatus, ChangeStep
+from archive_service.changes import rules
+from archive_service.changes.models import ChangeEvidence, ChangeRequest, ChangeStep
+from archive_service.changes.vocabulary import ChangeStatus
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotFound
-from archive_service.indexing import services as indexing
-from archive_service.policy import Caller, require
+from archive_service.indexing.later import extract_later, refresh_later
+from archive_service.policy import Caller, may, require
+from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
 
-CUSTOMER_FIELDS = (
-    "name",
-    "customer_type",
-    "tier",
-    "scale",
-    "credit_code",
-    "legal_representative",
-    "address",
-    "phone",
-    "fax",
-    "email",
-    "business_scope",
-    "registered_capital",
-    "industry",
-    "business_domain",
-    "credit_rating",
-    "credit_limit",
-)
 DOCUMENT_FIELDS = ("title", "document_date", "tags", "facts", "retention_class", "category")
-CHOICES = {
-    "customer_type": CUSTOMER_TYPES,
-    "tier": TIERS,
-    "scale": SCALES,
-    "retention_class": RETENTION_CLASSES,
-}
 
 
 @dataclass
@@ -83,9 +60,9 @@ class ChangeIn:
 
 def _target(session: Session, by: Caller, target_type: str, target_id: int) -> Any:
     if target_type == "customer":
-        return archive.get_customer(session, by, target_id)
+        return get_customer(session, by, target_id)
     if target_type == "document":
-        return archive.get_document(session, by, target_id)
+        return get_document(session, by, target_id)
     raise InvalidInput("target_type must be customer or document", field="target_type")
 
 
@@ -97,76 +74,73 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _customer_value(name: str, after: Any) -> Any:
+    """A customer field's new value, checked as opening the archive checks it."""
+    if name in customers.CHOICES:
+        return customers.CHOICES[name].check(after, name, optional=name == "scale")
+    if name in customers.MONEY_FIELDS:
+        amount = customers.money(after, name)
+        return str(amount) if amount is not None else None
+    if name == "name" and not (after or "").strip():
+        raise InvalidInput("name is required", field="name")
+    return (after.strip() or None) if isinstance(after, str) else after
+
+
+def _document_value(session: Session, target: Document, name: str, after: Any) -> Any:
+    if name == "retention_class":
+        return RETENTION_CLASSES.check(after, name)
+    if name == "category":
+        return category_by_code(session, after).code
+    if name == "document_date":
+        try:
+            return date.fromisoformat(str(after)).isoformat() if after else None
+        except ValueError as exc:
+            raise InvalidInput("document_date must be YYYY-MM-DD", field=name) from exc
+    if name == "title" and not (after or "").strip():
+        raise InvalidInput("title is required", field="title")
+    if name == "tags" and not isinstance(after, list):
+        raise InvalidInput("tags must be a list", field="tags")
+    return (after.strip() or None) if isinstance(after, str) else after
+
+
 def _diff(
     session: Session, target: Any, target_type: str, values: dict[str, Any]
 ) -> dict[str, Any]:
-    allowed = CUSTOMER_FIELDS if target_type == "customer" else DOCUMENT_FIELDS
-    changes: dict[str, Any] = {}
-    for name, after in values.items():
+    """``{field: {"before", "after"}}`` of what would change, every value checked now."""
+    allowed = customers.FIELDS if target_type == "customer" else DOCUMENT_FIELDS
+    for name in values:
         if name not in allowed:
             raise InvalidInput(f"{name} cannot be changed here", field=name)
-        if name in CHOICES and after not in CHOICES[name]:
-            raise InvalidInput(f"{name} must be one of {', '.join(CHOICES[name])}", field=name)
-        if name == "category":
-            archive.category_by_code(session, after)
-            before: Any = target.category.code
-        elif name == "facts":
-            if not isinstance(after, dict):
-                raise InvalidInput("facts must be an object", field="facts")
-            before = dict(target.facts or {})
-            after = {**before, **after}
-        elif name == "document_date":
-            try:
-                after = date.fromisoformat(str(after)).isoformat() if after else None
-            except ValueError as exc:
-                raise InvalidInput("document_date must be YYYY-MM-DD", field=name) from exc
-            before = _plain(target.document_date)
-        elif name in ("registered_capital", "credit_limit"):
-            amount = archive._money(after, name)  # noqa: SLF001 - the same rule as intake
-            after = str(amount) if amount is not None else None
-            before = _plain(getattr(target, name))
+    changes: dict[str, Any] = {}
+    for name, after in values.items():
+        if name == "facts":
+            continue
+        if target_type == "customer":
+            before, after = _plain(getattr(target, name)), _customer_value(name, after)
+        elif name == "category":
+            before, after = target.category.code, _document_value(session, target, name, after)
         else:
             before = _plain(getattr(target, name))
-            if isinstance(after, str):
-                after = after.strip() or None
+            after = _document_value(session, target, name, after)
         if before != after:
             changes[name] = {"before": before, "after": after}
+    if target_type == "document":
+        # The facts the document will have, checked against the category it will be in.
+        given = values.get("facts") or {}
+        if not isinstance(given, dict):
+            raise InvalidInput("facts must be an object", field="facts")
+        category = target.category
+        if "category" in changes:
+            category = category_by_code(session, changes["category"]["after"])
+        before = dict(target.facts or {})
+        after = merge_facts(category.facts, before, given, category.code)
+        if before != after:
+            changes["facts"] = {"before": before, "after": after}
     return changes
 
 
-def _important(target_type: str, target: Any, changes: dict[str, Any], settings: Any) -> bool:
-    if target_type == "customer" and "tier" in changes and target.tier == "core":
-        return True
-    if "category" in changes:
-        return True
-    if "retention_class" in changes:
-        years = settings.retention.class_years
-        old, new = (
-            years[changes["retention_class"]["before"]],
-            years[changes["retention_class"]["after"]],
-        )
-        shorter = (
-            old is None and new is not None or (old is not None and new is not None and new < old)
-        )
-        return bool(shorter)
-    return False
-
-
-def _store(session: Session, vault: Vault, f: FileIn, settings: Any) -> tuple[Any, str, str]:
-    name = intake.clean_filename(f.filename)
-    head = f.stream.read(intake.SNIFF_BYTES)
-    try:
-        sniffed = intake.sniff(head, name, settings.allowed_types)
-    except intake.Refused as exc:
-        raise {413: archive.TooLarge, 415: archive.UnsupportedType}.get(exc.status, InvalidInput)(
-            exc.message
-        ) from exc
-    obj = vault.put(session, archive._Limited(f.stream, head, settings.max_upload_bytes))  # noqa: SLF001
-    return obj, name, sniffed.content_type
-
-
 def file_change(
-    session: Session, by: Caller, vault: Vault, change: ChangeIn, settings: Any
+    session: Session, by: Caller, vault: Vault, change: ChangeIn, settings: ArchiveSettings
 ) -> ChangeRequest:
     target = _target(session, by, change.target_type, change.target_id)
     customer = target if change.target_type == "customer" else target.customer
@@ -181,49 +155,58 @@ def file_change(
         raise InvalidInput("only a document's file can be replaced", field="file")
     if not diff and change.replacement is None:
         raise InvalidInput("nothing would change", field="values")
+    important = rules.is_important(
+        change.target_type,
+        target.tier if change.target_type == "customer" else None,
+        diff,
+        settings.retention.shortens,
+    )
     req = ChangeRequest(
         target_type=change.target_type,
         target_id=target.id,
         target_revision=target.revision,
-        requester_id=by.user.id if by.user else None,
+        requester_id=by.user_id,
         reason=reason[:2000],
         changes=diff,
-        important=_important(change.target_type, target, diff, settings),
+        important=important,
     )
     if change.replacement is not None:
-        obj, name, content_type = _store(session, vault, change.replacement, settings)
+        got = intake.receive(
+            session, vault, change.replacement.filename, change.replacement.stream, settings.intake
+        )
         old = target.current_version
-        req.replacement_object_id = obj.id
-        req.replacement_filename, req.replacement_content_type = name, content_type
+        req.replacement_object_id = got.stored.id
+        req.replacement_filename, req.replacement_content_type = got.filename, got.content_type
         req.changes = {
             **diff,
             "file": {
                 "before": {"version": old.number, "filename": old.filename, "sha256": old.sha256},
                 "after": {
                     "version": old.number + 1,
-                    "filename": name,
-                    "sha256": obj.sha256,
-                    "size": obj.size,
+                    "filename": got.filename,
+                    "sha256": got.stored.sha256,
+                    "size": got.stored.size,
                 },
             },
         }
     session.add(req)
     session.flush()
     for f in change.evidence:
-        obj, name, content_type = _store(session, vault, f, settings)
+        got = intake.receive(session, vault, f.filename, f.stream, settings.intake, "evidence")
         session.add(
             ChangeEvidence(
-                change_id=req.id, stored_object_id=obj.id, filename=name, content_type=content_type
+                change_id=req.id,
+                stored_object_id=got.stored.id,
+                filename=got.filename,
+                content_type=got.content_type,
             )
         )
-    roles = ["archivist", "operations_head"] + (["leader"] if req.important else [])
-    for i, role in enumerate(roles):
-        session.add(
-            ChangeStep(
-                change_id=req.id, position=i, role=role, status="pending" if i == 0 else "waiting"
-            )
-        )
-    session.flush()
+    open_chain(
+        session,
+        ChangeStep,
+        rules.change_chain(req.important, settings.operations_department),
+        change_id=req.id,
+    )
     session.refresh(req)
     record(
         session,
@@ -246,12 +229,37 @@ def get_change(session: Session, by: Caller, change_id: int) -> ChangeRequest:
     return req
 
 
+def open_evidence(
+    session: Session, by: Caller, vault: Vault, change_id: int, evidence_id: int
+) -> Attachment:
+    """A supporting file, for whoever may see the change's target (the reading is audited)."""
+    req = get_change(session, by, change_id)
+    item = next((e for e in req.evidence if e.id == evidence_id), None)
+    if item is None:
+        raise NotFound("no such evidence")
+    obj = session.get(StoredObject, item.stored_object_id)
+    assert obj is not None
+    record(session, by.actor, "change.evidence_read", "change", req.id, evidence=item.id)
+    return Attachment(
+        filename=item.filename,
+        content_type=item.content_type,
+        size=obj.size,
+        sha256=obj.sha256,
+        chunks=vault.open(obj),
+    )
+
+
 def current_step(req: ChangeRequest) -> ChangeStep | None:
     return pending_step(req.steps)
 
 
 def decide(
-    session: Session, by: Caller, change_id: int, decision: str, comment: str | None, settings: Any
+    session: Session,
+    by: Caller,
+    change_id: int,
+    decision: str,
+    comment: str | None,
+    settings: ArchiveSettings,
 ) -> ChangeRequest:
     """approve (pass on / approve), reject, or — at the archivist's check — return."""
     session.execute(select(ChangeRequest.id).where(ChangeRequest.id == change_id).with_for_update())
@@ -264,7 +272,7 @@ def decide(
     require(by, "change.decide", step)
     if decision not in ("approve", "reject", "return"):
         raise InvalidInput("decision must be approve, reject or return", field="decision")
-    if decision == "return" and step.role != "archivist":
+    if decision == "return" and step.role not in rules.RETURNING_ROLES:
         raise InvalidInput("only the archivist's check returns a request", field="decision")
     comment = (comment or "").strip() or None
     if decision != "approve" and not comment:
@@ -290,7 +298,26 @@ def decide(
     return req
 
 
-def _apply(session: Session, by: Caller, req: ChangeRequest, settings: Any) -> None:
+def _set(
+    session: Session,
+    by: Caller,
+    target: Any,
+    req: ChangeRequest,
+    name: str,
+    after: Any,
+    settings: ArchiveSettings,
+) -> None:
+    if name == "category":
+        apply_reclassification(session, by, target, after, f"change request {req.id}", settings)
+    elif name == "document_date":
+        target.document_date = date.fromisoformat(after) if after else None
+    elif name in customers.MONEY_FIELDS:
+        setattr(target, name, customers.money(after, name))
+    else:
+        setattr(target, name, after)
+
+
+def _apply(session: Session, by: Caller, req: ChangeRequest, settings: ArchiveSettings) -> None:
     """Apply in the approver's transaction; refuse if the target moved on since filing."""
     model = Customer if req.target_type == "customer" else Document
     session.execute(select(model.id).where(model.id == req.target_id).with_for_update())
@@ -299,20 +326,10 @@ def _apply(session: Session, by: Caller, req: ChangeRequest, settings: Any) -> N
         raise NotFound("the target is gone")
     if target.revision != req.target_revision:
         raise Conflict("the target changed after this request was filed; file it again")
-    for name, change in req.changes.items():
-        after = change["after"]
-        if name == "file":
-            continue
-        if name == "category":
-            archive.apply_reclassification(
-                session, by, target, after, f"change request {req.id}", settings
-            )
-        elif name == "document_date":
-            target.document_date = date.fromisoformat(after) if after else None
-        elif name in ("registered_capital", "credit_limit"):
-            setattr(target, name, archive._money(after, name))  # noqa: SLF001
-        else:
-            setattr(target, name, after)
+    # Facts first: a reclassification checks them against the new category.
+    names = sorted((n for n in req.changes if n != "file"), key=lambda n: n == "category")
+    for name in names:
+        _set(session, by, target, req, name, req.changes[name]["after"], settings)
     if req.replacement_object_id is not None:
         assert isinstance(target, Document)
         number = target.current_version.number + 1 if target.current_version else 1
@@ -331,33 +348,7 @@ def _apply(session: Session, by: Caller, req: ChangeRequest, settings: Any) -> N
     target.revision += 1
     session.flush()
     session.refresh(target)
-    if isinstance(target, Document) and {"retention_class", "facts"} & set(req.changes):
-        archive.recompute_disposal(session, by, target, f"change request {req.id}", settings)
-    if isinstance(target, Customer) and "tier" in req.changes:
-        docs = session.execute(
-            select(Document).where(
-                Document.customer_id == target.id, Document.status == DocumentStatus.ACCEPTED
-            )
-        ).scalars()
-        for doc in docs:
-            archive.recompute_disposal(
-                session, by, doc, f"tier changed (change request {req.id})", settings
-            )
-    if isinstance(target, Document):
-        if req.replacement_object_id is not None:
-            indexing.extract_later(session, [target.id])
-        else:
-            indexing.refresh_later(session, [target.id])
-    else:
-        indexing.refresh_later(
-            session,
-            session.execute(
-                select(Document.id).where(
-                    Document.customer_id == target.id,
-                    Document.status != DocumentStatus.DESTROYED,
-                )
-            ).scalars(),
-        )
+    _follow_up(session, by, req, target, settings)
     req.status, req.closed_at = ChangeStatus.APPLIED, utcnow()
     record(
         session,
@@ -370,6 +361,32 @@ def _apply(session: Session, by: Caller, req: ChangeRequest, settings: Any) -> N
     )
 
 
+def _follow_up(
+    session: Session, by: Caller, req: ChangeRequest, target: Any, settings: ArchiveSettings
+) -> None:
+    """Disposal dates and the index follow an applied change."""
+    cause = f"change request {req.id}"
+    if isinstance(target, Document):
+        if {"retention_class", "facts"} & set(req.changes):
+            recompute_disposal(session, by, target, cause, settings.retention)
+        if req.replacement_object_id is not None:
+            extract_later(session, [target.id])
+        else:
+            refresh_later(session, [target.id])
+        return
+    docs = list(
+        session.execute(
+            select(Document).where(
+                Document.customer_id == target.id, Document.status != DocumentStatus.DESTROYED
+            )
+        ).scalars()
+    )
+    if "tier" in req.changes:
+        for doc in docs:
+            recompute_disposal(session, by, doc, f"tier changed ({cause})", settings.retention)
+    refresh_later(session, [d.id for d in docs])
+
+
 def history(session: Session, target_type: str, target_id: int) -> list[ChangeRequest]:
     return list(
         session.execute(
@@ -380,9 +397,18 @@ def history(session: Session, target_type: str, target_id: int) -> list[ChangeRe
     )
 
 
-def inbox(session: Session, by: Caller) -> list[ChangeRequest]:
-    from archive_service.policy import may
+def my_changes(session: Session, by: Caller) -> list[ChangeRequest]:
+    """The caller's own change requests, newest first."""
+    return list(
+        session.execute(
+            select(ChangeRequest)
+            .where(ChangeRequest.requester_id == by.user_id)
+            .order_by(ChangeRequest.id.desc())
+        ).scalars()
+    )
 
+
+def inbox(session: Session, by: Caller) -> list[ChangeRequest]:
     pending = (
         session.execute(
             select(ChangeRequest)
@@ -395,29 +421,3 @@ def inbox(session: Session, by: Caller) -> list[ChangeRequest]:
     return [
         r for r in pending if (s := current_step(r)) is not None and may(by, "change.decide", s)
     ]
-
-
-def change_dict(req: ChangeRequest) -> dict[str, Any]:
-    return {
-        "id": req.id,
-        "target_type": req.target_type,
-        "target_id": req.target_id,
-        "status": req.status,
-        "reason": req.reason,
-        "requester": req.requester.username,
-        "changes": req.changes,
-        "important": req.important,
-        "created_at": req.created_at.isoformat(),
-        "outcome_reason": req.outcome_reason,
-        "evidence": [{"id": e.id, "filename": e.filename} for e in req.evidence],
-        "steps": [
-            {
-                "role": s.role,
-                "status": s.status,
-                "decided_by": s.decided_by.username if s.decided_by else None,
-                "decided_at": s.decided_at.isoformat() if s.decided_at else None,
-                "comment": s.comment,
-            }
-            for s in req.steps
-        ],
-    }

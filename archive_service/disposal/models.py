@@ -11,6 +11,11 @@ from archive_service.accounts.models import User
 from archive_service.approvals import DecisionStep
 from archive_service.archive.models import Document
 from archive_service.db import Base, UTCDateTime, utcnow
+from archive_service.disposal.vocabulary import DestructionStatus, ItemResult, ReviewStatus
+
+# The layout of the signed destruction record (销毁记录). Records keep the format they were
+# signed in, so a record signed before a change of layout still verifies.
+RECORD_FORMAT = 2
 
 
 class RetentionReview(Base):
@@ -19,8 +24,7 @@ class RetentionReview(Base):
     __tablename__ = "retention_reviews"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # compiled → confirmed (operations head) → closed (destruction applied, or all retained)
-    status: Mapped[str] = mapped_column(String(16), default="compiled", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ReviewStatus.COMPILED, index=True)
     compiled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     compiled_by: Mapped[str] = mapped_column(String(150))
     as_of: Mapped[date] = mapped_column(Date)
@@ -58,8 +62,7 @@ class Destruction(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("retention_reviews.id"), index=True)
-    # pending → approved → executing → completed; or rejected; failed (resumable)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=DestructionStatus.PENDING, index=True)
     applicant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     executor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -74,12 +77,13 @@ class Destruction(Base):
     keep_record_until: Mapped[date | None] = mapped_column(Date)
     signature: Mapped[str | None] = mapped_column(Text)  # Ed25519 over the canonical record
     signing_key_id: Mapped[str | None] = mapped_column(String(64))
+    record_format: Mapped[int] = mapped_column(Integer, default=RECORD_FORMAT)
 
     applicant: Mapped[User | None] = relationship(foreign_keys=[applicant_id], lazy="joined")
     executor: Mapped[User | None] = relationship(foreign_keys=[executor_id], lazy="joined")
     supervisor: Mapped[User | None] = relationship(foreign_keys=[supervisor_id], lazy="joined")
     steps: Mapped[list[DestructionStep]] = relationship(
-        lazy="selectin", order_by="DestructionStep.position"
+        lazy="selectin", order_by="DestructionStep.position", back_populates="destruction"
     )
     items: Mapped[list[DestructionItem]] = relationship(
         lazy="selectin", order_by="DestructionItem.id"
@@ -87,12 +91,18 @@ class Destruction(Base):
 
 
 class DestructionStep(DecisionStep, Base):
-    """One approval the destruction needs: the operations head, then a leader."""
+    """One approval the destruction needs (its chain: ``disposal.rules``)."""
 
     __tablename__ = "destruction_steps"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     destruction_id: Mapped[int] = mapped_column(ForeignKey("destructions.id"), index=True)
+
+    destruction: Mapped[Destruction] = relationship(back_populates="steps")
+
+    @property
+    def applicant_id(self) -> int | None:
+        return self.destruction.applicant_id
 
 
 class DestructionItem(Base):
@@ -109,7 +119,6 @@ class DestructionItem(Base):
     customer: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
-    # pending | keys_destroyed | destroyed | skipped_hold | skipped_not_due
-    result: Mapped[str] = mapped_column(String(24), default="pending")
+    result: Mapped[str] = mapped_column(String(24), default=ItemResult.PENDING)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     detail: Mapped[str | None] = mapped_column(String(1000))

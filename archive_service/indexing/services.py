@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.access.services import live_scopes
+from archive_service.access.coverage import live_scopes
 from archive_service.archive.models import (
     ArchiveNumber,
     Category,
@@ -30,7 +30,7 @@ from archive_service.archive.models import (
 )
 from archive_service.audit.services import Actor, record
 from archive_service.errors import InvalidInput
-from archive_service.jobs import after_commit
+from archive_service.indexing.later import extract_later, refresh_later
 from archive_service.policy import Caller, may, visibility
 from archive_service.vault.models import StoredObject
 
@@ -41,23 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system("indexer")
 BATCH = 200
-
-
-# --- what the use cases call -------------------------------------------------------------
-
-
-def refresh_later(session: Session, document_ids: Iterable[int]) -> None:
-    """Re-index these documents once the caller's transaction commits."""
-    after_commit(session, "index_documents", set(document_ids))
-
-
-def extract_later(session: Session, document_ids: Iterable[int]) -> None:
-    """Extract the text of these documents' current versions (then index them) after commit."""
-    after_commit(session, "extract_text", set(document_ids))
-
-
-def remove_later(session: Session, document_ids: Iterable[int]) -> None:
-    after_commit(session, "index_remove", set(document_ids))
 
 
 # --- text renditions ---------------------------------------------------------------------

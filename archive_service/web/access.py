@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from archive_service.access import services as access
-from archive_service.api.access import register_csv
-from archive_service.archive.services import category_tree
+from archive_service.access import applications
+from archive_service.access import grants as access_grants
+from archive_service.access import register as access_register
+from archive_service.access.serializers import REGISTER_COLUMNS, record_dict
+from archive_service.accounts.users import active_holders
+from archive_service.archive.categories import category_tree
 from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.responses import attachment_response, csv_response, table
+from archive_service.viewing.sessions import sessions_for
 from archive_service.web.forms import ActionForm, ReasonForm, attempt
 
 bp = Blueprint("web_access", __name__, url_prefix="/access")
@@ -45,15 +50,15 @@ def apply() -> Any:
                 numbers = [
                     n for n in values.get("numbers", "").replace("，", ",").split(",") if n.strip()
                 ]
-                doc_ids = access.resolve_numbers(s, numbers) if numbers else []
+                doc_ids = applications.resolve_numbers(s, numbers) if numbers else []
                 customer_id = None
                 if not doc_ids:
-                    customer_id = access.resolve_customer(s, values.get("customer", ""))
+                    customer_id = applications.resolve_customer(s, values.get("customer", ""))
                 start = _day(values["starts"])
-                req = access.apply(
+                req = applications.apply(
                     s,
                     caller(),
-                    access.Application(
+                    applications.Application(
                         purpose=values.get("purpose", ""),
                         mode=values.get("mode", ""),
                         starts_at=max(start, datetime.now(UTC)) if start.date() == today else start,
@@ -62,7 +67,7 @@ def apply() -> Any:
                         document_ids=tuple(doc_ids),
                         categories=tuple(request.form.getlist("categories")) if customer_id else (),
                     ),
-                    runtime().settings.operations_department,
+                    runtime().archive.operations_department,
                 )
                 if req.external:
                     _attach_legal_basis(s, req.id)
@@ -83,47 +88,41 @@ def _attach_legal_basis(session: Any, request_id: int) -> None:
             _("Attach the legal basis or letter of authorisation."), field="legal_basis"
         )
     rt = runtime()
-    access.attach_legal_basis(
+    applications.attach_legal_basis(
         session,
         caller(),
         rt.vault,
         request_id,
         upload.filename,
         upload.stream,
-        rt.archive.allowed_types,
+        rt.archive.intake,
     )
 
 
 @bp.get("/<int:request_id>/legal-basis")
 @signed_in
 def legal_basis(request_id: int) -> Any:
-    from archive_service.api.archive import attachment_response
-
     with uow() as s:
-        file = access.legal_basis(s, caller(), runtime().vault, request_id)
+        file = applications.legal_basis(s, caller(), runtime().vault, request_id)
     return attachment_response(file)
 
 
 @bp.get("/mine")
 @signed_in
 def mine() -> Any:
-    return render_template("access/mine.html", rows=access.my_requests(request_session(), caller()))
+    return render_template(
+        "access/mine.html", rows=applications.my_requests(request_session(), caller())
+    )
 
 
 @bp.get("/inbox")
 @signed_in
 def inbox() -> Any:
-    from archive_service.accounts.models import User, UserRole
-
     s = request_session()
-    supervisors = [
-        u
-        for u in s.query(User).join(UserRole).where(UserRole.role == "supervisor").all()
-        if u.is_active_account
-    ]
+    supervisors = active_holders(s, "supervisor")
     return render_template(
         "access/inbox.html",
-        rows=access.inbox(s, caller()),
+        rows=applications.inbox(s, caller()),
         form=ActionForm(),
         supervisors=supervisors,
     )
@@ -136,7 +135,7 @@ def decide(request_id: int) -> Any:
         decision = request.form.get("decision", "")
         try:
             with uow() as s:
-                access.decide(
+                applications.decide(
                     s,
                     caller(),
                     request_id,
@@ -155,7 +154,7 @@ def decide(request_id: int) -> Any:
 def grants() -> Any:
     return render_template(
         "access/grants.html",
-        rows=access.active_grants(request_session(), caller()),
+        rows=access_grants.active_grants(request_session(), caller()),
         form=ReasonForm(),
     )
 
@@ -167,7 +166,7 @@ def revoke(grant_id: int) -> Any:
     if form.validate_on_submit():
         attempt(
             _("Grant revoked."),
-            lambda s: access.revoke(s, caller(), grant_id, form.reason.data or ""),
+            lambda s: access_grants.revoke(s, caller(), grant_id, form.reason.data or ""),
         )
     else:
         flash(_("A reason is required."), "error")
@@ -179,7 +178,7 @@ def revoke(grant_id: int) -> Any:
 def register() -> Any:
     a = request.args
     try:
-        f = access.RegisterFilter(
+        f = access_register.RegisterFilter(
             user=a.get("user") or None,
             document_id=a.get("document_id", type=int),
             customer_id=a.get("customer_id", type=int),
@@ -187,25 +186,14 @@ def register() -> Any:
             until=_day(a["until"], end=True) if a.get("until") else None,
         )
     except ValueError:
-        f = access.RegisterFilter()
+        f = access_register.RegisterFilter()
     export = a.get("format") == "csv"
     page = max(1, a.get("page", 1, type=int) or 1)
     with uow() as s:
-        rows, total = access.register(
-            s, caller(), f, 1 if export else page, 100_000 if export else 50
-        )
-        from archive_service.audit.services import record
-
-        record(s, caller().actor, "register.read", filters=dict(a))
-        items = [access.record_dict(r) for r in rows]
+        rows, total = access_register.read_register(s, caller(), f, page, 50, export=export)
+        items = [record_dict(r) for r in rows]
     if export:
-        return Response(
-            register_csv(items),
-            mimetype="text/csv",
-            headers={"Content-Disposition": "attachment; filename=access-register.csv"},
-        )
-    from archive_service.viewing.services import sessions_for
-
+        return csv_response("access-register.csv", REGISTER_COLUMNS, table(items, REGISTER_COLUMNS))
     return render_template(
         "access/register.html",
         rows=items,

@@ -7,7 +7,8 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from archive_service.accounts import services as accounts
+from archive_service.accounts import departments as account_departments
+from archive_service.accounts import users as account_users
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.policy import require
@@ -25,7 +26,8 @@ bp = Blueprint("web_admin", __name__, url_prefix="/admin")
 
 def _department_choices(blank: bool = False) -> list[tuple[str, str]]:
     choices = [
-        (d.code, f"{d.code} · {d.name}") for d in accounts.list_departments(request_session())
+        (d.code, f"{d.code} · {d.name}")
+        for d in account_departments.list_departments(request_session())
     ]
     return ([("", "—")] if blank else []) + choices
 
@@ -39,7 +41,7 @@ def users() -> Any:
     if form.validate_on_submit():
         try:
             with uow() as s:
-                user = accounts.create_user(
+                user = account_users.create_user(
                     s,
                     caller(),
                     username=form.username.data or "",
@@ -54,7 +56,7 @@ def users() -> Any:
             return redirect(url_for("web_admin.users"))
         except DomainError as exc:
             flash(exc.message, "error")
-    all_users = accounts.list_users(request_session(), caller())
+    all_users = account_users.list_users(request_session(), caller())
     return render_template("admin/users.html", users=all_users, form=form)
 
 
@@ -62,7 +64,7 @@ def users() -> Any:
 @signed_in
 def user_detail(user_id: int) -> Any:
     require(caller(), "user.list")
-    user = accounts.get_user(request_session(), user_id)
+    user = account_users.get_user(request_session(), user_id)
     roles_form = RolesForm(roles=sorted(user.roles or user.requested_roles))
     return render_template(
         "admin/user.html",
@@ -85,15 +87,15 @@ def set_roles(user_id: int) -> Any:
     if not form.validate_on_submit():
         flash(_("Invalid form."), "error")
         return redirect(url_for("web_admin.user_detail", user_id=user_id))
-    user = accounts.get_user(request_session(), user_id)
+    user = account_users.get_user(request_session(), user_id)
     if user.status == "approved":
         return _do(
-            lambda s: accounts.activate(s, caller(), user_id, form.roles.data or []),
+            lambda s: account_users.activate(s, caller(), user_id, form.roles.data or []),
             _("Account activated."),
             user_id,
         )
     return _do(
-        lambda s: accounts.set_roles(s, caller(), user_id, form.roles.data or []),
+        lambda s: account_users.set_roles(s, caller(), user_id, form.roles.data or []),
         _("Roles saved."),
         user_id,
     )
@@ -107,7 +109,7 @@ def close(user_id: int) -> Any:
         flash(_("A reason is required."), "error")
         return redirect(url_for("web_admin.user_detail", user_id=user_id))
     return _do(
-        lambda s: accounts.close_account(s, caller(), user_id, form.reason.data or ""),
+        lambda s: account_users.close_account(s, caller(), user_id, form.reason.data or ""),
         _("Account closed; its sessions and tokens have ended."),
         user_id,
     )
@@ -116,7 +118,7 @@ def close(user_id: int) -> Any:
 @bp.get("/applications")
 @signed_in
 def applications() -> Any:
-    pending = accounts.pending_applications(request_session(), caller())
+    pending = account_users.pending_applications(request_session(), caller())
     return render_template(
         "admin/applications.html",
         pending=pending,
@@ -131,7 +133,7 @@ def approve(user_id: int) -> Any:
     if ActionForm().validate_on_submit():
         try:
             with uow() as s:
-                accounts.approve_application(s, caller(), user_id)
+                account_users.approve_application(s, caller(), user_id)
             flash(_("Application approved."), "info")
         except DomainError as exc:
             flash(exc.message, "error")
@@ -145,7 +147,7 @@ def reject(user_id: int) -> Any:
     if form.validate_on_submit():
         try:
             with uow() as s:
-                accounts.reject_application(s, caller(), user_id, form.reason.data or "")
+                account_users.reject_application(s, caller(), user_id, form.reason.data or "")
             flash(_("Application rejected."), "info")
         except DomainError as exc:
             flash(exc.message, "error")
@@ -162,7 +164,9 @@ def departments() -> Any:
     if form.validate_on_submit():
         try:
             with uow() as s:
-                accounts.create_department(s, caller(), form.code.data or "", form.name.data or "")
+                account_departments.create_department(
+                    s, caller(), form.code.data or "", form.name.data or ""
+                )
             flash(_("Department created."), "info")
             return redirect(url_for("web_admin.departments"))
         except DomainError as exc:
@@ -170,5 +174,5 @@ def departments() -> Any:
     return render_template(
         "admin/departments.html",
         form=form,
-        departments=accounts.list_departments(request_session()),
+        departments=account_departments.list_departments(request_session()),
     )

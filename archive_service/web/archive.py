@@ -8,13 +8,25 @@ from typing import Any
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from archive_service.api.archive import content_response
-from archive_service.archive import services as archive
-from archive_service.archive.models import CUSTOMER_TYPES, RETENTION_CLASSES, SCALES, TIERS
+from archive_service.archive import (
+    categories,
+    disposal_date,
+    documents,
+    holds,
+    reading,
+)
+from archive_service.archive import (
+    customers as archive_customers,
+)
+from archive_service.archive import (
+    review as archive_review,
+)
+from archive_service.archive.vocabulary import CUSTOMER_TYPES, RETENTION_CLASSES, SCALES, TIERS
 from archive_service.changes.services import history as change_history
 from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.policy import may
+from archive_service.responses import content_response
 from archive_service.web.forms import ActionForm, ReasonForm, attempt
 
 bp = Blueprint("web_archive", __name__)
@@ -24,7 +36,7 @@ bp = Blueprint("web_archive", __name__)
 @signed_in
 def customers() -> Any:
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    rows, total = archive.list_customers(
+    rows, total = archive_customers.list_customers(
         request_session(),
         caller(),
         q=request.args.get("q") or None,
@@ -58,7 +70,7 @@ def new_customer() -> Any:
     if form.validate_on_submit():
         try:
             with uow() as s:
-                customer = archive.create_customer(s, caller(), values)
+                customer = archive_customers.create_customer(s, caller(), values)
             flash(_("Customer archive opened."), "info")
             return redirect(url_for("web_archive.customer", customer_id=customer.id))
         except DomainError as exc:
@@ -77,10 +89,10 @@ def new_customer() -> Any:
 @signed_in
 def customer(customer_id: int) -> Any:
     s = request_session()
-    c = archive.get_customer(s, caller(), customer_id)
-    docs, _total = archive.list_documents(s, caller(), customer_id=c.id, per_page=500)
-    counts = archive.category_counts(s, c.id)
-    tree = archive.category_tree(s)
+    c = archive_customers.get_customer(s, caller(), customer_id)
+    docs, _total = documents.list_documents(s, caller(), customer_id=c.id, per_page=500)
+    counts = archive_customers.category_counts(s, c.id)
+    tree = categories.category_tree(s)
     top_counts = {top.code: sum(counts.get(ch.code, 0) for ch in kids) for top, kids in tree}
     return render_template(
         "archive/customer.html",
@@ -93,7 +105,7 @@ def customer(customer_id: int) -> Any:
         can_upload=bool(may(caller(), "document.upload", c)),
         form=ActionForm(),
         category=request.args.get("category"),
-        personal=archive.personal_details_visible(caller(), c),
+        personal=archive_customers.personal_details_visible(caller(), c),
         history=change_history(s, "customer", c.id),
         can_change=bool(may(caller(), "change.file", c)),
     )
@@ -115,7 +127,7 @@ def upload(customer_id: int) -> Any:
         )
     except ValueError:
         return jsonify({"ok": False, "error": _("Invalid date.")}), 422
-    up = archive.Upload(
+    up = documents.Upload(
         customer_id=customer_id,
         category=request.form.get("category", ""),
         title=request.form.get("title") or (f.filename or "").rsplit(".", 1)[0],
@@ -128,7 +140,7 @@ def upload(customer_id: int) -> Any:
     )
     try:
         with uow() as s:
-            doc = archive.upload(s, caller(), rt.vault, up, rt.archive)
+            doc = documents.upload(s, caller(), rt.vault, up, rt.archive)
             out = {
                 "ok": True,
                 "id": doc.id,
@@ -151,7 +163,7 @@ def upload(customer_id: int) -> Any:
 @bp.get("/review")
 @signed_in
 def review() -> Any:
-    queue = archive.review_queue(request_session(), caller())
+    queue = archive_review.review_queue(request_session(), caller())
     return render_template(
         "archive/review.html", queue=queue, form=ActionForm(), reject_form=ReasonForm()
     )
@@ -163,7 +175,7 @@ def accept(document_id: int) -> Any:
     if ActionForm().validate_on_submit():
         try:
             with uow() as s:
-                doc = archive.accept(s, caller(), document_id, runtime().archive)
+                doc = archive_review.accept(s, caller(), document_id, runtime().archive)
             if doc.archive_number:
                 flash(_("Accepted as %(number)s.", number=doc.archive_number), "info")
             else:
@@ -180,7 +192,9 @@ def return_document(document_id: int) -> Any:
     if form.validate_on_submit():
         attempt(
             _("Returned to the clerk."),
-            lambda s: archive.return_to_clerk(s, caller(), document_id, form.reason.data or ""),
+            lambda s: archive_review.return_to_clerk(
+                s, caller(), document_id, form.reason.data or ""
+            ),
         )
     else:
         flash(_("A reason is required."), "error")
@@ -191,13 +205,13 @@ def return_document(document_id: int) -> Any:
 @signed_in
 def document(document_id: int) -> Any:
     s = request_session()
-    doc = archive.get_document(s, caller(), document_id)
+    doc = documents.get_document(s, caller(), document_id)
     return render_template(
         "archive/document.html",
         doc=doc,
-        numbers=archive.number_history(s, doc.id),
-        retention=archive.retention_history(s, doc.id),
-        register=archive.register_for(s, doc.id),
+        numbers=archive_review.number_history(s, doc.id),
+        retention=disposal_date.retention_history(s, doc.id),
+        register=reading.register_for(s, doc.id),
         can_read=bool(may(caller(), "document.read", doc)),
         needs_purpose=may(caller(), "document.read", doc).rule == "manager-registered",
         can_hold=bool(may(caller(), "document.hold", doc)),
@@ -217,7 +231,7 @@ def file(document_id: int) -> Any:
     inline = request.args.get("inline") == "1"
     try:
         with uow() as s:
-            reading = archive.read_content(
+            opened = reading.read_content(
                 s,
                 caller(),
                 rt.vault,
@@ -229,7 +243,7 @@ def file(document_id: int) -> Any:
     except InvalidInput as exc:
         flash(exc.message, "error")
         return redirect(url_for("web_archive.document", document_id=document_id))
-    resp = content_response(reading, "inline" if inline else "attachment")
+    resp = content_response(opened, "inline" if inline else "attachment")
     if inline:  # shown inside our own page only
         resp.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'self'"
         resp.headers["X-Frame-Options"] = "SAMEORIGIN"
@@ -242,10 +256,11 @@ def hold(document_id: int) -> Any:
     form = ReasonForm()
     release = request.form.get("release") == "1"
     if form.validate_on_submit():
-        change = archive.release_hold if release else archive.place_hold
+        change = holds.release_hold if release else holds.place_hold
+        rules = runtime().archive.retention
         attempt(
             _("Hold released.") if release else _("Hold placed."),
-            lambda s: change(s, caller(), document_id, form.reason.data or "", runtime().archive),
+            lambda s: change(s, caller(), document_id, form.reason.data or "", rules),
         )
     else:
         flash(_("A reason is required."), "error")

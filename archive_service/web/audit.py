@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, render_template, request
 
+from archive_service.audit import reading
 from archive_service.audit import services as audit
 from archive_service.http import caller, request_session, signed_in, uow
-from archive_service.policy import require
+from archive_service.responses import csv_response
 
 bp = Blueprint("web_audit", __name__, url_prefix="/audit")
+COLUMNS = ("seq", "at", "actor", "ip", "action", "target", "details", "hash")
 
 
 def _date(value: str | None) -> datetime | None:
@@ -40,11 +40,9 @@ def _filter() -> audit.AuditFilter:
 @bp.get("/")
 @signed_in
 def events() -> Any:
-    require(caller(), "audit.read")
     page = max(1, request.args.get("page", 1, type=int) or 1)
     with uow() as s:
-        rows, total = audit.search(s, _filter(), page, 50)
-        audit.record(s, caller().actor, "audit.read", filters=dict(request.args))
+        rows, total = reading.read_events(s, caller(), _filter(), page, 50)
     return render_template(
         "audit/events.html", rows=rows, total=total, page=page, pages=max(1, (total + 49) // 50)
     )
@@ -53,43 +51,31 @@ def events() -> Any:
 @bp.get("/verify")
 @signed_in
 def verify() -> Any:
-    require(caller(), "audit.verify")
-    result = audit.verify(request_session())
+    with uow() as s:
+        result = reading.verify_chain(s, caller())
     return render_template("audit/verify.html", result=result)
 
 
 @bp.get("/export.csv")
 @signed_in
 def export() -> Any:
-    require(caller(), "audit.read")
     f = _filter()
     with uow() as s:
-        audit.record(s, caller().actor, "audit.export", filters=dict(request.args))
+        reading.export_events(s, caller(), f)
 
-    def rows() -> Iterator[str]:
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["seq", "at", "actor", "ip", "action", "target", "details", "hash"])
-        for ev in audit.iter_all(request_session(), f):
-            writer.writerow(
-                [
-                    ev.seq,
-                    ev.at.isoformat(),
-                    ev.actor,
-                    ev.ip,
-                    ev.action,
-                    ev.target,
-                    ev.details,
-                    ev.hash,
-                ]
-            )
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-        yield buf.getvalue()
+    def rows() -> Iterator[list[Any]]:
+        # Runs while the response streams, in a session of its own (the request's has
+        # been closed by then).
+        for ev in reading.events_for_export(request_session(), caller(), f):
+            yield [
+                ev.seq,
+                ev.at.isoformat(),
+                ev.actor,
+                ev.ip,
+                ev.action,
+                ev.target,
+                ev.details,
+                ev.hash,
+            ]
 
-    return Response(
-        stream_with_context(rows()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=audit.csv"},
-    )
+    return csv_response("audit.csv", COLUMNS, rows())

@@ -10,8 +10,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from archive_service.accounts import services as accounts
-from archive_service.audit.services import record
+from archive_service.accounts import authentication, departments, users
 from archive_service.errors import DomainError
 from archive_service.http import caller, public, request_session, runtime, signed_in, uow
 from archive_service.web.forms import ApplyForm, LoginForm, PasswordForm
@@ -34,7 +33,7 @@ def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         session = request_session()
-        result = accounts.authenticate(
+        result = authentication.authenticate(
             session,
             form.username.data or "",
             form.password.data or "",
@@ -46,7 +45,7 @@ def login() -> Any:
         if result.ok:
             login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
-        if result.outcome == accounts.LoginOutcome.LOCKED:
+        if result.outcome == authentication.LoginOutcome.LOCKED:
             flash(
                 _(
                     "This account is locked until %(until)s after repeated failed sign-ins.",
@@ -54,7 +53,7 @@ def login() -> Any:
                 ),
                 "error",
             )
-        elif result.outcome == accounts.LoginOutcome.NOT_ACTIVE:
+        elif result.outcome == authentication.LoginOutcome.NOT_ACTIVE:
             messages = {
                 "applied": _("Your account application is waiting for approval."),
                 "approved": _("Your application was approved; an administrator will activate it."),
@@ -72,7 +71,7 @@ def login() -> Any:
 @signed_in
 def logout() -> Any:
     with uow() as s:
-        record(s, caller().actor, "logout", "user", caller().user.id)
+        authentication.sign_out(s, caller())
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("web_auth.login"))
@@ -84,12 +83,12 @@ def apply() -> Any:
     session = request_session()
     form = ApplyForm()
     form.department.choices = [("", "—")] + [
-        (d.code, f"{d.code} · {d.name}") for d in accounts.list_departments(session)
+        (d.code, f"{d.code} · {d.name}") for d in departments.list_departments(session)
     ]
     if form.validate_on_submit():
         try:
             with uow() as s:
-                accounts.apply_for_account(
+                users.apply_for_account(
                     s,
                     caller(),
                     username=form.username.data or "",
@@ -118,7 +117,7 @@ def password() -> Any:
     if form.validate_on_submit():
         try:
             with uow() as s:
-                user = accounts.change_password(
+                user = users.change_password(
                     s,
                     caller(),
                     form.old_password.data or "",

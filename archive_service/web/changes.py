@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from archive_service.archive import services as archive
-from archive_service.archive.models import RETENTION_CLASSES, TIERS
+from archive_service.archive.categories import category_tree
+from archive_service.archive.customers import get_customer
+from archive_service.archive.documents import get_document
+from archive_service.archive.vocabulary import RETENTION_CLASSES, TIERS
 from archive_service.changes import services as changes
-from archive_service.changes.models import ChangeRequest
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.web.forms import ActionForm
@@ -43,11 +43,11 @@ def new() -> Any:
     target_id = request.values.get("target_id", type=int) or 0
     s = request_session()
     if target_type == "customer":
-        target: Any = archive.get_customer(s, caller(), target_id)
+        target: Any = get_customer(s, caller(), target_id)
         fields = CUSTOMER_FORM
     else:
         target_type = "document"
-        target = archive.get_document(s, caller(), target_id)
+        target = get_document(s, caller(), target_id)
         fields = DOCUMENT_FORM
     form = ActionForm()
     if form.validate_on_submit():
@@ -97,24 +97,14 @@ def new() -> Any:
         fields=fields,
         tiers=TIERS,
         classes=RETENTION_CLASSES,
-        tree=archive.category_tree(s),
+        tree=category_tree(s),
     )
 
 
 @bp.get("/mine")
 @signed_in
 def mine() -> Any:
-    user = caller().user
-    rows = (
-        request_session()
-        .execute(
-            select(ChangeRequest)
-            .where(ChangeRequest.requester_id == user.id)
-            .order_by(ChangeRequest.id.desc())
-        )
-        .scalars()
-        .all()
-    )
+    rows = changes.my_changes(request_session(), caller())
     return render_template("changes/list.html", rows=rows, title=_("My change requests"), form=None)
 
 

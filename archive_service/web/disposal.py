@@ -9,12 +9,11 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from archive_service.accounts.models import User, UserRole
-from archive_service.audit.services import record
-from archive_service.disposal import services as disposal
+from archive_service.accounts.users import active_holders
+from archive_service.disposal import destructions, records, reviews
+from archive_service.disposal.vocabulary import DestructionStatus
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
-from archive_service.jobs import enqueue
 from archive_service.policy import may
 from archive_service.web.forms import ActionForm, attempt
 
@@ -25,13 +24,13 @@ bp = Blueprint("web_disposal", __name__, url_prefix="/disposal")
 @signed_in
 def index() -> Any:
     s = request_session()
-    reviews, _n = disposal.list_reviews(s, caller(), per_page=20)
-    destructions, _m = disposal.list_destructions(s, caller(), per_page=20)
+    listed_reviews, _n = reviews.list_reviews(s, caller(), per_page=20)
+    listed_destructions, _m = destructions.list_destructions(s, caller(), per_page=20)
     return render_template(
         "disposal/index.html",
-        waiting=disposal.waiting_for(s, caller()),
-        reviews=reviews,
-        destructions=destructions,
+        waiting=destructions.waiting_for(s, caller()),
+        reviews=listed_reviews,
+        destructions=listed_destructions,
         may_compile=bool(may(caller(), "review.compile")),
         form=ActionForm(),
     )
@@ -44,7 +43,7 @@ def compile_review() -> Any:
         return redirect(url_for("web_disposal.index"))
     try:
         with uow() as s:
-            review = disposal.compile_review(s, caller())
+            review = reviews.compile_review(s, caller())
             review_id, count = review.id, len(review.items)
         flash(_("Review %(id)s compiled with %(n)s documents.", id=review_id, n=count), "info")
         return redirect(url_for("web_disposal.review", review_id=review_id))
@@ -57,7 +56,7 @@ def compile_review() -> Any:
 @signed_in
 def review(review_id: int) -> Any:
     s = request_session()
-    rev = disposal.get_review(s, caller(), review_id)
+    rev = reviews.get_review(s, caller(), review_id)
     return render_template(
         "disposal/review.html",
         review=rev,
@@ -75,7 +74,7 @@ def confirm(review_id: int) -> Any:
     if ActionForm().validate_on_submit():
         attempt(
             _("The list is confirmed; archivists appraise it now."),
-            lambda s: disposal.confirm(s, caller(), review_id),
+            lambda s: reviews.confirm(s, caller(), review_id),
         )
     return redirect(url_for("web_disposal.review", review_id=review_id))
 
@@ -92,7 +91,7 @@ def appraise(review_id: int, document_id: int) -> Any:
             return redirect(url_for("web_disposal.review", review_id=review_id))
         attempt(
             _("Appraisal recorded."),
-            lambda s: disposal.appraise(
+            lambda s: reviews.appraise(
                 s,
                 caller(),
                 review_id,
@@ -100,7 +99,7 @@ def appraise(review_id: int, document_id: int) -> Any:
                 request.form.get("decision", ""),
                 retain_until,
                 request.form.get("reason"),
-                runtime().archive,
+                runtime().archive.retention,
             ),
         )
     return redirect(url_for("web_disposal.review", review_id=review_id))
@@ -113,7 +112,9 @@ def apply(review_id: int) -> Any:
         return redirect(url_for("web_disposal.review", review_id=review_id))
     try:
         with uow() as s:
-            dest_id = disposal.apply_for_destruction(s, caller(), review_id).id
+            dest_id = destructions.apply_for_destruction(
+                s, caller(), review_id, runtime().archive.operations_department
+            ).id
         flash(_("Destruction application filed; it waits for approval."), "info")
         return redirect(url_for("web_disposal.destruction", destruction_id=dest_id))
     except DomainError as exc:
@@ -121,28 +122,25 @@ def apply(review_id: int) -> Any:
         return redirect(url_for("web_disposal.review", review_id=review_id))
 
 
-def _supervisors() -> list[User]:
-    s = request_session()
-    users = s.query(User).join(UserRole).where(UserRole.role == "supervisor").all()
-    return [u for u in users if u.is_active_account]
-
-
 @bp.get("/destructions/<int:destruction_id>")
 @signed_in
 def destruction(destruction_id: int) -> Any:
     s = request_session()
-    dest = disposal.get_destruction(s, caller(), destruction_id)
-    step = disposal.current_step(dest)
+    dest = destructions.get_destruction(s, caller(), destruction_id)
+    step = destructions.current_step(dest)
     return render_template(
         "disposal/destruction.html",
         dest=dest,
         may_decide=bool(
-            dest.status == "pending" and step and may(caller(), "destruction.decide", (dest, step))
+            dest.status == DestructionStatus.PENDING
+            and step
+            and may(caller(), "destruction.decide", step)
         ),
         may_execute=bool(
-            dest.status in ("approved", "failed") and may(caller(), "destruction.execute", dest)
+            dest.status in DestructionStatus.STARTABLE
+            and may(caller(), "destruction.execute", dest)
         ),
-        supervisors=[u for u in _supervisors() if u.id != caller().user.id],  # type: ignore[union-attr]
+        supervisors=[u for u in active_holders(s, "supervisor") if u.id != caller().user_id],
         form=ActionForm(),
     )
 
@@ -153,7 +151,7 @@ def decide(destruction_id: int) -> Any:
     if ActionForm().validate_on_submit():
         attempt(
             _("Decision recorded."),
-            lambda s: disposal.decide(
+            lambda s: destructions.decide(
                 s,
                 caller(),
                 destruction_id,
@@ -170,14 +168,13 @@ def execute(destruction_id: int) -> Any:
     if ActionForm().validate_on_submit():
         try:
             with uow() as s:
-                disposal.start(
+                destructions.start(
                     s,
                     caller(),
                     destruction_id,
                     request.form.get("supervisor", ""),
                     request.form.get("place", ""),
                 )
-            enqueue(runtime(), "execute_destruction", destruction_id)
             flash(_("Destruction started; this page shows its progress."), "info")
         except DomainError as exc:
             flash(exc.message, "error")
@@ -188,14 +185,11 @@ def execute(destruction_id: int) -> Any:
 @signed_in
 def record_page(destruction_id: int) -> Any:
     """The printable destruction record (销毁记录), its signature, and the verification."""
-    rt = runtime()
+    signer = runtime().signer
     with uow() as s:
-        dest = disposal.get_destruction(s, caller(), destruction_id)
-        signed = disposal.signed_record(rt, dest)
+        dest, signed = records.export_record(s, caller(), signer, destruction_id)
         checked = request.args.get("verify") == "1"
-        ok = disposal.verify_stored(rt, dest) if checked else None
-        if checked:
-            record(s, caller().actor, "destruction.verify", "destruction", dest.id, ok=ok)
+        ok = records.verify_record(s, caller(), signer, destruction_id) if checked else None
     return render_template(
         "disposal/record.html", dest=dest, signed=signed, rec=signed["record"], ok=ok
     )
@@ -206,9 +200,7 @@ def record_page(destruction_id: int) -> Any:
 def record_json(destruction_id: int) -> Any:
     """The signed record as a file: ``archive destruction verify`` checks it offline."""
     with uow() as s:
-        dest = disposal.get_destruction(s, caller(), destruction_id)
-        signed = disposal.signed_record(runtime(), dest)
-        record(s, caller().actor, "destruction.export", "destruction", dest.id)
+        _dest, signed = records.export_record(s, caller(), runtime().signer, destruction_id)
     return Response(
         json.dumps(signed, ensure_ascii=False, indent=2),
         mimetype="application/json",

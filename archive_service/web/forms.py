@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import flash
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from wtforms import (
@@ -21,7 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from archive_service.accounts.models import ROLES
+from archive_service.accounts.vocabulary import ROLES
 from archive_service.errors import DomainError
 from archive_service.http import uow
 
@@ -39,8 +40,8 @@ def attempt(success: str, action: Callable[[Session], Any]) -> bool:
     return True
 
 
-def role_choices() -> list[tuple[str, str]]:
-    return [(r, r) for r in ROLES]
+def role_choices() -> list[tuple[str, Any]]:
+    return [(r.code, lazy_pgettext(r.label.context, r.label.english)) for r in ROLES]
 
 
 class LoginForm(FlaskForm):

@@ -7,16 +7,18 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from archive_service.accounts.services import list_departments
-from archive_service.archive.models import DocumentStatus
-from archive_service.archive.services import category_tree, list_customers
+from archive_service.accounts.departments import list_departments
+from archive_service.archive.categories import category_tree
+from archive_service.archive.customers import list_customers
+from archive_service.archive.vocabulary import DOCUMENT_STATUSES
 from archive_service.errors import InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.indexing import services as indexing
 
 bp = Blueprint("web_search", __name__)
 PER_PAGE = 20
-STATUSES = (DocumentStatus.SUBMITTED, DocumentStatus.RETURNED, DocumentStatus.ACCEPTED)
+# What a search may filter by (destroyed documents are not in the index).
+STATUSES = tuple(c for c in DOCUMENT_STATUSES.codes if c != "destroyed")
 
 
 def _day(name: str) -> date | None:

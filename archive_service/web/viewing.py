@@ -7,10 +7,10 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from archive_service.api.viewing import page_total, shown_page
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
-from archive_service.viewing import services as viewing
+from archive_service.responses import png_response
+from archive_service.viewing import pages, sessions
 from archive_service.web.forms import ActionForm, attempt
 
 bp = Blueprint("web_viewing", __name__, url_prefix="/viewing")
@@ -23,8 +23,8 @@ def index() -> Any:
     s = request_session()
     return render_template(
         "viewing/index.html",
-        grants=viewing.grants_to_supervise(s, caller()),
-        sessions=viewing.sessions_for(s, caller()),
+        grants=sessions.grants_to_supervise(s, caller()),
+        sessions=sessions.sessions_for(s, caller()),
         form=ActionForm(),
     )
 
@@ -35,7 +35,7 @@ def open_session(grant_id: int) -> Any:
     if ActionForm().validate_on_submit():
         try:
             with uow() as s:
-                vs = viewing.open_session(
+                vs = sessions.open_session(
                     s, caller(), grant_id, runtime().settings.viewing_session_minutes
                 )
                 label, ends = vs.label, vs.ends_at
@@ -54,7 +54,7 @@ def close_session(session_id: int) -> Any:
     if ActionForm().validate_on_submit():
         attempt(
             _("The session has ended; the viewer's pages stop working now."),
-            lambda s: viewing.close_session(runtime(), s, caller(), session_id),
+            lambda s: sessions.close_session(s, caller(), runtime().viewing, session_id),
         )
     return redirect(url_for("web_viewing.index"))
 
@@ -64,8 +64,8 @@ def close_session(session_id: int) -> Any:
 def session_page(session_id: int) -> Any:
     """The viewer's list of documents in this session."""
     with uow() as s:
-        vs = viewing.get_session(s, caller(), session_id)
-        docs = viewing.documents(s, caller(), session_id)
+        vs = sessions.get_session(s, caller(), session_id)
+        docs = pages.documents(s, caller(), session_id)
         return render_template("viewing/session.html", vs=vs, docs=docs)
 
 
@@ -74,20 +74,21 @@ def session_page(session_id: int) -> Any:
 def viewer(session_id: int, document_id: int) -> Any:
     """One page at a time, as an image the server rendered and watermarked."""
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    pages = page_total(session_id, document_id)
+    count = pages.page_total(uow, caller(), runtime().viewing, session_id, document_id)
     with uow() as s:
-        vs = viewing.get_session(s, caller(), session_id)
-        docs = {d.id: d for d in viewing.documents(s, caller(), session_id)}
+        vs = sessions.get_session(s, caller(), session_id)
+        docs = {d.id: d for d in pages.documents(s, caller(), session_id)}
     return render_template(
         "viewing/viewer.html",
         vs=vs,
         doc=docs.get(document_id),
-        page=min(page, pages),
-        pages=pages,
+        page=min(page, count),
+        pages=count,
     )
 
 
 @bp.get("/sessions/<int:session_id>/documents/<int:document_id>/pages/<int:page>.png")
 @signed_in
 def page_image(session_id: int, document_id: int, page: int) -> Any:
-    return shown_page(session_id, document_id, page)
+    png = pages.show_page(uow, caller(), runtime().viewing, session_id, document_id, page)
+    return png_response(png)

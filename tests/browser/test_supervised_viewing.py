@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageChops
 from playwright.sync_api import expect
 
-from archive_service.accounts import services as accounts
+from archive_service.accounts import users as accounts
 from archive_service.viewing import render_pages
 from tests import samples
 from tests.browser.conftest import sign_in

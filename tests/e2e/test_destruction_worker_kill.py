@@ -23,19 +23,19 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from archive_service.accounts import services as accounts
-from archive_service.archive import services as archive
+from archive_service.accounts import departments, users
+from archive_service.archive import customers, documents, review
 from archive_service.audit.models import AuditEvent
 from archive_service.config import Settings
-from archive_service.disposal import services as disposal
+from archive_service.disposal import destructions, records, reviews
 from archive_service.disposal.models import Destruction, DestructionItem
-from archive_service.jobs import enqueue
 from archive_service.policy import Caller
 from archive_service.runtime import Runtime, build_runtime
 from archive_service.vault.models import StoredObject
 from storage.keyring import Keyring
 from tests import samples
 from tests.conftest import PASSWORD, require_redis
+from workers.sender import connect
 
 pytestmark = pytest.mark.slow
 DOCUMENTS = 8
@@ -66,7 +66,7 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def _as(session: Any, username: str) -> Caller:
-    return Caller.of(accounts.user_by_username(session, username))
+    return Caller.of(users.user_by_username(session, username))
 
 
 def _prepare(rt: Runtime) -> int:
@@ -74,7 +74,7 @@ def _prepare(rt: Runtime) -> int:
     op = Caller.cli()
     with rt.db.unit_of_work() as s:
         for code in ("SALES", "OPS"):
-            accounts.create_department(s, op, code, code)
+            departments.create_department(s, op, code, code)
         for name, role, dept in (
             ("clara", "clerk", "SALES"),
             ("arch", "archivist", "OPS"),
@@ -82,7 +82,7 @@ def _prepare(rt: Runtime) -> int:
             ("leo", "leader", "OPS"),
             ("sven", "supervisor", "OPS"),
         ):
-            accounts.create_user(
+            users.create_user(
                 s,
                 op,
                 username=name,
@@ -95,15 +95,15 @@ def _prepare(rt: Runtime) -> int:
     past = datetime.now(UTC) - timedelta(days=11 * 366)
     with time_machine.travel(past, tick=True), rt.db.unit_of_work() as s:
         clara, arch = _as(s, "clara"), _as(s, "arch")
-        customer = archive.create_customer(
+        customer = customers.create_customer(
             s, clara, {"name": "旧客户", "customer_type": "enterprise", "department": "SALES"}
         )
         for n in range(DOCUMENTS):
-            doc = archive.upload(
+            doc = documents.upload(
                 s,
                 clara,
                 rt.vault,
-                archive.Upload(
+                documents.Upload(
                     customer_id=customer.id,
                     category="basic.profile",
                     title=f"文件{n}",
@@ -114,20 +114,20 @@ def _prepare(rt: Runtime) -> int:
                 ),
                 rt.archive,
             )
-            archive.accept(s, arch, doc.id, rt.archive)
+            review.accept(s, arch, doc.id, rt.archive)
     with rt.db.unit_of_work() as s:
         arch = _as(s, "arch")
-        review = disposal.compile_review(s, arch)
-        assert review is not None and len(review.items) == DOCUMENTS
-        disposal.confirm(s, _as(s, "olga"), review.id)
-        for item in review.items:
-            disposal.appraise(
-                s, arch, review.id, item.document_id, "destroy", None, None, rt.archive
+        listed = reviews.compile_review(s, arch)
+        assert listed is not None and len(listed.items) == DOCUMENTS
+        reviews.confirm(s, _as(s, "olga"), listed.id)
+        for item in listed.items:
+            reviews.appraise(
+                s, arch, listed.id, item.document_id, "destroy", None, None, rt.archive.retention
             )
-        dest = disposal.apply_for_destruction(s, arch, review.id)
-        disposal.decide(s, _as(s, "olga"), dest.id, "approve", None)
-        disposal.decide(s, _as(s, "leo"), dest.id, "approve", None)
-        disposal.start(s, arch, dest.id, "sven", "机房")
+        dest = destructions.apply_for_destruction(s, arch, listed.id)
+        destructions.decide(s, _as(s, "olga"), dest.id, "approve", None)
+        destructions.decide(s, _as(s, "leo"), dest.id, "approve", None)
+        destructions.start(s, arch, dest.id, "sven", "机房")  # queued once this commits
         return dest.id
 
 
@@ -169,13 +169,12 @@ def test_killed_worker_run_finishes_after_restart(
         ARCHIVE_BROKER_RESTORE_SECONDS="2",
     )
     settings = Settings.from_env(env)
-    rt = build_runtime(settings)
+    rt = connect(build_runtime(settings))
     log = tmp_path / "worker.log"
     try:
         destruction_id = _prepare(rt)
         with rt.db.unit_of_work() as s:
             names = [o.object_name for o in s.execute(select(StoredObject)).scalars()]
-        enqueue(rt, "execute_destruction", destruction_id)
         first = _worker(env, log)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -206,8 +205,7 @@ def test_killed_worker_run_finishes_after_restart(
                 .group_by(AuditEvent.target_id)
             ).all()
             assert len(events) == DOCUMENTS and all(n == 1 for _t, n in events)
-            dest = s.get(Destruction, destruction_id)
-            assert dest is not None and disposal.verify_stored(rt, dest)
+            assert records.verify_record(s, Caller.cli(), rt.signer, destruction_id)
         assert names and not any(rt.vault.backend.exists(n) for n in names)
     finally:
         rt.close()

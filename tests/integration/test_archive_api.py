@@ -232,7 +232,7 @@ def test_oversize_upload_is_413(client: Any, org: Any, app: Any) -> None:
     from dataclasses import replace
 
     rt = app.extensions["archive"]
-    rt.archive = replace(rt.archive, max_upload_bytes=64 * 1024)
+    rt.archive = replace(rt.archive, intake=replace(rt.archive.intake, max_bytes=64 * 1024))
     app.config["MAX_CONTENT_LENGTH"] = 10 * 1024 * 1024
     cid = new_customer(client, org["clara"])
     r = upload(client, org["clara"], cid, b"%PDF-1.4\n" + b"0" * 200_000, filename="big.pdf")
@@ -349,7 +349,7 @@ def test_contract_runs_from_its_expiry(client: Any, org: Any) -> None:
 def test_reclassification_renumbers_and_the_old_number_still_finds_it(
     client: Any, org: Any, rt: Any
 ) -> None:
-    from archive_service.archive import services as archive
+    from archive_service.archive import review
     from archive_service.policy import Caller
 
     cid = new_customer(client, org["clara"])
@@ -358,14 +358,14 @@ def test_reclassification_renumbers_and_the_old_number_still_finds_it(
         "archive_number"
     ]
     with rt.db.unit_of_work() as s:
-        from archive_service.accounts.services import user_by_username
+        from archive_service.accounts.users import user_by_username
 
         archivist = Caller.of(user_by_username(s, "arch1"))
-        moved = archive.reclassify(s, archivist, doc["id"], "basic.credit", "归类错误", rt.archive)
+        moved = review.reclassify(s, archivist, doc["id"], "basic.credit", "归类错误", rt.archive)
         new = moved.archive_number
         history = [
             (h.number, h.reason, h.superseded_at is not None)
-            for h in archive.number_history(s, doc["id"])
+            for h in review.number_history(s, doc["id"])
         ]
     assert new != old and re.fullmatch(rf"K001{YEAR}\d\d", new)
     assert history == [(old, "accepted", True), (new, "reclassified: 归类错误", False)]
@@ -461,8 +461,8 @@ def test_admin_extends_the_category_tree(client: Any, org: Any) -> None:
 
 
 def test_an_upload_cut_off_half_way_leaves_nothing(client: Any, org: Any, rt: Any) -> None:
-    from archive_service.accounts.services import user_by_username
-    from archive_service.archive import services as archive
+    from archive_service.accounts.users import user_by_username
+    from archive_service.archive import documents
     from archive_service.policy import Caller
     from archive_service.vault.services import consistency
 
@@ -483,11 +483,11 @@ def test_an_upload_cut_off_half_way_leaves_nothing(client: Any, org: Any, rt: An
 
     with pytest.raises(ConnectionResetError), rt.db.unit_of_work() as s:
         clerk = Caller.of(user_by_username(s, "clara"))
-        archive.upload(
+        documents.upload(
             s,
             clerk,
             rt.vault,
-            archive.Upload(
+            documents.Upload(
                 customer_id=cid,
                 category="basic.profile",
                 title="cut",

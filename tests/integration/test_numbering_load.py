@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from archive_service.accounts.services import user_by_username
-from archive_service.archive import services as archive
+from archive_service.accounts.users import user_by_username
+from archive_service.archive import customers, documents, review
 from archive_service.config import Settings
 from archive_service.policy import Caller
 from archive_service.runtime import Runtime, build_runtime
@@ -44,16 +44,16 @@ def test_200_concurrent_acceptances_on_postgresql(pg_rt: Runtime) -> None:
     people.user("arch1", "archivist", department="OPS")
     with rt.db.unit_of_work() as s:
         clerk = Caller.of(user_by_username(s, "clara"))
-        customer = archive.create_customer(
+        customer = customers.create_customer(
             s, clerk, {"name": "并发客户", "customer_type": "enterprise", "department": "SALES"}
         )
         ids = []
         for i in range(200):
-            doc = archive.upload(
+            doc = documents.upload(
                 s,
                 clerk,
                 rt.vault,
-                archive.Upload(
+                documents.Upload(
                     customer_id=customer.id,
                     category="other.event",
                     title=f"事件 {i}",
@@ -69,7 +69,7 @@ def test_200_concurrent_acceptances_on_postgresql(pg_rt: Runtime) -> None:
     def accept(doc_id: int) -> str:
         with rt.db.unit_of_work() as s:
             archivist = Caller.of(user_by_username(s, "arch1"))
-            number = archive.accept(s, archivist, doc_id, rt.archive).archive_number
+            number = review.accept(s, archivist, doc_id, rt.archive).archive_number
             assert number is not None
             return number
 

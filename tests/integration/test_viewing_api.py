@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from archive_service.accounts import services as accounts
+from archive_service.accounts import users as accounts
 from archive_service.errors import InvalidInput
 from archive_service.policy import Caller
 from archive_service.runtime import Runtime
@@ -239,7 +239,7 @@ def test_a_session_ended_while_a_page_renders_keeps_the_page(
     """Rendering runs outside the transaction; the page leaves only if the session is still
     open when it is registered."""
     from archive_service.errors import NotAllowed
-    from archive_service.viewing import services as viewing
+    from archive_service.viewing import pages
 
     h, contract = org["h"], org["docs"]["contract"]
     grant_id = _granted(client, org)
@@ -248,15 +248,15 @@ def test_a_session_ended_while_a_page_renders_keeps_the_page(
     ).get_json()
     with rt.db.unit_of_work() as s:
         reg = Caller.of(accounts.user_by_username(s, "reg"))
-        source = viewing.page_source(rt, s, reg, vs["id"], contract)
-    png = viewing.render_page(rt, source, 2)
+        source = pages.page_source(s, reg, rt.viewing, vs["id"], contract)
+    png = pages.render_page(rt.viewing, source, 2)
     assert png.startswith(b"\x89PNG")
     # The supervisor ends the session while the page was being rendered.
     ended = client.post(f"/api/v1/viewing-sessions/{vs['id']}/close", headers=h["sven"])
     assert ended.status_code == 200
     with rt.db.unit_of_work() as s, pytest.raises(NotAllowed, match="ended"):
         reg = Caller.of(accounts.user_by_username(s, "reg"))
-        viewing.register_page(s, reg, source, 2)
+        pages.register_page(s, reg, source, 2)
     register = client.get(
         f"/api/v1/access-register?document_id={contract}", headers=h["audrey"]
     ).get_json()["items"]

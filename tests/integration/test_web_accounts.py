@@ -160,7 +160,7 @@ def test_department_head_of_another_department_cannot_approve(
     people.department("FIN")
     people.user("other_boss", "department_head", department="SALES")
     with rt.db.unit_of_work() as s:
-        from archive_service.accounts import services as accounts
+        from archive_service.accounts import users as accounts
         from archive_service.policy import Caller
 
         applicant = accounts.apply_for_account(

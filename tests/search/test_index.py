@@ -285,7 +285,7 @@ def test_update_replaces_and_remove_deletes(corpus: SearchIndex) -> None:
     assert corpus.update([make_doc(2, body="已撤诉")]) == 1
     assert ids(corpus, "售后") == []
     assert ids(corpus, "撤诉") == [2]
-    assert corpus.doc_count() == 5
+    assert corpus.count() == 5
     assert corpus.remove([2, 99]) == 1
     assert ids(corpus, "撤诉") == []
     assert corpus.ids() == {1, 3, 4, 5}
@@ -295,7 +295,7 @@ def test_update_replaces_and_remove_deletes(corpus: SearchIndex) -> None:
 def test_a_batch_with_a_repeated_id_keeps_the_last(index: SearchIndex) -> None:
     index.update([make_doc(1, body="旧版本"), make_doc(1, body="新版本")])
     assert ids(index, "新版本") == [1] and ids(index, "旧版本") == []
-    assert index.doc_count() == 1
+    assert index.count() == 1
 
 
 def test_rebuild_replaces_everything(corpus: SearchIndex, tmp_path: Path) -> None:
@@ -323,7 +323,7 @@ def test_readers_see_old_content_until_rebuild_commits(corpus: SearchIndex) -> N
     def read() -> None:
         reader = SearchIndex(corpus.directory)
         while not stop.is_set():
-            seen.append(reader.doc_count())
+            seen.append(reader.count())
 
     thread = threading.Thread(target=read)
     thread.start()

@@ -22,7 +22,9 @@ def test_every_message_has_a_chinese_translation() -> None:
 def test_compiled_catalogue_matches_the_source() -> None:
     catalog = read_po((LC / "messages.po").open("rb"))
     compiled = read_mo((LC / "messages.mo").open("rb"))
-    assert {m.id: m.string for m in catalog if m.id} == {m.id: m.string for m in compiled if m.id}
+    assert {(m.context, m.id): m.string for m in catalog if m.id} == {
+        (m.context, m.id): m.string for m in compiled if m.id
+    }
     buf = io.BytesIO()
     write_mo(buf, catalog)
     assert buf.getvalue()

@@ -1,87 +1,26 @@
-"""Account use cases: departments, applications, life cycle, login, tokens.
-
-Each function runs inside the caller's unit of work, asks the policy, and
-writes its audit event; none commits by itself.
-"""
+"""Account use cases: open an account, apply for one, approve, activate, change roles,
+close (which ends every session and token at once), change one's password."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from archive_service.accounts import rules
-from archive_service.accounts.models import (
-    ROLES,
-    AccountStatus,
-    ApiToken,
-    Department,
-    User,
-    UserRole,
-)
+from archive_service.accounts.departments import department_by_code
+from archive_service.accounts.models import ApiToken, User, UserRole
+from archive_service.accounts.settings import DEFAULT, AccountSettings
+from archive_service.accounts.vocabulary import EXTERNAL_ROLE, ROLES, AccountStatus
 from archive_service.audit.services import record
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotFound
-from archive_service.policy import Caller, require
+from archive_service.policy import Caller, may, require
 
-_hasher = PasswordHasher()
-# Verified against unknown usernames so a miss costs as long as a hit.
-_DUMMY_HASH = _hasher.hash("dummy password for timing")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
-DEPARTMENT_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
-
-
-@dataclass(frozen=True)
-class AccountSettings:
-    password_min_length: int = 12
-    lockout: rules.LockoutPolicy = rules.LockoutPolicy()
-    token_ttl: timedelta = timedelta(hours=12)
-
-
-# --- departments ---------------------------------------------------------------
-
-
-def create_department(session: Session, by: Caller, code: str, name: str) -> Department:
-    require(by, "department.create")
-    code = (code or "").strip().upper()
-    name = (name or "").strip()
-    if not DEPARTMENT_CODE_RE.match(code):
-        raise InvalidInput("code: 1–32 letters, digits, '-' or '_'", field="code")
-    if not name:
-        raise InvalidInput("name is required", field="name")
-    if session.execute(select(Department).where(Department.code == code)).scalar_one_or_none():
-        raise Conflict(f"department {code} exists")
-    dept = Department(code=code, name=name)
-    session.add(dept)
-    session.flush()
-    record(session, by.actor, "department.create", "department", dept.id, code=code, name=name)
-    return dept
-
-
-def department_by_code(session: Session, code: str | None, field: str = "department") -> Department:
-    dept = None
-    if code:
-        dept = session.execute(
-            select(Department).where(Department.code == code.strip().upper())
-        ).scalar_one_or_none()
-    if dept is None:
-        raise InvalidInput(f"unknown department {code!r}", field=field)
-    return dept
-
-
-def list_departments(session: Session) -> list[Department]:
-    return list(session.execute(select(Department).order_by(Department.code)).scalars())
-
-
-# --- users ---------------------------------------------------------------------
 
 
 def _check_roles(roles: Iterable[str]) -> list[str]:
@@ -119,7 +58,7 @@ def _external_roles(roles: list[str], had_regulator: bool, opened_from_applicati
     application that asked for it (with organisation and end date), never added
     to a staff account, and never combined with staff roles.
     """
-    if "regulator" not in roles:
+    if EXTERNAL_ROLE not in roles:
         return
     if len(roles) > 1:
         raise InvalidInput("an external account holds the regulator role alone", field="roles")
@@ -157,7 +96,7 @@ def create_user(
     department: str | None,
     roles: Iterable[str],
     email: str | None = None,
-    settings: AccountSettings = AccountSettings(),
+    settings: AccountSettings = DEFAULT,
 ) -> User:
     """An admin (or the operator) opens an active account directly."""
     require(by, "user.create")
@@ -174,7 +113,7 @@ def create_user(
         email=email,
         department_id=dept.id if dept else None,
         status=AccountStatus.ACTIVE,
-        password_hash=_hasher.hash(password),
+        password_hash=settings.passwords.hash(password),
         approved_at=now,
         approved_by_id=by.user.id if by.user else None,
         activated_at=now,
@@ -207,7 +146,7 @@ def apply_for_account(
     requested_roles: Iterable[str],
     email: str | None = None,
     note: str | None = None,
-    settings: AccountSettings = AccountSettings(),
+    settings: AccountSettings = DEFAULT,
     organisation: str | None = None,
     account_end_date: date | None = None,
 ) -> User:
@@ -221,7 +160,7 @@ def apply_for_account(
     roles_wanted = _check_roles(requested_roles)
     if "admin" in roles_wanted:
         raise InvalidInput("the admin role is not applied for", field="roles")
-    external = "regulator" in roles_wanted
+    external = EXTERNAL_ROLE in roles_wanted
     _external_roles(roles_wanted, had_regulator=False, opened_from_application=True)
     org = _check_external_details(organisation, account_end_date) if external else None
     dept = None if external else department_by_code(session, department)
@@ -233,7 +172,7 @@ def apply_for_account(
         account_end_date=account_end_date if external else None,
         department_id=dept.id if dept else None,
         status=AccountStatus.APPLIED,
-        password_hash=_hasher.hash(password),
+        password_hash=settings.passwords.hash(password),
         requested_roles=roles_wanted,
         application_note=(note or "").strip()[:1000] or None,
         password_changed_at=utcnow(),
@@ -267,6 +206,18 @@ def user_by_username(session: Session, username: str) -> User | None:
     ).scalar_one_or_none()
 
 
+def active_holders(session: Session, role: str) -> list[User]:
+    """Active accounts holding ``role`` (e.g. the supervisors an approver may name)."""
+    return list(
+        session.execute(
+            select(User)
+            .join(UserRole)
+            .where(UserRole.role == role, User.status == AccountStatus.ACTIVE)
+            .order_by(User.username)
+        ).scalars()
+    )
+
+
 def list_users(session: Session, by: Caller, status: str | None = None) -> list[User]:
     require(by, "user.list")
     q = select(User).order_by(User.username)
@@ -280,7 +231,7 @@ def pending_applications(session: Session, by: Caller) -> list[User]:
     require(by, "user.view_applications")
     q = select(User).where(User.status.in_([AccountStatus.APPLIED, AccountStatus.APPROVED]))
     assert by.user is not None or by.operator
-    if by.user is not None and "admin" not in by.user.roles:
+    if by.user is not None and not may(by, "user.view_all_applications"):
         q = q.where(User.department_id == by.user.department_id)
     return list(session.execute(q.order_by(User.created_at)).scalars())
 
@@ -320,9 +271,9 @@ def activate(session: Session, by: Caller, user_id: int, roles: Iterable[str]) -
     _external_roles(
         role_list,
         had_regulator=False,
-        opened_from_application="regulator" in (user.requested_roles or []),
+        opened_from_application=EXTERNAL_ROLE in (user.requested_roles or []),
     )
-    if "regulator" in (user.requested_roles or []) and role_list != ["regulator"]:
+    if EXTERNAL_ROLE in (user.requested_roles or []) and role_list != [EXTERNAL_ROLE]:
         raise InvalidInput("an external applicant receives the regulator role only", field="roles")
     _set_roles(user, role_list)
     user.status = AccountStatus.ACTIVE
@@ -340,9 +291,9 @@ def set_roles(session: Session, by: Caller, user_id: int, roles: Iterable[str]) 
         raise Conflict("account is closed")
     before = sorted(user.roles)
     role_list = _check_roles(roles)
-    had = "regulator" in before
+    had = EXTERNAL_ROLE in before
     _external_roles(role_list, had_regulator=had, opened_from_application=by.operator)
-    if had and role_list and role_list != ["regulator"]:
+    if had and role_list and role_list != [EXTERNAL_ROLE]:
         raise InvalidInput("an external account holds the regulator role alone", field="roles")
     if (
         by.user is not None
@@ -381,7 +332,7 @@ def close_account(session: Session, by: Caller, user_id: int, reason: str) -> Us
     user.closed_at = now
     user.closed_reason = reason.strip()
     user.session_epoch += 1
-    revoked = _revoke_all_tokens(session, user.id, now)
+    revoked = revoke_all_tokens(session, user.id, now)
     record(
         session,
         by.actor,
@@ -395,7 +346,12 @@ def close_account(session: Session, by: Caller, user_id: int, reason: str) -> Us
     return user
 
 
-def _revoke_all_tokens(session: Session, user_id: int, now: datetime) -> int:
+def account_expired(user: User, now: datetime) -> bool:
+    """An external account past its end date no longer signs in."""
+    return user.account_end_date is not None and now.date() > user.account_end_date
+
+
+def revoke_all_tokens(session: Session, user_id: int, now: datetime) -> int:
     result = session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
@@ -409,226 +365,25 @@ def change_password(
     by: Caller,
     old_password: str,
     new_password: str,
-    settings: AccountSettings = AccountSettings(),
+    settings: AccountSettings = DEFAULT,
 ) -> User:
     """The signed-in user changes their password; other sessions and tokens end."""
     user = by.user
     if user is None:
         raise InvalidInput("sign in first")
-    if not _verify(user.password_hash, old_password or ""):
+    if not settings.passwords.verify(user.password_hash, old_password or ""):
         raise InvalidInput("the current password is wrong", field="old_password")
     problems = rules.password_problems(
         new_password or "", user.username, settings.password_min_length
     )
     if problems:
         raise InvalidInput("password " + "; ".join(problems), field="new_password")
-    if _verify(user.password_hash, new_password):
+    if settings.passwords.verify(user.password_hash, new_password):
         raise InvalidInput("the new password must differ from the old one", field="new_password")
     now = utcnow()
-    user.password_hash = _hasher.hash(new_password)
+    user.password_hash = settings.passwords.hash(new_password)
     user.password_changed_at = now
     user.session_epoch += 1
-    revoked = _revoke_all_tokens(session, user.id, now)
+    revoked = revoke_all_tokens(session, user.id, now)
     record(session, by.actor, "user.password_change", "user", user.id, tokens_revoked=revoked)
     return user
-
-
-# --- login -----------------------------------------------------------------------
-
-
-class LoginOutcome:
-    OK = "ok"
-    BAD_CREDENTIALS = "bad_credentials"
-    LOCKED = "locked"
-    NOT_ACTIVE = "not_active"
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    outcome: str
-    user: User | None = None
-    locked_until: datetime | None = None
-    status: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome == LoginOutcome.OK
-
-
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def _failure_state(user: User) -> rules.FailureState:
-    return rules.FailureState(user.failed_logins, user.failure_window_start, user.locked_until)
-
-
-def authenticate(
-    session: Session,
-    username: str,
-    password: str,
-    ip: str | None,
-    channel: str,
-    settings: AccountSettings = AccountSettings(),
-) -> LoginResult:
-    """Check a password and record the attempt; the caller commits either way.
-
-    A failure is never an exception here: the failed attempt, the lockout
-    counter and the audit event must be committed, not rolled back.
-    """
-    from archive_service.audit.services import Actor
-
-    now = utcnow()
-    user = user_by_username(session, username)
-    if user is None:
-        _verify(_DUMMY_HASH, password or "")
-        record(
-            session,
-            Actor(None, username[:150] if username else None, ip),
-            "login.failure",
-            channel=channel,
-            reason="unknown user",
-        )
-        return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    actor = Actor(user.id, user.username, ip)
-    state = _failure_state(user)
-    if rules.is_locked(state, now):
-        record(
-            session,
-            actor,
-            "login.refused_locked",
-            "user",
-            user.id,
-            channel=channel,
-            locked_until=user.locked_until.isoformat() if user.locked_until else None,
-        )
-        return LoginResult(LoginOutcome.LOCKED, user, user.locked_until)
-    if state.locked_until is not None:  # lock expired: start counting afresh
-        state = rules.CLEAR
-    if not _verify(user.password_hash, password or ""):
-        new = rules.after_failure(state, now, settings.lockout)
-        user.failed_logins = new.count
-        user.failure_window_start = new.window_start
-        user.locked_until = new.locked_until
-        record(
-            session,
-            actor,
-            "login.failure",
-            "user",
-            user.id,
-            channel=channel,
-            reason="wrong password",
-            failures=new.count,
-        )
-        if new.locked_until is not None:
-            record(
-                session,
-                actor,
-                "user.lockout",
-                "user",
-                user.id,
-                locked_until=new.locked_until.isoformat(),
-                failures=new.count,
-            )
-            return LoginResult(LoginOutcome.LOCKED, user, new.locked_until)
-        return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    user.failed_logins, user.failure_window_start, user.locked_until = 0, None, None
-    if not user.is_active_account or _account_expired(user, now):
-        record(
-            session,
-            actor,
-            "login.failure",
-            "user",
-            user.id,
-            channel=channel,
-            reason=f"account {user.status}",
-        )
-        return LoginResult(LoginOutcome.NOT_ACTIVE, user, status=user.status)
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    record(session, actor, "login.success", "user", user.id, channel=channel)
-    return LoginResult(LoginOutcome.OK, user)
-
-
-def _account_expired(user: User, now: datetime) -> bool:
-    return user.account_end_date is not None and now.date() > user.account_end_date
-
-
-def session_user(session: Session, session_id: str) -> User | None:
-    """The user behind a web session id ``"<user id>:<epoch>"``, if it is still valid."""
-    user_id, _, epoch = (session_id or "").partition(":")
-    if not (user_id.isdigit() and epoch.isdigit()):
-        return None
-    user = session.get(User, int(user_id))
-    if user is None or user.session_epoch != int(epoch):
-        return None
-    if not user.is_active_account or _account_expired(user, utcnow()):
-        return None
-    return user
-
-
-# --- API tokens --------------------------------------------------------------------
-
-
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(
-    session: Session, by: Caller, settings: AccountSettings = AccountSettings()
-) -> tuple[str, ApiToken]:
-    """A new bearer token for the (just authenticated) caller; the plaintext is shown once."""
-    assert by.user is not None
-    plain = "arc_" + secrets.token_urlsafe(32)
-    token = ApiToken(
-        user_id=by.user.id,
-        token_hash=_token_digest(plain),
-        expires_at=utcnow() + settings.token_ttl,
-    )
-    session.add(token)
-    session.flush()
-    record(
-        session,
-        by.actor,
-        "token.create",
-        "token",
-        token.id,
-        expires_at=token.expires_at.isoformat(),
-    )
-    return plain, token
-
-
-def token_user(session: Session, plain: str) -> tuple[User, ApiToken] | None:
-    """The user a bearer token stands for, or None if unknown, expired, revoked or closed."""
-    if not plain:
-        return None
-    token = session.execute(
-        select(ApiToken).where(ApiToken.token_hash == _token_digest(plain))
-    ).scalar_one_or_none()
-    now = utcnow()
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
-        return None
-    user = token.user
-    if not user.is_active_account or _account_expired(user, now):
-        return None
-    return user, token
-
-
-def revoke_token(session: Session, by: Caller, token: ApiToken) -> None:
-    if by.user is None or by.user.id != token.user_id:
-        require(by, "user.revoke_tokens")
-    if token.revoked_at is not None:
-        raise Conflict("token already revoked")
-    token.revoked_at = utcnow()
-    record(session, by.actor, "token.revoke", "token", token.id, user_id=token.user_id)
-
-
-def revoke_user_tokens(session: Session, by: Caller, user_id: int) -> int:
-    require(by, "user.revoke_tokens")
-    user = get_user(session, user_id)
-    count = _revoke_all_tokens(session, user.id, utcnow())
-    record(session, by.actor, "token.revoke_all", "user", user.id, count=count)
-    return count

@@ -1,0 +1,79 @@
+"""The accounts' settings as their use cases need them: password policy, lockout, token
+lifetime, and the password hasher (argon2id; its cost is a setting so tests can make it
+cheap while production keeps argon2-cffi's recommended strength)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from archive_service.accounts import rules
+from archive_service.config import Settings
+
+
+@dataclass(frozen=True)
+class HashCost:
+    time_cost: int = 3
+    memory_kib: int = 65536
+    parallelism: int = 4
+
+
+class Passwords:
+    """Hashing and checking passwords at one cost."""
+
+    def __init__(self, cost: HashCost = HashCost()) -> None:
+        self.cost = cost
+        self._hasher = PasswordHasher(
+            time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism
+        )
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)
+
+    @cached_property
+    def dummy_hash(self) -> str:
+        """Verified against unknown usernames, so a miss costs as long as a hit."""
+        return self.hash("dummy password for timing")
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    password_min_length: int = 12
+    lockout: rules.LockoutPolicy = rules.LockoutPolicy()
+    token_ttl: timedelta = timedelta(hours=12)
+    passwords: Passwords = field(default_factory=Passwords)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AccountSettings:
+        return cls(
+            password_min_length=settings.password_min_length,
+            lockout=rules.LockoutPolicy(
+                threshold=settings.lockout_threshold,
+                window=timedelta(minutes=settings.lockout_window_minutes),
+                duration=timedelta(minutes=settings.lockout_minutes),
+            ),
+            token_ttl=timedelta(hours=settings.token_ttl_hours),
+            passwords=Passwords(
+                HashCost(
+                    time_cost=settings.password_hash_time_cost,
+                    memory_kib=settings.password_hash_memory_kib,
+                    parallelism=settings.password_hash_parallelism,
+                )
+            ),
+        )
+
+
+DEFAULT = AccountSettings()

@@ -1,0 +1,88 @@
+"""Customers and documents as the API shows them (and the tombstone of a destroyed one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archive_service.archive.customers import PERSONAL_FIELDS
+from archive_service.archive.models import Customer, Document
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+def customer_dict(customer: Customer, with_personal: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": customer.id,
+        "seq": customer.seq,
+        "name": customer.name,
+        "customer_type": customer.customer_type,
+        "tier": customer.tier,
+        "scale": customer.scale,
+        "industry": customer.industry,
+        "business_domain": customer.business_domain,
+        "business_scope": customer.business_scope,
+        "registered_capital": _text(customer.registered_capital),
+        "credit_rating": customer.credit_rating,
+        "credit_limit": _text(customer.credit_limit),
+        "department": customer.department.code,
+        "responsible_clerk": customer.responsible_clerk.username
+        if customer.responsible_clerk
+        else None,
+        "created_at": customer.created_at.isoformat(),
+    }
+    for f in PERSONAL_FIELDS:
+        data[f] = getattr(customer, f) if with_personal else None
+    return data
+
+
+def document_dict(doc: Document) -> dict[str, Any]:
+    v = doc.current_version
+    return {
+        "id": doc.id,
+        "customer_id": doc.customer_id,
+        "category": doc.category.code,
+        "title": doc.title,
+        "document_date": doc.document_date.isoformat() if doc.document_date else None,
+        "status": doc.status,
+        "archive_number": doc.archive_number,
+        "retention_class": doc.retention_class,
+        "filing_date": doc.filing_date.isoformat() if doc.filing_date else None,
+        "disposal_date": doc.disposal_date.isoformat() if doc.disposal_date else None,
+        "on_hold": doc.on_hold,
+        "needs_joint_review": doc.needs_joint_review,
+        "returned_reason": doc.returned_reason,
+        "tags": doc.tags,
+        "facts": doc.facts,
+        "sha256": v.sha256 if v else None,
+        "size": v.size if v else None,
+        "content_type": v.content_type if v else None,
+        "filename": v.filename if v else None,
+        "versions": [
+            {
+                "number": x.number,
+                "sha256": x.sha256,
+                "size": x.size,
+                "filename": x.filename,
+                "content_type": x.content_type,
+                "created_at": x.created_at.isoformat(),
+            }
+            for x in doc.versions
+        ],
+    }
+
+
+def tombstone(doc: Document) -> dict[str, Any]:
+    """What remains of a destroyed document: enough to prove what it was."""
+    v = doc.current_version
+    return {
+        "id": doc.id,
+        "archive_number": doc.archive_number,
+        "title": doc.title,
+        "category": doc.category.code,
+        "customer": doc.customer.name,
+        "sha256": v.sha256 if v else None,
+        "destroyed_at": doc.destroyed_at.isoformat() if doc.destroyed_at else None,
+        "destruction": doc.destruction_ref,
+    }

@@ -1,0 +1,103 @@
+"""The archive's vocabularies: customer types, tiers, scales and retention classes.
+
+Each is one table. A retention class names its default years (``None``: permanent), which
+``ARCHIVE_RETENTION_<CLASS>_YEARS`` overrides; its code in archive numbers (DA/T 13
+practice: ``Y``, ``D30``, ``D10``) follows the years in force. A tier names the minimum
+years its customers' documents are kept (``ARCHIVE_TIER_MINIMUM_<TIER>``). Adding a class
+or a tier is one line here and its translation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archive_service.vocabulary import Term, Vocabulary, _t
+
+
+@dataclass(frozen=True)
+class RetentionClass(Term):
+    """A retention class (保管期限): how many years by default (None: permanent)."""
+
+    years: int | None = None
+
+
+@dataclass(frozen=True)
+class Tier(Term):
+    """A customer tier and the fewest years its customers' documents are kept."""
+
+    minimum_years: int = 5
+
+
+CUSTOMER_TYPES = Vocabulary(
+    "customer type",
+    [
+        Term("individual", _t("customer type", "individual")),
+        Term("enterprise", _t("customer type", "enterprise")),
+        Term("institution", _t("customer type", "institution")),
+    ],
+    default="enterprise",
+)
+
+TIERS = Vocabulary(
+    "tier",
+    [
+        Tier("core", _t("tier", "core"), minimum_years=10),
+        Tier("important", _t("tier", "important"), minimum_years=10),
+        Tier("potential", _t("tier", "potential"), minimum_years=5),
+        Tier("ordinary", _t("tier", "ordinary"), minimum_years=5),
+    ],
+    default="ordinary",
+)
+
+SCALES = Vocabulary(
+    "scale",
+    [
+        Term("large", _t("scale", "large")),
+        Term("medium", _t("scale", "medium")),
+        Term("small", _t("scale", "small")),
+    ],
+)
+
+RETENTION_CLASSES = Vocabulary(
+    "retention class",
+    [
+        RetentionClass("permanent", _t("retention class", "permanent"), years=None),
+        RetentionClass("long", _t("retention class", "long"), years=30),
+        RetentionClass("medium", _t("retention class", "medium"), years=10),
+        RetentionClass("short", _t("retention class", "short"), years=5),
+    ],
+    default="medium",
+)
+
+
+def retention_code(years: int | None) -> str:
+    """The retention code of archive numbers: ``Y`` for permanent, else ``D`` and the years."""
+    return "Y" if years is None else f"D{years}"
+
+
+class DocumentStatus:
+    SUBMITTED = "submitted"  # uploaded, waiting for the archivist
+    RETURNED = "returned"  # sent back to the clerk with a reason
+    ACCEPTED = "accepted"  # in the archive, numbered
+    DESTROYED = "destroyed"  # only a tombstone remains
+
+
+DOCUMENT_STATUSES = Vocabulary(
+    "document status",
+    [
+        Term(DocumentStatus.SUBMITTED, _t("document status", "submitted")),
+        Term(DocumentStatus.RETURNED, _t("document status", "returned")),
+        Term(DocumentStatus.ACCEPTED, _t("document status", "accepted")),
+        Term(DocumentStatus.DESTROYED, _t("document status", "destroyed")),
+    ],
+)
+
+# How a document's content was read (the access register's "action").
+READINGS = Vocabulary(
+    "reading",
+    [
+        Term("view", _t("reading", "view")),
+        Term("preview", _t("reading", "preview")),
+        Term("download", _t("reading", "download")),
+    ],
+)

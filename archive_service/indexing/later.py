@@ -1,0 +1,24 @@
+"""What use cases note for the search index: work that runs after their commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from archive_service.jobs import later_for
+
+
+def refresh_later(session: Session, document_ids: Iterable[int]) -> None:
+    """Re-index these documents once the caller's transaction commits."""
+    later_for(session, "index_documents", document_ids)
+
+
+def extract_later(session: Session, document_ids: Iterable[int]) -> None:
+    """Extract the text of these documents' current versions (then index them) after commit."""
+    later_for(session, "extract_text", document_ids)
+
+
+def remove_later(session: Session, document_ids: Iterable[int]) -> None:
+    """Take these documents out of the index after commit."""
+    later_for(session, "index_remove", document_ids)

@@ -1,0 +1,153 @@
+"""Who sees a customer's archive and its documents, and who changes them.
+
+Its own department's clerks and heads, archivists, and managers (whose every reading is
+registered with a purpose) see an archive without an application. Admins see no content
+(separation of duties). A live grant (the access area) widens this for approved
+applications, here and nowhere else; :mod:`archive_service.policy.visibility` states the
+same rule as filters for lists and search.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from archive_service.access import coverage
+from archive_service.accounts.vocabulary import EXTERNAL_ROLE
+from archive_service.policy.core import Decision, any_role, rule, same_department
+
+if TYPE_CHECKING:
+    from archive_service.accounts.models import User
+
+# Refusals that name a document the caller already knows of (they held a grant, or it
+# was shown to them in a session): these say why rather than pretend it does not exist.
+KNOWN_TO_CALLER = frozenset(
+    {"grant-expired", "grant-revoked", "grant-view-only", "supervised-only"}
+)
+
+
+def own_access(user: User, customer: Any) -> Decision | None:
+    """Access without an application: archivists, managers, the owning department."""
+    if "archivist" in user.roles:
+        return Decision(True, "archivist")
+    if "manager" in user.roles:
+        return Decision(True, "manager-registered")
+    if user.has_role("clerk", "department_head") and same_department(user, customer.department_id):
+        return Decision(True, "own-department")
+    return None
+
+
+def _session_of(obj: Any) -> Any:
+    from sqlalchemy.orm import object_session
+
+    return object_session(obj)
+
+
+@rule("customer.view")
+def _sees_customer(user: User, customer: Any) -> Decision:
+    own = own_access(user, customer)
+    if own is not None:
+        return own
+    if EXTERNAL_ROLE in user.roles:
+        return Decision(False, "supervised-only", "external viewers see no customer records")
+    session = _session_of(customer)
+    if session is not None and coverage.has_grant_on_customer(session, user.id, customer.id):
+        return Decision(True, "grant")
+    return Decision(
+        False, "customer-visibility", "this customer's archive belongs to another department"
+    )
+
+
+def _document_by_grant(user: User, document: Any, mode: str | None) -> Decision:
+    own = own_access(user, document.customer)
+    if own is not None:
+        return own
+    session = _session_of(document)
+    if session is None:
+        return Decision(False, "no-grant", "no approved application covers this document")
+    grant = coverage.grant_covering(session, user.id, document, mode)
+    if grant is not None and EXTERNAL_ROLE in user.roles:
+        # External viewers never get a document through the ordinary routes: only as
+        # watermarked pages inside a supervised session (archive_service.viewing).
+        return Decision(
+            False,
+            "supervised-only",
+            "external viewers see documents only in a session their supervisor opens",
+        )
+    if grant is not None:
+        return Decision(True, "grant", grant_id=grant.id)
+    if mode == "download" and coverage.grant_covering(session, user.id, document, None):
+        return Decision(False, "grant-view-only", "the grant allows viewing, not downloading")
+    ended = coverage.ended_grant_covering(session, user.id, document)
+    if ended is not None:
+        # They know the document exists: say why it is closed rather than hide it.
+        state = "revoked" if ended.status == "revoked" else "expired"
+        return Decision(False, f"grant-{state}", f"the grant for this document was {state}")
+    return Decision(False, "no-grant", "no approved application covers this document")
+
+
+@rule("customer.list")
+def _list_customers(user: User, _target: Any) -> Decision:
+    """The customers page: for those who may see some archive without an application."""
+    if user.has_role("clerk", "department_head", "archivist", "manager"):
+        return Decision(True, "archive-staff")
+    return Decision(False, "archive-staff", "only archive staff list customers")
+
+
+@rule("customer.create")
+def _create_customer(user: User, department_id: int | None) -> Decision:
+    """Clerks open archives for their own department's customers; archivists for any.
+    Without a department: may the caller open an archive at all?"""
+    if "archivist" in user.roles:
+        return Decision(True, "archivist")
+    if "clerk" in user.roles and (department_id is None or same_department(user, department_id)):
+        return Decision(True, "own-department-clerk")
+    return Decision(
+        False, "own-department-clerk", "clerks open archives for their own department's customers"
+    )
+
+
+@rule("document.upload")
+def _upload(user: User, customer: Any) -> Decision:
+    if "clerk" in user.roles and same_department(user, customer.department_id):
+        return Decision(True, "own-department-clerk")
+    return Decision(
+        False, "own-department-clerk", "only clerks of the owning department upload documents"
+    )
+
+
+@rule("document.view")
+def _view_document(user: User, document: Any) -> Decision:
+    """Metadata: the customer's own people, or a grant covering the document."""
+    return _document_by_grant(user, document, None)
+
+
+@rule("document.read")
+def _read_document(user: User, document: Any) -> Decision:
+    """Content in the browser (view, preview): registered in the access register."""
+    return _document_by_grant(user, document, None)
+
+
+@rule("document.download")
+def _download_document(user: User, document: Any) -> Decision:
+    """The file itself: like reading, but a grant must be for ``download``."""
+    return _document_by_grant(user, document, "download")
+
+
+@rule("document.search")
+def _search(user: User, _target: Any) -> Decision:
+    """The search page: staff who may find documents (external viewers look only in
+    their sessions; admins and auditors see no content)."""
+    if EXTERNAL_ROLE not in user.roles and user.has_role(
+        "clerk", "department_head", "archivist", "manager", "requester", "operations_head", "leader"
+    ):
+        return Decision(True, "staff")
+    return Decision(False, "staff", "only staff search the archive")
+
+
+rule("document.review")(
+    any_role("archivist", rule_name="archivist-only", what="accept or return documents")
+)
+rule("document.hold")(
+    any_role("archivist", "operations_head", rule_name="hold-keeper", what="place or release holds")
+)
+rule("category.manage")(any_role("admin", rule_name="admin-only", what="change the category tree"))

@@ -1,0 +1,64 @@
+"""The read rule of :mod:`archive_service.policy.archive` as filters: what lists, counts,
+pages and the search index may include for a caller.
+
+Everything (archivists, managers, the operator); or the customers of one department plus
+whatever the live grants of one user cover; or nothing (external viewers, who look only
+inside supervised sessions). A table test holds these clauses against the per-object
+rules, so the two forms cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import false, or_, true
+
+from archive_service.access import coverage
+from archive_service.accounts.vocabulary import EXTERNAL_ROLE
+from archive_service.archive.models import Customer, Document
+from archive_service.policy.core import Caller
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What a caller may find, as data."""
+
+    everything: bool = False
+    department_id: int | None = None
+    grants_of: int | None = None
+
+
+def visibility(caller: Caller) -> Visibility:
+    user = caller.user
+    if caller.operator or (user is not None and user.has_role("archivist", "manager")):
+        return Visibility(everything=True)
+    if user is None or not user.is_active_account or EXTERNAL_ROLE in user.roles:
+        return Visibility()
+    own = user.department_id if user.has_role("clerk", "department_head") else None
+    return Visibility(department_id=own, grants_of=user.id)
+
+
+def _clause(seen: Visibility, own_department: Any, granted: Any) -> Any:
+    if seen.everything:
+        return true()
+    own = own_department(seen.department_id) if seen.department_id else false()
+    return or_(own, granted(seen.grants_of)) if seen.grants_of else own
+
+
+def documents_clause(caller: Caller) -> Any:
+    """SQL: the documents the caller may open."""
+    return _clause(
+        visibility(caller),
+        lambda dept: Document.customer.has(Customer.department_id == dept),
+        coverage.granted_documents_clause,
+    )
+
+
+def customers_clause(caller: Caller) -> Any:
+    """SQL: the customers the caller may see."""
+    return _clause(
+        visibility(caller),
+        lambda dept: Customer.department_id == dept,
+        coverage.granted_customers_clause,
+    )

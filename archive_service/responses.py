@@ -1,0 +1,94 @@
+"""HTTP responses both faces send (``web/`` and ``api/`` are siblings; neither imports the
+other): a stored file streamed, a rendered page image, a CSV table."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response, stream_with_context
+
+from archive_service.access.applications import Attachment
+from archive_service.archive.reading import Reading
+
+
+def stream_file(
+    chunks: Any, *, content_type: str, filename: str, size: int, sha256: str, disposition: str
+) -> Response:
+    """Stream verified plaintext; the name travels only in the header, RFC 6266-encoded."""
+    resp = Response(stream_with_context(chunks), mimetype=content_type, direct_passthrough=True)
+    resp.headers["Content-Length"] = str(size)
+    resp.headers["Content-Disposition"] = (
+        f"{disposition}; filename=\"document\"; filename*=UTF-8''{quote(filename)}"
+    )
+    resp.headers["X-Content-SHA256"] = sha256
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def attachment_response(file: Attachment) -> Response:
+    """A stored attachment (a legal basis, change evidence) streamed like a document."""
+    return stream_file(
+        file.chunks,
+        content_type=file.content_type,
+        filename=file.filename,
+        size=file.size,
+        sha256=file.sha256,
+        disposition="attachment",
+    )
+
+
+def content_response(reading: Reading, disposition: str) -> Response:
+    v = reading.version
+    return stream_file(
+        reading.chunks,
+        content_type=v.content_type,
+        filename=v.filename,
+        size=v.size,
+        sha256=v.sha256,
+        disposition=disposition,
+    )
+
+
+def png_response(png: bytes) -> Response:
+    """A rendered page: no caching anywhere, no file name, nothing to save but pixels."""
+    resp = Response(png, mimetype="image/png")
+    resp.headers["Cache-Control"] = "no-store, private, max-age=0"
+    resp.headers["Pragma"] = "no-cache"
+    resp.headers["Content-Disposition"] = "inline"
+    return resp
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # A cell a spreadsheet would run as a formula is made inert.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def csv_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """A CSV table, a line at a time, with formula-looking cells made inert."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue()
+
+
+def csv_response(filename: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
+    return Response(
+        stream_with_context(csv_rows(columns, rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+def table(items: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[list[Any]]:
+    """Dicts as rows of ``columns``."""
+    return ([item[c] for c in columns] for item in items)
