@@ -199,20 +199,23 @@ def _xlsx(path: str, out: _Collector) -> None:
     _check_zip(path)
     from openpyxl import load_workbook
 
-    # read_only streams rows instead of building the whole workbook in memory.
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    try:
-        for sheet in workbook.worksheets:
-            out.add(sheet.title)
-            for row in sheet.iter_rows(values_only=True):
-                cells = [str(v) for v in row if v is not None and str(v).strip()]
-                if cells:
-                    out.add("\t".join(cells))
-                if out.full:
-                    out.truncated = True
-                    return
-    finally:
-        workbook.close()
+    # read_only streams rows instead of building the whole workbook in memory. A file object,
+    # not the path: openpyxl refuses a path without an Excel extension, and the service's
+    # temp files have none.
+    with open(path, "rb") as handle:
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+        try:
+            for sheet in workbook.worksheets:
+                out.add(sheet.title)
+                for row in sheet.iter_rows(values_only=True):
+                    cells = [str(v) for v in row if v is not None and str(v).strip()]
+                    if cells:
+                        out.add("\t".join(cells))
+                    if out.full:
+                        out.truncated = True
+                        return
+        finally:
+            workbook.close()
 
 
 def _pptx(path: str, out: _Collector) -> None:

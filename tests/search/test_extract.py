@@ -74,6 +74,10 @@ def test_xlsx_cells(tmp_path: Path) -> None:
     assert "深圳鼎盛贸易有限公司" in (result.text or "")
     assert "12345.5" in (result.text or "")
     assert "对账单" in (result.text or "")
+    # The service extracts from a temp file without an extension (openpyxl used to refuse).
+    (tmp_path / "a.xlsx").rename(tmp_path / "extract-abc123")
+    nameless = extract(tmp_path / "extract-abc123", XLSX)
+    assert nameless.error is None and "深圳鼎盛贸易有限公司" in (nameless.text or "")
 
 
 def test_pptx_text_and_notes(tmp_path: Path) -> None:
