@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -20,50 +19,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tests import compose
+from tests.compose import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILE = ROOT / "docker-compose.yml"
-# ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
-_INTERPOLATION = re.compile(
-    r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
-)
 # How the image runs a program (the venv's entry points); here: this interpreter.
 _PROGRAMS = {"celery": ["-m", "celery"], "archive": ["-m", "archive_service.cli"]}
 
 
-def compose() -> dict[str, Any]:
-    """docker-compose.yml as data (anchors and ``<<`` merges resolved)."""
-    data: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
-    return data
-
-
 def service(name: str) -> dict[str, Any]:
-    services: dict[str, dict[str, Any]] = compose()["services"]
+    """A service of docker-compose.yml as written (anchors and merges resolved)."""
+    services: dict[str, dict[str, Any]] = compose.load()["services"]
     return services[name]
-
-
-def interpolate(value: str, values: Mapping[str, str]) -> str:
-    """Compose's variable interpolation of one value, from ``values`` (what .env gives)."""
-
-    def one(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name, op, arg = m.group("name"), m.group("op"), m.group("arg") or ""
-        given = values.get(name)
-        if op in (":?", "?") and (given is None or (op == ":?" and given == "")):
-            raise KeyError(f"docker-compose.yml needs {name}: {arg}")
-        if op in (":-", "-") and (given is None or (op == ":-" and given == "")):
-            return interpolate(arg, values)
-        return given or ""
-
-    return _INTERPOLATION.sub(one, value)
 
 
 def command(name: str, values: Mapping[str, str] | None = None) -> list[str]:
     """The service's command, as argv for this machine."""
     raw = service(name)["command"]
-    argv = [interpolate(str(a), values or {}) for a in raw]
+    argv = [compose.interpolate(str(a), values or {}) for a in raw]
     return [sys.executable, *_PROGRAMS[argv[0]], *argv[1:]] if argv[0] in _PROGRAMS else argv
 
 
@@ -73,7 +45,7 @@ def environment(name: str, values: Mapping[str, str], mounts: Mapping[str, Path]
     ``/run/secrets/<name>`` is the file the test made for that secret."""
     env: dict[str, str] = {}
     for key, raw in (service(name).get("environment") or {}).items():
-        value = interpolate(str(raw), values)
+        value = compose.interpolate(str(raw), values)
         for inside, outside in sorted(mounts.items(), key=lambda m: -len(m[0])):
             if value == inside or value.startswith(inside.rstrip("/") + "/"):
                 value = str(outside) + value[len(inside.rstrip("/")) :]
