@@ -155,11 +155,11 @@ def run(host: str, port: int, threads: int, no_worker: bool) -> None:
         rt.close()
 
 
-def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    """One embedded worker with beat: a single consumer, so also the single index writer."""
-    env = dict(os.environ, ARCHIVE_INSTANCE_DIR=str(settings.instance_dir))
+def embedded_worker_command(settings: Settings) -> list[str]:
+    """The embedded start's worker with beat: a single consumer (``--pool solo``), so also
+    the single index writer. benchmarks/extraction_bench.py runs it beside compose's."""
     schedule = Path(settings.instance_dir) / "celerybeat-schedule"
-    cmd = [
+    return [
         sys.executable,
         "-m",
         "celery",
@@ -178,6 +178,11 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
         "--hostname",
         "embedded@%h",
     ]
+
+
+def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, ARCHIVE_INSTANCE_DIR=str(settings.instance_dir))
+    cmd = embedded_worker_command(settings)
     log = open(Path(settings.instance_dir) / "worker.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     time.sleep(0.2)
