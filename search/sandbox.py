@@ -11,12 +11,15 @@ multiprocessing children, while any process may exec one. It inherits no
 threads, locks or connections of the caller, gets no environment beyond a few
 neutral variables (no keys, no database URL), and runs in a session of its own
 that is killed whole on timeout. The function and its arguments must be
-picklable by reference (module-level functions).
+picklable by reference (module-level functions); the result must be plain data
+(str, bytes, numbers, tuples, lists, dicts), which is all the caller will load
+from a child that has parsed a hostile file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import pickle
 import select
@@ -50,6 +53,9 @@ _PASSED_ENV = (
     "OPENBLAS_L2_SIZE",
 )
 _STDERR_KEPT = 4096
+# The most a child may answer (the capped text of a file, a page image): a child that a
+# hostile file took over must not fill the caller's memory either.
+MAX_ANSWER = 256 * 1024 * 1024
 
 
 class SandboxError(Exception):
@@ -94,7 +100,6 @@ def run_limited(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=_child_env(),
-            cwd="/",
             close_fds=True,
             start_new_session=True,
         )
@@ -110,13 +115,29 @@ def run_limited(
         raise SandboxStartFailed(_start_failure(proc.returncode, outcome.stderr))
     if outcome.state == "timeout":
         raise SandboxTimeout(f"no result within {timeout:g} s")
+    if outcome.state == "too large":
+        raise SandboxCrashed(f"the child answered more than {MAX_ANSWER >> 20} MiB")
     try:
-        ok, value = pickle.loads(outcome.answer)  # noqa: S301 - written by our own child
+        ok, value = _PlainData(io.BytesIO(outcome.answer)).load()
+    except _NotPlainData as exc:
+        raise SandboxFailed(f"UnpicklingError: {exc}") from None
     except Exception:  # noqa: BLE001 - a cut-off or garbled answer
         raise SandboxCrashed(f"the child died ({_exit(proc.returncode)})") from None
     if not ok:
         raise SandboxFailed(str(value))
     return value  # type: ignore[no-any-return]
+
+
+class _NotPlainData(pickle.UnpicklingError):
+    pass
+
+
+class _PlainData(pickle.Unpickler):
+    """Reads only built-in data (str, bytes, numbers, tuples, lists, dicts…): the child has
+    parsed a hostile file, so its answer must not be able to name anything to call."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise _NotPlainData(f"the result must be plain data, not {module}.{name}")
 
 
 def _command() -> list[str]:
@@ -140,7 +161,8 @@ def _child_env() -> dict[str, str]:
 
 @dataclass
 class _Outcome:
-    state: str  # "done", "timeout", "not ready" (exited before READY), "not started" (too slow)
+    # "done", "timeout", "too large", "not ready" (exited before READY), "not started" (slow)
+    state: str
     answer: bytes = b""
     stderr: bytes = b""
 
@@ -184,6 +206,8 @@ def _exchange(proc: subprocess.Popen[bytes], request: bytes, timeout: float) -> 
                         stderr = (stderr + chunk)[-_STDERR_KEPT:]
                 else:
                     answer += chunk
+                    if len(answer) > MAX_ANSWER + 1:
+                        return _Outcome("too large")
                     if not ready and answer[:1] == READY:
                         ready = True
                         deadline = time.monotonic() + timeout

@@ -66,6 +66,10 @@ def _leave_a_grandchild(pid_file: str) -> None:
         time.sleep(0.01)
 
 
+def _not_plain_data() -> Path:
+    return Path("/etc/passwd")
+
+
 def _from_a_daemonic_process(results: Any) -> None:
     try:
         results.put(("ok", run_limited(_add, 20, 22, timeout=60)))
@@ -158,3 +162,10 @@ def test_a_child_that_cannot_start_is_told_apart_from_a_bad_file() -> None:
             run_limited(ghost.work, timeout=30)
     finally:
         del sys.modules[ghost.__name__]
+
+
+def test_only_plain_data_comes_back() -> None:
+    """The child has parsed a hostile file: an answer that names a class to build (the way a
+    malicious pickle runs code) is refused, not loaded."""
+    with pytest.raises(SandboxFailed, match="plain data"):
+        run_limited(_not_plain_data, timeout=30)
