@@ -138,11 +138,11 @@ def run(host: str, port: int, threads: int, no_worker: bool) -> None:
         rt.close()
 
 
-def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    """One embedded worker with beat: a single consumer, so also the single index writer."""
-    env = dict(os.environ, ARCHIVE_INSTANCE_DIR=str(settings.instance_dir))
+def embedded_worker_command(settings: Settings) -> list[str]:
+    """The embedded start's worker with beat: a single consumer (``--pool solo``), so also
+    the single index writer. benchmarks/extraction_bench.py runs it beside compose's."""
     schedule = Path(settings.instance_dir) / "celerybeat-schedule"
-    cmd = [
+    return [
         sys.executable,
         "-m",
         "celery",
@@ -161,6 +161,11 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
         "--hostname",
         "embedded@%h",
     ]
+
+
+def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, ARCHIVE_INSTANCE_DIR=str(settings.instance_dir))
+    cmd = embedded_worker_command(settings)
     log = open(Path(settings.instance_dir) / "worker.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     time.sleep(0.2)
@@ -416,7 +421,11 @@ def search_reindex() -> None:
 @search.command("check")
 @click.option("--repair", is_flag=True, help="Index what is missing, remove what is extra.")
 def search_check(repair: bool) -> None:
-    """Compare the index with the database both ways (exit 1 on differences)."""
+    """Compare the index with the database both ways (exit 1 on differences).
+
+    Also lists the documents whose text extraction failed, by reason class
+    ("failed"), and those whose retry is due ("retry_due"); --repair queues those too.
+    """
     from archive_service.indexing import services as indexing
 
     rt = _runtime()
@@ -428,6 +437,37 @@ def search_check(repair: bool) -> None:
     click.echo(json.dumps(found))
     if not found["ok"] and not repair:
         sys.exit(1)
+
+
+@search.command("reextract")
+@click.option("--failed", "failed", is_flag=True, help="Every document whose extraction failed.")
+@click.option(
+    "--reason",
+    "reasons",
+    multiple=True,
+    help="Only failures of this reason class (repeatable): timeout, memory, parse_error, "
+    "crashed, sandbox_start, unsupported.",
+)
+def search_reextract(failed: bool, reasons: tuple[str, ...]) -> None:
+    """Queue failed text extractions again (the worker extracts, then indexes them).
+
+    Run once after upgrading to 0006: under the prefork worker every extraction had
+    failed ("sandbox_start").
+    """
+    from archive_service.indexing.services import reextract_failed
+    from search.extract import REASONS
+
+    if not failed:
+        raise click.UsageError("say which documents: --failed")
+    unknown = sorted(set(reasons) - set(REASONS))
+    if unknown:
+        raise click.BadParameter(
+            f"{unknown}; choose from {', '.join(REASONS)}", param_hint="--reason"
+        )
+    rt = _runtime()
+    with rt.db.unit_of_work() as s:
+        ids = reextract_failed(s, OPERATOR, reasons)
+    click.echo(json.dumps({"queued": len(ids), "documents": ids}))
 
 
 # --- destruction records -----------------------------------------------------------------

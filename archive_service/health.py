@@ -1,8 +1,8 @@
 """Dependency checks for ``GET /api/v1/health``: each says ok or what is wrong.
 
-The database and the object store are needed to serve anything; the broker
-and the search index only delay background work, so they degrade the
-service without taking it down.
+The database and the object store are needed to serve anything; the broker,
+the search index and text extraction only delay background work, so they
+degrade the service without taking it down.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from sqlalchemy import text
 from archive_service.runtime import Runtime
 
 log = logging.getLogger(__name__)
-Check = Callable[[Runtime], None]
+# A check raises when its part is down; it may return figures to show, and "ok": False.
+Check = Callable[[Runtime], dict[str, Any] | None]
 
 
 def _database(rt: Runtime) -> None:
@@ -38,12 +39,24 @@ def _index(rt: Runtime) -> None:
     rt.search_index.count()  # opens the index: it exists and is readable
 
 
+def _extraction(rt: Runtime) -> dict[str, Any]:
+    """Failed text extractions by reason class. Bad files fail for ever and are only
+    counted; a sandbox that cannot start is the service's own fault and degrades it."""
+    from archive_service.indexing.services import failed_extractions
+    from search.extract import SANDBOX_START
+
+    with rt.db.unit_of_work() as s:
+        failed = failed_extractions(s)
+    return {"ok": not failed.get(SANDBOX_START), "failed": failed}
+
+
 CHECKS: dict[str, tuple[Check, bool]] = {
     # name: (check, required to serve)
     "database": (_database, True),
     "object_store": (_object_store, True),
     "broker": (_broker, False),
     "index": (_index, False),
+    "extraction": (_extraction, False),
 }
 
 
@@ -52,11 +65,12 @@ def run_checks(rt: Runtime) -> tuple[dict[str, Any], bool]:
     can_serve = True
     for name, (check, required) in CHECKS.items():
         try:
-            check(rt)
-            results[name] = {"ok": True}
+            found = {"ok": True, **(check(rt) or {})}
         except Exception as exc:  # noqa: BLE001 - any failure is a finding, not a crash
             # Anyone may call the health check: name the failure, keep details in the log.
             log.warning("health check %s failed: %s", name, exc)
-            results[name] = {"ok": False, "error": type(exc).__name__}
+            found = {"ok": False, "error": type(exc).__name__}
+        results[name] = found
+        if not found["ok"]:
             can_serve = can_serve and not required
     return results, can_serve

@@ -15,12 +15,22 @@ from dataclasses import dataclass
 
 from search.sandbox import SandboxError, run_limited
 
+# Why an extraction failed, as a class a caller can count and decide on (retry or not):
+TIMEOUT = "timeout"  # the parse took longer than its limit (a hostile file, or a loaded machine)
+MEMORY = "memory"  # the parse needed more than its address-space limit
+PARSE_ERROR = "parse_error"  # the parser refused the file (broken, a zip bomb, not what it says)
+CRASHED = "crashed"  # the parser's process died on the file (a signal, no answer)
+SANDBOX_START = "sandbox_start"  # no limited child could be started: nothing was tried
+UNSUPPORTED = "unsupported"  # no extractor reads this type
+REASONS = (TIMEOUT, MEMORY, PARSE_ERROR, CRASHED, SANDBOX_START, UNSUPPORTED)
+
 
 @dataclass(frozen=True)
 class Extraction:
     text: str | None  # None when it failed
     error: str | None  # short reason when it failed (timeout, memory, unsupported, parse error…)
     truncated: bool = False
+    reason: str | None = None  # one of REASONS when it failed
 
 
 _OOXML = "application/vnd.openxmlformats-officedocument."
@@ -52,7 +62,9 @@ def extract(
     if kind.startswith("image/"):
         return Extraction(text="", error=None)  # scans have no text layer to read here
     if kind not in _EXTRACTORS:
-        return Extraction(text=None, error=f"unsupported: {kind or 'unknown type'}")
+        return Extraction(
+            text=None, error=f"unsupported: {kind or 'unknown type'}", reason=UNSUPPORTED
+        )
     try:
         text, truncated = run_limited(
             _extract_in_child,
@@ -63,21 +75,26 @@ def extract(
             memory_mb=memory_mb,
         )
     except SandboxError as exc:
-        return Extraction(text=None, error=_reason(exc))
-    except Exception as exc:  # noqa: BLE001 - e.g. the result could not be sent back
-        return Extraction(text=None, error=f"error: {type(exc).__name__}: {str(exc)[:200]}")
+        reason, error = _failure(exc)
+        return Extraction(text=None, error=error, reason=reason)
+    except Exception as exc:  # noqa: BLE001 - the sandbox itself failed: nothing was parsed
+        error = f"sandbox could not start: {type(exc).__name__}: {str(exc)[:200]}"
+        return Extraction(text=None, error=error, reason=SANDBOX_START)
     return Extraction(text=text, error=None, truncated=truncated)
 
 
-def _reason(exc: SandboxError) -> str:
+def _failure(exc: SandboxError) -> tuple[str, str]:
+    """The reason class and the short message of a sandbox failure."""
     message = str(exc)
+    if exc.reason == "start":
+        return SANDBOX_START, f"sandbox could not start: {message}"
     if "MemoryError" in message:
-        return "memory: the memory limit was reached"
+        return MEMORY, "memory: the memory limit was reached"
     if exc.reason == "timeout":
-        return f"timeout: {message}"
+        return TIMEOUT, f"timeout: {message}"
     if exc.reason == "crashed":
-        return f"crashed: {message}"
-    return f"parse error: {message[:300]}"
+        return CRASHED, f"crashed: {message}"
+    return PARSE_ERROR, f"parse error: {message[:300]}"
 
 
 # --------------------------------------------------------------------------- in the child
@@ -182,20 +199,23 @@ def _xlsx(path: str, out: _Collector) -> None:
     _check_zip(path)
     from openpyxl import load_workbook
 
-    # read_only streams rows instead of building the whole workbook in memory.
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    try:
-        for sheet in workbook.worksheets:
-            out.add(sheet.title)
-            for row in sheet.iter_rows(values_only=True):
-                cells = [str(v) for v in row if v is not None and str(v).strip()]
-                if cells:
-                    out.add("\t".join(cells))
-                if out.full:
-                    out.truncated = True
-                    return
-    finally:
-        workbook.close()
+    # read_only streams rows instead of building the whole workbook in memory. A file object,
+    # not the path: openpyxl refuses a path without an Excel extension, and the service's
+    # temp files have none.
+    with open(path, "rb") as handle:
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+        try:
+            for sheet in workbook.worksheets:
+                out.add(sheet.title)
+                for row in sheet.iter_rows(values_only=True):
+                    cells = [str(v) for v in row if v is not None and str(v).strip()]
+                    if cells:
+                        out.add("\t".join(cells))
+                    if out.full:
+                        out.truncated = True
+                        return
+        finally:
+            workbook.close()
 
 
 def _pptx(path: str, out: _Collector) -> None:
@@ -391,4 +411,19 @@ _EXTRACTORS: dict[str, Callable[[str, _Collector], None]] = {
     "message/rfc822": _eml,
 }
 
-__all__ = ["DOCX", "PPTX", "XLSX", "Extraction", "decode_text", "extract", "html_to_text"]
+__all__ = [
+    "CRASHED",
+    "DOCX",
+    "MEMORY",
+    "PARSE_ERROR",
+    "PPTX",
+    "REASONS",
+    "SANDBOX_START",
+    "TIMEOUT",
+    "UNSUPPORTED",
+    "XLSX",
+    "Extraction",
+    "decode_text",
+    "extract",
+    "html_to_text",
+]

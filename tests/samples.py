@@ -115,3 +115,43 @@ def word(*paragraphs: str) -> bytes:
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+def xlsx(*rows: tuple[object, ...]) -> bytes:
+    """A real XLSX (openpyxl) with ``rows`` on its one sheet."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def pptx(*slides: str) -> bytes:
+    """A real PPTX (python-pptx): one title-and-content slide per text."""
+    from pptx import Presentation
+
+    deck = Presentation()
+    for text in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.placeholders[1].text = text
+    out = io.BytesIO()
+    deck.save(out)
+    return out.getvalue()
+
+
+def eml(subject: str, body: str) -> bytes:
+    """A plain-text e-mail as a mail client saves it (UTF-8, quoted-printable or base64)."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "sales@example.com"
+    message["To"] = "archive@example.com"
+    message["Subject"] = subject
+    message["Date"] = "Mon, 06 Jan 2025 09:30:00 +0800"
+    message.set_content(body)
+    return bytes(message)

@@ -1,26 +1,28 @@
 """The production stack: docker-compose.yml, .env.example, Dockerfile, .dockerignore.
 
-Two kinds of checks:
+Three kinds of checks, all of which run anywhere (no Docker needed):
 
-* text checks that always run (every ``ARCHIVE_*`` variable is documented or
-  set, no secret is written into the compose file, the Dockerfile's basics);
-* checks of the *resolved* configuration, from
-  ``docker compose --env-file .env.example config``; they need the ``docker``
-  client with the compose plugin (no engine) and are skipped without it.
+* text checks (every ``ARCHIVE_*`` variable is documented or set, no secret is
+  written into the compose file, the Dockerfile's basics);
+* the file against the Compose Specification's JSON schema (vendored in
+  ``tests/compose_spec/``), raw and interpolated from ``.env.example``;
+* checks of the *resolved* configuration — what ``docker compose --env-file
+  .env.example config`` shows — read by ``tests/compose.py`` (YAML anchors and
+  merges, interpolation, profiles, long forms): the single index consumer,
+  health checks and dependency gates, secrets and shared settings.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import copy
 import re
-import shutil
-import subprocess
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+
+from tests import compose
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -194,64 +196,38 @@ def test_dockerignore_keeps_secrets_out_and_sources_in() -> None:
         assert needed not in patterns and needed.rstrip("/") not in patterns
 
 
-# --- resolved configuration (needs the docker client with compose) ----------------
+# --- the Compose Specification ---------------------------------------------------
 
 
-def _sanitised_env() -> dict[str, str]:
-    """The environment without the stack's variables: the shell must not override .env.example."""
-    ours = set(env_example())
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ours
-        and not k.startswith(("ARCHIVE_", "POSTGRES_", "MINIO_", "COMPOSE_"))
-        and k not in {"S3_IMAGE", "APP_IMAGE", "KEYRING_SECRET_FILE"}
-    }
+def test_compose_file_follows_the_compose_specification() -> None:
+    compose.validate(compose.load())
+    compose.validate(compose.interpolated(compose.dotenv(ENV_EXAMPLE)))
 
 
-@cache
-def _compose_unavailable() -> str | None:
-    docker = shutil.which("docker")
-    if docker is None:
-        return "the docker client is not on PATH"
-    probe = subprocess.run(
-        [docker, "compose", "version"],
-        capture_output=True,
-        text=True,
-        env=_sanitised_env(),
-        timeout=60,
-    )
-    if probe.returncode != 0:
-        return f"`docker compose` is not available: {probe.stderr.strip() or probe.stdout.strip()}"
-    return None
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda c: c["services"]["worker"].update(comand=["celery"]),  # misspelt key
+        lambda c: c["services"]["indexer"].update(command=1),
+        lambda c: c["services"]["web"]["depends_on"]["init"].update(condition="when_ready"),
+        lambda c: c["services"]["redis"]["healthcheck"].update(test=5),
+        lambda c: c["secrets"]["archive_keyring"].update(path="./k.json"),
+    ],
+    ids=["unknown-key", "command-type", "depends-condition", "healthcheck-test", "secret"],
+)
+def test_the_schema_check_catches_a_broken_file(break_it: Any) -> None:
+    config = copy.deepcopy(compose.load())
+    break_it(config)
+    with pytest.raises(jsonschema.ValidationError):
+        compose.validate(config)
 
 
-def _compose(*args: str, env_file: Path = ENV_EXAMPLE) -> subprocess.CompletedProcess[str]:
-    docker = shutil.which("docker") or "docker"
-    return subprocess.run(
-        [docker, "compose", "-f", str(COMPOSE_FILE), "--env-file", str(env_file), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=_sanitised_env(),
-        timeout=120,
-    )
+# --- resolved configuration (read here as `docker compose config` resolves it) --------
 
 
 def _resolved_config(env_file: Path = ENV_EXAMPLE) -> dict[str, Any]:
-    """``docker compose config`` as data: JSON where supported, else YAML (needs PyYAML)."""
-    reason = _compose_unavailable()
-    if reason:
-        pytest.skip(f"resolved-config checks need `docker compose` (no engine): {reason}")
-    help_text = _compose("config", "--help", env_file=env_file)
-    if "--format" in help_text.stdout + help_text.stderr:
-        result = _compose("config", "--format", "json", env_file=env_file)
-        assert result.returncode == 0, f"docker compose config failed:\n{result.stderr}"
-        return json.loads(result.stdout)
-    yaml = pytest.importorskip("yaml", reason="compose has no --format json and PyYAML is absent")
-    result = _compose("config", env_file=env_file)
-    assert result.returncode == 0, f"docker compose config failed:\n{result.stderr}"
-    return yaml.safe_load(result.stdout)
+    """``docker compose --env-file ENV_FILE config`` as data, without Docker."""
+    return compose.resolved(compose.dotenv(env_file))
 
 
 @pytest.fixture(scope="module")
@@ -390,9 +366,6 @@ def test_backing_services_are_pinned_and_checked(services: dict[str, dict[str, A
 
 
 def test_missing_mandatory_variable_stops_compose(tmp_path: Path) -> None:
-    reason = _compose_unavailable()
-    if reason:
-        pytest.skip(f"needs `docker compose` (no engine): {reason}")
     lines = [
         line
         for line in ENV_EXAMPLE.read_text().splitlines()
@@ -400,9 +373,8 @@ def test_missing_mandatory_variable_stops_compose(tmp_path: Path) -> None:
     ]
     env_file = tmp_path / "incomplete.env"
     env_file.write_text("\n".join(lines) + "\n")
-    result = _compose("config", "--quiet", env_file=env_file)
-    assert result.returncode != 0
-    assert "ARCHIVE_SECRET_KEY" in result.stderr
+    with pytest.raises(compose.MissingVariable, match="ARCHIVE_SECRET_KEY"):
+        _resolved_config(env_file)
 
 
 def test_another_s3_server_needs_only_the_profile_switched_off(tmp_path: Path) -> None:
@@ -425,3 +397,42 @@ def test_another_s3_server_needs_only_the_profile_switched_off(tmp_path: Path) -
         for dep_name, dep in services[name].get("depends_on", {}).items():
             if dep_name not in services:
                 assert dep.get("required") is False, f"{name} needs {dep_name}"
+
+
+@pytest.mark.parametrize(
+    ("check", "break_it"),
+    [
+        (
+            "test_index_worker_is_the_single_consumer_of_the_index_queue",
+            lambda c: c["services"]["worker"].update(
+                command=["celery", "-A", CELERY_APP, "worker", "-Q", "default,index"]
+            ),
+        ),
+        (
+            "test_every_service_is_health_checked_or_gated",
+            lambda c: c["services"]["redis"].update(healthcheck={"disable": True}),
+        ),
+        (
+            "test_app_services_share_settings_and_the_keyring_secret",
+            lambda c: c["services"]["worker"].update(secrets=["archive_signing_key"]),
+        ),
+        (
+            "test_search_index_volume_written_only_by_indexer",
+            lambda c: c["services"]["web"].update(volumes=["search-index:/var/lib/archive/index"]),
+        ),
+    ],
+    ids=["second-index-consumer", "unchecked-dependency", "keyring-not-mounted", "index-rw"],
+)
+def test_the_resolved_checks_catch_a_broken_stack(
+    tmp_path: Path, check: str, break_it: Any
+) -> None:
+    """Each check fails on a stack broken the way it guards against (read the same way)."""
+    import yaml
+
+    config = copy.deepcopy(compose.load())
+    break_it(config)
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(yaml.safe_dump(config, allow_unicode=True))
+    services = compose.resolved(compose.dotenv(ENV_EXAMPLE), broken)["services"]
+    with pytest.raises(AssertionError):
+        globals()[check](services)

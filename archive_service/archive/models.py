@@ -108,6 +108,11 @@ class Document(Base):
     text_object_id: Mapped[int | None] = mapped_column(ForeignKey("stored_objects.id"))
     extraction: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed
     extraction_error: Mapped[str | None] = mapped_column(String(300))
+    # A failed extraction: why (search.extract.REASONS), how many tries failed, and when the
+    # repair job tries again (None: not automatically). See indexing/services.py.
+    extraction_reason: Mapped[str | None] = mapped_column(String(16))
+    extraction_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extraction_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     customer: Mapped[Customer] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")

@@ -18,7 +18,7 @@ DA/T 13 style pattern is ``{fonds}-{category}·{year}-{retention}-{seq:4}``.
 
 The sequence counts within its *scope*: the values of every other token in
 the pattern (so ``{seq}`` restarts per category, customer and year in the
-default). Allocation (``archive.services``) keeps one counter row per scope
+default). Allocation (``archive.review``) keeps one counter row per scope
 and takes it under a row lock, so numbers are unique and gapless.
 """
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from archive_service.access.coverage import live_scopes
@@ -29,8 +29,10 @@ from archive_service.archive.models import (
     DocumentStatus,
 )
 from archive_service.audit.services import Actor, record
+from archive_service.db import utcnow
 from archive_service.errors import InvalidInput
 from archive_service.indexing.later import extract_later, refresh_later
+from archive_service.indexing.rules import next_retry
 from archive_service.policy import Caller, may, visibility
 from archive_service.vault.models import StoredObject
 
@@ -51,7 +53,9 @@ def extract_text(rt: Runtime, document_id: int) -> str:
 
     The plaintext file exists only in the instance's private temp area, for the
     time the limited child process reads it. A failure is recorded on the
-    document (its metadata stays searchable) and never raised.
+    document with its reason class and, when the reason may pass, the time the
+    repair job tries again (its metadata stays searchable); it is logged as a
+    warning (id and reason, never text) and never raised.
     """
     from search.extract import extract
 
@@ -92,6 +96,7 @@ def extract_text(rt: Runtime, document_id: int) -> str:
         else:
             doc.text_object_id, doc.extraction = None, "failed"
             doc.extraction_error = (result.error or "failed")[:300]
+        _note_attempt(doc, result.reason if result.text is None else None)
         record(
             s,
             SYSTEM,
@@ -109,6 +114,32 @@ def extract_text(rt: Runtime, document_id: int) -> str:
     if old is not None:
         rt.vault.delete_object(old.object_name)
     return doc.extraction
+
+
+def _note_attempt(doc: Document, failure: str | None) -> None:
+    """Record the try's outcome: a success clears the failure; a failure counts, and the
+    rule says whether and when the repair job tries again."""
+    if doc.extraction != "failed":
+        doc.extraction_reason, doc.extraction_attempts, doc.extraction_retry_at = None, 0, None
+        return
+    from search.extract import PARSE_ERROR
+
+    doc.extraction_reason = failure or PARSE_ERROR
+    doc.extraction_attempts = (doc.extraction_attempts or 0) + 1
+    doc.extraction_retry_at = next_retry(doc.extraction_reason, doc.extraction_attempts, utcnow())
+    when = (
+        f"retried after {doc.extraction_retry_at:%Y-%m-%d %H:%M} UTC"
+        if doc.extraction_retry_at
+        else "not retried automatically"
+    )
+    # Id and reason class only: the error text may quote the file.
+    log.warning(
+        "text extraction of document %s failed: %s (try %d, %s)",
+        doc.id,
+        doc.extraction_reason,
+        doc.extraction_attempts,
+        when,
+    )
 
 
 def rendition_text(rt: Runtime, session: Session, doc: Document) -> str:
@@ -209,6 +240,9 @@ class IndexCheck:
     missing: list[int] = field(default_factory=list)  # in the database, not in the index
     extra: list[int] = field(default_factory=list)  # in the index, not (or no longer) live
     unextracted: list[int] = field(default_factory=list)  # text extraction still pending
+    # Extraction failed: reason class -> ids. Their metadata is indexed, their text is not.
+    failed: dict[str, list[int]] = field(default_factory=dict)
+    retry_due: list[int] = field(default_factory=list)  # failed, and their retry time has come
 
     @property
     def ok(self) -> bool:
@@ -220,40 +254,107 @@ class IndexCheck:
             "missing": self.missing,
             "extra": self.extra,
             "unextracted": self.unextracted,
+            "failed": self.failed,
+            "retry_due": self.retry_due,
         }
 
 
 def check(rt: Runtime, session: Session) -> IndexCheck:
-    """Compare the index with the database, both ways."""
-    live = dict(
-        session.execute(
-            select(Document.id, Document.extraction).where(
-                Document.status != DocumentStatus.DESTROYED
-            )
-        ).all()
-    )
+    """Compare the index with the database, both ways; list the failed extractions."""
+    rows = session.execute(
+        select(
+            Document.id,
+            Document.extraction,
+            Document.extraction_reason,
+            Document.extraction_retry_at,
+        ).where(Document.status != DocumentStatus.DESTROYED)
+    ).all()
+    live = {row.id for row in rows}
     indexed = rt.search_index.ids()
+    now = utcnow()
+    failed: dict[str, list[int]] = {}
+    for row in rows:
+        if row.extraction == "failed":
+            failed.setdefault(row.extraction_reason or "unknown", []).append(row.id)
     return IndexCheck(
-        missing=sorted(set(live) - indexed),
-        extra=sorted(indexed - set(live)),
-        unextracted=sorted(i for i, state in live.items() if state == "pending"),
+        missing=sorted(live - indexed),
+        extra=sorted(indexed - live),
+        unextracted=sorted(row.id for row in rows if row.extraction == "pending"),
+        failed={reason: sorted(ids) for reason, ids in sorted(failed.items())},
+        retry_due=sorted(
+            row.id
+            for row in rows
+            if row.extraction == "failed"
+            and row.extraction_retry_at is not None
+            and row.extraction_retry_at <= now
+        ),
     )
 
 
 def repair(rt: Runtime) -> dict[str, Any]:
-    """Fix what :func:`check` finds: index the missing, remove the extra, extract the pending."""
+    """Fix what :func:`check` finds: index the missing, remove the extra, extract the pending
+    and the failed ones whose retry time has come."""
     with rt.db.unit_of_work() as s:
         found = check(rt, s)
     if found.extra:
         remove(rt, found.extra)
     if found.missing:
         index_documents(rt, found.missing)
-    if not found.ok or found.unextracted:
+    to_extract = sorted(set(found.unextracted) | set(found.retry_due))
+    if not found.ok or to_extract:
         with rt.db.unit_of_work() as s:
             record(s, SYSTEM, "search.repair", "index", None, **found.as_dict())
-            if found.unextracted:
-                extract_later(s, found.unextracted)
+            if to_extract:
+                extract_later(s, to_extract)
     return found.as_dict()
+
+
+def failed_extractions(session: Session) -> dict[str, int]:
+    """How many live documents' extraction failed, by reason class (the health page)."""
+    rows = session.execute(
+        select(Document.extraction_reason, func.count())
+        .where(Document.extraction == "failed", Document.status != DocumentStatus.DESTROYED)
+        .group_by(Document.extraction_reason)
+    ).all()
+    return {reason or "unknown": int(n) for reason, n in sorted(rows, key=lambda r: r[0] or "")}
+
+
+def reextract_failed(
+    session: Session, by: Caller, reasons: Iterable[str] | None = None
+) -> list[int]:
+    """Queue the failed extractions (of these reason classes, or all) again, as new: they
+    are pending until the extraction runs, so a lost job is re-sent by the repair."""
+    wanted = set(reasons or ())
+    query = update(Document).where(
+        Document.extraction == "failed", Document.status != DocumentStatus.DESTROYED
+    )
+    if wanted:
+        query = query.where(Document.extraction_reason.in_(sorted(wanted)))
+    ids = sorted(
+        session.execute(
+            query.values(
+                extraction="pending",
+                extraction_error=None,
+                extraction_reason=None,
+                extraction_attempts=0,
+                extraction_retry_at=None,
+            )
+            .returning(Document.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    if ids:
+        record(
+            session,
+            by.actor,
+            "search.reextract",
+            "index",
+            None,
+            documents=len(ids),
+            reasons=sorted(wanted) or "all",
+        )
+        extract_later(session, ids)
+    return ids
 
 
 # --- queries ---------------------------------------------------------------------------------

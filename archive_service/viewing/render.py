@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from archive_service.viewing import render_office
-from search.sandbox import SandboxCrashed, SandboxFailed, SandboxTimeout, run_limited
+from search.sandbox import (
+    SandboxCrashed,
+    SandboxFailed,
+    SandboxStartFailed,
+    SandboxTimeout,
+    run_limited,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +132,9 @@ def _render_in_child(path: str, kind: str, page: int, lines: list[str], width: i
 def _sandboxed(fn: Any, *args: Any) -> Any:
     try:
         return run_limited(fn, *args, timeout=CHILD_TIMEOUT, memory_mb=CHILD_MEMORY_MB)
+    except SandboxStartFailed as exc:
+        log.warning("the rendering sandbox could not start: %s", exc)
+        raise RenderError("the renderer could not start; try again") from None
     except SandboxTimeout:
         raise RenderError(f"rendering took longer than {CHILD_TIMEOUT:g} s") from None
     except SandboxCrashed:

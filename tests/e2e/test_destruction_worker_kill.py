@@ -35,6 +35,7 @@ from archive_service.vault.models import StoredObject
 from storage.keyring import Keyring
 from tests import samples
 from tests.conftest import PASSWORD, require_redis
+from tests.e2e import stack
 from workers.sender import connect
 
 pytestmark = pytest.mark.slow
@@ -42,8 +43,7 @@ DOCUMENTS = 8
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    out = log.open("ab")
-    return subprocess.Popen(  # noqa: S603
+    return stack.start(
         [
             sys.executable,
             "-m",
@@ -58,10 +58,8 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
             "--hostname",
             f"kill-{os.getpid()}-{time.monotonic_ns()}@%h",
         ],
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        stack.process_env(env),
+        log,
     )
 
 

@@ -282,7 +282,7 @@ def test_health_reports_each_dependency(client: Any) -> None:
     r = client.get("/api/v1/health")
     assert r.status_code == 200
     checks = r.get_json()["checks"]
-    assert set(checks) == {"database", "object_store", "broker", "index"}
+    assert set(checks) == {"database", "object_store", "broker", "index", "extraction"}
     assert checks["database"] == {"ok": True}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -14,3 +16,60 @@ def test_models_match_migrations(rt: Runtime) -> None:
     with rt.db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_0006_classifies_the_failures_recorded_before_it(
+    rt: Runtime, client: Any, people: Any
+) -> None:
+    """Extractions that failed under the first release (every one, under the prefork
+    worker: "error: AssertionError: daemonic processes…") get a reason class on upgrade,
+    so `archive search check` and the health page can tell them; none is retried yet."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from archive_service.migrate import alembic_config
+    from tests import samples
+    from tests.conftest import bearer, token_for
+    from tests.integration.test_archive_api import new_customer, upload
+
+    people.user("clara", "clerk", department="SALES")
+    h = bearer(token_for(client, "clara"))
+    customer = new_customer(client, h)
+    ids = [
+        upload(client, h, customer, samples.pdf(f"file {n}"), title=f"f{n}").get_json()["id"]
+        for n in range(4)
+    ]
+    old = {
+        ids[0]: "error: AssertionError: daemonic processes are not allowed to have children",
+        ids[1]: "timeout: no result within 60 s",
+        ids[2]: "parse error: ValueError: zip bomb suspected",
+    }
+    url = rt.settings.database_url
+    rt.db.engine.dispose()
+    command.downgrade(alembic_config(url), "0005")
+    try:
+        with rt.db.engine.begin() as conn:
+            for doc_id, error in old.items():
+                conn.execute(
+                    text(
+                        "UPDATE documents SET extraction = 'failed', extraction_error = :e "
+                        "WHERE id = :i"
+                    ),
+                    {"e": error, "i": doc_id},
+                )
+    finally:
+        rt.db.engine.dispose()
+        command.upgrade(alembic_config(url), "head")
+    with rt.db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT id, extraction_reason, extraction_attempts, extraction_retry_at "
+                "FROM documents ORDER BY id"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (ids[0], "sandbox_start", 1, None),
+        (ids[1], "timeout", 1, None),
+        (ids[2], "parse_error", 1, None),
+        (ids[3], None, 0, None),
+    ]

@@ -74,6 +74,10 @@ def test_xlsx_cells(tmp_path: Path) -> None:
     assert "深圳鼎盛贸易有限公司" in (result.text or "")
     assert "12345.5" in (result.text or "")
     assert "对账单" in (result.text or "")
+    # The service extracts from a temp file without an extension (openpyxl used to refuse).
+    (tmp_path / "a.xlsx").rename(tmp_path / "extract-abc123")
+    nameless = extract(tmp_path / "extract-abc123", XLSX)
+    assert nameless.error is None and "深圳鼎盛贸易有限公司" in (nameless.text or "")
 
 
 def test_pptx_text_and_notes(tmp_path: Path) -> None:
@@ -152,6 +156,7 @@ def test_images_have_no_text_and_no_error(tmp_path: Path) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n")
     assert extract(path, "image/png").text == ""
     assert extract(path, "image/png").error is None
+    assert extract(path, "image/png").reason is None
 
 
 @pytest.mark.parametrize(
@@ -163,6 +168,7 @@ def test_unsupported_types(tmp_path: Path, content_type: str) -> None:
     result = extract(path, content_type)
     assert result.text is None
     assert result.error is not None and result.error.startswith("unsupported")
+    assert result.reason == "unsupported"
 
 
 def test_text_is_capped(tmp_path: Path) -> None:
@@ -189,6 +195,7 @@ def test_zip_bomb_posing_as_docx(tmp_path: Path) -> None:
     result = extract(path, DOCX, timeout=30, memory_mb=512)
     assert result.text is None
     assert result.error is not None and "zip bomb" in result.error
+    assert result.reason == "parse_error"
     assert time.monotonic() - started < 30
 
 
@@ -237,6 +244,7 @@ def test_a_slow_parse_is_cut_at_the_timeout(tmp_path: Path) -> None:
     assert time.monotonic() - started < 15
     assert result.text is None
     assert result.error is not None and result.error.startswith("timeout")
+    assert result.reason == "timeout"
 
 
 def test_200_mb_text_file_is_truncated_within_limits(tmp_path: Path) -> None:
@@ -258,3 +266,19 @@ def test_memory_limit_is_a_recorded_failure(tmp_path: Path) -> None:
     result = extract(path, "text/plain", memory_mb=200, max_chars=100_000_000)
     assert result.text is None
     assert result.error is not None and result.error.startswith("memory")
+    assert result.reason == "memory"
+
+
+def test_a_sandbox_that_cannot_start_is_its_own_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installation without the child script (a broken image): nothing was parsed, and
+    the failure says so, so the service can retry it instead of blaming the file."""
+    from search import sandbox
+
+    monkeypatch.setattr(sandbox, "CHILD", tmp_path / "missing_child.py")
+    path = tmp_path / "a.txt"
+    path.write_text("合同", encoding="utf-8")
+    result = extract(path, "text/plain")
+    assert result.text is None and result.reason == "sandbox_start"
+    assert result.error is not None and result.error.startswith("sandbox could not start")

@@ -1,14 +1,27 @@
-"""The limited child process: results come back; loops, memory hogs and crashes are contained."""
+"""The limited child process: results come back; loops, memory hogs and crashes are contained,
+from any caller — a daemonic process (a Celery prefork child) as much as a plain one."""
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import signal
+import subprocess
+import sys
 import time
+import types
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from search.sandbox import SandboxCrashed, SandboxFailed, SandboxTimeout, run_limited
+from search.sandbox import (
+    SandboxCrashed,
+    SandboxFailed,
+    SandboxStartFailed,
+    SandboxTimeout,
+    run_limited,
+)
 
 
 def _add(a: int, b: int) -> int:
@@ -30,6 +43,46 @@ def _die() -> None:
 
 def _raise() -> None:
     raise ValueError("broken file")
+
+
+def _environment() -> dict[str, str]:
+    return dict(os.environ)
+
+
+def _noisy(n: int) -> int:
+    print("a library that prints to stdout " * 1000)
+    sys.stderr.write("and to stderr\n" * 10_000)
+    return n
+
+
+def _big(n: int) -> str:
+    return "合" * n
+
+
+def _leave_a_grandchild(pid_file: str) -> None:
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    Path(pid_file).write_text(str(sleeper.pid))
+    while True:
+        time.sleep(0.01)
+
+
+def _not_plain_data() -> Path:
+    return Path("/etc/passwd")
+
+
+def _from_a_daemonic_process(results: Any) -> None:
+    try:
+        results.put(("ok", run_limited(_add, 20, 22, timeout=60)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the test
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 def test_result_comes_back() -> None:
@@ -56,3 +109,63 @@ def test_a_crash_is_reported() -> None:
 def test_an_exception_is_reported_with_its_type() -> None:
     with pytest.raises(SandboxFailed, match="ValueError: broken file"):
         run_limited(_raise, timeout=30)
+
+
+def test_a_daemonic_caller_gets_its_result() -> None:
+    """A Celery prefork pool's processes are daemonic: they may not start multiprocessing
+    children, and every extraction under the production worker failed that way."""
+    ctx = mp.get_context("spawn")
+    results = ctx.Queue()
+    proc = ctx.Process(target=_from_a_daemonic_process, args=(results,), daemon=True)
+    proc.start()
+    try:
+        assert results.get(timeout=120) == ("ok", 42)
+    finally:
+        proc.join(30)
+
+
+def test_the_child_gets_no_secrets_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVE_SECRET_KEY", "s3cret")
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", "postgresql://u:pw@db/x")
+    seen = run_limited(_environment, timeout=30)
+    assert not [k for k in seen if k.startswith("ARCHIVE_")]
+    assert "s3cret" not in repr(seen)
+
+
+def test_output_of_the_function_does_not_corrupt_the_result() -> None:
+    assert run_limited(_noisy, 7, timeout=30) == 7
+
+
+def test_a_large_result_comes_back_whole() -> None:
+    assert run_limited(_big, 3_000_000, timeout=60) == "合" * 3_000_000
+
+
+def test_a_timeout_ends_everything_the_child_started(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    with pytest.raises(SandboxTimeout):
+        run_limited(_leave_a_grandchild, str(pid_file), timeout=3)
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(grandchild)
+
+
+def test_a_child_that_cannot_start_is_told_apart_from_a_bad_file() -> None:
+    """A function whose module the child cannot import: nothing was parsed, so the failure
+    is the sandbox's (a caller may retry it), not the file's."""
+    ghost = types.ModuleType("ghost_module_only_in_the_parent")
+    exec("def work():\n    return 1\n", ghost.__dict__)  # noqa: S102 - a module the child lacks
+    sys.modules[ghost.__name__] = ghost
+    try:
+        with pytest.raises(SandboxStartFailed, match="ModuleNotFoundError"):
+            run_limited(ghost.work, timeout=30)
+    finally:
+        del sys.modules[ghost.__name__]
+
+
+def test_only_plain_data_comes_back() -> None:
+    """The child has parsed a hostile file: an answer that names a class to build (the way a
+    malicious pickle runs code) is refused, not loaded."""
+    with pytest.raises(SandboxFailed, match="plain data"):
+        run_limited(_not_plain_data, timeout=30)

@@ -1,0 +1,25 @@
+"""When a failed text extraction is tried again: a pure rule, no database, no worker.
+
+Some failures say nothing about the file — the sandbox could not start, or the parse
+ran out of time on a loaded machine — and may pass on a later try: the repair job
+retries them with a doubling back-off, up to a limit. The others (the file is broken,
+too big for the memory limit, of a type nothing reads, or killed its parser) fail the
+same way every time: an admin re-queues them after a fix (``archive search reextract``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from search.extract import SANDBOX_START, TIMEOUT
+
+RETRYABLE = frozenset({SANDBOX_START, TIMEOUT})
+RETRY_LIMIT = 5  # failed tries of one document before retrying is left to an admin
+FIRST_RETRY = timedelta(minutes=30)  # then 1 h, 2 h, 4 h: the hourly repair picks them up
+
+
+def next_retry(reason: str, failed_tries: int, now: datetime) -> datetime | None:
+    """When the repair job tries again after ``failed_tries`` failures (None: it does not)."""
+    if reason not in RETRYABLE or failed_tries >= RETRY_LIMIT:
+        return None
+    return now + FIRST_RETRY * 2 ** max(failed_tries - 1, 0)
