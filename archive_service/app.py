@@ -133,10 +133,10 @@ def _init_extensions(app: APIFlask) -> None:
             "locales": LOCALES,
             "inbox_count": _inbox_count(),
             "disposal_count": _disposal_count(),
-            "can": _can,
-            "term": _term,
-            "label": _label,
         }
+
+    # Globals rather than context: imported macros (``_steps.html``) see them too.
+    app.jinja_env.globals.update(can=_can, term=_term, label=_label)
 
 
 def _can(action: str, target: Any = None) -> bool:

@@ -41,7 +41,7 @@ from sqlalchemy import create_engine, select, text, update  # noqa: E402
 from archive_service.accounts import departments, users  # noqa: E402
 from archive_service.archive import customers, documents, review  # noqa: E402
 from archive_service.archive.models import Document  # noqa: E402
-from archive_service.cli import embedded_worker_command  # noqa: E402
+from archive_service.cli.start import embedded_worker_command  # noqa: E402
 from archive_service.config import Settings  # noqa: E402
 from archive_service.disposal.signing import new_key_pem  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402

@@ -29,7 +29,7 @@ def live_server(tmp_path: Path) -> Iterator[tuple[str, Runtime]]:
     import waitress
 
     from archive_service.app import create_app
-    from archive_service.cli import initialise
+    from archive_service.cli.start import initialise
 
     settings = Settings(
         instance_dir=tmp_path / "instance",

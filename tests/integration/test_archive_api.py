@@ -402,7 +402,7 @@ def test_concurrent_acceptances_get_unique_gapless_numbers(client: Any, org: Any
     assert numbers == [f"K001{YEAR}{i:02d}" for i in range(1, 25)]
 
 
-def test_admin_extends_the_category_tree(client: Any, org: Any) -> None:
+def test_admin_extends_the_category_tree(client: Any, org: Any, rt: Any) -> None:
     r = client.post(
         "/api/v1/categories",
         headers=org["clara"],
@@ -458,6 +458,44 @@ def test_admin_extends_the_category_tree(client: Any, org: Any) -> None:
         f"/api/v1/documents/{r.get_json()['id']}/accept", headers=org["arch1"]
     ).get_json()
     assert body["disposal_date"] == "2030-01-10"
+    _new_required_fact_holds_on_every_path(client, org, rt, cid, r.get_json()["id"])
+
+
+def _new_required_fact_holds_on_every_path(
+    client: Any, org: Any, rt: Any, cid: int, court_doc: int
+) -> None:
+    """A category an admin added with a required fact, and no code: upload, a change
+    request and a reclassification all refuse a document without it."""
+    import json
+
+    from archive_service.accounts.users import user_by_username
+    from archive_service.archive import review
+    from archive_service.errors import InvalidInput
+    from archive_service.policy import Caller
+
+    missing = upload(client, org["clara"], cid, samples.pdf("no case"), category="legal.court")
+    assert missing.status_code == 422 and missing.get_json()["error"]["field"] == "case_number"
+
+    def change(doc: int, values: dict[str, Any]) -> Any:
+        return client.post(
+            "/api/v1/change-requests",
+            headers=org["clara"],
+            content_type="multipart/form-data",
+            data={"target_type": "document", "target_id": str(doc), "reason": "更正",
+                  "values": json.dumps(values)},
+        )  # fmt: skip
+
+    blanked = change(court_doc, {"facts": {"case_number": ""}})
+    assert blanked.status_code == 422 and blanked.get_json()["error"]["field"] == "case_number"
+    plain = upload(client, org["clara"], cid, samples.pdf("plain"), category="basic.profile")
+    plain_id = plain.get_json()["id"]
+    client.post(f"/api/v1/documents/{plain_id}/accept", headers=org["arch1"])
+    moved = change(plain_id, {"category": "legal.court"})
+    assert moved.status_code == 422 and moved.get_json()["error"]["field"] == "case_number"
+    with pytest.raises(InvalidInput) as refused, rt.db.unit_of_work() as s:
+        archivist = Caller.of(user_by_username(s, "arch1"))
+        review.reclassify(s, archivist, plain_id, "legal.court", "归类", rt.archive)
+    assert refused.value.field == "case_number"
 
 
 def test_an_upload_cut_off_half_way_leaves_nothing(client: Any, org: Any, rt: Any) -> None:

@@ -251,3 +251,74 @@ def test_refusals(client: Any, org: Any) -> None:
     back = decide(client, h["arch"], third["id"], "return", "缺少证明材料").get_json()
     assert back["status"] == "returned" and back["outcome_reason"] == "缺少证明材料"
     assert decide(client, h["olga"], third["id"]).status_code == 409
+
+
+def _requests_on(client: Any, who: dict[str, str], doc: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = client.get(
+        f"/api/v1/documents/{doc}/history", headers=who
+    ).get_json()["items"]
+    return items
+
+
+def test_facts_are_checked_when_a_change_is_filed(client: Any, org: Any) -> None:
+    """The category's facts are checked by the same rule as at upload, when the request is
+    filed: a required fact cannot be blanked, and a date that is not a date is refused at
+    once (it used to pass the archivist and then fail with 500 at the operations head,
+    leaving the request pending for ever)."""
+    h, doc = org["h"], org["doc"]
+    blank = file(client, h["clara"], "document", doc, "删除编号", {"facts": {"contract_number": " "}})
+    assert blank.status_code == 422, blank.get_json()
+    assert blank.get_json()["error"]["field"] == "contract_number"
+    not_a_date = file(
+        client, h["clara"], "document", doc, "延期", {"facts": {"valid_until": "下个月"}}
+    )
+    assert not_a_date.status_code == 422
+    assert not_a_date.get_json()["error"]["field"] == "valid_until"
+    assert _requests_on(client, h["clara"], doc) == []  # nothing was filed
+    # A real date passes the whole chain and moves the disposal date (the contract's
+    # retention runs from its expiry).
+    later = file(
+        client, h["clara"], "document", doc, "续签", {"facts": {"valid_until": "2031-03-31"}}
+    ).get_json()
+    for who in ("arch", "olga"):
+        assert decide(client, h[who], later["id"]).status_code == 200
+    after = client.get(f"/api/v1/documents/{doc}", headers=h["clara"]).get_json()
+    assert after["facts"] == {"contract_number": "HT-1", "valid_until": "2031-03-31"}
+    assert after["disposal_date"] == "2041-03-31"  # medium (10 years) from the expiry
+
+
+def test_reclassification_must_bring_the_facts_the_new_category_asks_for(
+    client: Any, org: Any
+) -> None:
+    h = org["h"]
+    licence = client.post(
+        "/api/v1/documents",
+        headers=h["clara"],
+        content_type="multipart/form-data",
+        data={
+            "customer_id": str(org["customer"]),
+            "category": "basic.profile",
+            "title": "协议",
+            "retention_class": "medium",
+            "file": (io.BytesIO(samples.pdf("agreement")), "协议.pdf"),
+        },
+    ).get_json()["id"]
+    for who in ("arch", "arch2"):
+        token = h.get(who) or bearer(token_for(client, who))
+        client.post(f"/api/v1/documents/{licence}/accept", headers=token)
+    missing = file(
+        client, h["clara"], "document", licence, "实为合同", {"category": "business.contract"}
+    )
+    assert missing.status_code == 422 and missing.get_json()["error"]["field"] == "contract_number"
+    cr = file(
+        client,
+        h["clara"],
+        "document",
+        licence,
+        "实为合同",
+        {"category": "business.contract", "facts": {"contract_number": "HT-9"}},
+    ).get_json()
+    for who in ("arch", "olga", "leo"):
+        assert decide(client, h[who], cr["id"]).status_code == 200
+    moved = client.get(f"/api/v1/documents/{licence}", headers=h["clara"]).get_json()
+    assert moved["category"] == "business.contract" and moved["facts"] == {"contract_number": "HT-9"}

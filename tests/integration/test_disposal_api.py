@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from archive_service.archive.models import Document
+from archive_service.disposal import records
 from archive_service.runtime import Runtime
 from archive_service.vault.models import StoredObject
 from tests import samples
@@ -259,8 +260,20 @@ def test_review_to_destruction_cycle(
     assert [a["by"] for a in rec["approvals"]] == ["olga", "leo"]
     assert all(len(i["sha256"]) == 64 and i["size"] > 0 for i in rec["items"])
     assert rec["keep_until"] > date(TODAY.year + 29, 1, 1).isoformat()
+    assert rec["format"] == 2
+    assert [(a["role"], a["department"]) for a in rec["approvals"]] == [
+        ("operations_head", "OPS"),
+        ("leader", None),
+    ]
     verified = client.get(f"/api/v1/destructions/{did}/record/verify", headers=h["audrey"])
     assert verified.get_json()["ok"] is True
+    # Every face that hands out the record says so in the audit trail (the API did not).
+    exported = client.get(
+        "/api/v1/audit",
+        query_string={"action": "destruction.export", "target": f"destruction:{did}"},
+        headers=h["audrey"],
+    ).get_json()
+    assert [e["actor"] for e in exported["items"]] == ["audrey"]
 
     # Nothing is left to review: destroyed, held, retained, permanent, not due.
     again = client.post("/api/v1/retention-reviews", headers=h["olga"]).get_json()
@@ -270,12 +283,38 @@ def test_review_to_destruction_cycle(
     monkeypatch.setenv("ARCHIVE_INSTANCE_DIR", str(settings.instance_dir))
     monkeypatch.setenv("ARCHIVE_DATABASE_URL", settings.database_url)
     _cli_verifies(did, signed)
+    _format_1_still_verifies(rt, did)
 
     # An altered record no longer verifies.
     with rt.db.unit_of_work() as s:
         s.execute(text("UPDATE destruction_items SET title = 'forged' WHERE title = 'due'"))
     verified = client.get(f"/api/v1/destructions/{did}/record/verify", headers=h["audrey"])
     assert verified.get_json()["ok"] is False
+
+
+def _format_1_still_verifies(rt: Runtime, destruction_id: int) -> None:
+    """A record signed in the first release's layout (no departments, no format field)
+    keeps verifying after the layout changed."""
+    from archive_service.disposal.models import Destruction
+    from archive_service.disposal.records import FORMATS
+    from archive_service.policy import Caller
+
+    with rt.db.unit_of_work() as s:
+        dest = s.get(Destruction, destruction_id)
+        assert dest is not None
+        old_body = FORMATS[1](dest)
+        assert "format" not in old_body and "department" not in old_body["approvals"][0]
+        dest.record_format, dest.signature = 1, rt.signer.sign(old_body)
+    with rt.db.unit_of_work() as s:
+        assert records.verify_record(s, Caller.cli(), rt.signer, destruction_id)
+        dest = s.get(Destruction, destruction_id)
+        assert dest is not None
+        dest.record_format = 2  # read in the other layout, the same signature fails
+    with rt.db.unit_of_work() as s:
+        assert not records.verify_record(s, Caller.cli(), rt.signer, destruction_id)
+        dest = s.get(Destruction, destruction_id)
+        assert dest is not None
+        dest.record_format = 1
 
 
 def _cli_verifies(destruction_id: int, signed: dict[str, Any]) -> None:

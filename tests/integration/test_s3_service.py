@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from archive_service.app import create_app
-from archive_service.cli import initialise
+from archive_service.cli.start import initialise
 from tests.conftest import People, bearer, token_for
 from tests.storage.conftest import moto_config, moto_endpoint, raw_client  # noqa: F401
 

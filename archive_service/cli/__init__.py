@@ -1,0 +1,27 @@
+"""The ``archive`` command: set-up, the one-command start, users, keys, search, records,
+audit. One module per group; each command calls the same use cases as the web and API."""
+
+from __future__ import annotations
+
+import click
+
+from archive_service.cli import keys, records, search, start, users
+
+
+@click.group()
+def main() -> None:
+    """Customer archive service (客户档案管理服务)."""
+
+
+for command in (
+    start.init,
+    start.run,
+    users.user,
+    users.department,
+    keys.keys,
+    keys.storage,
+    search.search,
+    records.destruction,
+    records.audit_group,
+):
+    main.add_command(command)

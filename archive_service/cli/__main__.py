@@ -1,0 +1,3 @@
+from archive_service.cli import main
+
+main()

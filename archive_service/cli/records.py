@@ -1,0 +1,108 @@
+"""``archive destruction …`` and ``archive audit …``: signed destruction records and the
+audit trail's check."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from archive_service.audit import services as audit
+from archive_service.cli.common import OPERATOR, fail, runtime
+from archive_service.errors import DomainError
+
+
+@click.group()
+def destruction() -> None:
+    """Destruction records (销毁记录): export and verify their signatures."""
+
+
+@destruction.command("keygen")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False))
+def destruction_keygen(path: str) -> None:
+    """Create the Ed25519 key that signs destruction records (0600); refuses to overwrite."""
+    from archive_service.disposal.signing import new_key_pem
+    from archive_service.instance import write_secret_file
+
+    if Path(path).exists():
+        raise click.ClickException(f"{path} exists; refusing to overwrite a signing key")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_secret_file(Path(path), new_key_pem())
+    click.echo(f"created {path}; mount it as ARCHIVE_SIGNING_KEY_FILE and back it up")
+
+
+@destruction.command("public-key")
+def destruction_public_key() -> None:
+    """Print the public key that checks this service's destruction records."""
+    click.echo(runtime().signer.public_pem, nl=False)
+
+
+@destruction.command("export")
+@click.argument("destruction_id", type=int)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to a file (default stdout).")
+def destruction_export(destruction_id: int, out: str | None) -> None:
+    """The signed record of a completed destruction, as JSON."""
+    from archive_service.disposal.records import export_record
+
+    rt = runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            _dest, signed = export_record(s, OPERATOR, rt.signer, destruction_id)
+    except DomainError as exc:
+        fail(exc)
+    text = json.dumps(signed, ensure_ascii=False, indent=2)
+    if out:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text)
+
+
+@destruction.command("verify")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--public-key",
+    "key_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM file of the key to trust (default: this service's own signing key).",
+)
+def destruction_verify(path: str, key_path: str | None) -> None:
+    """Check an exported record: exit 0 if the signature is valid, 1 if not."""
+    from archive_service.disposal.signing import verify
+
+    try:
+        signed = json.loads(Path(path).read_text(encoding="utf-8"))
+        body, signature = signed["record"], signed["signature"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"not an exported destruction record: {exc}") from exc
+    trusted = (
+        Path(key_path).read_text(encoding="utf-8") if key_path else runtime().signer.public_pem
+    )
+    if signed.get("public_key") and signed["public_key"].strip() != trusted.strip():
+        click.echo("note: the file names a different public key than the one trusted here")
+    if verify(trusted, body, signature):
+        click.echo(
+            f"valid: destruction {body.get('destruction_id')} of {body.get('time')}, "
+            f"{len(body.get('items', []))} items"
+        )
+        return
+    click.echo("NOT valid: the record or its signature was altered, or another key signed it")
+    sys.exit(1)
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit status 1 and the first broken event if altered."""
+    rt = runtime()
+    with rt.db.unit_of_work() as s:
+        result = audit.verify_and_record(s, OPERATOR.actor)
+    click.echo(json.dumps(result.as_dict()))
+    if not result.ok:
+        sys.exit(1)

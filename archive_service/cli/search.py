@@ -1,0 +1,80 @@
+"""``archive search …``: the full-text index and text extraction."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from archive_service.cli.common import OPERATOR, runtime
+
+
+@click.group()
+def search() -> None:
+    """The full-text search index."""
+
+
+@search.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the index from the database and the text renditions (no re-extraction).
+
+    Stop the index worker first, or run it on the index worker's host: the index has
+    one writer at a time, and this command waits for the lock.
+    """
+    from archive_service.indexing.services import reindex
+
+    rt = runtime()
+    click.echo(f"indexed {reindex(rt)} documents")
+
+
+@search.command("check")
+@click.option("--repair", is_flag=True, help="Index what is missing, remove what is extra.")
+def search_check(repair: bool) -> None:
+    """Compare the index with the database both ways (exit 1 on differences).
+
+    Also lists the documents whose text extraction failed, by reason class
+    ("failed"), and those whose retry is due ("retry_due"); --repair queues those too.
+    """
+    from archive_service.indexing import services as indexing
+
+    rt = runtime()
+    if repair:
+        found = indexing.repair(rt)
+    else:
+        with rt.db.unit_of_work() as s:
+            found = indexing.check(rt, s).as_dict()
+    click.echo(json.dumps(found))
+    if not found["ok"] and not repair:
+        sys.exit(1)
+
+
+@search.command("reextract")
+@click.option("--failed", "failed", is_flag=True, help="Every document whose extraction failed.")
+@click.option(
+    "--reason",
+    "reasons",
+    multiple=True,
+    help="Only failures of this reason class (repeatable): timeout, memory, parse_error, "
+    "crashed, sandbox_start, unsupported.",
+)
+def search_reextract(failed: bool, reasons: tuple[str, ...]) -> None:
+    """Queue failed text extractions again (the worker extracts, then indexes them).
+
+    Run once after upgrading to 0006: under the prefork worker every extraction had
+    failed ("sandbox_start").
+    """
+    from archive_service.indexing.services import reextract_failed
+    from search.extract import REASONS
+
+    if not failed:
+        raise click.UsageError("say which documents: --failed")
+    unknown = sorted(set(reasons) - set(REASONS))
+    if unknown:
+        raise click.BadParameter(
+            f"{unknown}; choose from {', '.join(REASONS)}", param_hint="--reason"
+        )
+    rt = runtime()
+    with rt.db.unit_of_work() as s:
+        ids = reextract_failed(s, OPERATOR, reasons)
+    click.echo(json.dumps({"queued": len(ids), "documents": ids}))

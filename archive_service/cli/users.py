@@ -1,0 +1,115 @@
+"""``archive user …`` and ``archive department …``: accounts and departments."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from sqlalchemy.orm import Session
+
+from archive_service.accounts import departments, users
+from archive_service.accounts.vocabulary import ROLES
+from archive_service.cli.common import OPERATOR, fail, runtime
+from archive_service.errors import DomainError
+
+
+@click.group()
+def user() -> None:
+    """Accounts."""
+
+
+@user.command("create")
+@click.option("--username", required=True)
+@click.option("--display-name", required=True)
+@click.option("--department", default=None)
+@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES.codes))
+@click.option("--email", default=None)
+@click.password_option(envvar="ARCHIVE_NEW_USER_PASSWORD")
+def user_create(
+    username: str,
+    display_name: str,
+    department: str | None,
+    roles: tuple[str, ...],
+    email: str | None,
+    password: str,
+) -> None:
+    """Create an active account."""
+    rt = runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            u = users.create_user(
+                s,
+                OPERATOR,
+                username=username,
+                password=password,
+                display_name=display_name,
+                department=department,
+                roles=roles,
+                email=email,
+                settings=rt.accounts,
+            )
+            click.echo(json.dumps(u.summary(), ensure_ascii=False))
+    except DomainError as exc:
+        fail(exc)
+
+
+def _user_id(session: Session, username: str) -> int:
+    found = users.user_by_username(session, username)
+    if found is None:
+        raise click.ClickException(f"no user {username!r}")
+    return found.id
+
+
+@user.command("close")
+@click.argument("username")
+@click.option("--reason", required=True)
+def user_close(username: str, reason: str) -> None:
+    """Close an account; its sessions and tokens end at once."""
+    rt = runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            users.close_account(s, OPERATOR, _user_id(s, username), reason)
+    except DomainError as exc:
+        fail(exc)
+    click.echo(f"closed {username}")
+
+
+@user.command("set-roles")
+@click.argument("username")
+@click.argument("roles", nargs=-1, type=click.Choice(ROLES.codes))
+def user_set_roles(username: str, roles: tuple[str, ...]) -> None:
+    """Replace an account's roles."""
+    rt = runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            u = users.set_roles(s, OPERATOR, _user_id(s, username), roles)
+            click.echo(json.dumps(u.summary(), ensure_ascii=False))
+    except DomainError as exc:
+        fail(exc)
+
+
+@user.command("list")
+def user_list() -> None:
+    """Every account, one JSON line each."""
+    rt = runtime()
+    with rt.db.unit_of_work() as s:
+        for u in users.list_users(s, OPERATOR):
+            click.echo(json.dumps(u.summary(), ensure_ascii=False))
+
+
+@click.group()
+def department() -> None:
+    """Departments."""
+
+
+@department.command("create")
+@click.argument("code")
+@click.argument("name")
+def department_create(code: str, name: str) -> None:
+    rt = runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            d = departments.create_department(s, OPERATOR, code, name)
+            click.echo(f"{d.code} {d.name}")
+    except DomainError as exc:
+        fail(exc)
