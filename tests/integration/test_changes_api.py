@@ -266,7 +266,9 @@ def test_facts_are_checked_when_a_change_is_filed(client: Any, org: Any) -> None
     once (it used to pass the archivist and then fail with 500 at the operations head,
     leaving the request pending for ever)."""
     h, doc = org["h"], org["doc"]
-    blank = file(client, h["clara"], "document", doc, "删除编号", {"facts": {"contract_number": " "}})
+    blank = file(
+        client, h["clara"], "document", doc, "删除编号", {"facts": {"contract_number": " "}}
+    )
     assert blank.status_code == 422, blank.get_json()
     assert blank.get_json()["error"]["field"] == "contract_number"
     not_a_date = file(
@@ -321,4 +323,6 @@ def test_reclassification_must_bring_the_facts_the_new_category_asks_for(
     for who in ("arch", "olga", "leo"):
         assert decide(client, h[who], cr["id"]).status_code == 200
     moved = client.get(f"/api/v1/documents/{licence}", headers=h["clara"]).get_json()
-    assert moved["category"] == "business.contract" and moved["facts"] == {"contract_number": "HT-9"}
+    assert moved["category"] == "business.contract" and moved["facts"] == {
+        "contract_number": "HT-9"
+    }

@@ -27,13 +27,13 @@ def test_access_chain_follows_who_applies() -> None:
         Step("operations_head", "OPS"),
     ]
     assert approval_chain(None, "SALES", "OPS", external=True) == [Step("leader")]
-    assert ACCESS_DECIDERS == {"department_head", "operations_head", "leader"}
+    assert {"department_head", "operations_head", "leader"} == ACCESS_DECIDERS
 
 
 def test_change_chain_adds_a_leader_for_important_changes() -> None:
     assert change_chain(False, "OPS") == [Step("archivist"), Step("operations_head", "OPS")]
     assert change_chain(True, "OPS")[-1] == Step("leader")
-    assert CHANGE_DECIDERS == {"archivist", "operations_head", "leader"}
+    assert {"archivist", "operations_head", "leader"} == CHANGE_DECIDERS
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_shorter_depends_on_the_years_in_force() -> None:
 
 def test_destruction_chain() -> None:
     assert destruction_chain("OPS") == [Step("operations_head", "OPS"), Step("leader")]
-    assert DESTRUCTION_DECIDERS == {"operations_head", "leader"}
+    assert {"operations_head", "leader"} == DESTRUCTION_DECIDERS
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,8 @@ def test_faces_leave_audit_events_and_jobs_to_the_use_cases(face: str) -> None:
 def test_no_module_over_500_lines() -> None:
     long = {m: n for m, p in MODULES.items() if (n := len(p.read_text().splitlines())) > 500}
     benchmarks = {
-        p.name: n for p in (ROOT / "benchmarks").glob("*.py") if (n := len(p.read_text().splitlines())) > 500
+        p.name: n
+        for p in (ROOT / "benchmarks").glob("*.py")
+        if (n := len(p.read_text().splitlines())) > 500
     }
     assert long == {} and benchmarks == {}

@@ -16,7 +16,12 @@ DAT13 = "{fonds}-{category}·{year}-{retention}-{seq:4}"
 
 def test_the_rules_retention_classes_and_their_codes() -> None:
     """The classes the rules name, with their default years (the table may hold more)."""
-    wanted = {"permanent": (None, "Y"), "long": (30, "D30"), "medium": (10, "D10"), "short": (5, "D5")}
+    wanted = {
+        "permanent": (None, "Y"),
+        "long": (30, "D30"),
+        "medium": (10, "D10"),
+        "short": (5, "D5"),
+    }
     for code, (years, number_code) in wanted.items():
         assert RETENTION_CLASSES[code].years == years
         assert retention_code(years) == number_code
@@ -33,7 +38,12 @@ def test_settings_for_every_class_and_tier_are_read_by_name() -> None:
     # The retention code in numbers follows the years in force (it said D30 regardless).
     assert archive.retention.code("long") == "D25"
     number = NumberPattern(DAT13).render(
-        {"fonds": "Q001", "category": "K", "year": 2026, "retention": archive.retention.code("long")},
+        {
+            "fonds": "Q001",
+            "category": "K",
+            "year": 2026,
+            "retention": archive.retention.code("long"),
+        },
         1,
     )
     assert number == "Q001-K·2026-D25-0001"
