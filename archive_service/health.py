@@ -42,7 +42,7 @@ def _index(rt: Runtime) -> None:
 def _extraction(rt: Runtime) -> dict[str, Any]:
     """Failed text extractions by reason class. Bad files fail for ever and are only
     counted; a sandbox that cannot start is the service's own fault and degrades it."""
-    from archive_service.indexing.services import failed_extractions
+    from archive_service.indexing.renditions import failed_extractions
     from search.extract import SANDBOX_START
 
     with rt.db.unit_of_work() as s:

@@ -19,6 +19,7 @@ from archive_service.archive.settings import ArchiveSettings
 from archive_service.config import Settings
 from archive_service.db import Database
 from archive_service.disposal.signing import Signer, load_signer
+from archive_service.indexing.context import Indexing
 from archive_service.vault.services import Vault
 from archive_service.vault.setup import build_vault
 from archive_service.viewing.workspace import Workspace
@@ -52,6 +53,18 @@ class Runtime:
         path = Path(self.settings.temp_dir)
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
+
+    @property
+    def indexing(self) -> Indexing:
+        """What the search use cases work with."""
+        return Indexing(
+            db=self.db,
+            vault=self.vault,
+            backend=lambda: self.search_index,
+            temp_dir=self.temp_dir,
+            extract_timeout=self.settings.extract_timeout_seconds,
+            extract_memory_mb=self.settings.extract_memory_mb,
+        )
 
     @property
     def viewing(self) -> Workspace:

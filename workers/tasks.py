@@ -94,10 +94,10 @@ def resume_destructions() -> list[int]:
 @celery.task(name="workers.tasks.extract_text", acks_late=True)
 def extract_text(document_ids: list[int]) -> dict[int, str]:
     """Text renditions of these documents' current versions; each then queues its indexing."""
-    from archive_service.indexing.services import extract_text as extract
+    from archive_service.indexing.renditions import extract_text as extract
 
     rt = runtime()
-    return {doc_id: extract(rt, doc_id) for doc_id in document_ids}
+    return {doc_id: extract(rt.indexing, doc_id) for doc_id in document_ids}
 
 
 @celery.task(
@@ -108,9 +108,9 @@ def extract_text(document_ids: list[int]) -> dict[int, str]:
     max_retries=20,
 )
 def index_documents(document_ids: list[int]) -> int:
-    from archive_service.indexing import services as indexing
+    from archive_service.indexing import maintenance
 
-    return indexing.index_documents(runtime(), document_ids)
+    return maintenance.index_documents(runtime().indexing, document_ids)
 
 
 @celery.task(
@@ -121,17 +121,17 @@ def index_documents(document_ids: list[int]) -> int:
     max_retries=20,
 )
 def index_remove(document_ids: list[int]) -> int:
-    from archive_service.indexing import services as indexing
+    from archive_service.indexing import maintenance
 
-    return indexing.remove(runtime(), document_ids)
+    return maintenance.remove(runtime().indexing, document_ids)
 
 
 @celery.task(name="workers.tasks.index_repair")
 def index_repair() -> dict[str, Any]:
     """Hourly: make the index agree with the database (a lost message heals here)."""
-    from archive_service.indexing import services as indexing
+    from archive_service.indexing import maintenance
 
-    return indexing.repair(runtime())
+    return maintenance.repair(runtime().indexing)
 
 
 @celery.task(name="workers.tasks.end_viewing_sessions")

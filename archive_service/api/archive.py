@@ -31,7 +31,7 @@ from archive_service.archive.vocabulary import (
 )
 from archive_service.errors import Gone
 from archive_service.http import caller, runtime, signed_in, uow
-from archive_service.indexing import services as indexing
+from archive_service.indexing import queries as indexing
 from archive_service.responses import content_response
 
 bp = blueprint("archive", "Archive")
@@ -256,7 +256,9 @@ def list_documents(q: dict[str, Any]) -> Any:
                 page=q["page"],
                 per_page=q["per_page"],
             )
-            found, total = indexing.search(runtime(), s, caller(), params)
+            found, total = indexing.search(
+                s, caller(), runtime().vault, runtime().search_index, params
+            )
             items = [
                 {**serializers.document_dict(f.document), "score": f.score, "snippets": f.snippets}
                 for f in found

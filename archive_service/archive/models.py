@@ -109,7 +109,7 @@ class Document(Base):
     extraction: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed
     extraction_error: Mapped[str | None] = mapped_column(String(300))
     # A failed extraction: why (search.extract.REASONS), how many tries failed, and when the
-    # repair job tries again (None: not automatically). See indexing/services.py.
+    # repair job tries again (None: not automatically). See indexing/rules.py.
     extraction_reason: Mapped[str | None] = mapped_column(String(16))
     extraction_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     extraction_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -22,10 +22,10 @@ def search_reindex() -> None:
     Stop the index worker first, or run it on the index worker's host: the index has
     one writer at a time, and this command waits for the lock.
     """
-    from archive_service.indexing.services import reindex
+    from archive_service.indexing.maintenance import reindex
 
     rt = runtime()
-    click.echo(f"indexed {reindex(rt)} documents")
+    click.echo(f"indexed {reindex(rt.indexing)} documents")
 
 
 @search.command("check")
@@ -36,14 +36,14 @@ def search_check(repair: bool) -> None:
     Also lists the documents whose text extraction failed, by reason class
     ("failed"), and those whose retry is due ("retry_due"); --repair queues those too.
     """
-    from archive_service.indexing import services as indexing
+    from archive_service.indexing import maintenance
 
     rt = runtime()
     if repair:
-        found = indexing.repair(rt)
+        found = maintenance.repair(rt.indexing)
     else:
         with rt.db.unit_of_work() as s:
-            found = indexing.check(rt, s).as_dict()
+            found = maintenance.check(rt.indexing, s).as_dict()
     click.echo(json.dumps(found))
     if not found["ok"] and not repair:
         sys.exit(1)
@@ -64,7 +64,7 @@ def search_reextract(failed: bool, reasons: tuple[str, ...]) -> None:
     Run once after upgrading to 0006: under the prefork worker every extraction had
     failed ("sandbox_start").
     """
-    from archive_service.indexing.services import reextract_failed
+    from archive_service.indexing.renditions import reextract_failed
     from search.extract import REASONS
 
     if not failed:

@@ -151,3 +151,6 @@ rule("document.hold")(
     any_role("archivist", "operations_head", rule_name="hold-keeper", what="place or release holds")
 )
 rule("category.manage")(any_role("admin", rule_name="admin-only", what="change the category tree"))
+rule("search.manage")(
+    any_role("admin", "archivist", rule_name="index-keeper", what="re-queue text extraction")
+)

@@ -13,7 +13,7 @@ from archive_service.archive.customers import list_customers
 from archive_service.archive.vocabulary import DOCUMENT_STATUSES
 from archive_service.errors import InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
-from archive_service.indexing import services as indexing
+from archive_service.indexing import queries as indexing
 
 bp = Blueprint("web_search", __name__)
 PER_PAGE = 20
@@ -51,7 +51,9 @@ def search() -> Any:
     if searched:
         try:
             with uow() as s:
-                found, total = indexing.search(runtime(), s, caller(), params)
+                found, total = indexing.search(
+                    s, caller(), runtime().vault, runtime().search_index, params
+                )
         except InvalidInput as exc:
             error = exc.message
     s = request_session()

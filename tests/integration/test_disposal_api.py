@@ -239,9 +239,9 @@ def test_review_to_destruction_cycle(
     found = client.get("/api/v1/documents?q=due", headers=h["arch"]).get_json()
     assert archive["due"] not in [d["id"] for d in found["items"]]
     with rt.db.unit_of_work() as s:
-        from archive_service.indexing.services import check
+        from archive_service.indexing.maintenance import check
 
-        assert check(rt, s).ok
+        assert check(rt.indexing, s).ok
     # Everything else is untouched and readable.
     for name in ("held", "permanent", "kept", "core", "late_hold"):
         assert all(backend.exists(n) for n in before[name]), name

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from archive_service.archive.models import Document
 from archive_service.audit.models import AuditEvent
-from archive_service.indexing import services as indexing
+from archive_service.indexing import maintenance
 from archive_service.indexing.rules import FIRST_RETRY, RETRY_LIMIT
 from archive_service.runtime import Runtime
 from search import sandbox
@@ -64,7 +64,7 @@ def test_a_bad_file_is_a_warning_counted_and_not_retried(
     client: Any, clerk: dict[str, Any], rt: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     broken = b"%PDF-1.4\n" + "客户档案".encode() * 300
-    with caplog.at_level(logging.WARNING, logger="archive_service.indexing.services"):
+    with caplog.at_level(logging.WARNING, logger="archive_service.indexing.renditions"):
         doc_id = _file(client, clerk, broken, "坏文件.pdf")
     doc = _doc(rt, doc_id)
     assert (doc.extraction, doc.extraction_reason) == ("failed", "parse_error")
@@ -78,7 +78,7 @@ def test_a_bad_file_is_a_warning_counted_and_not_retried(
     # A bad file is the file's fault: counted, the service is not degraded by it.
     assert health["checks"]["extraction"] == {"ok": True, "failed": {"parse_error": 1}}
     assert health["status"] == "ok"
-    found = indexing.repair(rt)
+    found = maintenance.repair(rt.indexing)
     assert found["failed"] == {"parse_error": [doc_id]} and found["retry_due"] == []
     assert _doc(rt, doc_id).extraction_attempts == 1  # not tried again
 
@@ -101,18 +101,18 @@ def test_a_sandbox_that_cannot_start_is_retried_with_back_off_up_to_the_limit(
         assert doc.extraction_attempts == attempt and doc.extraction_retry_at is not None
         delays.append(doc.extraction_retry_at - last_try)
         # Not before its time...
-        assert indexing.repair(rt)["retry_due"] == []
+        assert maintenance.repair(rt.indexing)["retry_due"] == []
         assert _doc(rt, doc_id).extraction_attempts == attempt
         # ...then once it has come (the hourly repair, eager here: the extraction runs now).
         last_try = doc.extraction_retry_at + timedelta(minutes=1)
         with time_machine.travel(last_try, tick=False):
-            assert indexing.repair(rt)["retry_due"] == [doc_id]
+            assert maintenance.repair(rt.indexing)["retry_due"] == [doc_id]
     for n, delay in enumerate(delays):
         assert abs(delay - FIRST_RETRY * 2**n) < timedelta(minutes=2), delays
     doc = _doc(rt, doc_id)
     assert doc.extraction_attempts == RETRY_LIMIT and doc.extraction_retry_at is None
     with time_machine.travel(last_try + timedelta(days=30), tick=False):
-        assert indexing.repair(rt)["retry_due"] == []
+        assert maintenance.repair(rt.indexing)["retry_due"] == []
     assert _doc(rt, doc_id).extraction_attempts == RETRY_LIMIT
 
 
@@ -124,7 +124,7 @@ def test_a_retry_that_passes_clears_the_failure(
     assert retry_at is not None
     broken_sandbox()  # the installation is fixed
     with time_machine.travel(retry_at + timedelta(minutes=1), tick=False):
-        indexing.repair(rt)
+        maintenance.repair(rt.indexing)
     doc = _doc(rt, doc_id)
     assert (doc.extraction, doc.extraction_reason, doc.extraction_attempts) == ("done", None, 0)
     assert doc.extraction_retry_at is None

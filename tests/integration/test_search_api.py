@@ -162,7 +162,7 @@ def test_reindex_and_the_check_both_ways(
     client: Any, filed: dict[str, Any], rt: Runtime, settings: Any, monkeypatch: Any
 ) -> None:
     from archive_service.cli import main
-    from archive_service.indexing import services as indexing
+    from archive_service.indexing import maintenance
 
     monkeypatch.setenv("ARCHIVE_INSTANCE_DIR", str(settings.instance_dir))
     monkeypatch.setenv("ARCHIVE_DATABASE_URL", settings.database_url)
@@ -201,6 +201,6 @@ def test_reindex_and_the_check_both_ways(
     rebuilt = runner.invoke(main, ["search", "reindex"])
     assert rebuilt.exit_code == 0 and "indexed 3 documents" in rebuilt.output
     with rt.db.unit_of_work() as s:
-        assert indexing.check(rt, s).ok
+        assert maintenance.check(rt.indexing, s).ok
     # Re-indexing reads the text renditions: the body is still found, nothing re-extracted.
     assert ids(search(client, filed["h"]["clara"], "付款延迟"))[:1] == [docs["pdf"]["id"]]

@@ -1,0 +1,144 @@
+"""Searching: the policy's visibility rule as the index's filter, the query, and snippets
+from the shown hits' renditions only; every search is in the audit trail."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive_service.access.coverage import live_scopes
+from archive_service.archive.models import Category, Document, DocumentStatus
+from archive_service.audit.services import record
+from archive_service.errors import InvalidInput
+from archive_service.indexing.renditions import rendition_text
+from archive_service.policy import Caller, may, visibility
+from archive_service.vault.services import Vault
+from search import AccessFilter, SearchBackend
+
+log = logging.getLogger(__name__)
+
+
+def access_filter(session: Session, by: Caller) -> AccessFilter:
+    """The policy's visibility rule, as the index's filter: what the caller may open."""
+    from search.index import AccessFilter
+
+    seen = visibility(by)
+    if seen.everything:
+        return AccessFilter(everything=True)
+    departments: set[str] = set()
+    if seen.department_id is not None and by.user is not None and by.user.department:
+        departments.add(by.user.department.code)
+    customers: set[int] = set()
+    pairs: set[tuple[int, str]] = set()
+    documents: set[int] = set()
+    if seen.grants_of is not None:
+        for customer_id, document_id, category in live_scopes(session, seen.grants_of):
+            if document_id is not None:
+                documents.add(document_id)
+            elif category is not None:
+                pairs.add((customer_id, category))
+            else:
+                customers.add(customer_id)
+    return AccessFilter(
+        departments=frozenset(departments),
+        customers=frozenset(customers),
+        customer_categories=frozenset(pairs),
+        documents=frozenset(documents),
+    )
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    q: str = ""
+    customer_id: int | None = None
+    category: str | None = None
+    department: str | None = None
+    status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass
+class Found:
+    document: Document
+    score: float
+    snippets: list[str] = field(default_factory=list)
+
+
+def search(
+    session: Session,
+    by: Caller,
+    vault: Vault,
+    backend: SearchBackend,
+    p: SearchParams,
+    snippets: bool = True,
+) -> tuple[list[Found], int]:
+    """Documents the caller may open that match; snippets from the shown hits' renditions."""
+    from search import QueryError, SearchQuery, highlight
+
+    if p.sort not in ("relevance", "date"):
+        raise InvalidInput("sort must be relevance or date", field="sort")
+    if (
+        p.category
+        and not session.execute(select(Category.id).where(Category.code == p.category)).first()
+    ):
+        raise InvalidInput(f"unknown category {p.category!r}", field="category")
+    query = SearchQuery(
+        text=p.q.strip()[:500],
+        access=access_filter(session, by),
+        customer_id=p.customer_id,
+        category=p.category,
+        department=(p.department or "").upper() or None,
+        status=p.status,
+        date_from=p.date_from,
+        date_to=p.date_to,
+        sort=p.sort,
+        page=p.page,
+        per_page=p.per_page,
+    )
+    try:
+        page = backend.search(query)
+    except QueryError as exc:
+        raise InvalidInput(f"the query cannot be read: {exc}", field="q") from exc
+    found: list[Found] = []
+    for hit in page.hits:
+        doc = session.get(Document, hit.id)
+        # The index filter already applied the rule; this guards against a stale entry.
+        if doc is None or doc.status == DocumentStatus.DESTROYED:
+            continue
+        if not may(by, "document.view", doc):
+            log.warning("index filter let document %s through for %s", doc.id, by.actor.username)
+            continue
+        item = Found(document=doc, score=hit.score)
+        if snippets and p.q.strip() and _may_quote(by, doc):
+            item.snippets = highlight(rendition_text(vault, session, doc), p.q)
+        found.append(item)
+    record(
+        session,
+        by.actor,
+        "document.search",
+        "index",
+        None,
+        q=p.q[:200],
+        customer_id=p.customer_id,
+        category=p.category,
+        department=p.department,
+        status=p.status,
+        total=page.total,
+        page=p.page,
+        shown=[f.document.id for f in found],
+    )
+    return found, page.total
+
+
+def _may_quote(by: Caller, doc: Document) -> bool:
+    """Snippets are content: only for readers whose reading needs no stated purpose."""
+    decision = may(by, "document.read", doc)
+    return bool(decision) and decision.rule != "manager-registered"
