@@ -103,9 +103,10 @@ class Settings:
         for f in fields(cls):
             if f.name == "extra" or f.name in KEYED:
                 continue
-            raw = env.get(PREFIX + f.name.upper())
-            if raw is None or raw == "":
+            value = env.get(PREFIX + f.name.upper())
+            if value is None or value == "":
                 continue
+            raw = value
             default = f.default
             if f.name == "instance_dir":
                 values[f.name] = Path(raw)

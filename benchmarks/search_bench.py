@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -188,7 +189,7 @@ def main() -> None:  # noqa: PLR0915 - one linear report
             ("exact number", numbers),
         ):
             samples = [
-                timed(lambda t=t: ix.search(SearchQuery(text=t, access=clerk))) for t in queries
+                timed(partial(ix.search, SearchQuery(text=t, access=clerk))) for t in queries
             ]
             print(f"  {name:20s} {percentiles(samples)}")
         listing = [timed(lambda: ix.search(SearchQuery(text="", access=clerk))) for _ in range(20)]

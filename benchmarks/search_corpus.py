@@ -158,7 +158,7 @@ def generate(n: int, seed: int = 7) -> tuple[list[IndexedDocument], list[Labelle
     start = date(2015, 1, 1)
     docs = []
     for idx, (i, cid, cname, dept, title, tags) in enumerate(docs_meta):
-        numbers = (archive_number(rng, i),)
+        numbers: tuple[str, ...] = (archive_number(rng, i),)
         if rng.random() < 0.05:
             numbers += (f"Q{rng.randint(1, 99):03d}-K·{rng.randint(2015, 2024)}-D30-{i:06d}",)
         docs.append(

@@ -35,7 +35,7 @@ PG_BASE_URL = os.environ.get("ARCHIVE_TEST_PG_URL", "postgresql+psycopg://root@1
 PASSWORD = "correct horse battery 9"
 # argon2 at its lowest cost: the suite signs in thousands of times; production keeps the
 # recommended cost (tests/unit/test_account_rules.py checks the default).
-CHEAP_HASHING = {
+CHEAP_HASHING: dict[str, Any] = {
     "password_hash_time_cost": 1,
     "password_hash_memory_kib": 8,
     "password_hash_parallelism": 1,

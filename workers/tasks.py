@@ -45,11 +45,11 @@ def expire_grants() -> int:
 @celery.task(name="workers.tasks.compile_retention_review")
 def compile_retention_review() -> int | None:
     """Daily: list the documents whose disposal date has come (none twice in open work)."""
-    from archive_service.disposal.reviews import compile_review
+    from archive_service.disposal.reviews import compile_if_due
     from archive_service.policy import Caller
 
     with runtime().db.unit_of_work() as session:
-        review = compile_review(session, Caller.cli(), keep_empty=False)
+        review = compile_if_due(session, Caller.cli())
         return review.id if review else None
 
 

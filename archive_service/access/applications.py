@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -180,7 +180,7 @@ def attach_legal_basis(
     vault: Vault,
     request_id: int,
     filename: str,
-    stream: BinaryIO,
+    stream: IO[bytes],
     limits: intake.Limits,
 ) -> AccessRequest:
     """An external applicant attaches the legal basis or letter of authorisation (encrypted)."""

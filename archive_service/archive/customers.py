@@ -18,6 +18,7 @@ from archive_service.audit.services import record
 from archive_service.errors import InvalidInput, NotFound
 from archive_service.policy import Caller, may, require
 from archive_service.policy.visibility import customers_clause
+from archive_service.vocabulary import Vocabulary
 
 TEXT_FIELDS = (
     "credit_code",
@@ -34,7 +35,11 @@ TEXT_FIELDS = (
 PERSONAL_FIELDS = ("credit_code", "legal_representative", "address", "phone", "fax", "email")
 MONEY_FIELDS = ("registered_capital", "credit_limit")
 # Every field a change request may change, and what it must be.
-CHOICES = {"customer_type": CUSTOMER_TYPES, "tier": TIERS, "scale": SCALES}
+CHOICES: dict[str, Vocabulary[Any]] = {
+    "customer_type": CUSTOMER_TYPES,
+    "tier": TIERS,
+    "scale": SCALES,
+}
 FIELDS = ("name", *CHOICES, *TEXT_FIELDS, *MONEY_FIELDS)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ class Upload:
     retention_class: str
     document_date: date | None
     filename: str
-    stream: BinaryIO
+    stream: IO[bytes]
     facts: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     allow_duplicate: bool = False

@@ -14,7 +14,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING
 
 import magic
 
@@ -138,7 +138,7 @@ class _Limited:
     """The sniffed head, then the rest of the stream; refused once it passes ``limit``
     bytes (413 while it streams, not after the fact)."""
 
-    def __init__(self, raw: BinaryIO, head: bytes, limit: int) -> None:
+    def __init__(self, raw: IO[bytes], head: bytes, limit: int) -> None:
         self.raw, self.head, self.limit, self.seen = raw, head, limit, 0
 
     def read(self, n: int = -1) -> bytes:
@@ -168,7 +168,7 @@ def receive(
     session: Session,
     vault: Vault,
     filename: str | None,
-    stream: BinaryIO,
+    stream: IO[bytes],
     limits: Limits,
     field: str = "file",
 ) -> Received:

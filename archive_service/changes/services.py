@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,7 +45,7 @@ DOCUMENT_FIELDS = ("title", "document_date", "tags", "facts", "retention_class",
 @dataclass
 class FileIn:
     filename: str
-    stream: BinaryIO
+    stream: IO[bytes]
 
 
 @dataclass
@@ -321,7 +321,11 @@ def _apply(session: Session, by: Caller, req: ChangeRequest, settings: ArchiveSe
     """Apply in the approver's transaction; refuse if the target moved on since filing."""
     model = Customer if req.target_type == "customer" else Document
     session.execute(select(model.id).where(model.id == req.target_id).with_for_update())
-    target = session.get(model, req.target_id)
+    target = (
+        session.get(Customer, req.target_id)
+        if req.target_type == "customer"
+        else session.get(Document, req.target_id)
+    )
     if target is None:
         raise NotFound("the target is gone")
     if target.revision != req.target_revision:

@@ -45,14 +45,26 @@ def documents_in_open_work() -> Any:
     return on_review.union(in_destruction)
 
 
-def compile_review(
-    session: Session, by: Caller, today: date | None = None, keep_empty: bool = True
+def compile_review(session: Session, by: Caller, today: date | None = None) -> RetentionReview:
+    """Someone asks for a review now: the list of what is due (an empty list is kept,
+    closed at once, so the asker sees that nothing was due)."""
+    review = _compile(session, by, today, keep_empty=True)
+    assert review is not None
+    return review
+
+
+def compile_if_due(
+    session: Session, by: Caller, today: date | None = None
+) -> RetentionReview | None:
+    """The daily schedule: a review only when something is due."""
+    return _compile(session, by, today, keep_empty=False)
+
+
+def _compile(
+    session: Session, by: Caller, today: date | None, keep_empty: bool
 ) -> RetentionReview | None:
     """List accepted documents due for disposal and not on hold, none twice in open work.
-
-    Permanent documents have no disposal date and never appear. An empty list
-    is kept only when someone asked for it (it is closed at once).
-    """
+    Permanent documents have no disposal date and never appear."""
     require(by, "review.compile")
     today = today or utcnow().date()
     due = (

@@ -62,9 +62,9 @@ def new_customer() -> Any:
         dict(request.form)
         if request.method == "POST"
         else {
-            "department": caller().user.department_code or "",
-            "customer_type": "enterprise",
-            "tier": "ordinary",
+            "department": caller().user.department_code or "",  # type: ignore[union-attr]
+            "customer_type": CUSTOMER_TYPES.default,
+            "tier": TIERS.default,
         }
     )
     if form.validate_on_submit():

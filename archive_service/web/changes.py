@@ -42,6 +42,7 @@ def new() -> Any:
     target_type = request.values.get("target_type", "")
     target_id = request.values.get("target_id", type=int) or 0
     s = request_session()
+    fields: tuple[str, ...]
     if target_type == "customer":
         target: Any = get_customer(s, caller(), target_id)
         fields = CUSTOMER_FORM

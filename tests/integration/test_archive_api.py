@@ -7,7 +7,7 @@ import io
 import re
 import threading
 from datetime import date
-from typing import Any
+from typing import IO, Any, cast
 
 import pytest
 from sqlalchemy import select
@@ -367,7 +367,7 @@ def test_reclassification_renumbers_and_the_old_number_still_finds_it(
             (h.number, h.reason, h.superseded_at is not None)
             for h in review.number_history(s, doc["id"])
         ]
-    assert new != old and re.fullmatch(rf"K001{YEAR}\d\d", new)
+    assert new is not None and new != old and re.fullmatch(rf"K001{YEAR}\d\d", new)
     assert history == [(old, "accepted", True), (new, "reclassified: 归类错误", False)]
     by_old = client.get(f"/api/v1/documents/by-number/{old}", headers=org["clara"]).get_json()
     assert by_old["id"] == doc["id"] and by_old["archive_number"] == new
@@ -532,7 +532,7 @@ def test_an_upload_cut_off_half_way_leaves_nothing(client: Any, org: Any, rt: An
                 retention_class="short",
                 document_date=None,
                 filename="cut.pdf",
-                stream=CutOff(),
+                stream=cast(IO[bytes], CutOff()),
             ),
             rt.archive,
         )

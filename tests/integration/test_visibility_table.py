@@ -108,20 +108,20 @@ def test_sql_clauses_agree_with_the_per_object_rule(rt: Runtime, people: People)
     with rt.db.unit_of_work() as s:
         grants.revoke(s, _as(s, "olga"), revoked, "核对完毕")
 
-    callers = [*PEOPLE, None]  # None: the operator
+    callers: list[str | None] = [*PEOPLE, None]  # None: the operator
     seen_documents: dict[str | None, set[int]] = {}
     with rt.db.unit_of_work() as s:
         all_docs = list(s.execute(select(Document)).scalars())
         all_customers = list(s.execute(select(Customer)).scalars())
-        for name in callers:
-            by = Caller.cli() if name is None else _as(s, name)
+        for who in callers:
+            by = Caller.cli() if who is None else _as(s, who)
             by_rule = {d.id for d in all_docs if may(by, "document.view", d)}
             by_sql = set(s.execute(select(Document.id).where(documents_clause(by))).scalars())
-            assert by_rule == by_sql, name
-            seen_documents[name] = by_sql
+            assert by_rule == by_sql, who
+            seen_documents[who] = by_sql
             c_rule = {c.id for c in all_customers if may(by, "customer.view", c)}
             c_sql = set(s.execute(select(Customer.id).where(customers_clause(by))).scalars())
-            assert c_rule == c_sql, name
+            assert c_rule == c_sql, who
     # And the table says what the rules are.
     everything = set(docs.values())
     assert seen_documents["arch"] == seen_documents["mona"] == seen_documents[None] == everything

@@ -1,8 +1,9 @@
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from archive_service.audit.chain import GENESIS, canonical, link
 
-BASE = dict(
+BASE: dict[str, Any] = dict(
     seq=1,
     actor_id=1,
     actor="alice",

@@ -6,7 +6,7 @@ import pytest
 
 from archive_service.archive.numbering import DEFAULT_PATTERN, NumberPattern, PatternError
 
-VALUES = {
+VALUES: dict[str, str | int] = {
     "category": "K",
     "customer": 1,
     "year": 2023,
