@@ -6,18 +6,51 @@ feeds a :class:`SearchBackend` (the Whoosh :class:`SearchIndex` by default)
 see docs/search.md.
 """
 
-from search.backend import SearchBackend
-from search.extract import Extraction, extract
-from search.index import SearchIndex
-from search.query import QueryError, highlight
-from search.types import (
-    AccessFilter,
-    Hit,
-    IndexBusy,
-    IndexedDocument,
-    SearchPage,
-    SearchQuery,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Each public name and the module that defines it. They load on first use, so a child
+# process that only extracts text does not import Whoosh and numpy.
+_HOMES = {
+    "SearchBackend": "search.backend",
+    "Extraction": "search.extract",
+    "extract": "search.extract",
+    "SearchIndex": "search.index",
+    "QueryError": "search.query",
+    "highlight": "search.query",
+    "AccessFilter": "search.types",
+    "Hit": "search.types",
+    "IndexBusy": "search.types",
+    "IndexedDocument": "search.types",
+    "SearchPage": "search.types",
+    "SearchQuery": "search.types",
+}
+
+if TYPE_CHECKING:
+    from search.backend import SearchBackend
+    from search.extract import Extraction, extract
+    from search.index import SearchIndex
+    from search.query import QueryError, highlight
+    from search.types import (
+        AccessFilter,
+        Hit,
+        IndexBusy,
+        IndexedDocument,
+        SearchPage,
+        SearchQuery,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'search' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AccessFilter",

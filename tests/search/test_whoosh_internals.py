@@ -41,8 +41,8 @@ def test_another_version_is_refused(monkeypatch: pytest.MonkeyPatch, version: tu
     assert ".".join(map(str, version)) in str(refused.value)
 
 
-def test_importing_search_with_another_version_fails() -> None:
-    code = "import whoosh; whoosh.__version__ = (2, 8, 0); import search"
+def test_opening_the_index_with_another_version_fails() -> None:
+    code = "import whoosh; whoosh.__version__ = (2, 8, 0); from search import SearchIndex"
     root = SEARCH.parent
     done = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
@@ -131,3 +131,16 @@ def test_indexes_written_before_the_split_still_open(tmp_path: Path) -> None:
     index.update([make_doc(1, body="采购合同")])
     toc = next((tmp_path / "ix").glob("_archive_1_*.toc")).read_bytes()
     assert b"search.schema" in toc and b"MixedText" in toc
+
+
+def test_extracting_text_imports_neither_whoosh_nor_numpy() -> None:
+    """The sandboxed child imports search.extract only: the package loads the index (Whoosh,
+    numpy) on first use, so each extraction does not pay for it."""
+    import subprocess
+    import sys
+
+    code = "import sys, search.extract; print('whoosh' in sys.modules, 'numpy' in sys.modules)"
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["False", "False"]
