@@ -11,12 +11,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+# Loaded now: the module and its function share a name, and the function must win.
+from search.extract import Extraction, extract
+
 # Each public name and the module that defines it. They load on first use, so a child
 # process that only extracts text does not import Whoosh and numpy.
 _HOMES = {
     "SearchBackend": "search.backend",
-    "Extraction": "search.extract",
-    "extract": "search.extract",
     "SearchIndex": "search.index",
     "QueryError": "search.query",
     "highlight": "search.query",
@@ -30,7 +31,6 @@ _HOMES = {
 
 if TYPE_CHECKING:
     from search.backend import SearchBackend
-    from search.extract import Extraction, extract
     from search.index import SearchIndex
     from search.query import QueryError, highlight
     from search.types import (

@@ -10,6 +10,7 @@ that a failure.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import uuid
@@ -21,7 +22,8 @@ from typing import Any, NoReturn
 import pytest
 from sqlalchemy import create_engine, text
 
-from archive_service.accounts import departments, users
+from archive_service.accounts import departments, tokens, users
+from archive_service.archive import customers, documents, review
 from archive_service.audit.chain import GENESIS
 from archive_service.config import Settings
 from archive_service.db import Base
@@ -189,16 +191,73 @@ class People:
                 settings=self.rt.accounts,
             )
 
+    def caller(self, session: Any, username: str) -> Caller:
+        return Caller.of(users.user_by_username(session, username))
+
+    def customer(self, clerk: str, **fields: Any) -> int:
+        """A customer's archive opened by ``clerk`` (fields as the API takes them)."""
+        body = {"name": "华夏贸易有限公司", "customer_type": "enterprise", **fields}
+        body.setdefault("department", "SALES")
+        with self.rt.db.unit_of_work() as s:
+            return customers.create_customer(s, self.caller(s, clerk), body).id
+
+    def document(
+        self,
+        clerk: str,
+        customer_id: int,
+        data: bytes,
+        *,
+        title: str = "营业执照",
+        filename: str = "营业执照.pdf",
+        category: str = "basic.profile",
+        retention_class: str = "short",
+        facts: dict[str, Any] | None = None,
+        accepted_by: tuple[str, ...] = (),
+    ) -> int:
+        """A document ``clerk`` uploads; each of ``accepted_by`` then accepts it (a core
+        customer's documents need two archivists)."""
+        with self.rt.db.unit_of_work() as s:
+            doc_id = documents.upload(
+                s,
+                self.caller(s, clerk),
+                self.rt.vault,
+                documents.Upload(
+                    customer_id=customer_id,
+                    category=category,
+                    title=title,
+                    retention_class=retention_class,
+                    document_date=None,
+                    filename=filename,
+                    stream=io.BytesIO(data),
+                    facts=facts or {},
+                ),
+                self.rt.archive,
+            ).id
+        for archivist in accepted_by:
+            with self.rt.db.unit_of_work() as s:
+                review.accept(s, self.caller(s, archivist), doc_id, self.rt.archive)
+        return doc_id
+
 
 @pytest.fixture
 def people(rt: Runtime) -> People:
     return People(rt)
 
 
-def token_for(client: Any, username: str, password: str = PASSWORD) -> str:
-    resp = client.post("/api/v1/auth/token", json={"username": username, "password": password})
-    assert resp.status_code == 201, resp.get_json()
-    return str(resp.get_json()["token"])
+def token_for(client: Any, username: str, password: str | None = None) -> str:
+    """A bearer token for ``username``. Fixtures get it from the service, as a signed-in
+    caller would; with ``password`` it is asked for over HTTP (``POST /api/v1/auth/token``,
+    which the accounts tests cover in full)."""
+    if password is not None:
+        resp = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+        assert resp.status_code == 201, resp.get_json()
+        return str(resp.get_json()["token"])
+    rt: Runtime = client.application.extensions["archive"]
+    with rt.db.unit_of_work() as s:
+        user = users.user_by_username(s, username)
+        assert user is not None and user.is_active_account, username
+        plain, _token = tokens.issue_token(s, Caller.of(user), rt.accounts)
+    return plain
 
 
 def bearer(token: str) -> dict[str, str]:

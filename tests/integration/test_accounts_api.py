@@ -266,7 +266,7 @@ def test_set_roles_is_audited_with_before_and_after(client: Any, people: People,
 
 def test_auditor_reads_and_verifies_the_trail(client: Any, people: People) -> None:
     people.user("audrey", "auditor", department=None)
-    auditor = bearer(token_for(client, "audrey"))
+    auditor = bearer(token_for(client, "audrey", PASSWORD))  # signs in: login.success
     r = client.get("/api/v1/audit?action=login&per_page=5", headers=auditor)
     assert r.status_code == 200
     body = r.get_json()

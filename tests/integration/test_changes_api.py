@@ -23,36 +23,21 @@ def org(client: Any, people: People) -> dict[str, Any]:
     people.user("arch", "archivist", department="OPS")
     people.user("olga", "operations_head", department="OPS")
     people.user("leo", "leader", department="OPS")
-    h = {n: bearer(token_for(client, n)) for n in ("clara", "carl", "arch", "olga", "leo")}
-    cid = client.post(
-        "/api/v1/customers",
-        headers=h["clara"],
-        json={
-            "name": "华夏贸易",
-            "customer_type": "enterprise",
-            "department": "SALES",
-            "tier": "core",
-            "address": "上海市浦东新区旧址 1 号",
-        },
-    ).get_json()["id"]
-    doc = client.post(
-        "/api/v1/documents",
-        headers=h["clara"],
-        content_type="multipart/form-data",
-        data={
-            "customer_id": str(cid),
-            "category": "business.contract",
-            "title": "销售合同",
-            "retention_class": "medium",
-            "facts.contract_number": "HT-1",
-            "file": (io.BytesIO(samples.pdf("scan v1")), "合同扫描.pdf"),
-        },
-    ).get_json()
-    for archivist_step in ("arch",):
-        client.post(f"/api/v1/documents/{doc['id']}/accept", headers=h[archivist_step])
     people.user("arch2", "archivist", department="OPS")  # core customers need a second reviewer
-    client.post(f"/api/v1/documents/{doc['id']}/accept", headers=bearer(token_for(client, "arch2")))
-    return {"h": h, "customer": cid, "doc": doc["id"]}
+    h = {n: bearer(token_for(client, n)) for n in ("clara", "carl", "arch", "olga", "leo")}
+    cid = people.customer("clara", name="华夏贸易", tier="core", address="上海市浦东新区旧址 1 号")
+    doc = people.document(
+        "clara",
+        cid,
+        samples.pdf("scan v1"),
+        title="销售合同",
+        filename="合同扫描.pdf",
+        category="business.contract",
+        retention_class="medium",
+        facts={"contract_number": "HT-1"},
+        accepted_by=("arch", "arch2"),
+    )
+    return {"h": h, "customer": cid, "doc": doc}
 
 
 def file(

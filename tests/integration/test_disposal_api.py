@@ -25,7 +25,6 @@ from archive_service.runtime import Runtime
 from archive_service.vault.models import StoredObject
 from tests import samples
 from tests.conftest import People, bearer, token_for
-from tests.integration.test_archive_api import new_customer, upload
 
 TODAY = datetime.now(UTC)
 ELEVEN_YEARS_AGO = TODAY - timedelta(days=11 * 366)
@@ -49,42 +48,35 @@ def headers(client: Any) -> dict[str, dict[str, str]]:
     return {n: bearer(token_for(client, n)) for n in NAMES}
 
 
-def _file(client: Any, h: Any, customer: int, title: str, retention: str = "short") -> int:
-    resp = upload(
-        client,
-        h["clara"],
+def _file(people: People, customer: int, title: str, retention: str = "short") -> int:
+    """Uploaded by the clerk and accepted (a core customer's by two archivists)."""
+    return people.document(
+        "clara",
         customer,
         samples.pdf(title),
-        filename=f"{title}.pdf",
         title=title,
+        filename=f"{title}.pdf",
         retention_class=retention,
+        accepted_by=("arch", "arch2") if title == "core" else ("arch",),
     )
-    assert resp.status_code == 201, resp.get_json()
-    doc = resp.get_json()["id"]
-    for who in ("arch", "arch2"):  # core customers need a joint review; others take one
-        got = client.post(f"/api/v1/documents/{doc}/accept", headers=h[who]).get_json()
-        if got.get("archive_number"):
-            break
-    return int(doc)
 
 
 @pytest.fixture
-def archive(client: Any, org: None) -> dict[str, int]:
+def archive(people: People, org: None, rt: Runtime) -> dict[str, int]:
     """Documents filed in the past: due, held, permanent, retained, later held; and one not due."""
+    from archive_service.archive.holds import place_hold
+
     docs: dict[str, int] = {}
     with time_machine.travel(ELEVEN_YEARS_AGO, tick=True):
-        h = headers(client)
-        ordinary = new_customer(client, h["clara"], name="旧客户")
+        ordinary = people.customer("clara", name="旧客户")
         for name in ("due", "held", "kept", "late_hold"):
-            docs[name] = _file(client, h, ordinary, name)
-        docs["permanent"] = _file(client, h, ordinary, "permanent", retention="permanent")
-        client.post(
-            f"/api/v1/documents/{docs['held']}/hold", json={"reason": "诉讼未结"}, headers=h["arch"]
-        )
+            docs[name] = _file(people, ordinary, name)
+        docs["permanent"] = _file(people, ordinary, "permanent", retention="permanent")
+        with rt.db.unit_of_work() as s:
+            place_hold(s, people.caller(s, "arch"), docs["held"], "诉讼未结", rt.archive.retention)
     with time_machine.travel(SIX_YEARS_AGO, tick=True):
-        h = headers(client)
-        core = new_customer(client, h["clara"], tier="core", name="核心客户", credit_code="X1")
-        docs["core"] = _file(client, h, core, "core")
+        core = people.customer("clara", tier="core", name="核心客户", credit_code="X1")
+        docs["core"] = _file(people, core, "core")
     return docs
 
 
