@@ -14,6 +14,7 @@ from flask import (
     Request,
     Response,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -22,7 +23,7 @@ from flask import (
     url_for,
 )
 from flask_babel import Babel, pgettext
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -119,10 +120,26 @@ def _init_extensions(app: APIFlask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(session_id: str) -> Any:
-        from archive_service.accounts.authentication import session_user
+    def load_user(key: str) -> Any:
+        """The cookie carries a web session's key: the server's row decides (open, not
+        idle, not past its lifetime, the account active)."""
+        from archive_service.accounts.web_sessions import resume
+        from archive_service.http import runtime
 
-        return session_user(request_session(), session_id)
+        db = request_session()
+        found = resume(db, key, request.remote_addr, runtime().accounts)
+        db.commit()  # a timed-out session's end, or its last-seen time, is kept regardless
+        if found is None:
+            return None
+        g.web_session_id = found[1].id
+        return found[0]
+
+    @app.before_request
+    def _resume_web_session() -> None:
+        # A signed-in browser's session is checked first, before any use case opens its
+        # transaction (the loader commits).
+        if "_user_id" in session and not request.path.startswith("/api/"):
+            current_user._get_current_object()  # noqa: SLF001
 
     babel.init_app(app, locale_selector=_select_locale)
 

@@ -56,11 +56,16 @@ class Settings:
     password_hash_time_cost: int = 3
     password_hash_memory_kib: int = 65536
     password_hash_parallelism: int = 4
+    # Sign-in throttling, per account and source address (accounts/rules.ThrottlePolicy):
+    # the failure that starts the delays, the first delay (doubling), the longest, and how
+    # long after its last failure a series is forgotten.
     lockout_threshold: int = 5
-    lockout_window_minutes: int = 15
+    lockout_first_delay_seconds: int = 30
     lockout_minutes: int = 15
+    lockout_window_minutes: int = 15
     token_ttl_hours: int = 12
-    session_hours: int = 8
+    session_hours: int = 8  # a web session ends this long after sign-in, whatever happens
+    session_idle_minutes: int = 30  # ... or this long after its last request
     celery_always_eager: bool = False
     # Storage and keys
     keyring: str = ""  # production: the keyring JSON itself (or use keyring_file)

@@ -67,6 +67,13 @@ def current_account() -> Any:
     return user if getattr(user, "is_authenticated", False) else None
 
 
+def web_session_id() -> int | None:
+    """The server's row of the current web session (None on the API, or signed out)."""
+    current_account()
+    ident: int | None = g.get("web_session_id")
+    return ident
+
+
 def caller() -> Caller:
     return Caller.of(current_account(), request.remote_addr)
 

@@ -2,6 +2,7 @@
 
 from archive_service.access import models as access_models  # noqa: F401
 from archive_service.accounts import models as accounts_models  # noqa: F401
+from archive_service.accounts import role_models  # noqa: F401
 from archive_service.archive import models as archive_models  # noqa: F401
 from archive_service.audit import models as audit_models  # noqa: F401
 from archive_service.changes import models as changes_models  # noqa: F401

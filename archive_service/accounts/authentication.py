@@ -1,42 +1,101 @@
-"""Signing in: checking a password with lockout, and the user behind a web session."""
+"""Signing in: a password check throttled per account *and* source address.
+
+Failures from one address slow down only that address's attempts on that username
+(``accounts/rules.ThrottlePolicy``), so nobody can keep the owner out from elsewhere.
+Whether the username exists, is waiting or the password is wrong, the answer is the same:
+the same words, the same status, the same password-hash work. The owner is told of the
+failures at their next sign-in.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive_service.accounts import rules
-from archive_service.accounts.models import User
+from archive_service.accounts.models import SignInThrottle, User
 from archive_service.accounts.settings import DEFAULT, AccountSettings
-from archive_service.accounts.users import account_expired, user_by_username
+from archive_service.accounts.users import account_expired, get_user, user_by_username
 from archive_service.audit.services import Actor, record
 from archive_service.db import utcnow
-from archive_service.policy import Caller
+from archive_service.policy import Caller, require
 
 
 class LoginOutcome:
     OK = "ok"
+    # Also the answer while an (account, source) pair waits out its delay: a caller cannot
+    # tell a waiting account, an unknown one and a wrong password apart.
     BAD_CREDENTIALS = "bad_credentials"
-    LOCKED = "locked"
     NOT_ACTIVE = "not_active"
+
+
+@dataclass(frozen=True)
+class FailureNotice:
+    """What the owner is told at sign-in: failed attempts since their last sign-in."""
+
+    count: int
+    since: datetime
 
 
 @dataclass(frozen=True)
 class LoginResult:
     outcome: str
     user: User | None = None
-    locked_until: datetime | None = None
     status: str | None = None
+    notice: FailureNotice | None = None
 
     @property
     def ok(self) -> bool:
         return self.outcome == LoginOutcome.OK
 
 
-def _failure_state(user: User) -> rules.FailureState:
-    return rules.FailureState(user.failed_logins, user.failure_window_start, user.locked_until)
+def _source(ip: str | None) -> str:
+    return (ip or "unknown")[:64]
+
+
+def _throttle(session: Session, username: str, source: str) -> SignInThrottle | None:
+    return session.execute(
+        select(SignInThrottle).where(
+            SignInThrottle.username == username, SignInThrottle.source == source
+        )
+    ).scalar_one_or_none()
+
+
+def _state(row: SignInThrottle | None) -> rules.FailureState:
+    if row is None:
+        return rules.CLEAR
+    return rules.FailureState(row.failures, row.last_failure_at, row.blocked_until)
+
+
+def _save(
+    session: Session,
+    row: SignInThrottle | None,
+    username: str,
+    source: str,
+    state: rules.FailureState,
+    policy: rules.ThrottlePolicy,
+) -> None:
+    if row is None:
+        # Series long forgotten leave no row behind (the table holds any name typed).
+        assert state.last_failure is not None
+        horizon = state.last_failure - policy.forget_after - policy.longest_delay
+        session.execute(delete(SignInThrottle).where(SignInThrottle.last_failure_at < horizon))
+        try:
+            with session.begin_nested():
+                row = SignInThrottle(username=username, source=source)
+                session.add(row)
+        except IntegrityError:  # a concurrent attempt made it first
+            row = _throttle(session, username, source)
+            assert row is not None
+    row.failures, row.last_failure_at, row.blocked_until = (
+        state.count,
+        state.last_failure,
+        state.blocked_until,
+    )
 
 
 def authenticate(
@@ -49,95 +108,91 @@ def authenticate(
 ) -> LoginResult:
     """Check a password and record the attempt; the caller commits either way.
 
-    A failure is never an exception here: the failed attempt, the lockout
-    counter and the audit event must be committed, not rolled back.
+    A failure is never an exception here: the failed attempt, the throttle and the audit
+    event must be committed, not rolled back.
     """
     now = utcnow()
-    user = user_by_username(session, username)
-    if user is None:
-        settings.passwords.verify(settings.passwords.dummy_hash, password or "")
+    policy = settings.throttle
+    name = (username or "")[:150]
+    key, source = name.lower(), _source(ip)
+    row = _throttle(session, key, source)
+    state = rules.current(_state(row), now, policy)
+    user = user_by_username(session, name)
+    # The same hash work on every path: a refusal takes as long as a real check.
+    stored = user.password_hash if user is not None else settings.passwords.dummy_hash
+    good = settings.passwords.verify(stored, password or "")
+    actor = Actor(user.id, user.username, ip) if user else Actor(None, name or None, ip)
+    target: tuple[str | None, int | None] = ("user", user.id) if user else (None, None)
+    if user is not None and not (good and not rules.is_blocked(state, now)):
+        if not user.failed_logins or user.failure_window_start is None:
+            user.failure_window_start = now
+        user.failed_logins += 1
+    if rules.is_blocked(state, now):
+        assert state.blocked_until is not None
         record(
             session,
-            Actor(None, username[:150] if username else None, ip),
-            "login.failure",
+            actor,
+            "login.throttled",
+            *target,
             channel=channel,
-            reason="unknown user",
+            source=source,
+            until=state.blocked_until.isoformat(),
         )
         return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    actor = Actor(user.id, user.username, ip)
-    state = _failure_state(user)
-    if rules.is_locked(state, now):
-        record(
-            session,
-            actor,
-            "login.refused_locked",
-            "user",
-            user.id,
-            channel=channel,
-            locked_until=user.locked_until.isoformat() if user.locked_until else None,
-        )
-        return LoginResult(LoginOutcome.LOCKED, user, user.locked_until)
-    if state.locked_until is not None:  # lock expired: start counting afresh
-        state = rules.CLEAR
-    if not settings.passwords.verify(user.password_hash, password or ""):
-        new = rules.after_failure(state, now, settings.lockout)
-        user.failed_logins = new.count
-        user.failure_window_start = new.window_start
-        user.locked_until = new.locked_until
+    if user is None or not good:
+        new = rules.after_failure(state, now, policy)
+        _save(session, row, key, source, new, policy)
         record(
             session,
             actor,
             "login.failure",
-            "user",
-            user.id,
+            *target,
             channel=channel,
-            reason="wrong password",
+            reason="unknown user" if user is None else "wrong password",
             failures=new.count,
         )
-        if new.locked_until is not None:
+        if new.blocked_until is not None:
             record(
                 session,
                 actor,
-                "user.lockout",
-                "user",
-                user.id,
-                locked_until=new.locked_until.isoformat(),
+                "login.delayed",
+                *target,
+                source=source,
                 failures=new.count,
+                until=new.blocked_until.isoformat(),
             )
-            return LoginResult(LoginOutcome.LOCKED, user, new.locked_until)
         return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    user.failed_logins, user.failure_window_start, user.locked_until = 0, None, None
+    if row is not None:
+        session.delete(row)
     if not user.is_active_account or account_expired(user, now):
-        record(
-            session,
-            actor,
-            "login.failure",
-            "user",
-            user.id,
-            channel=channel,
-            reason=f"account {user.status}",
-        )
+        reason = f"account {user.status}"
+        record(session, actor, "login.failure", *target, channel=channel, reason=reason)
         return LoginResult(LoginOutcome.NOT_ACTIVE, user, status=user.status)
+    notice = None
+    if user.failed_logins and user.failure_window_start is not None:
+        notice = FailureNotice(user.failed_logins, user.failure_window_start)
+    user.failed_logins, user.failure_window_start = 0, None
     if settings.passwords.needs_rehash(user.password_hash):
         user.password_hash = settings.passwords.hash(password)
-    record(session, actor, "login.success", "user", user.id, channel=channel)
-    return LoginResult(LoginOutcome.OK, user)
+    record(
+        session,
+        actor,
+        "login.success",
+        *target,
+        channel=channel,
+        failed_sign_ins_reported=notice.count if notice else 0,
+    )
+    return LoginResult(LoginOutcome.OK, user, notice=notice)
 
 
-def session_user(session: Session, session_id: str) -> User | None:
-    """The user behind a web session id ``"<user id>:<epoch>"``, if it is still valid."""
-    user_id, _, epoch = (session_id or "").partition(":")
-    if not (user_id.isdigit() and epoch.isdigit()):
-        return None
-    user = session.get(User, int(user_id))
-    if user is None or user.session_epoch != int(epoch):
-        return None
-    if not user.is_active_account or account_expired(user, utcnow()):
-        return None
-    return user
-
-
-def sign_out(session: Session, by: Caller) -> None:
-    """Record that the caller signed out of the web interface."""
-    if by.user is not None:
-        record(session, by.actor, "logout", "user", by.user.id)
+def unlock(session: Session, by: Caller, user_id: int) -> int:
+    """Lift every sign-in delay on the account, from every source (``archive user
+    unlock``); returns how many sources were waiting or counting."""
+    require(by, "user.unlock")
+    user = get_user(session, user_id)
+    result = session.execute(
+        delete(SignInThrottle).where(SignInThrottle.username == user.username.lower())
+    )
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    record(session, by.actor, "user.unlock", "user", user.id, username=user.username, sources=count)
+    return count

@@ -1,4 +1,4 @@
-"""Departments, users, their roles and API tokens."""
+"""Departments, users, their roles, API tokens, web sessions and sign-in throttles."""
 
 from __future__ import annotations
 
@@ -40,12 +40,10 @@ class User(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=AccountStatus.APPLIED, index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    # Bumped when the account is closed or its password changes: every web
-    # session carries the epoch it was opened under and dies when it differs.
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # Failed sign-ins since the last successful one, and when the first of them came:
+    # the owner is told at their next sign-in ("3 failed sign-ins since …").
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     failure_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     organisation: Mapped[str | None] = mapped_column(String(200))
     account_end_date: Mapped[date | None] = mapped_column(Date)
     requested_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -94,8 +92,8 @@ class User(Base):
     def is_anonymous(self) -> bool:
         return False
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_epoch}"
+    # No ``get_id``: the cookie carries a web session's key, never the user's id
+    # (web/auth.py signs in with it; accounts/web_sessions.py resumes it).
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -127,3 +125,39 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random key, only its SHA-256 is stored. The
+    server ends it (sign-out, password change, account closed, an admin, a timeout), and
+    every request checks it."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (UniqueConstraint("key_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins to one username from one source address (accounts/rules.py). Kept
+    for any username, known or not, so the answer tells nobody which accounts exist."""
+
+    __tablename__ = "sign_in_throttles"
+    __table_args__ = (UniqueConstraint("username", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150))  # as typed, lower-cased
+    source: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,6 +1,6 @@
-"""The accounts' settings as their use cases need them: password policy, lockout, token
-lifetime, and the password hasher (argon2id; its cost is a setting so tests can make it
-cheap while production keeps argon2-cffi's recommended strength)."""
+"""The accounts' settings as their use cases need them: password policy, sign-in throttling,
+token and web session lifetimes, and the password hasher (argon2id; its cost is a setting
+so tests can make it cheap while production keeps argon2-cffi's recommended strength)."""
 
 from __future__ import annotations
 
@@ -52,20 +52,26 @@ class Passwords:
 @dataclass(frozen=True)
 class AccountSettings:
     password_min_length: int = 12
-    lockout: rules.LockoutPolicy = rules.LockoutPolicy()
+    throttle: rules.ThrottlePolicy = rules.ThrottlePolicy()
     token_ttl: timedelta = timedelta(hours=12)
+    sessions: rules.SessionTimeouts = rules.SessionTimeouts()
     passwords: Passwords = field(default_factory=Passwords)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AccountSettings:
         return cls(
             password_min_length=settings.password_min_length,
-            lockout=rules.LockoutPolicy(
+            throttle=rules.ThrottlePolicy(
                 threshold=settings.lockout_threshold,
-                window=timedelta(minutes=settings.lockout_window_minutes),
-                duration=timedelta(minutes=settings.lockout_minutes),
+                first_delay=timedelta(seconds=settings.lockout_first_delay_seconds),
+                longest_delay=timedelta(minutes=settings.lockout_minutes),
+                forget_after=timedelta(minutes=settings.lockout_window_minutes),
             ),
             token_ttl=timedelta(hours=settings.token_ttl_hours),
+            sessions=rules.SessionTimeouts(
+                idle=timedelta(minutes=settings.session_idle_minutes),
+                lifetime=timedelta(hours=settings.session_hours),
+            ),
             passwords=Passwords(
                 HashCost(
                     time_cost=settings.password_hash_time_cost,

@@ -1,5 +1,9 @@
 """Account use cases: open an account, apply for one, approve, activate, change roles,
-close (which ends every session and token at once), change one's password."""
+close (which ends every session and token at once), change one's password.
+
+Roles that read content or the audit trail, given by an admin, wait for a second admin
+(:mod:`archive_service.accounts.role_grants`); nobody gives roles to themselves.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from archive_service.accounts import rules
+from archive_service.accounts import role_grants, rules
 from archive_service.accounts.departments import department_by_code
-from archive_service.accounts.models import ApiToken, User, UserRole
+from archive_service.accounts.models import ApiToken, User, UserRole, WebSession
 from archive_service.accounts.settings import DEFAULT, AccountSettings
 from archive_service.accounts.vocabulary import EXTERNAL_ROLE, ROLES, AccountStatus
 from archive_service.audit.services import record
@@ -44,11 +48,15 @@ def _check_new_user(
     problems = rules.password_problems(password or "", username, settings.password_min_length)
     if problems:
         raise InvalidInput("password " + "; ".join(problems), field="password")
-    taken = session.execute(
-        select(User.id).where(func.lower(User.username) == username.lower())
-    ).first()
-    if taken:
-        raise Conflict(f"username {username} is taken")
+
+
+def _taken(session: Session, username: str) -> bool:
+    return (
+        session.execute(
+            select(User.id).where(func.lower(User.username) == username.lower())
+        ).first()
+        is not None
+    )
 
 
 def _external_roles(roles: list[str], had_regulator: bool, opened_from_application: bool) -> None:
@@ -86,6 +94,34 @@ def _set_roles(user: User, roles: list[str]) -> None:
     user.role_rows = [UserRole(role=r) for r in roles]
 
 
+def _give_roles(session: Session, by: Caller, user: User, wanted: list[str]) -> list[str]:
+    """Make ``wanted`` the account's roles: removals, and roles that read nothing, at once;
+    the others in a grant for a second admin (returned: the roles it holds back). The
+    operator at the console gives every role at once. A grant still waiting is withdrawn:
+    this decision replaces it."""
+    role_grants.withdraw_open(session, by, user)
+    before = set(user.roles)
+    added = set(wanted) - before
+    later: list[str] = []
+    if by.operator:
+        at_once = sorted(added)
+    else:
+        if added:
+            require(by, "user.assign_roles", user)
+        at_once, later = rules.split_grant(added)
+    _set_roles(user, sorted((before & set(wanted)) | set(at_once)))
+    session.flush()
+    if later:
+        role_grants.request(session, by, user, later)
+    return later
+
+
+def pending_roles(session: Session, user: User) -> list[str]:
+    """Roles held back for the account until a second admin approves."""
+    grant = role_grants.open_grant_for(session, user.id)
+    return list(grant.roles) if grant is not None else []
+
+
 def create_user(
     session: Session,
     by: Caller,
@@ -101,6 +137,8 @@ def create_user(
     """An admin (or the operator) opens an active account directly."""
     require(by, "user.create")
     _check_new_user(session, username, password, display_name, settings)
+    if _taken(session, username):
+        raise Conflict(f"username {username} is taken")
     dept = department_by_code(session, department) if department else None
     role_list = _check_roles(roles)
     # The operator at the console may open an external account (set-up, tests); admins
@@ -119,9 +157,9 @@ def create_user(
         activated_at=now,
         password_changed_at=now,
     )
-    _set_roles(user, role_list)
     session.add(user)
     session.flush()
+    later = _give_roles(session, by, user, role_list)
     record(
         session,
         by.actor,
@@ -130,7 +168,8 @@ def create_user(
         user.id,
         username=username,
         department=department,
-        roles=role_list,
+        roles=sorted(user.roles),
+        pending_roles=later,
     )
     return user
 
@@ -149,12 +188,17 @@ def apply_for_account(
     settings: AccountSettings = DEFAULT,
     organisation: str | None = None,
     account_end_date: date | None = None,
-) -> User:
+) -> User | None:
     """Anyone may apply; the account stays closed to login until approved and activated.
 
     External viewers (judicial or regulatory bodies) apply for the regulator role
     alone, name their organisation and an end date, and belong to no department:
     only an admin approves them.
+
+    A username already taken is not confirmed to the (anonymous) applicant: the
+    application is received like any other, and recorded in the audit trail as refused
+    (``user.apply_refused``) with nothing created; None is returned. The password is
+    hashed either way, so the answer takes as long.
     """
     _check_new_user(session, username, password, display_name, settings)
     roles_wanted = _check_roles(requested_roles)
@@ -164,6 +208,19 @@ def apply_for_account(
     _external_roles(roles_wanted, had_regulator=False, opened_from_application=True)
     org = _check_external_details(organisation, account_end_date) if external else None
     dept = None if external else department_by_code(session, department)
+    password_hash = settings.passwords.hash(password)
+    if _taken(session, username):
+        record(
+            session,
+            by.actor,
+            "user.apply_refused",
+            reason="username taken",
+            username=username,
+            department=dept.code if dept else None,
+            organisation=org,
+            requested_roles=roles_wanted,
+        )
+        return None
     user = User(
         username=username,
         display_name=display_name.strip(),
@@ -172,7 +229,7 @@ def apply_for_account(
         account_end_date=account_end_date if external else None,
         department_id=dept.id if dept else None,
         status=AccountStatus.APPLIED,
-        password_hash=settings.passwords.hash(password),
+        password_hash=password_hash,
         requested_roles=roles_wanted,
         application_note=(note or "").strip()[:1000] or None,
         password_changed_at=utcnow(),
@@ -262,9 +319,11 @@ def reject_application(session: Session, by: Caller, user_id: int, reason: str) 
 
 
 def activate(session: Session, by: Caller, user_id: int, roles: Iterable[str]) -> User:
-    """An admin grants roles to an approved application and opens the account."""
+    """An admin grants roles to an approved application and opens the account (roles that
+    read wait for a second admin; nobody activates their own application)."""
     require(by, "user.activate")
     user = get_user(session, user_id)
+    require(by, "user.assign_roles", user)
     if user.status != AccountStatus.APPROVED:
         raise Conflict(f"account is {user.status}; it must be approved first")
     role_list = _check_roles(roles)
@@ -275,16 +334,24 @@ def activate(session: Session, by: Caller, user_id: int, roles: Iterable[str]) -
     )
     if EXTERNAL_ROLE in (user.requested_roles or []) and role_list != [EXTERNAL_ROLE]:
         raise InvalidInput("an external applicant receives the regulator role only", field="roles")
-    _set_roles(user, role_list)
     user.status = AccountStatus.ACTIVE
     user.activated_at = utcnow()
+    later = _give_roles(session, by, user, role_list)
     record(
-        session, by.actor, "user.activate", "user", user.id, username=user.username, roles=role_list
+        session,
+        by.actor,
+        "user.activate",
+        "user",
+        user.id,
+        username=user.username,
+        roles=sorted(user.roles),
+        pending_roles=later,
     )
     return user
 
 
 def set_roles(session: Session, by: Caller, user_id: int, roles: Iterable[str]) -> User:
+    """Replace the account's roles: removals at once, additions as :func:`_give_roles`."""
     require(by, "user.set_roles")
     user = get_user(session, user_id)
     if user.status == AccountStatus.CLOSED:
@@ -302,8 +369,7 @@ def set_roles(session: Session, by: Caller, user_id: int, roles: Iterable[str]) 
         and "admin" not in role_list
     ):
         raise Conflict("an admin cannot remove their own admin role")
-    _set_roles(user, role_list)
-    session.flush()
+    later = _give_roles(session, by, user, role_list)
     record(
         session,
         by.actor,
@@ -312,13 +378,15 @@ def set_roles(session: Session, by: Caller, user_id: int, roles: Iterable[str]) 
         user.id,
         username=user.username,
         before=before,
-        after=role_list,
+        after=sorted(user.roles),
+        pending=later,
     )
     return user
 
 
 def close_account(session: Session, by: Caller, user_id: int, reason: str) -> User:
-    """Close at once: the session epoch moves on and every token is revoked."""
+    """Close at once: every web session ends, every token is revoked, a role grant still
+    waiting is withdrawn."""
     require(by, "user.close")
     user = get_user(session, user_id)
     if user.status == AccountStatus.CLOSED:
@@ -331,8 +399,9 @@ def close_account(session: Session, by: Caller, user_id: int, reason: str) -> Us
     user.status = AccountStatus.CLOSED
     user.closed_at = now
     user.closed_reason = reason.strip()
-    user.session_epoch += 1
+    ended = end_web_sessions(session, user.id, now, "account closed")
     revoked = revoke_all_tokens(session, user.id, now)
+    role_grants.withdraw_open(session, by, user)
     record(
         session,
         by.actor,
@@ -341,6 +410,7 @@ def close_account(session: Session, by: Caller, user_id: int, reason: str) -> Us
         user.id,
         username=user.username,
         reason=reason.strip(),
+        sessions_ended=ended,
         tokens_revoked=revoked,
     )
     return user
@@ -360,14 +430,27 @@ def revoke_all_tokens(session: Session, user_id: int, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def end_web_sessions(
+    session: Session, user_id: int, now: datetime, reason: str, keep: int | None = None
+) -> int:
+    """End every open web session of the account (but ``keep``, the caller's own)."""
+    query = update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+    if keep is not None:
+        query = query.where(WebSession.id != keep)
+    result = session.execute(query.values(ended_at=now, end_reason=reason))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def change_password(
     session: Session,
     by: Caller,
     old_password: str,
     new_password: str,
     settings: AccountSettings = DEFAULT,
+    keep_session: int | None = None,
 ) -> User:
-    """The signed-in user changes their password; other sessions and tokens end."""
+    """The signed-in user changes their password; every other web session (all but
+    ``keep_session``, the one they changed it in) and every token ends."""
     user = by.user
     if user is None:
         raise InvalidInput("sign in first")
@@ -383,7 +466,15 @@ def change_password(
     now = utcnow()
     user.password_hash = settings.passwords.hash(new_password)
     user.password_changed_at = now
-    user.session_epoch += 1
+    ended = end_web_sessions(session, user.id, now, "password changed", keep=keep_session)
     revoked = revoke_all_tokens(session, user.id, now)
-    record(session, by.actor, "user.password_change", "user", user.id, tokens_revoked=revoked)
+    record(
+        session,
+        by.actor,
+        "user.password_change",
+        "user",
+        user.id,
+        sessions_ended=ended,
+        tokens_revoked=revoked,
+    )
     return user

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import DateTime, String
+from apiflask.fields import DateTime, Integer, String
 from apiflask.validators import Length
 from flask import g, request
 
@@ -26,11 +26,9 @@ class TokenIn(Schema):
 class TokenOut(Schema):
     token = String()
     expires_at = DateTime()
-
-
-class AccountLocked(DomainError):
-    status = 401
-    code = "account_locked"
+    # Failed sign-ins to the account since its last sign-in, told to the owner once.
+    failed_sign_ins = Integer()
+    failed_since = DateTime(allow_none=True)
 
 
 class AccountNotActive(DomainError):
@@ -51,22 +49,23 @@ def create_token(body: dict[str, Any]) -> Any:
     )
     # The failed attempt and its audit event are kept, whatever the outcome.
     session.commit()
-    if result.outcome == authentication.LoginOutcome.LOCKED:
-        assert result.locked_until is not None
-        raise AccountLocked(
-            f"account locked until {result.locked_until.isoformat()}",
-            locked_until=result.locked_until.isoformat(),
-        )
     if result.outcome == authentication.LoginOutcome.NOT_ACTIVE:
         raise AccountNotActive(f"account is {result.status}", status=result.status)
     if not result.ok:
+        # Unknown name, wrong password, or this address waiting after failures: one answer.
         raise NotAuthenticated("wrong username or password")
     assert result.user is not None
     with uow() as s:
         plain, token = tokens.issue_token(
             s, Caller.of(result.user, request.remote_addr), rt.accounts
         )
-    return {"token": plain, "expires_at": token.expires_at}
+    notice = result.notice
+    return {
+        "token": plain,
+        "expires_at": token.expires_at,
+        "failed_sign_ins": notice.count if notice else 0,
+        "failed_since": notice.since if notice else None,
+    }
 
 
 @bp.delete("/auth/token")

@@ -7,7 +7,7 @@ import json
 import click
 from sqlalchemy.orm import Session
 
-from archive_service.accounts import departments, users
+from archive_service.accounts import authentication, departments, users, web_sessions
 from archive_service.accounts.vocabulary import ROLES
 from archive_service.cli.common import OPERATOR, fail, runtime
 from archive_service.errors import DomainError
@@ -74,11 +74,38 @@ def user_close(username: str, reason: str) -> None:
     click.echo(f"closed {username}")
 
 
+@user.command("end-sessions")
+@click.argument("username")
+def user_end_sessions(username: str) -> None:
+    """End every web session and API token of an account at once."""
+    rt = runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            ended, revoked = web_sessions.end_all_sessions(s, OPERATOR, _user_id(s, username))
+    except DomainError as exc:
+        fail(exc)
+    click.echo(f"{username}: {ended} web sessions ended, {revoked} API tokens revoked")
+
+
+@user.command("unlock")
+@click.argument("username")
+def user_unlock(username: str) -> None:
+    """Lift the sign-in delays on an account, from every address."""
+    rt = runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            count = authentication.unlock(s, OPERATOR, _user_id(s, username))
+    except DomainError as exc:
+        fail(exc)
+    click.echo(f"{username}: sign-in delays lifted ({count} addresses)")
+
+
 @user.command("set-roles")
 @click.argument("username")
 @click.argument("roles", nargs=-1, type=click.Choice(ROLES.codes))
 def user_set_roles(username: str, roles: tuple[str, ...]) -> None:
-    """Replace an account's roles."""
+    """Replace an account's roles at once (the operator's path for the first set-up; an
+    admin's grant of a role that reads waits for a second admin)."""
     rt = runtime()
     try:
         with rt.db.unit_of_work() as s:

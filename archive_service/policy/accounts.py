@@ -1,4 +1,5 @@
-"""Who may manage accounts and departments, and who reads the audit trail."""
+"""Who may manage accounts and departments, who approves a role grant, and who reads the
+audit trail."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from archive_service.accounts.vocabulary import EXTERNAL_ROLE
 from archive_service.policy.core import Decision, any_role, rule
+from archive_service.policy.steps import decide_step
 
 if TYPE_CHECKING:
     from archive_service.accounts.models import User
@@ -17,6 +19,9 @@ for _action, _what in {
     "user.set_roles": "change roles",
     "user.close": "close accounts",
     "user.revoke_tokens": "revoke another user's tokens",
+    "user.end_sessions": "end another user's sessions",
+    "user.unlock": "lift another user's sign-in delays",
+    "role_grant.list": "see role grants",
     "department.create": "create departments",
 }.items():
     rule(_action)(any_role("admin", rule_name="admin-only", what=_what))
@@ -63,3 +68,23 @@ def _view_all_applications(user: User, _target: Any) -> Decision:
     if "admin" in user.roles:
         return Decision(True, "admin-only")
     return Decision(False, "admin-only", "only admins see every department's applications")
+
+
+@rule("user.assign_roles")
+def _assign_roles(user: User, target: User) -> Decision:
+    """Admins give roles, but nobody to themselves (not even by activating their own
+    application)."""
+    if target is not None and target.id == user.id:
+        return Decision(False, "no-self-assignment", "nobody gives roles to themselves")
+    if "admin" in user.roles:
+        return Decision(True, "admin-only")
+    return Decision(False, "admin-only", "only admin may change roles")
+
+
+@rule("role_grant.decide")
+def _decide_role_grant(user: User, step: Any) -> Decision:
+    """A second admin: the step names the admin role; neither the admin who asked nor the
+    account that receives the roles decides."""
+    if step.target_id == user.id:
+        return Decision(False, "no-self-assignment", "nobody approves roles for themselves")
+    return decide_step(user, step)

@@ -1,13 +1,15 @@
-"""Administration pages: accounts, applications, departments."""
+"""Administration pages: accounts, their sessions, role grants, applications,
+departments."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from archive_service.accounts import departments as account_departments
+from archive_service.accounts import role_grants, web_sessions
 from archive_service.accounts import users as account_users
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
@@ -64,11 +66,16 @@ def users() -> Any:
 @signed_in
 def user_detail(user_id: int) -> Any:
     require(caller(), "user.list")
-    user = account_users.get_user(request_session(), user_id)
-    roles_form = RolesForm(roles=sorted(user.roles or user.requested_roles))
+    session = request_session()
+    user = account_users.get_user(session, user_id)
+    grant = role_grants.open_grant_for(session, user.id)
+    wanted = sorted(set(user.roles) | set(grant.roles if grant else ()))
+    roles_form = RolesForm(roles=wanted or sorted(user.requested_roles))
     return render_template(
         "admin/user.html",
         user=user,
+        grant=grant,
+        sessions=web_sessions.open_sessions(session, caller(), user.id, runtime().accounts),
         roles_form=roles_form,
         close_form=ReasonForm(),
         action_form=ActionForm(),
@@ -88,17 +95,57 @@ def set_roles(user_id: int) -> Any:
         flash(_("Invalid form."), "error")
         return redirect(url_for("web_admin.user_detail", user_id=user_id))
     user = account_users.get_user(request_session(), user_id)
+    wanted = form.roles.data or []
+    held = _("Roles that read content or the audit trail wait for a second administrator.")
     if user.status == "approved":
-        return _do(
-            lambda s: account_users.activate(s, caller(), user_id, form.roles.data or []),
-            _("Account activated."),
-            user_id,
-        )
+        done = _("Account activated.")
+        action = account_users.activate
+    else:
+        done = _("Roles saved.")
+        action = account_users.set_roles
+    saved = attempt(done, lambda s: action(s, caller(), user_id, wanted))
+    if saved and account_users.pending_roles(request_session(), user):
+        flash(held, "info")
+    return redirect(url_for("web_admin.user_detail", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/end-sessions")
+@signed_in
+def end_sessions(user_id: int) -> Any:
+    if not ActionForm().validate_on_submit():
+        flash(_("Invalid form."), "error")
+        return redirect(url_for("web_admin.user_detail", user_id=user_id))
     return _do(
-        lambda s: account_users.set_roles(s, caller(), user_id, form.roles.data or []),
-        _("Roles saved."),
+        lambda s: web_sessions.end_all_sessions(s, caller(), user_id),
+        _("Every session and API token of this account has ended."),
         user_id,
     )
+
+
+@bp.get("/role-grants")
+@signed_in
+def grants() -> Any:
+    pending = role_grants.pending_grants(request_session(), caller())
+    return render_template(
+        "admin/role_grants.html",
+        pending=pending,
+        decidable={g.id for g in pending if role_grants.may_decide(caller(), g)},
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/role-grants/<int:grant_id>/<any(approve, reject):decision>")
+@signed_in
+def decide_grant(grant_id: int, decision: str) -> Any:
+    if ActionForm().validate_on_submit():
+        comment = request.form.get("comment", "")
+        attempt(
+            _("Role grant approved.") if decision == "approve" else _("Role grant rejected."),
+            lambda s: role_grants.decide(s, caller(), grant_id, decision, comment),
+        )
+    else:
+        flash(_("Invalid form."), "error")
+    return redirect(url_for("web_admin.grants"))
 
 
 @bp.post("/users/<int:user_id>/close")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,12 +11,32 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from archive_service.accounts import authentication, departments, users
+from archive_service.accounts import authentication, departments, users, web_sessions
 from archive_service.errors import DomainError
-from archive_service.http import caller, public, request_session, runtime, signed_in, uow
+from archive_service.http import (
+    caller,
+    public,
+    request_session,
+    runtime,
+    signed_in,
+    uow,
+    web_session_id,
+)
 from archive_service.web.forms import ApplyForm, LoginForm, PasswordForm
 
 bp = Blueprint("web_auth", __name__)
+
+
+@dataclass(frozen=True)
+class _SessionKey:
+    """What Flask-Login keeps in the cookie at sign-in (``get_id``): the key of the
+    server's web session, never the user's id, so the server can end it."""
+
+    key: str
+    is_active: bool = True
+
+    def get_id(self) -> str:
+        return self.key
 
 
 def _safe_next(target: str | None) -> str:
@@ -41,19 +62,27 @@ def login() -> Any:
             "web",
             runtime().accounts,
         )
-        session.commit()
+        key = None
         if result.ok:
-            login_user(result.user)
-            return redirect(_safe_next(request.args.get("next")))
-        if result.outcome == authentication.LoginOutcome.LOCKED:
-            flash(
-                _(
-                    "This account is locked until %(until)s after repeated failed sign-ins.",
-                    until=format_datetime(result.locked_until),
-                ),
-                "error",
+            assert result.user is not None
+            key = web_sessions.open_web_session(
+                session, result.user, request.remote_addr, request.user_agent.string
             )
-        elif result.outcome == authentication.LoginOutcome.NOT_ACTIVE:
+        session.commit()
+        if key is not None:
+            login_user(_SessionKey(key))
+            if result.notice is not None:
+                flash(
+                    _(
+                        "%(count)d failed sign-ins to your account since %(since)s. "
+                        "If they were not yours, tell your administrator.",
+                        count=result.notice.count,
+                        since=format_datetime(result.notice.since),
+                    ),
+                    "warning",
+                )
+            return redirect(_safe_next(request.args.get("next")))
+        if result.outcome == authentication.LoginOutcome.NOT_ACTIVE:
             messages = {
                 "applied": _("Your account application is waiting for approval."),
                 "approved": _("Your application was approved; an administrator will activate it."),
@@ -62,7 +91,15 @@ def login() -> Any:
             }
             flash(messages.get(result.status or "", _("This account cannot sign in.")), "error")
         else:
-            flash(_("Wrong username or password."), "error")
+            # The same words whether the name is unknown, the password wrong, or this
+            # address waits after repeated failures: nothing tells which accounts exist.
+            flash(
+                _(
+                    "Wrong username or password. After repeated failures, sign-in from "
+                    "your address waits a little longer each time."
+                ),
+                "error",
+            )
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
 
@@ -71,7 +108,7 @@ def login() -> Any:
 @signed_in
 def logout() -> Any:
     with uow() as s:
-        authentication.sign_out(s, caller())
+        web_sessions.sign_out(s, caller(), web_session_id())
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("web_auth.login"))
@@ -105,7 +142,15 @@ def apply() -> Any:
         except DomainError as exc:
             flash(exc.message, "error")
             return render_template("auth/apply.html", form=form), exc.status
-        flash(_("Application sent. You can sign in once it is approved and activated."), "info")
+        # The same answer when the username is taken (recorded for the admins, nothing
+        # created): an anonymous caller learns nothing about who has an account.
+        flash(
+            _(
+                "Application received. If it is accepted, you can sign in once it is "
+                "approved and activated."
+            ),
+            "info",
+        )
         return redirect(url_for("web_auth.login"))
     return render_template("auth/apply.html", form=form)
 
@@ -117,17 +162,17 @@ def password() -> Any:
     if form.validate_on_submit():
         try:
             with uow() as s:
-                user = users.change_password(
+                users.change_password(
                     s,
                     caller(),
                     form.old_password.data or "",
                     form.new_password.data or "",
                     runtime().accounts,
+                    keep_session=web_session_id(),  # this session carries on; others end
                 )
         except DomainError as exc:
             flash(exc.message, "error")
             return render_template("auth/password.html", form=form), exc.status
-        login_user(user)  # this session carries on under the new epoch; others end
         flash(_("Password changed. Other sessions and API tokens were ended."), "info")
         return redirect(url_for("web_home.index"))
     return render_template("auth/password.html", form=form)

@@ -313,6 +313,7 @@ def test_external_accounts_come_only_from_approved_applications(
             organisation="某区人民法院",
             account_end_date=date.today() + timedelta(days=30),
         )
+        assert applicant is not None
         applicant_id = applicant.id
     with rt.db.unit_of_work() as s:
         head = Caller.of(accounts.user_by_username(s, "head"))
