@@ -10,7 +10,7 @@ from typing import Any
 import time_machine
 from sqlalchemy import func, select
 
-from archive_service.accounts.models import SignInThrottle, User
+from archive_service.accounts.models import User
 from archive_service.accounts.settings import Passwords
 from archive_service.audit.models import AuditEvent
 from tests.conftest import PASSWORD, People
@@ -178,6 +178,8 @@ def test_the_operator_lifts_the_delays(
 
 
 def test_a_successful_sign_in_clears_its_address(client: Any, people: People, rt: Any) -> None:
+    from archive_service.accounts.models import SignInThrottle
+
     people.user("clara", "clerk")
     for _ in range(3):
         _token(client, "clara", "typo typo typo", OWNER)

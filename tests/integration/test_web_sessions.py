@@ -11,7 +11,6 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from archive_service.accounts.models import WebSession
 from archive_service.audit.models import AuditEvent
 from tests import samples
 from tests.conftest import PASSWORD, People, bearer, token_for
@@ -56,6 +55,8 @@ def test_a_cookie_copied_before_sign_out_is_refused_after_it(
     assert thief.get(f"/documents/{document}").status_code == 302
     assert thief.get(f"/documents/{document}/file").status_code == 302
     assert owner.get("/").status_code == 302
+    from archive_service.accounts.models import WebSession
+
     with rt.db.unit_of_work() as s:
         row = s.execute(select(WebSession)).scalar_one()
         assert row.ended_at is not None and row.end_reason == "signed out"
@@ -169,6 +170,8 @@ def test_sessions_end_when_idle_and_at_their_lifetime(client: Any, document: int
 def test_the_session_key_is_stored_only_hashed(client: Any, document: int, rt: Any) -> None:
     """The cookie's key is not in the database, and the cookie carries no user id."""
     from flask.sessions import SecureCookieSessionInterface
+
+    from archive_service.accounts.models import WebSession
 
     login(client, "clara")
     cookie = client.get_cookie("session")
