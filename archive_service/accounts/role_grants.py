@@ -132,7 +132,17 @@ def decide(
             comment=comment,
         )
         return grant
-    if not open_next(grant.steps):
+    if not open_next(grant.steps):  # a longer chain: the next step decides now
+        record(
+            session,
+            by.actor,
+            "role_grant.pass",
+            "user",
+            user.id,
+            grant_id=grant.id,
+            step=step.role,
+            comment=comment,
+        )
         return grant
     if user.status in ("closed", "rejected"):
         raise Conflict(f"account is {user.status}")
