@@ -145,7 +145,7 @@ def get_customer(customer_id: int) -> Any:
         out = serializers.customer_dict(
             customer, customers.personal_details_visible(caller(), customer)
         )
-        out["documents_by_category"] = customers.category_counts(s, customer.id)
+        out["documents_by_category"] = customers.category_counts(s, caller(), customer.id)
         return out
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from archive_service.access import coverage
 from archive_service.accounts.vocabulary import EXTERNAL_ROLE
+from archive_service.archive.vocabulary import DocumentStatus
 from archive_service.policy.core import Decision, any_role, rule, same_department
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def _session_of(obj: Any) -> Any:
 
 
 @rule("customer.view")
-def _sees_customer(user: User, customer: Any) -> Decision:
+def sees_customer(user: User, customer: Any) -> Decision:
     own = own_access(user, customer)
     if own is not None:
         return own
@@ -66,6 +67,9 @@ def _document_by_grant(user: User, document: Any, mode: str | None) -> Decision:
         return Decision(False, "no-grant", "no approved application covers this document")
     grant = coverage.grant_covering(session, user.id, document, mode)
     if grant is not None and EXTERNAL_ROLE in user.roles:
+        if document.status != DocumentStatus.ACCEPTED:
+            # Never in a session of theirs (sessions show accepted documents only).
+            return Decision(False, "no-grant", "no approved application covers this document")
         # External viewers never get a document through the ordinary routes: only as
         # watermarked pages inside a supervised session (archive_service.viewing).
         return Decision(
@@ -83,6 +87,21 @@ def _document_by_grant(user: User, document: Any, mode: str | None) -> Decision:
         state = "revoked" if ended.status == "revoked" else "expired"
         return Decision(False, f"grant-{state}", f"the grant for this document was {state}")
     return Decision(False, "no-grant", "no approved application covers this document")
+
+
+@rule("customer.personal")
+def personal_details(user: User, customer: Any) -> Decision:
+    """Identity numbers and contact details (``archive.customers.PERSONAL_FIELDS``), wherever
+    they appear — the record, change requests and their evidence, forms: the customer's own
+    people only. A grant shows the customer's name and the documents it covers, never these."""
+    own = own_access(user, customer)
+    if own is not None:
+        return own
+    return Decision(
+        False,
+        "personal-details",
+        "identity numbers and contact details are shown to the customer's own department only",
+    )
 
 
 @rule("customer.list")

@@ -72,8 +72,9 @@ def open_session(session: Session, by: Caller, grant_id: int, minutes: int) -> V
 
 
 def get_session(session: Session, by: Caller, session_id: int) -> ViewingSession:
+    """A session the caller takes part in or oversees; any other is 'not found'."""
     vs = session.get(ViewingSession, session_id)
-    if vs is None:
+    if vs is None or (by.user is not None and not may(by, "viewing.see", vs)):
         raise NotFound("no such session")
     require(by, "viewing.see", vs)
     settle(session, vs)

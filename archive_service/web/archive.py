@@ -27,6 +27,7 @@ from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.policy import may
 from archive_service.responses import content_response
+from archive_service.web.changes import shown
 from archive_service.web.forms import ActionForm, ReasonForm, attempt
 
 bp = Blueprint("web_archive", __name__)
@@ -91,7 +92,7 @@ def customer(customer_id: int) -> Any:
     s = request_session()
     c = archive_customers.get_customer(s, caller(), customer_id)
     docs, _total = documents.list_documents(s, caller(), customer_id=c.id, per_page=500)
-    counts = archive_customers.category_counts(s, c.id)
+    counts = archive_customers.category_counts(s, caller(), c.id)
     tree = categories.category_tree(s)
     top_counts = {top.code: sum(counts.get(ch.code, 0) for ch in kids) for top, kids in tree}
     return render_template(
@@ -106,7 +107,7 @@ def customer(customer_id: int) -> Any:
         form=ActionForm(),
         category=request.args.get("category"),
         personal=archive_customers.personal_details_visible(caller(), c),
-        history=change_history(s, "customer", c.id),
+        history=shown(change_history(s, "customer", c.id)),
         can_change=bool(may(caller(), "change.file", c)),
     )
 
@@ -218,7 +219,7 @@ def document(document_id: int) -> Any:
         can_review=bool(may(caller(), "document.review", doc)),
         form=ActionForm(),
         reason_form=ReasonForm(),
-        history=change_history(s, "document", doc.id),
+        history=shown(change_history(s, "document", doc.id)),
         can_change=doc.status == "accepted" and bool(may(caller(), "change.file", doc.customer)),
     ), (410 if doc.status == "destroyed" else 200)
 
