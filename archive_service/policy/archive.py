@@ -80,7 +80,11 @@ def _document_by_grant(user: User, document: Any, mode: str | None) -> Decision:
     if grant is not None:
         return Decision(True, "grant", grant_id=grant.id)
     if mode == "download" and coverage.grant_covering(session, user.id, document, None):
-        return Decision(False, "grant-view-only", "the grant allows viewing, not downloading")
+        return Decision(
+            False,
+            "grant-view-only",
+            "the grant is for viewing: the document is shown as page images, never as the file",
+        )
     ended = coverage.ended_grant_covering(session, user.id, document)
     if ended is not None:
         # They know the document exists: say why it is closed rather than hide it.
@@ -142,13 +146,21 @@ def _view_document(user: User, document: Any) -> Decision:
 
 @rule("document.read")
 def _read_document(user: User, document: Any) -> Decision:
-    """Content in the browser (view, preview): registered in the access register."""
+    """The content in some form — for a view-only reader as server-rendered page images
+    (``viewing.page_views``); registered in the access register."""
     return _document_by_grant(user, document, None)
 
 
 @rule("document.download")
 def _download_document(user: User, document: Any) -> Decision:
-    """The file itself: like reading, but a grant must be for ``download``."""
+    """The original bytes, downloaded or previewed inline: like reading, but a grant must be
+    for ``download``.
+
+    A reader is *view-only* when this refuses what ``document.read`` allows: their only way
+    to the document is a grant in mode ``view`` (no download grant covers it, and they are
+    neither of the owning department's clerks and heads, nor an archivist or a manager, who
+    all keep the original). View-only readers get watermarked page images, never the file.
+    """
     return _document_by_grant(user, document, "download")
 
 

@@ -90,7 +90,7 @@ class PageSource:
     caller; rendering then runs outside any transaction (it can take seconds, and on
     SQLite an open transaction holds the write lock)."""
 
-    session_id: int
+    session_id: int | None  # None: a view-only reader's page outside any session
     label: str
     document_id: int
     folder: Path
@@ -102,7 +102,10 @@ class PageSource:
 
 @contextmanager
 def _locked(folder: Path) -> Iterator[None]:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Every level it creates is private (mkdir's parents would get the umask's mode).
+    for level in reversed([folder, *folder.parents]):
+        if not level.exists():
+            level.mkdir(mode=0o700, exist_ok=True)
     with (folder / ".lock").open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -176,6 +179,7 @@ def render_page(workspace: Workspace, source: PageSource, page: int) -> bytes:
 def register_page(session: Session, by: Caller, source: PageSource, page: int) -> None:
     """Register a rendered page before it leaves, checking again that the session is still
     open and still covers the document: a session ended while the page was rendered wins."""
+    assert source.session_id is not None
     vs = _viewer_session(session, by, source.session_id)
     doc = _document(session, vs, source.document_id)
     regulator = vs.regulator

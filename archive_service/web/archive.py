@@ -26,7 +26,8 @@ from archive_service.changes.services import history as change_history
 from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.policy import may
-from archive_service.responses import content_response
+from archive_service.responses import content_response, png_response
+from archive_service.viewing import page_views
 from archive_service.web.changes import shown
 from archive_service.web.forms import ActionForm, ReasonForm, attempt
 
@@ -214,6 +215,7 @@ def document(document_id: int) -> Any:
         retention=disposal_date.retention_history(s, doc.id),
         register=reading.register_for(s, doc.id),
         can_read=bool(may(caller(), "document.read", doc)),
+        can_download=bool(may(caller(), "document.download", doc)),
         needs_purpose=may(caller(), "document.read", doc).rule == "manager-registered",
         can_hold=bool(may(caller(), "document.hold", doc)),
         can_review=bool(may(caller(), "document.review", doc)),
@@ -249,6 +251,29 @@ def file(document_id: int) -> Any:
         resp.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'self'"
         resp.headers["X-Frame-Options"] = "SAMEORIGIN"
     return resp
+
+
+@bp.get("/documents/<int:document_id>/view")
+@signed_in
+def view_pages(document_id: int) -> Any:
+    """The document page by page, as images the server rendered and watermarked: how a
+    reader whose grant is view-only reads it (anyone who may read may page through)."""
+    purpose = request.args.get("purpose")
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    count = page_views.page_total(uow, caller(), runtime().viewing, document_id, purpose)
+    doc = documents.get_document(request_session(), caller(), document_id)
+    return render_template(
+        "archive/pages.html", doc=doc, page=min(page, count), pages=count, purpose=purpose
+    )
+
+
+@bp.get("/documents/<int:document_id>/pages/<int:page>.png")
+@signed_in
+def page_image(document_id: int, page: int) -> Any:
+    png = page_views.show_page(
+        uow, caller(), runtime().viewing, document_id, page, request.args.get("purpose")
+    )
+    return png_response(png)
 
 
 @bp.post("/documents/<int:document_id>/hold")

@@ -168,10 +168,12 @@ def test_same_department_needs_only_the_department_head(client: Any, org: Any) -
     assert decide(client, h["fred"], req["id"]).status_code == 403  # another department's head
     assert decide(client, h["sam"], req["id"]).get_json()["status"] == "approved"
     complaint = f"/api/v1/documents/{org['docs']['complaint']}/content"
-    # A view grant: preview in the browser, but no download.
-    assert client.get(complaint + "?disposition=inline", headers=h["sue"]).status_code == 200
-    resp = client.get(complaint, headers=h["sue"])
-    assert resp.status_code == 403 and resp.get_json()["error"]["rule"] == "grant-view-only"
+    # A view grant: page images, never the file (no download, no inline preview either).
+    pages = f"/api/v1/documents/{org['docs']['complaint']}/pages"
+    assert client.get(pages, headers=h["sue"]).get_json()["pages"] == 1
+    for url in (complaint, complaint + "?disposition=inline"):
+        resp = client.get(url, headers=h["sue"])
+        assert resp.status_code == 403 and resp.get_json()["error"]["rule"] == "grant-view-only"
     # Other categories stay closed.
     assert (
         client.get(f"/api/v1/documents/{org['docs']['licence']}", headers=h["sue"]).status_code

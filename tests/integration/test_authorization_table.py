@@ -60,6 +60,11 @@ DOCUMENT_READ_ROUTES = {
     "/api/v1/documents/<int:document_id>/history": "api_history",
     "/documents/<int:document_id>": "web_page",
     "/documents/<int:document_id>/file": "web_download web_preview",
+    # Page images: what a view-only reader gets instead of the file.
+    "/api/v1/documents/<int:document_id>/pages": "api_pages",
+    "/api/v1/documents/<int:document_id>/pages/<int:page>": "api_page",
+    "/documents/<int:document_id>/view": "web_pages",
+    "/documents/<int:document_id>/pages/<int:page>.png": "web_page_image",
     # Supervised viewing: only the session's external viewer, only while it is open.
     "/api/v1/viewing-sessions/<int:session_id>/documents/<int:document_id>": "api_view_pages",
     "/api/v1/viewing-sessions/<int:session_id>/documents/<int:document_id>/pages/<int:page>": (
@@ -112,13 +117,16 @@ def expected(who: str, column: str) -> int:
         "api_meta",
         "api_history",
         "web_page",
-        "api_preview",
-        "web_preview",
+        "api_pages",
+        "api_page",
+        "web_pages",
+        "web_page_image",
         "api_list",
         "api_search",
     ):
         return 200 if who in SEES_DOCUMENT else 404
-    if column in ("api_download", "web_download"):
+    # A preview is the original file too: view means view (pages above), never the bytes.
+    if column in ("api_download", "web_download", "api_preview", "web_preview"):
         if who in DOWNLOADS:
             return 200
         return 403 if who == "grant_view" else 404
@@ -273,13 +281,21 @@ def test_every_role_and_grant_state_on_every_read_path(
         answers["web_preview"] = status(
             browser.get(f"/documents/{target}/file{purpose}{sep}inline=1")
         )
+        answers["api_pages"] = status(
+            client.get(f"/api/v1/documents/{target}/pages{purpose}", headers=api)
+        )
+        api_image = client.get(f"/api/v1/documents/{target}/pages/1{purpose}", headers=api)
+        answers["api_page"] = status(api_image)
+        answers["web_pages"] = status(browser.get(f"/documents/{target}/view{purpose}"))
+        web_image = browser.get(f"/documents/{target}/pages/1.png{purpose}")
+        answers["web_page_image"] = status(web_image)
         answers["api_view_pages"] = status(client.get(f"/api/v1{view}", headers=api))
         page = client.get(f"/api/v1{view}/pages/1", headers=api)
         answers["api_view_page"] = status(page)
         answers["web_viewer"] = status(browser.get(f"/viewing/sessions/{sid}/documents/{target}"))
         web_page = browser.get(f"/viewing/sessions/{sid}/documents/{target}/pages/1.png")
         answers["web_view_page"] = status(web_page)
-        for shown in (page, web_page):
+        for shown in (page, web_page, api_image, web_image):
             if shown.status_code == 200:  # pixels only, never the original file
                 assert shown.mimetype == "image/png" and b"%PDF" not in shown.data
                 assert "no-store" in shown.headers["Cache-Control"]
