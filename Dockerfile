@@ -78,4 +78,4 @@ EXPOSE 8000
 # No HEALTHCHECK here: the image serves several roles with different checks;
 # docker-compose.yml sets one per service.
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]
+CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--worker-tmp-dir", "/dev/shm", "--limit-request-line", "8190", "--limit-request-fields", "100", "--limit-request-field_size", "16384", "--worker-connections", "100", "--keep-alive", "5", "--access-logfile", "-"]

@@ -34,6 +34,7 @@ from archive_service.errors import DomainError, NotAuthenticated
 from archive_service.http import close_request_session, public, request_session
 from archive_service.instance import ensure_instance, secret_key
 from archive_service.runtime import Runtime, build_runtime
+from archive_service.serving import max_body_bytes
 from archive_service.vocabulary import Label, label_of
 from storage.errors import IntegrityError as StorageIntegrityError
 from storage.errors import StoreUnavailable
@@ -101,9 +102,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     Path(ArchiveRequest.temp_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
     app.extensions["archive"] = runtime or connect(build_runtime(settings))
     # Refuse oversize bodies from their Content-Length, before reading them.
-    app.config["MAX_CONTENT_LENGTH"] = app.extensions["archive"].archive.max_upload_bytes + (
-        1 << 20
-    )
+    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes(settings)
     app.teardown_appcontext(close_request_session)
 
     _init_extensions(app)

@@ -71,6 +71,10 @@ class Settings:
     keyring: str = ""  # production: the keyring JSON itself (or use keyring_file)
     segment_size: int = 1024 * 1024
     max_upload_mb: int = 512
+    # The embedded web server (archive_service/serving.py): connections at once, and how
+    # long one may send nothing before it is closed.
+    web_connection_limit: int = 100
+    web_channel_timeout_seconds: int = 60
     # Numbering and retention (the rules' "[X] years" are settings)
     number_pattern: str = "{category}{customer:3}{year}{seq:2}"
     fonds: str = "Q001"

@@ -15,6 +15,7 @@ Three kinds of checks, all of which run anywhere (no Docker needed):
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -281,6 +282,54 @@ def test_web_runs_gunicorn_and_checks_health(services: dict[str, dict[str, Any]]
     assert "0.0.0.0:8000" in " ".join(cmd)
     assert healthcheck_enabled(web)
     assert "/api/v1/health" in " ".join(as_list(web["healthcheck"]["test"]))
+
+
+# gunicorn options that bound what a client makes a worker hold, and their largest value.
+GUNICORN_BOUNDS = {
+    "--limit-request-line": 8190,
+    "--limit-request-fields": 100,
+    "--limit-request-field_size": 16384,
+    "--worker-connections": 1000,
+    "--keep-alive": 30,
+}
+
+
+def _gunicorn_limits_and_temp_files(cmd: list[str]) -> list[str]:
+    wrong = []
+    for option, most in GUNICORN_BOUNDS.items():
+        given = option_values(cmd, option, option)
+        if not given or not 0 < int(given[-1]) <= most:
+            wrong.append(f"{option} must be set, at most {most} (got {given})")
+    # The heartbeat files gunicorn rewrites constantly: in memory.
+    if option_values(cmd, "--worker-tmp-dir", "--worker-tmp-dir") != ["/dev/shm"]:  # noqa: S108
+        wrong.append("--worker-tmp-dir must be /dev/shm")
+    return wrong
+
+
+def test_web_bounds_requests_and_keeps_temporary_files_in_the_temp_area(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """As the embedded server (tests/e2e/test_embedded_server_limits.py): bounded requests
+    and connections, bodies refused from their Content-Length, temporary files only in
+    ARCHIVE_TEMP_DIR, which lies on a tmpfs."""
+    from archive_service.config import Settings
+    from archive_service.serving import max_body_bytes
+
+    web = services["web"]
+    assert _gunicorn_limits_and_temp_files(as_list(web["command"])) == []
+    env = web["environment"]
+    temp = env["ARCHIVE_TEMP_DIR"]
+    assert env.get("TMPDIR") == temp, "TMPDIR must be the temp area"
+    mounts = [entry.split(":", 1)[0] for entry in web.get("tmpfs", [])]
+    assert any(temp == m or temp.startswith(m.rstrip("/") + "/") for m in mounts), mounts
+    # gunicorn reads no body itself: the app refuses one over the upload limit (plus the
+    # multipart margin) from its Content-Length, before reading it.
+    limit = max_body_bytes(Settings.from_env({k: str(v) for k, v in env.items()}))
+    assert limit <= 1025 * 1024 * 1024
+    # The image's own command (docker run without compose) is bounded the same way.
+    cmd = re.search(r"^CMD\s+(\[.*\])\s*$", DOCKERFILE.read_text(), re.MULTILINE)
+    assert cmd is not None
+    assert _gunicorn_limits_and_temp_files(json.loads(cmd.group(1))) == []
 
 
 def test_init_runs_archive_init_first(services: dict[str, dict[str, Any]]) -> None:

@@ -25,7 +25,7 @@ from archive_service.archive.models import ArchiveNumber, Category, Customer, Do
 from archive_service.audit.services import record
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from archive_service.policy import Caller, may, require
+from archive_service.policy import KNOWN_TO_CALLER, Caller, may, require
 from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
 
@@ -34,6 +34,10 @@ MAX_WINDOW = timedelta(days=366)
 
 @dataclass(frozen=True)
 class Application:
+    """What an applicant names: documents (by archive number, or by id if they know them),
+    or a customer's archive (by exact name or credit code, or by id if they may see it),
+    optionally only some categories."""
+
     purpose: str
     mode: str
     starts_at: datetime
@@ -41,6 +45,8 @@ class Application:
     customer_id: int | None = None
     document_ids: tuple[int, ...] = ()
     categories: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    customer: str | None = None
 
 
 def _check_window(app: Application) -> None:
@@ -54,30 +60,52 @@ def _check_window(app: Application) -> None:
         raise InvalidInput("a window is at most a year", field="ends_at")
 
 
-def _scope(session: Session, app: Application) -> tuple[Customer, tuple[int, ...], tuple[str, ...]]:
-    """The customer, documents and categories an application names."""
-    doc_ids = tuple(sorted(set(app.document_ids)))
-    if doc_ids and (app.customer_id or app.categories):
+def _known(by: Caller, doc: Document) -> bool:
+    """May the caller know this document exists: they may see it, or were refused it for a
+    reason that names it to them (an ended grant, a view grant, a supervised-only grant)?"""
+    decision = may(by, "document.view", doc)
+    return bool(decision) or decision.rule in KNOWN_TO_CALLER
+
+
+def _scope(
+    session: Session, by: Caller, app: Application
+) -> tuple[Customer, tuple[int, ...], tuple[str, ...]]:
+    """The customer, documents and categories an application names.
+
+    An id is the service's own row number, shown only to those who may see the row: an id
+    the caller may not know of is answered exactly as one that does not exist, so applying
+    is no way to learn what exists. Documents one may not see are named by the archive
+    numbers one was given, customers by their exact name or credit code.
+    """
+    by_customer = app.customer_id or (app.customer or "").strip() or app.categories
+    if (app.document_ids or app.numbers) and by_customer:
         raise InvalidInput(
-            "give document_ids, or customer_id with categories", field="document_ids"
+            "give document_ids or numbers, or a customer with categories", field="document_ids"
         )
-    if doc_ids:
-        docs = session.execute(select(Document).where(Document.id.in_(doc_ids))).scalars().all()
-        if len(docs) != len(doc_ids):
+    doc_ids: tuple[int, ...] = ()
+    customer: Customer | None = None
+    if app.document_ids or app.numbers:
+        asked = set(app.document_ids)
+        docs = list(session.execute(select(Document).where(Document.id.in_(asked))).scalars())
+        if len(docs) != len(asked) or not all(_known(by, d) for d in docs):
             raise InvalidInput("unknown document in document_ids", field="document_ids")
+        named = resolve_numbers(session, list(app.numbers))
+        docs += list(session.execute(select(Document).where(Document.id.in_(named))).scalars())
+        doc_ids = tuple(sorted({d.id for d in docs}))
         customers = {d.customer_id for d in docs}
         if len(customers) != 1:
             raise InvalidInput(
                 "one application covers one customer's documents", field="document_ids"
             )
-        customer_id: int | None = customers.pop()
+        customer = session.get(Customer, customers.pop())
     elif app.customer_id:
-        customer_id = app.customer_id
-    else:
-        raise InvalidInput("give document_ids or customer_id", field="customer_id")
-    customer = session.get(Customer, customer_id)
+        customer = session.get(Customer, app.customer_id)
+        if customer is None or not may(by, "customer.view", customer):
+            raise InvalidInput("unknown customer", field="customer_id")
+    elif (app.customer or "").strip():
+        customer = session.get(Customer, resolve_customer(session, app.customer or ""))
     if customer is None:
-        raise InvalidInput("unknown customer", field="customer_id")
+        raise InvalidInput("give document_ids, numbers or a customer", field="customer_id")
     cats = tuple(sorted(set(app.categories)))
     if cats:
         known = set(session.execute(select(Category.code).where(Category.code.in_(cats))).scalars())
@@ -99,7 +127,7 @@ def apply(
         raise InvalidInput("purpose is required", field="purpose")
     mode = MODES.check(app.mode, "mode")
     _check_window(app)
-    customer, doc_ids, cats = _scope(session, app)
+    customer, doc_ids, cats = _scope(session, by, app)
     external = by.user.is_external
     if external and mode != "view":
         raise InvalidInput("external viewers apply to view, never to download", field="mode")
@@ -140,7 +168,7 @@ def resolve_numbers(session: Session, numbers: list[str]) -> list[int]:
     """Archive numbers (current or earlier) the applicant names → document ids."""
     ids = []
     for number in numbers:
-        row = session.get(ArchiveNumber, number.strip())
+        row = session.get(ArchiveNumber, number.strip()[:64])
         if row is None:
             raise InvalidInput(f"no document has the number {number.strip()}", field="numbers")
         ids.append(row.document_id)
@@ -168,6 +196,11 @@ def get_request(session: Session, by: Caller, request_id: int) -> AccessRequest:
         raise NotFound("no such application")
     require(by, "access.view_request", req)
     return req
+
+
+def customer_shown(by: Caller, req: AccessRequest) -> bool:
+    """Whose archive the application concerns, for this caller (``access.request_customer``)."""
+    return bool(may(by, "access.request_customer", req))
 
 
 def current_step(req: AccessRequest) -> ApprovalStep | None:

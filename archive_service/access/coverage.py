@@ -54,6 +54,21 @@ def grant_covering(
     return session.execute(q.limit(1)).scalar()
 
 
+def grant_covers(session: Session, grant_id: int, doc: Document) -> bool:
+    """Does the scope of grant ``grant_id`` (in force or not) cover ``doc``?"""
+    return (
+        session.execute(
+            select(GrantScope.id)
+            .where(
+                GrantScope.grant_id == grant_id,
+                _covers(doc.customer_id, doc.id, doc.category_id),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def ended_grant_covering(session: Session, user_id: int, doc: Document) -> Grant | None:
     """A grant that covered ``doc`` but no longer works (expired, revoked, not yet begun)."""
     return session.execute(
@@ -87,6 +102,16 @@ def granted_documents_clause(user_id: int) -> Any:
         .join(Grant, Grant.id == GrantScope.grant_id)
         .where(
             live(user_id, utcnow()),
+            _covers(Document.customer_id, Document.id, Document.category_id),
+        )
+    )
+
+
+def grant_documents_clause(grant_id: int) -> Any:
+    """SQL: documents the scope of grant ``grant_id`` covers (whether or not in force)."""
+    return exists(
+        select(GrantScope.id).where(
+            GrantScope.grant_id == grant_id,
             _covers(Document.customer_id, Document.id, Document.category_id),
         )
     )

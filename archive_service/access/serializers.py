@@ -23,14 +23,16 @@ REGISTER_COLUMNS = (
 )
 
 
-def request_dict(req: AccessRequest) -> dict[str, Any]:
+def request_dict(req: AccessRequest, customer_shown: bool = True) -> dict[str, Any]:
+    """An application; ``customer_shown`` false (the policy's ``access.request_customer``)
+    leaves out whose archive it concerns."""
     grant = req.grant
     return {
         "id": req.id,
         "status": req.status,
         "requester": req.requester.username,
         "purpose": req.purpose,
-        "customer_id": req.customer_id,
+        "customer_id": req.customer_id if customer_shown else None,
         "document_ids": req.document_ids,
         "categories": req.categories,
         "mode": req.mode,

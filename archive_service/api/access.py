@@ -24,10 +24,21 @@ from archive_service.responses import attachment_response, csv_response, table
 bp = blueprint("access", "Access")
 
 
+def _out(req: Any) -> dict[str, Any]:
+    return request_dict(req, applications.customer_shown(caller(), req))
+
+
 class ApplicationIn(Schema):
+    """The scope: ``numbers`` (archive numbers, current or earlier) or ``document_ids`` (of
+    documents the caller knows); or a customer's archive by ``customer`` (exact name or
+    credit code) or ``customer_id`` (of a customer the caller may see), optionally only some
+    ``categories``."""
+
     purpose = String(required=True, validate=Length(min=1, max=1000))
     document_ids = List(Integer(), load_default=list)
+    numbers = List(String(validate=Length(min=1, max=64)), load_default=list)
     customer_id = Integer(load_default=None)
+    customer = String(load_default=None, validate=Length(max=300))
     categories = List(String(validate=Length(max=64)), load_default=list)
     mode = String(required=True, validate=OneOf(MODES.codes))
     starts_at = AwareDateTime(required=True)
@@ -73,10 +84,12 @@ def apply(body: dict[str, Any]) -> Any:
         customer_id=body["customer_id"],
         document_ids=tuple(body["document_ids"]),
         categories=tuple(body["categories"]),
+        numbers=tuple(body["numbers"]),
+        customer=body["customer"],
     )
     with uow() as s:
         req = applications.apply(s, caller(), app, runtime().archive.operations_department)
-        return request_dict(req), 201
+        return _out(req), 201
 
 
 @bp.get("/access-requests")
@@ -86,7 +99,7 @@ def mine() -> Any:
     """The caller's own applications."""
     with uow() as s:
         rows = applications.my_requests(s, caller())
-        return {"items": [request_dict(r) for r in rows], "total": len(rows)}
+        return {"items": [_out(r) for r in rows], "total": len(rows)}
 
 
 @bp.get("/access-requests/inbox")
@@ -96,7 +109,7 @@ def inbox() -> Any:
     """Applications waiting for the caller's decision."""
     with uow() as s:
         rows = applications.inbox(s, caller())
-        return {"items": [request_dict(r) for r in rows], "total": len(rows)}
+        return {"items": [_out(r) for r in rows], "total": len(rows)}
 
 
 @bp.get("/access-requests/<int:request_id>")
@@ -105,7 +118,7 @@ def inbox() -> Any:
 def get_request(request_id: int) -> Any:
     """One application with its approval steps."""
     with uow() as s:
-        return request_dict(applications.get_request(s, caller(), request_id))
+        return _out(applications.get_request(s, caller(), request_id))
 
 
 @bp.post("/access-requests/<int:request_id>/decision")
@@ -118,7 +131,7 @@ def decide(request_id: int, body: dict[str, Any]) -> Any:
         req = applications.decide(
             s, caller(), request_id, body["decision"], body["comment"], body["supervisor"]
         )
-        return request_dict(req)
+        return _out(req)
 
 
 @bp.post("/access-requests/<int:request_id>/legal-basis")
@@ -139,7 +152,7 @@ def attach_legal_basis(request_id: int, body: dict[str, Any]) -> Any:
             f.stream,
             rt.archive.intake,
         )
-        return request_dict(req)
+        return _out(req)
 
 
 @bp.get("/access-requests/<int:request_id>/legal-basis")

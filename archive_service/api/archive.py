@@ -32,7 +32,8 @@ from archive_service.archive.vocabulary import (
 from archive_service.errors import Gone
 from archive_service.http import caller, runtime, signed_in, uow
 from archive_service.indexing import queries as indexing
-from archive_service.responses import content_response
+from archive_service.responses import content_response, png_response
+from archive_service.viewing import page_views
 
 bp = blueprint("archive", "Archive")
 
@@ -100,6 +101,10 @@ class ContentQuery(Schema):
     disposition = String(load_default="attachment", validate=OneOf(["attachment", "inline"]))
 
 
+class PagesQuery(Schema):
+    purpose = String(load_default=None, validate=Length(max=1000))
+
+
 class ReasonIn(Schema):
     reason = String(required=True, validate=Length(min=1, max=1000))
 
@@ -145,7 +150,7 @@ def get_customer(customer_id: int) -> Any:
         out = serializers.customer_dict(
             customer, customers.personal_details_visible(caller(), customer)
         )
-        out["documents_by_category"] = customers.category_counts(s, customer.id)
+        out["documents_by_category"] = customers.category_counts(s, caller(), customer.id)
         return out
 
 
@@ -358,7 +363,9 @@ def release_hold(document_id: int, body: dict[str, Any]) -> Any:
 def content(document_id: int, q: dict[str, Any]) -> Any:
     """The decrypted file, streamed and verified; registered in the access register.
 
-    Managers give ``purpose``. ``disposition=inline`` is a preview.
+    Managers give ``purpose``. ``disposition=inline`` is a preview. Either way it is the
+    original file: a view-only reader is refused (``grant-view-only``) and reads
+    ``/documents/{id}/pages`` instead.
     """
     rt = runtime()
     action = "preview" if q["disposition"] == "inline" else "download"
@@ -367,3 +374,24 @@ def content(document_id: int, q: dict[str, Any]) -> Any:
             s, caller(), rt.vault, document_id, action, q["purpose"], q["version"]
         )
     return content_response(opened, q["disposition"])
+
+
+@bp.get("/documents/<int:document_id>/pages")
+@bp.doc(security=SECURITY)
+@bp.input(PagesQuery, location="query", arg_name="q")
+@signed_in
+def page_count(document_id: int, q: dict[str, Any]) -> Any:
+    """How many pages the document shows as images (for readers whose grant is view-only:
+    they get pages, never the file)."""
+    count = page_views.page_total(uow, caller(), runtime().viewing, document_id, q["purpose"])
+    return {"document_id": document_id, "pages": count}
+
+
+@bp.get("/documents/<int:document_id>/pages/<int:page>")
+@bp.doc(security=SECURITY)
+@bp.input(PagesQuery, location="query", arg_name="q")
+@signed_in
+def page_image(document_id: int, page: int, q: dict[str, Any]) -> Any:
+    """One page as a PNG with the reader and the time burned in; registered as a page view."""
+    png = page_views.show_page(uow, caller(), runtime().viewing, document_id, page, q["purpose"])
+    return png_response(png)

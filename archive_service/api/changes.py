@@ -24,6 +24,11 @@ from archive_service.responses import attachment_response
 bp = blueprint("changes", "Changes")
 
 
+def _out(req: Any) -> dict[str, Any]:
+    """A change request with its personal values and evidence only for those who may."""
+    return change_dict(req, changes.details_visible(caller(), req))
+
+
 class DecisionIn(Schema):
     decision = String(required=True, validate=OneOf(["approve", "reject", "return"]))
     comment = String(load_default=None, validate=Length(max=1000))
@@ -63,7 +68,7 @@ def file_change() -> Any:
     rt = runtime()
     with uow() as s:
         req = changes.file_change(s, caller(), rt.vault, change, rt.archive)
-        return change_dict(req), 201
+        return _out(req), 201
 
 
 @bp.get("/change-requests/inbox")
@@ -73,7 +78,7 @@ def inbox() -> Any:
     """Change requests waiting for the caller's step."""
     with uow() as s:
         rows = changes.inbox(s, caller())
-        return {"items": [change_dict(r) for r in rows], "total": len(rows)}
+        return {"items": [_out(r) for r in rows], "total": len(rows)}
 
 
 @bp.get("/change-requests/<int:change_id>")
@@ -82,7 +87,7 @@ def inbox() -> Any:
 def get_change(change_id: int) -> Any:
     """A change request with its steps (whoever may see its target)."""
     with uow() as s:
-        return change_dict(changes.get_change(s, caller(), change_id))
+        return _out(changes.get_change(s, caller(), change_id))
 
 
 @bp.post("/change-requests/<int:change_id>/decision")
@@ -95,14 +100,14 @@ def decide(change_id: int, body: dict[str, Any]) -> Any:
         req = changes.decide(
             s, caller(), change_id, body["decision"], body["comment"], runtime().archive
         )
-        return change_dict(req)
+        return _out(req)
 
 
 @bp.get("/change-requests/<int:change_id>/evidence/<int:evidence_id>")
 @bp.doc(security=SECURITY)
 @signed_in
 def evidence(change_id: int, evidence_id: int) -> Any:
-    """A supporting file, for whoever may see the change's target."""
+    """A supporting file, for those who may see the change's personal details."""
     with uow() as s:
         file = changes.open_evidence(s, caller(), runtime().vault, change_id, evidence_id)
     return attachment_response(file)
@@ -116,7 +121,7 @@ def customer_history(customer_id: int) -> Any:
     with uow() as s:
         get_customer(s, caller(), customer_id)
         rows = changes.history(s, "customer", customer_id)
-        return {"items": [change_dict(r) for r in rows], "total": len(rows)}
+        return {"items": [_out(r) for r in rows], "total": len(rows)}
 
 
 @bp.get("/documents/<int:document_id>/history")
@@ -128,7 +133,7 @@ def document_history(document_id: int) -> Any:
         get_document(s, caller(), document_id)
         rows = changes.history(s, "document", document_id)
         return {
-            "items": [change_dict(r) for r in rows],
+            "items": [_out(r) for r in rows],
             "total": len(rows),
             "numbers": [
                 {

@@ -17,7 +17,7 @@ from archive_service.archive.vocabulary import CUSTOMER_TYPES, SCALES, TIERS
 from archive_service.audit.services import record
 from archive_service.errors import InvalidInput, NotFound
 from archive_service.policy import Caller, may, require
-from archive_service.policy.visibility import customers_clause
+from archive_service.policy.visibility import customers_clause, documents_clause
 from archive_service.vocabulary import Vocabulary
 
 TEXT_FIELDS = (
@@ -142,17 +142,21 @@ def list_customers(
 
 
 def personal_details_visible(by: Caller, customer: Customer) -> bool:
-    """Identity numbers and contact details: not for those who only hold a grant."""
-    decision = may(by, "customer.view", customer)
-    return bool(decision) and decision.rule != "grant"
+    """Identity numbers and contact details (the policy's ``customer.personal``)."""
+    return bool(may(by, "customer.personal", customer))
 
 
-def category_counts(session: Session, customer_id: int) -> dict[str, int]:
-    """How many live documents the customer's archive holds, by category."""
+def category_counts(session: Session, by: Caller, customer_id: int) -> dict[str, int]:
+    """How many live documents of the customer's archive the caller may open, by category
+    (a count of what they may not open would tell them what exists)."""
     rows = session.execute(
         select(Category.code, func.count(Document.id))
         .join(Document, Document.category_id == Category.id)
-        .where(Document.customer_id == customer_id, Document.status != DocumentStatus.DESTROYED)
+        .where(
+            Document.customer_id == customer_id,
+            Document.status != DocumentStatus.DESTROYED,
+            documents_clause(by),
+        )
         .group_by(Category.code)
     ).all()
     return {code: int(n) for code, n in rows}

@@ -34,10 +34,12 @@ def read_content(
     purpose: str | None = None,
     version_number: int | None = None,
 ) -> Reading:
-    """Open a document's content (``action``: preview or download); the reading is
-    registered before a byte leaves."""
+    """Open a document's original file (``action``: preview or download); the reading is
+    registered before a byte leaves. Both hand out the original bytes, so both need
+    ``document.download``: a view-only reader is shown page images instead
+    (``viewing.page_views``)."""
     doc = get_document(session, by, document_id)
-    decision = require(by, "document.download" if action == "download" else "document.read", doc)
+    decision = require(by, "document.download", doc)
     if doc.status == DocumentStatus.DESTROYED:
         raise Gone("document was destroyed", tombstone=tombstone(doc))
     purpose = (purpose or "").strip() or None

@@ -221,19 +221,36 @@ def file_change(
     return req
 
 
+def change_form(session: Session, by: Caller, target_type: str, target_id: int) -> Any:
+    """The target whose change form the caller opens: only those who may file a change see
+    it (they may see the customer's personal details too, which the form shows)."""
+    target = _target(session, by, target_type, target_id)
+    require(by, "change.file", target if target_type == "customer" else target.customer)
+    return target
+
+
 def get_change(session: Session, by: Caller, change_id: int) -> ChangeRequest:
+    """A change request, for whoever may see its target or decides one of its steps."""
     req = session.get(ChangeRequest, change_id)
     if req is None:
         raise NotFound("no such change request")
-    _target(session, by, req.target_type, req.target_id)  # who may see the target sees it
+    if may(by, "change.details", req).rule != "change-decider":
+        _target(session, by, req.target_type, req.target_id)  # who may see the target sees it
     return req
+
+
+def details_visible(by: Caller, req: ChangeRequest) -> bool:
+    """May the caller see the request's personal values and evidence (``change.details``)?"""
+    return bool(may(by, "change.details", req))
 
 
 def open_evidence(
     session: Session, by: Caller, vault: Vault, change_id: int, evidence_id: int
 ) -> Attachment:
-    """A supporting file, for whoever may see the change's target (the reading is audited)."""
+    """A supporting file, for those who may see the change's personal details (the reading
+    is audited)."""
     req = get_change(session, by, change_id)
+    require(by, "change.details", req)
     item = next((e for e in req.evidence if e.id == evidence_id), None)
     if item is None:
         raise NotFound("no such evidence")

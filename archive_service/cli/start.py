@@ -21,6 +21,7 @@ from archive_service.errors import DomainError
 from archive_service.instance import ensure_instance
 from archive_service.migrate import upgrade
 from archive_service.runtime import Runtime, build_runtime
+from archive_service.serving import confine_temp_files, waitress_options
 from workers.sender import connect
 
 
@@ -68,6 +69,7 @@ def run(host: str, port: int, threads: int, no_worker: bool) -> None:
     from archive_service.app import create_app
 
     settings = Settings.from_env()
+    confine_temp_files(settings)  # before anything spools: waitress, uploads, the worker
     try:
         rt, generated = initialise(settings)
     except DomainError as exc:
@@ -83,7 +85,9 @@ def run(host: str, port: int, threads: int, no_worker: bool) -> None:
     worker = None if no_worker else _start_worker(settings)
     app = create_app(settings, runtime=rt)
     # Bind before announcing, so the printed URL answers at once.
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="archive")
+    server = waitress.create_server(
+        app, host=host, port=port, threads=threads, ident="archive", **waitress_options(settings)
+    )
     url = f"http://{host}:{port}/"
     click.echo(f"Customer archive service running at {url}")
     if generated:

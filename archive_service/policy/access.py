@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from archive_service.access.rules import DECIDING_ROLES
 from archive_service.accounts.vocabulary import EXTERNAL_ROLE
+from archive_service.policy.archive import sees_customer
 from archive_service.policy.core import Decision, any_role, rule
 from archive_service.policy.steps import decide_step, names
 
@@ -32,6 +33,16 @@ def _view_request(user: User, req: Any) -> Decision:
     if any(names(user, s) for s in req.steps):
         return Decision(True, "approver")
     return Decision(False, "access-overseer", "not your application")
+
+
+@rule("access.request_customer")
+def _request_customer(user: User, req: Any) -> Decision:
+    """Whose archive an application concerns. Its approvers and overseers see the customer;
+    the applicant only once they may see it (a grant shows it), so an application by an
+    archive number or a name teaches nothing about whose documents they are."""
+    if req.requester_id == user.id:
+        return sees_customer(user, req.customer)
+    return _view_request(user, req)
 
 
 rule("access.decide")(decide_step)

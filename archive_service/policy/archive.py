@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from archive_service.access import coverage
 from archive_service.accounts.vocabulary import EXTERNAL_ROLE
+from archive_service.archive.vocabulary import DocumentStatus
 from archive_service.policy.core import Decision, any_role, rule, same_department
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def _session_of(obj: Any) -> Any:
 
 
 @rule("customer.view")
-def _sees_customer(user: User, customer: Any) -> Decision:
+def sees_customer(user: User, customer: Any) -> Decision:
     own = own_access(user, customer)
     if own is not None:
         return own
@@ -66,6 +67,9 @@ def _document_by_grant(user: User, document: Any, mode: str | None) -> Decision:
         return Decision(False, "no-grant", "no approved application covers this document")
     grant = coverage.grant_covering(session, user.id, document, mode)
     if grant is not None and EXTERNAL_ROLE in user.roles:
+        if document.status != DocumentStatus.ACCEPTED:
+            # Never in a session of theirs (sessions show accepted documents only).
+            return Decision(False, "no-grant", "no approved application covers this document")
         # External viewers never get a document through the ordinary routes: only as
         # watermarked pages inside a supervised session (archive_service.viewing).
         return Decision(
@@ -76,13 +80,32 @@ def _document_by_grant(user: User, document: Any, mode: str | None) -> Decision:
     if grant is not None:
         return Decision(True, "grant", grant_id=grant.id)
     if mode == "download" and coverage.grant_covering(session, user.id, document, None):
-        return Decision(False, "grant-view-only", "the grant allows viewing, not downloading")
+        return Decision(
+            False,
+            "grant-view-only",
+            "the grant is for viewing: the document is shown as page images, never as the file",
+        )
     ended = coverage.ended_grant_covering(session, user.id, document)
     if ended is not None:
         # They know the document exists: say why it is closed rather than hide it.
         state = "revoked" if ended.status == "revoked" else "expired"
         return Decision(False, f"grant-{state}", f"the grant for this document was {state}")
     return Decision(False, "no-grant", "no approved application covers this document")
+
+
+@rule("customer.personal")
+def personal_details(user: User, customer: Any) -> Decision:
+    """Identity numbers and contact details (``archive.customers.PERSONAL_FIELDS``), wherever
+    they appear — the record, change requests and their evidence, forms: the customer's own
+    people only. A grant shows the customer's name and the documents it covers, never these."""
+    own = own_access(user, customer)
+    if own is not None:
+        return own
+    return Decision(
+        False,
+        "personal-details",
+        "identity numbers and contact details are shown to the customer's own department only",
+    )
 
 
 @rule("customer.list")
@@ -123,13 +146,21 @@ def _view_document(user: User, document: Any) -> Decision:
 
 @rule("document.read")
 def _read_document(user: User, document: Any) -> Decision:
-    """Content in the browser (view, preview): registered in the access register."""
+    """The content in some form — for a view-only reader as server-rendered page images
+    (``viewing.page_views``); registered in the access register."""
     return _document_by_grant(user, document, None)
 
 
 @rule("document.download")
 def _download_document(user: User, document: Any) -> Decision:
-    """The file itself: like reading, but a grant must be for ``download``."""
+    """The original bytes, downloaded or previewed inline: like reading, but a grant must be
+    for ``download``.
+
+    A reader is *view-only* when this refuses what ``document.read`` allows: their only way
+    to the document is a grant in mode ``view`` (no download grant covers it, and they are
+    neither of the owning department's clerks and heads, nor an archivist or a manager, who
+    all keep the original). View-only readers get watermarked page images, never the file.
+    """
     return _document_by_grant(user, document, "download")
 
 

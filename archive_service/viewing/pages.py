@@ -18,12 +18,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.access.coverage import grant_covering, granted_documents_clause
+from archive_service.access.coverage import grant_covers, grant_documents_clause
 from archive_service.archive.models import AccessRecord, Document, DocumentStatus
 from archive_service.audit.services import record
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, NotAllowed, NotFound
-from archive_service.policy import Caller, require
+from archive_service.policy import Caller, may, require
 from archive_service.vault.models import StoredObject
 from archive_service.viewing import render
 from archive_service.viewing.models import ViewingSession
@@ -34,9 +34,10 @@ UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
 def _viewer_session(session: Session, by: Caller, session_id: int) -> ViewingSession:
-    """The regulator's own session, open right now; anything else is refused."""
+    """The regulator's own session, open right now; anything else is refused. A session
+    the caller takes no part in is answered as one that does not exist."""
     vs = session.get(ViewingSession, session_id)
-    if vs is None:
+    if vs is None or (by.user is not None and not may(by, "viewing.see", vs)):
         raise NotFound("no such session")
     require(by, "viewing.view", vs)
     settle(session, vs)
@@ -55,7 +56,7 @@ def documents(session: Session, by: Caller, session_id: int) -> list[Document]:
         session.execute(
             select(Document)
             .where(
-                granted_documents_clause(vs.regulator_id),
+                grant_documents_clause(vs.grant_id),
                 Document.status == DocumentStatus.ACCEPTED,
             )
             .order_by(Document.archive_number)
@@ -64,11 +65,13 @@ def documents(session: Session, by: Caller, session_id: int) -> list[Document]:
 
 
 def _document(session: Session, vs: ViewingSession, document_id: int) -> Document:
+    """A document of this session: accepted and covered by the session's own grant (not
+    another grant of the viewer's, which has its own supervisor and session)."""
     doc = session.get(Document, document_id)
     if (
         doc is None
         or doc.status != DocumentStatus.ACCEPTED
-        or grant_covering(session, vs.regulator_id, doc) is None
+        or not grant_covers(session, vs.grant_id, doc)
     ):
         raise NotFound("no such document in this session")
     return doc
@@ -87,7 +90,7 @@ class PageSource:
     caller; rendering then runs outside any transaction (it can take seconds, and on
     SQLite an open transaction holds the write lock)."""
 
-    session_id: int
+    session_id: int | None  # None: a view-only reader's page outside any session
     label: str
     document_id: int
     folder: Path
@@ -99,7 +102,10 @@ class PageSource:
 
 @contextmanager
 def _locked(folder: Path) -> Iterator[None]:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Every level it creates is private (mkdir's parents would get the umask's mode).
+    for level in reversed([folder, *folder.parents]):
+        if not level.exists():
+            level.mkdir(mode=0o700, exist_ok=True)
     with (folder / ".lock").open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -173,6 +179,7 @@ def render_page(workspace: Workspace, source: PageSource, page: int) -> bytes:
 def register_page(session: Session, by: Caller, source: PageSource, page: int) -> None:
     """Register a rendered page before it leaves, checking again that the session is still
     open and still covers the document: a session ended while the page was rendered wins."""
+    assert source.session_id is not None
     vs = _viewer_session(session, by, source.session_id)
     doc = _document(session, vs, source.document_id)
     regulator = vs.regulator

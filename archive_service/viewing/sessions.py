@@ -21,6 +21,8 @@ from archive_service.viewing.workspace import Workspace
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system("scheduler")
+# A view-only reader's decrypted copy (viewing.page_views) is wiped after this long unused.
+READER_IDLE_SECONDS = 30 * 60
 
 
 def live_grant(grant: Grant, now: datetime) -> bool:
@@ -72,8 +74,9 @@ def open_session(session: Session, by: Caller, grant_id: int, minutes: int) -> V
 
 
 def get_session(session: Session, by: Caller, session_id: int) -> ViewingSession:
+    """A session the caller takes part in or oversees; any other is 'not found'."""
     vs = session.get(ViewingSession, session_id)
-    if vs is None:
+    if vs is None or (by.user is not None and not may(by, "viewing.see", vs)):
         raise NotFound("no such session")
     require(by, "viewing.see", vs)
     settle(session, vs)
@@ -125,7 +128,8 @@ def settle(session: Session, vs: ViewingSession) -> None:
 
 
 def end_overdue(db: Database, workspace: Workspace) -> int:
-    """Scheduler: record sessions that ran out, and wipe every ended session's files."""
+    """Scheduler: record sessions that ran out, and wipe every ended session's files and
+    every reader's copies unused for READER_IDLE_SECONDS."""
     now = utcnow()
     with db.unit_of_work() as s:
         due = s.execute(
@@ -145,6 +149,7 @@ def end_overdue(db: Database, workspace: Workspace) -> int:
             s.execute(select(ViewingSession.id).where(ViewingSession.closed_at.is_(None))).scalars()
         )
     workspace.wipe_all_but(open_ids)
+    workspace.wipe_idle_readers(READER_IDLE_SECONDS)
     return ended
 
 

@@ -47,13 +47,10 @@ def apply() -> Any:
     if form.validate_on_submit():
         try:
             with uow() as s:
-                numbers = [
+                numbers = tuple(
                     n for n in values.get("numbers", "").replace("，", ",").split(",") if n.strip()
-                ]
-                doc_ids = applications.resolve_numbers(s, numbers) if numbers else []
-                customer_id = None
-                if not doc_ids:
-                    customer_id = applications.resolve_customer(s, values.get("customer", ""))
+                )
+                customer = None if numbers else values.get("customer", "")
                 start = _day(values["starts"])
                 req = applications.apply(
                     s,
@@ -63,9 +60,9 @@ def apply() -> Any:
                         mode=values.get("mode", ""),
                         starts_at=max(start, datetime.now(UTC)) if start.date() == today else start,
                         ends_at=_day(values["ends"], end=True),
-                        customer_id=customer_id,
-                        document_ids=tuple(doc_ids),
-                        categories=tuple(request.form.getlist("categories")) if customer_id else (),
+                        numbers=numbers,
+                        customer=customer,
+                        categories=tuple(request.form.getlist("categories")) if customer else (),
                     ),
                     runtime().archive.operations_department,
                 )

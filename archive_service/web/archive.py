@@ -26,7 +26,9 @@ from archive_service.changes.services import history as change_history
 from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.policy import may
-from archive_service.responses import content_response
+from archive_service.responses import content_response, png_response
+from archive_service.viewing import page_views
+from archive_service.web.changes import shown
 from archive_service.web.forms import ActionForm, ReasonForm, attempt
 
 bp = Blueprint("web_archive", __name__)
@@ -91,7 +93,7 @@ def customer(customer_id: int) -> Any:
     s = request_session()
     c = archive_customers.get_customer(s, caller(), customer_id)
     docs, _total = documents.list_documents(s, caller(), customer_id=c.id, per_page=500)
-    counts = archive_customers.category_counts(s, c.id)
+    counts = archive_customers.category_counts(s, caller(), c.id)
     tree = categories.category_tree(s)
     top_counts = {top.code: sum(counts.get(ch.code, 0) for ch in kids) for top, kids in tree}
     return render_template(
@@ -106,7 +108,7 @@ def customer(customer_id: int) -> Any:
         form=ActionForm(),
         category=request.args.get("category"),
         personal=archive_customers.personal_details_visible(caller(), c),
-        history=change_history(s, "customer", c.id),
+        history=shown(change_history(s, "customer", c.id)),
         can_change=bool(may(caller(), "change.file", c)),
     )
 
@@ -213,12 +215,13 @@ def document(document_id: int) -> Any:
         retention=disposal_date.retention_history(s, doc.id),
         register=reading.register_for(s, doc.id),
         can_read=bool(may(caller(), "document.read", doc)),
+        can_download=bool(may(caller(), "document.download", doc)),
         needs_purpose=may(caller(), "document.read", doc).rule == "manager-registered",
         can_hold=bool(may(caller(), "document.hold", doc)),
         can_review=bool(may(caller(), "document.review", doc)),
         form=ActionForm(),
         reason_form=ReasonForm(),
-        history=change_history(s, "document", doc.id),
+        history=shown(change_history(s, "document", doc.id)),
         can_change=doc.status == "accepted" and bool(may(caller(), "change.file", doc.customer)),
     ), (410 if doc.status == "destroyed" else 200)
 
@@ -248,6 +251,29 @@ def file(document_id: int) -> Any:
         resp.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'self'"
         resp.headers["X-Frame-Options"] = "SAMEORIGIN"
     return resp
+
+
+@bp.get("/documents/<int:document_id>/view")
+@signed_in
+def view_pages(document_id: int) -> Any:
+    """The document page by page, as images the server rendered and watermarked: how a
+    reader whose grant is view-only reads it (anyone who may read may page through)."""
+    purpose = request.args.get("purpose")
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    count = page_views.page_total(uow, caller(), runtime().viewing, document_id, purpose)
+    doc = documents.get_document(request_session(), caller(), document_id)
+    return render_template(
+        "archive/pages.html", doc=doc, page=min(page, count), pages=count, purpose=purpose
+    )
+
+
+@bp.get("/documents/<int:document_id>/pages/<int:page>.png")
+@signed_in
+def page_image(document_id: int, page: int) -> Any:
+    png = page_views.show_page(
+        uow, caller(), runtime().viewing, document_id, page, request.args.get("purpose")
+    )
+    return png_response(png)
 
 
 @bp.post("/documents/<int:document_id>/hold")

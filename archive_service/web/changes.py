@@ -8,15 +8,21 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from archive_service.archive.categories import category_tree
-from archive_service.archive.customers import get_customer
-from archive_service.archive.documents import get_document
 from archive_service.archive.vocabulary import RETENTION_CLASSES, TIERS
 from archive_service.changes import services as changes
+from archive_service.changes.models import ChangeRequest
+from archive_service.changes.serializers import change_dict
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.web.forms import ActionForm
 
 bp = Blueprint("web_changes", __name__, url_prefix="/changes")
+
+
+def shown(rows: list[ChangeRequest]) -> list[tuple[ChangeRequest, dict[str, Any]]]:
+    """Each request with what the caller may see of it (personal values, evidence)."""
+    return [(r, change_dict(r, changes.details_visible(caller(), r))) for r in rows]
+
 
 CUSTOMER_FORM = (
     "name",
@@ -42,14 +48,10 @@ def new() -> Any:
     target_type = request.values.get("target_type", "")
     target_id = request.values.get("target_id", type=int) or 0
     s = request_session()
-    fields: tuple[str, ...]
-    if target_type == "customer":
-        target: Any = get_customer(s, caller(), target_id)
-        fields = CUSTOMER_FORM
-    else:
+    if target_type != "customer":
         target_type = "document"
-        target = get_document(s, caller(), target_id)
-        fields = DOCUMENT_FORM
+    fields = CUSTOMER_FORM if target_type == "customer" else DOCUMENT_FORM
+    target = changes.change_form(s, caller(), target_type, target_id)
     form = ActionForm()
     if form.validate_on_submit():
         values: dict[str, Any] = {}
@@ -105,14 +107,14 @@ def new() -> Any:
 @bp.get("/mine")
 @signed_in
 def mine() -> Any:
-    rows = changes.my_changes(request_session(), caller())
+    rows = shown(changes.my_changes(request_session(), caller()))
     return render_template("changes/list.html", rows=rows, title=_("My change requests"), form=None)
 
 
 @bp.get("/inbox")
 @signed_in
 def inbox() -> Any:
-    rows = changes.inbox(request_session(), caller())
+    rows = shown(changes.inbox(request_session(), caller()))
     return render_template(
         "changes/list.html", rows=rows, title=_("Changes to decide"), form=ActionForm()
     )

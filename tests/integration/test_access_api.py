@@ -43,7 +43,7 @@ def org(client: Any, people: People) -> dict[str, Any]:
             "phone": "021-1",
         },
     ).get_json()["id"]
-    docs = {}
+    docs, numbers = {}, {}
     for name, category, extra in (
         ("contract", "business.contract", {"facts.contract_number": "HT-1"}),
         ("licence", "basic.profile", {}),
@@ -62,9 +62,12 @@ def org(client: Any, people: People) -> dict[str, Any]:
                 "file": (io.BytesIO(samples.pdf(name)), f"{name}.pdf"),
             },
         ).get_json()
-        client.post(f"/api/v1/documents/{d['id']}/accept", headers=h["arch"])
+        accepted = client.post(f"/api/v1/documents/{d['id']}/accept", headers=h["arch"])
         docs[name] = d["id"]
-    return {"h": h, "customer": cid, "docs": docs}
+        numbers[name] = accepted.get_json()["archive_number"]
+    # Applicants name what they may not see by archive number (as they were given it) or by
+    # the customer's exact name: ids are the service's own, shown only to who may see them.
+    return {"h": h, "customer": cid, "name": "华夏贸易", "docs": docs, "numbers": numbers}
 
 
 def apply(client: Any, who: dict[str, str], **body: Any) -> Any:
@@ -96,7 +99,7 @@ def test_cross_department_two_level_chain(client: Any, org: Any, rt: Any) -> Non
     h, docs = org["h"], org["docs"]
     contract = f"/api/v1/documents/{docs['contract']}/content"
     assert client.get(contract, headers=h["fay"]).status_code == 404  # before: not even known
-    r = apply(client, h["fay"], document_ids=[docs["contract"]])
+    r = apply(client, h["fay"], numbers=[org["numbers"]["contract"]])
     assert r.status_code == 201, r.get_json()
     req = r.get_json()
     assert req["status"] == "pending"
@@ -159,16 +162,18 @@ def test_cross_department_two_level_chain(client: Any, org: Any, rt: Any) -> Non
 def test_same_department_needs_only_the_department_head(client: Any, org: Any) -> None:
     h = org["h"]
     req = apply(
-        client, h["sue"], customer_id=org["customer"], categories=["service.complaint"], mode="view"
+        client, h["sue"], customer=org["name"], categories=["service.complaint"], mode="view"
     ).get_json()
     assert [s["role"] for s in req["approval_steps"]] == ["department_head"]
     assert decide(client, h["fred"], req["id"]).status_code == 403  # another department's head
     assert decide(client, h["sam"], req["id"]).get_json()["status"] == "approved"
     complaint = f"/api/v1/documents/{org['docs']['complaint']}/content"
-    # A view grant: preview in the browser, but no download.
-    assert client.get(complaint + "?disposition=inline", headers=h["sue"]).status_code == 200
-    resp = client.get(complaint, headers=h["sue"])
-    assert resp.status_code == 403 and resp.get_json()["error"]["rule"] == "grant-view-only"
+    # A view grant: page images, never the file (no download, no inline preview either).
+    pages = f"/api/v1/documents/{org['docs']['complaint']}/pages"
+    assert client.get(pages, headers=h["sue"]).get_json()["pages"] == 1
+    for url in (complaint, complaint + "?disposition=inline"):
+        resp = client.get(url, headers=h["sue"])
+        assert resp.status_code == 403 and resp.get_json()["error"]["rule"] == "grant-view-only"
     # Other categories stay closed.
     assert (
         client.get(f"/api/v1/documents/{org['docs']['licence']}", headers=h["sue"]).status_code
@@ -178,7 +183,7 @@ def test_same_department_needs_only_the_department_head(client: Any, org: Any) -
 
 def test_rejection_ends_the_application_with_its_reason(client: Any, org: Any) -> None:
     h = org["h"]
-    req = apply(client, h["fay"], customer_id=org["customer"]).get_json()
+    req = apply(client, h["fay"], customer=org["name"]).get_json()
     assert decide(client, h["fred"], req["id"], "reject").status_code == 422  # reason needed
     rejected = decide(client, h["fred"], req["id"], "reject", "用途不明确").get_json()
     assert rejected["status"] == "rejected" and rejected["reason"] == "用途不明确"
@@ -193,7 +198,7 @@ def test_grant_expires_on_time_and_revocation_is_immediate(client: Any, org: Any
     req = apply(
         client,
         h["fay"],
-        document_ids=[docs["licence"]],
+        numbers=[org["numbers"]["licence"]],
         ends_at=(NOW + timedelta(hours=2)).isoformat(),
     ).get_json()
     decide(client, h["fred"], req["id"])
@@ -214,7 +219,7 @@ def test_grant_expires_on_time_and_revocation_is_immediate(client: Any, org: Any
     status = client.get(f"/api/v1/access-requests/{req['id']}", headers=h["fay"]).get_json()
     assert status["status"] == "expired"
     # A second grant, revoked: the next request already fails.
-    req2 = apply(client, h["fay"], document_ids=[docs["licence"]]).get_json()
+    req2 = apply(client, h["fay"], document_ids=[docs["licence"]]).get_json()  # known to her now
     decide(client, h["fred"], req2["id"])
     g2 = decide(client, h["olga"], req2["id"]).get_json()["grant_id"]
     assert g2 != grant_id and client.get(url, headers=h["fay"]).status_code == 200
@@ -241,14 +246,14 @@ def test_grant_expires_on_time_and_revocation_is_immediate(client: Any, org: Any
         ({"mode": "steal"}, "mode"),
         ({"ends_at": (NOW - timedelta(days=1)).isoformat()}, "ends_at"),
         ({"document_ids": [999999]}, "document_ids"),
-        ({"customer_id": None}, "customer_id"),
+        ({"customer": None}, "customer_id"),
         ({"categories": ["nope"]}, "categories"),
     ],
 )
 def test_bad_applications_name_the_field(
     client: Any, org: Any, body: dict[str, Any], field: str
 ) -> None:
-    base = {"customer_id": org["customer"]}
+    base = {"customer": org["name"]}
     resp = apply(client, org["h"]["fay"], **{**base, **body})
     assert resp.status_code == 422, resp.get_json()
     err = resp.get_json()["error"]

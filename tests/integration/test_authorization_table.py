@@ -60,6 +60,11 @@ DOCUMENT_READ_ROUTES = {
     "/api/v1/documents/<int:document_id>/history": "api_history",
     "/documents/<int:document_id>": "web_page",
     "/documents/<int:document_id>/file": "web_download web_preview",
+    # Page images: what a view-only reader gets instead of the file.
+    "/api/v1/documents/<int:document_id>/pages": "api_pages",
+    "/api/v1/documents/<int:document_id>/pages/<int:page>": "api_page",
+    "/documents/<int:document_id>/view": "web_pages",
+    "/documents/<int:document_id>/pages/<int:page>.png": "web_page_image",
     # Supervised viewing: only the session's external viewer, only while it is open.
     "/api/v1/viewing-sessions/<int:session_id>/documents/<int:document_id>": "api_view_pages",
     "/api/v1/viewing-sessions/<int:session_id>/documents/<int:document_id>/pages/<int:page>": (
@@ -89,9 +94,14 @@ CUSTOMER_READ_ROUTES = {
 }
 
 
+# They oversee every session (policy/access.OVERSEERS): told it is not theirs to page through.
+OVERSEERS = {"archivist", "auditor", "ops_head"}
+
+
 def expected(who: str, column: str) -> int:
     if column in VIEWING:
-        return 200 if who == "regulator_granted" else 403
+        # A session one takes no part in is answered as one that does not exist.
+        return 200 if who == "regulator_granted" else 403 if who in OVERSEERS else 404
     if who == "regulator_granted":
         # Known to them by their grant, refused with the reason; customers and lists stay shut.
         return (
@@ -107,13 +117,16 @@ def expected(who: str, column: str) -> int:
         "api_meta",
         "api_history",
         "web_page",
-        "api_preview",
-        "web_preview",
+        "api_pages",
+        "api_page",
+        "web_pages",
+        "web_page_image",
         "api_list",
         "api_search",
     ):
         return 200 if who in SEES_DOCUMENT else 404
-    if column in ("api_download", "web_download"):
+    # A preview is the original file too: view means view (pages above), never the bytes.
+    if column in ("api_download", "web_download", "api_preview", "web_preview"):
         if who in DOWNLOADS:
             return 200
         return 403 if who == "grant_view" else 404
@@ -180,6 +193,13 @@ def test_every_role_and_grant_state_on_every_read_path(
 
     target = put("target", "business.contract")
     other = put("other", "basic.profile")
+    # Applicants name documents they may not see by the archive numbers they were given.
+    number = {
+        d: client.get(f"/api/v1/documents/{d}", headers=tok["clerk-same"]).get_json()[
+            "archive_number"
+        ]
+        for d in (target, other)
+    }
 
     def grant(user: str, *, mode: str = "download", approve: bool = True, **scope: Any) -> int:
         now = datetime.now(UTC)
@@ -203,16 +223,16 @@ def test_every_role_and_grant_state_on_every_read_path(
             return int(r.get_json()["grant_id"])
         return int(req["id"])
 
-    grant("grant-pending", approve=False, document_ids=[target])
-    grant("grant-download", document_ids=[target])
-    grant("grant-view", mode="view", document_ids=[target])
+    grant("grant-pending", approve=False, numbers=[number[target]])
+    grant("grant-download", numbers=[number[target]])
+    grant("grant-view", mode="view", numbers=[number[target]])
     with time_machine.travel(datetime.now(UTC) - timedelta(days=3)):
-        grant("grant-expired", document_ids=[target])
-    revoked = grant("grant-revoked", document_ids=[target])
+        grant("grant-expired", numbers=[number[target]])
+    revoked = grant("grant-revoked", numbers=[number[target]])
     client.post(f"/api/v1/grants/{revoked}/revoke", json={"reason": "停止"}, headers=tok["ops"])
-    grant("grant-other-document", document_ids=[other])
-    grant("grant-other-category", customer_id=cid, categories=["basic.profile"])
-    external = external_grant(client, "regulator-granted", [target], tok["lead"], "sup")
+    grant("grant-other-document", numbers=[number[other]])
+    grant("grant-other-category", customer="华夏贸易", categories=["basic.profile"])
+    external = external_grant(client, "regulator-granted", [number[target]], tok["lead"], "sup")
     opened = client.post(
         "/api/v1/viewing-sessions",
         json={"grant_id": external},
@@ -261,13 +281,21 @@ def test_every_role_and_grant_state_on_every_read_path(
         answers["web_preview"] = status(
             browser.get(f"/documents/{target}/file{purpose}{sep}inline=1")
         )
+        answers["api_pages"] = status(
+            client.get(f"/api/v1/documents/{target}/pages{purpose}", headers=api)
+        )
+        api_image = client.get(f"/api/v1/documents/{target}/pages/1{purpose}", headers=api)
+        answers["api_page"] = status(api_image)
+        answers["web_pages"] = status(browser.get(f"/documents/{target}/view{purpose}"))
+        web_image = browser.get(f"/documents/{target}/pages/1.png{purpose}")
+        answers["web_page_image"] = status(web_image)
         answers["api_view_pages"] = status(client.get(f"/api/v1{view}", headers=api))
         page = client.get(f"/api/v1{view}/pages/1", headers=api)
         answers["api_view_page"] = status(page)
         answers["web_viewer"] = status(browser.get(f"/viewing/sessions/{sid}/documents/{target}"))
         web_page = browser.get(f"/viewing/sessions/{sid}/documents/{target}/pages/1.png")
         answers["web_view_page"] = status(web_page)
-        for shown in (page, web_page):
+        for shown in (page, web_page, api_image, web_image):
             if shown.status_code == 200:  # pixels only, never the original file
                 assert shown.mimetype == "image/png" and b"%PDF" not in shown.data
                 assert "no-store" in shown.headers["Cache-Control"]
@@ -278,7 +306,7 @@ def test_every_role_and_grant_state_on_every_read_path(
 
 
 def external_grant(
-    client: Any, username: str, document_ids: list[int], leader: dict[str, str], supervisor: str
+    client: Any, username: str, numbers: list[str], leader: dict[str, str], supervisor: str
 ) -> int:
     """An external viewer's application with its legal basis, approved by a leader."""
     now = datetime.now(UTC)
@@ -289,7 +317,7 @@ def external_grant(
         json={
             "purpose": "监管检查",
             "mode": "view",
-            "document_ids": document_ids,
+            "numbers": numbers,
             "starts_at": (now - timedelta(minutes=1)).isoformat(),
             "ends_at": (now + timedelta(days=1)).isoformat(),
         },

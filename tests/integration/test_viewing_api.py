@@ -78,6 +78,14 @@ def org(client: Any, people: People) -> dict[str, Any]:
     return {"h": h, "docs": docs, "customer": cid}
 
 
+def _numbers(client: Any, h: Any, docs: list[int]) -> list[str]:
+    """The archive numbers an external body is given (in its letter): ids are not theirs."""
+    return [
+        client.get(f"/api/v1/documents/{d}", headers=h["clara"]).get_json()["archive_number"]
+        for d in docs
+    ]
+
+
 def _apply(client: Any, h: Any, docs: list[int], hours: int = 24, mode: str = "view") -> Any:
     return client.post(
         "/api/v1/access-requests",
@@ -85,7 +93,7 @@ def _apply(client: Any, h: Any, docs: list[int], hours: int = 24, mode: str = "v
         json={
             "purpose": "依法调取合同",
             "mode": mode,
-            "document_ids": docs,
+            "numbers": _numbers(client, h, docs),
             "starts_at": (NOW - timedelta(minutes=1)).isoformat(),
             "ends_at": (NOW + timedelta(hours=hours)).isoformat(),
         },
@@ -338,3 +346,85 @@ def test_external_accounts_come_only_from_approved_applications(
     with time_machine.travel(NOW + timedelta(days=32), tick=False):
         late = client.post("/api/v1/auth/token", json={"username": "court", "password": PASSWORD})
         assert late.status_code in (401, 403)
+
+
+def _granted_in_browser(client: Any, org: Any, username: str = "reg", **scope: str) -> int:
+    """An external application filed on the apply page (``numbers`` or ``customer``, with
+    the legal basis), approved by the leader with sven as supervisor: its grant id."""
+    from tests.integration.test_web_accounts import csrf, login
+
+    browser = client.application.test_client()
+    assert login(browser, username).status_code == 302
+    today = date.today()
+    filed = browser.post(
+        "/access/apply",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": csrf(browser, "/access/apply"),
+            "purpose": "依法调取",
+            "mode": "view",
+            "starts": today.isoformat(),
+            "ends": (today + timedelta(days=3)).isoformat(),
+            "legal_basis": (io.BytesIO(samples.pdf("letter")), "协查函.pdf"),
+            **scope,
+        },
+    )
+    assert filed.status_code == 302, filed.get_data(as_text=True)[-800:]
+    who = bearer(token_for(client, username))
+    req = client.get("/api/v1/access-requests", headers=who).get_json()["items"][0]
+    done = client.post(
+        f"/api/v1/access-requests/{req['id']}/decision",
+        headers=org["h"]["leo"],
+        json={"decision": "approve", "supervisor": "sven"},
+    ).get_json()
+    return int(done["grant_id"])
+
+
+def test_outside_their_session_a_regulator_finds_nothing(
+    client: Any, org: Any, people: People
+) -> None:
+    h, contract, other = org["h"], org["docs"]["contract"], org["docs"]["other"]
+    numbers = dict(zip(("contract", "other"), _numbers(client, h, [contract, other]), strict=True))
+    for_contract = _granted_in_browser(client, org, numbers=numbers["contract"])
+    _granted_in_browser(client, org, numbers=numbers["other"])  # its own session, not open
+    vs = client.post(
+        "/api/v1/viewing-sessions", json={"grant_id": for_contract}, headers=h["sven"]
+    ).get_json()
+    base = f"/api/v1/viewing-sessions/{vs['id']}"
+    # The session shows its own grant's documents: "other" belongs to another session.
+    listed = client.get(f"{base}/documents", headers=h["reg"]).get_json()["items"]
+    assert [d["id"] for d in listed] == [contract]
+    assert client.get(f"{base}/documents/{other}/pages/1", headers=h["reg"]).status_code == 404
+    assert client.get(f"{base}/documents/{contract}/pages/1", headers=h["reg"]).status_code == 200
+    # Another external viewer finds no such session at all (not "not yours").
+    people.user("reg2", "regulator", department=None)
+    reg2 = bearer(token_for(client, "reg2"))
+    for url in (
+        base,
+        f"{base}/documents",
+        f"{base}/documents/{contract}",
+        f"{base}/documents/{contract}/pages/1",
+    ):
+        resp = client.get(url, headers=reg2)
+        assert resp.status_code == 404, (url, resp.get_json())
+    # A whole archive granted: a document no session would show (not yet accepted) is not
+    # there; an accepted one the grant covers is known to them, and refused with the reason.
+    people.user("reg3", "regulator", department=None)
+    _granted_in_browser(client, org, username="reg3", customer="华夏贸易")
+    submitted = client.post(
+        "/api/v1/documents",
+        headers=h["clara"],
+        content_type="multipart/form-data",
+        data={
+            "customer_id": str(org["customer"]),
+            "category": "basic.profile",
+            "title": "待审",
+            "retention_class": "short",
+            "file": (io.BytesIO(samples.pdf("pending")), "pending.pdf"),
+        },
+    ).get_json()["id"]
+    reg3 = bearer(token_for(client, "reg3"))
+    for url in (f"/api/v1/documents/{submitted}", f"/api/v1/documents/{submitted}/content"):
+        assert client.get(url, headers=reg3).status_code == 404, url
+    known = client.get(f"/api/v1/documents/{contract}", headers=reg3)
+    assert known.status_code == 403 and known.get_json()["error"]["rule"] == "supervised-only"

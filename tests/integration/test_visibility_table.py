@@ -102,9 +102,13 @@ def test_sql_clauses_agree_with_the_per_object_rule(rt: Runtime, people: People)
             "other": _document(s, rt, other, "basic.profile", 3),
             "fin": _document(s, rt, fin, "basic.profile", 11),
         }
-    _grant(rt, "carl", document_ids=(docs["contract"],))  # one document
-    _grant(rt, "fay", customer_id=sales, categories=("basic.profile",))  # one category
-    revoked = _grant(rt, "rita", customer_id=other)  # a whole archive, then revoked
+    with rt.db.unit_of_work() as s:
+        contract = s.get(Document, docs["contract"])
+        assert contract is not None and contract.archive_number
+        contract_number = contract.archive_number
+    _grant(rt, "carl", numbers=(contract_number,))  # one document
+    _grant(rt, "fay", customer="甲", categories=("basic.profile",))  # one category
+    revoked = _grant(rt, "rita", customer="乙")  # a whole archive, then revoked
     with rt.db.unit_of_work() as s:
         grants.revoke(s, _as(s, "olga"), revoked, "核对完毕")
 
