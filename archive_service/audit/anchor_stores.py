@@ -44,6 +44,9 @@ class AnchorStore(abc.ABC):
     def append(self, number: int, line: str) -> None:
         """Add checkpoint ``number``'s line after the others."""
 
+    def prepare(self) -> None:  # noqa: B027 - most stores are created by their first line
+        """Create the store if it does not exist yet (before the first checkpoint)."""
+
 
 class FileAnchor(AnchorStore):
     """``<folder>/checkpoints.jsonl``, opened for appending only, one fsync'd line per
@@ -111,14 +114,14 @@ class ObjectAnchor(AnchorStore):
     def _names(self) -> list[str]:
         try:
             return sorted(self.store.list_names())
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, ValueError) as exc:  # ValueError: a name S3 refuses
             raise AnchorUnavailable(f"{self.name}: {exc}") from exc
 
     def _get(self, name: str) -> str:
         try:
             with self.store.get(name) as body:
                 return body.read().decode("utf-8", "replace")
-        except (StoreUnavailable, ObjectNotFound) as exc:
+        except (StoreUnavailable, ObjectNotFound, ValueError) as exc:
             raise AnchorUnavailable(f"{self.name}: {exc}") from exc
 
     def read(self) -> list[str] | None:
@@ -132,12 +135,17 @@ class ObjectAnchor(AnchorStore):
         name = self.object_name(number)
         data = line.encode("utf-8")
         try:
-            self.store.ensure_ready()
             if self.store.exists(name):  # never overwrite a checkpoint
                 raise AnchorUnavailable(f"{self.name}: checkpoint {number} already stored")
             self.store.put(name, io.BytesIO(data), len(data))
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, ValueError) as exc:  # ValueError: a name S3 refuses
             raise AnchorUnavailable(f"{self.name}: cannot append: {exc}") from exc
+
+    def prepare(self) -> None:
+        try:
+            self.store.ensure_ready()  # the bucket, with versioning where the server has it
+        except (StoreUnavailable, ValueError) as exc:  # ValueError: a name S3 refuses
+            raise AnchorUnavailable(f"{self.name}: {exc}") from exc
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -130,6 +130,8 @@ def write_checkpoint(db: Database, anchor: Anchor, actor: audit.Actor) -> Checkp
     """Pin the chain's newest event; nothing is written if nothing happened since the
     newest checkpoint, and nothing if the trail contradicts it (that is for verify to
     name, not for a new checkpoint to paper over)."""
+    for store in anchor.stores:
+        store.prepare()
     newest, _ = _newest(anchor)  # outside the transaction: a store may be slow
     with db.unit_of_work() as s:
         seq, hash_, last = _head(s)

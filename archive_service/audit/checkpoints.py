@@ -187,7 +187,7 @@ def check_sequence(
         problem = _link_problem(prev, cp, number)
         if problem:
             return valid, Finding(
-                "checkpoint_sequence", checkpoint=cp.number, store=store, detail=problem
+                "checkpoint_sequence", checkpoint=number, store=store, detail=problem
             )
         valid.append(item)
     return valid, None
