@@ -135,10 +135,12 @@ def write_checkpoint(db: Database, anchor: Anchor, actor: audit.Actor) -> Checkp
     newest, _ = _newest(anchor)  # outside the transaction: a store may be slow
     with db.unit_of_work() as s:
         seq, hash_, last = _head(s)
-        if _nothing_new(newest, seq, last):
-            return CheckpointResult(False, newest, "no new events since the newest checkpoint")
+        # First the contradiction: a cut-off chain written on to the same length again
+        # would otherwise look like one with nothing new.
         if newest is not None and (problem := _contradiction(s, newest, seq)):
             raise AnchorRefused(f"not anchoring: {problem}; run 'archive audit verify'")
+        if _nothing_new(newest, seq, last):
+            return CheckpointResult(False, newest, "no new events since the newest checkpoint")
     cp = first_or_next(
         newest.checkpoint if newest else None,
         seq=seq,

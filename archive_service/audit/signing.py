@@ -19,13 +19,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from archive_service.config import Settings
+from archive_service.errors import Conflict
 from archive_service.instance import write_secret_file
 
 log = logging.getLogger(__name__)
 KEY_FILE = "audit_key.pem"
 
 
-class NoSigningKey(RuntimeError):
+class NoSigningKey(Conflict):
     """This process holds only the public key; checkpoints are written elsewhere."""
 
 

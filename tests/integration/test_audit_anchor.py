@@ -180,6 +180,18 @@ def test_cutting_off_and_writing_on_past_the_checkpoint_is_named(rt: Runtime) ->
     assert result.findings[0].checkpoint == 1
 
 
+def test_a_chain_cut_off_and_written_back_to_the_same_length_is_not_anchored(
+    rt: Runtime,
+) -> None:
+    _write(rt, 4)
+    assert _checkpoint(rt).written  # pins event 4; records event 5
+    cut_off_after(rt, 3)
+    _write(rt, 1)  # another event 4: the head is where the checkpoint left it
+    with pytest.raises(AnchorRefused, match="no longer hashes"):
+        _checkpoint(rt)
+    assert _codes(_verify(rt))[0] == "rechained"
+
+
 def test_rewriting_an_event_and_rehashing_the_rest_is_named(rt: Runtime) -> None:
     _write(rt, 2)
     assert _checkpoint(rt).written  # checkpoint 1 pins event 2; event 3 records it
