@@ -92,6 +92,19 @@ class Settings:
     review_hour: int = 1  # the daily retention review runs at this hour (UTC)
     destruction_pace_ms: int = 0  # pause between destroyed items, to spare a shared store
     destruction_stall_minutes: int = 15  # an executing run without progress this long resumes
+    # The audit trail's anchor (docs/audit.md): signed checkpoints outside the database.
+    audit_key: str = ""  # Ed25519 private key (PEM) that signs checkpoints, or:
+    audit_key_file: str = ""  # production: a mounted file holding it
+    audit_public_key_file: str = ""  # a process that only verifies may hold just this
+    audit_anchor_dir: str = ""  # append-only checkpoint file; default instance/audit-anchor
+    audit_anchor_s3_bucket: str = ""  # a bucket of its own; endpoint and keys default to S3's
+    audit_anchor_s3_endpoint: str = ""
+    audit_anchor_s3_access_key: str = ""
+    audit_anchor_s3_secret_key: str = ""
+    audit_checkpoint_minutes: int = 15  # the beat writes one this often (if the chain grew)
+    audit_tsa_url: str = ""  # RFC 3161 time-stamping authority, optional
+    audit_tsa_ca_file: str = ""  # PEM roots the TSA's certificate must chain to
+    audit_tsa_timeout_seconds: int = 10
     # Celery on Redis: a task a killed worker held is delivered again after this many seconds.
     broker_visibility_timeout: int = 3600
     broker_restore_seconds: int = 100  # how often a worker looks for such tasks (Redis)
@@ -141,6 +154,9 @@ class Settings:
             search_index_dir=self.search_index_dir or str(inst / "index"),
             keyring_file=self.keyring_file or str(inst / "keyring.json"),
             temp_dir=self.temp_dir or str(inst / "tmp"),
+            # The file anchor is the default unless a bucket is named (then only if asked).
+            audit_anchor_dir=self.audit_anchor_dir
+            or ("" if self.audit_anchor_s3_bucket else str(inst / "audit-anchor")),
         )
 
     @property

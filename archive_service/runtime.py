@@ -16,6 +16,8 @@ from typing import Any
 from archive_service import jobs
 from archive_service.accounts.settings import AccountSettings
 from archive_service.archive.settings import ArchiveSettings
+from archive_service.audit.anchor import Anchor
+from archive_service.audit.setup import build_anchor
 from archive_service.config import Settings
 from archive_service.db import Database
 from archive_service.disposal.signing import Signer, load_signer
@@ -34,6 +36,7 @@ class Runtime:
     archive: ArchiveSettings
     vault: Vault
     signer: Signer
+    anchor: Anchor  # the audit trail's checkpoints outside the database
     jobs: jobs.JobSender | None = None
     _index: Any = field(default=None, repr=False)
 
@@ -94,6 +97,7 @@ def build_runtime(settings: Settings) -> Runtime:
         archive=ArchiveSettings.from_settings(settings),
         vault=build_vault(settings),
         signer=load_signer(settings),
+        anchor=build_anchor(settings),
     )
     jobs.install(rt.db.sessions, lambda: rt.jobs)
     return rt

@@ -11,7 +11,7 @@ from apiflask.validators import Range
 from archive_service.api.common import SECURITY, blueprint
 from archive_service.audit import reading
 from archive_service.audit import services as audit
-from archive_service.http import caller, signed_in, uow
+from archive_service.http import caller, runtime, signed_in, uow
 
 bp = blueprint("audit", "Audit")
 
@@ -42,6 +42,8 @@ def list_events(q: dict[str, Any]) -> Any:
 @bp.doc(security=SECURITY)
 @signed_in
 def verify() -> Any:
-    """Check the hash chain: ``{"ok", "checked", "first_broken"}`` (auditor)."""
+    """Check the hash chain and hold it against the signed checkpoints kept outside the
+    database (auditor): ``ok``, ``checked``, ``first_broken``, ``reason`` (the first
+    finding), ``checkpoints``, ``anchored_seq`` and every finding by ``code``."""
     with uow() as s:
-        return reading.verify_chain(s, caller()).as_dict()
+        return reading.verify_chain(s, caller(), runtime().anchor).as_dict()

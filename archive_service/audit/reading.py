@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from archive_service.audit import services as audit
+from archive_service.audit.anchor import Anchor
 from archive_service.audit.models import AuditEvent
 from archive_service.policy import Caller, require
 
@@ -38,6 +39,7 @@ def events_for_export(session: Session, by: Caller, f: audit.AuditFilter) -> Ite
     return audit.iter_all(session, f)
 
 
-def verify_chain(session: Session, by: Caller) -> audit.Verification:
+def verify_chain(session: Session, by: Caller, anchor: Anchor) -> audit.Verification:
+    """The chain, and the chain against its checkpoints outside the database."""
     require(by, "audit.verify")
-    return audit.verify_and_record(session, by.actor)
+    return audit.verify_and_record(session, by.actor, anchor)

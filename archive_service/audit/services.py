@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from archive_service.audit.anchor import Anchor, AnchorReading
 from archive_service.audit.chain import GENESIS, canonical, link
+from archive_service.audit.checkpoints import Finding, compare_chain
 from archive_service.audit.models import AuditChain, AuditEvent
+from archive_service.audit.vocabulary import reason
 from archive_service.db import utcnow
 
 
@@ -85,12 +88,34 @@ def record(
     return ev
 
 
+CHECKPOINT_ACTION = "audit.checkpoint"
+
+
 @dataclass(frozen=True)
 class Verification:
+    """What verify found: ``reason`` and ``first_broken`` describe the first finding."""
+
     ok: bool
     checked: int
     first_broken: int | None
     reason: str | None = None
+    findings: tuple[Finding, ...] = ()
+    checkpoints: int = 0  # valid checkpoints found outside the database
+    anchored_seq: int | None = None  # the event the newest of them pins
+
+    @classmethod
+    def of(cls, checked: int, findings: list[Finding], reading: AnchorReading | None) -> Self:
+        first = findings[0] if findings else None
+        newest = reading.newest if reading else None
+        return cls(
+            ok=first is None,
+            checked=checked,
+            first_broken=first.seq if first else None,
+            reason=reason(first.code) if first else None,
+            findings=tuple(findings),
+            checkpoints=len(reading.entries) if reading else 0,
+            anchored_seq=newest.seq if newest else None,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,38 +123,75 @@ class Verification:
             "checked": self.checked,
             "first_broken": self.first_broken,
             "reason": self.reason,
+            "checkpoints": self.checkpoints,
+            "anchored_seq": self.anchored_seq,
+            "findings": [f.as_dict() for f in self.findings],
         }
 
 
-def verify(session: Session, batch: int = 5000) -> Verification:
-    """Walk the chain in order; name the first event that is not what was written.
-
-    Detects edited events (hash mismatch), deleted ones (sequence gap or
-    broken link), reordered ones (link mismatch) and a cut-off tail (the
-    chain head names a later event than the last one found).
-    """
+def _walk(
+    session: Session, pinned: set[int], batch: int
+) -> tuple[int, Finding | None, dict[int, str], dict[int, str]]:
+    """Walk the chain in order: the events intact from the first, the first that is not
+    what was written, the hashes of the ``pinned`` events, and the checkpoints the trail
+    says were written (number → digest)."""
     expected_prev = GENESIS
     expected_seq = 1
     checked = 0
+    hashes: dict[int, str] = {}
+    named: dict[int, str] = {}
     for ev in _iter_events(session, batch):
         if ev.seq != expected_seq:
-            return Verification(False, checked, expected_seq, "event missing")
+            return checked, Finding("event_missing", seq=expected_seq), hashes, named
         if ev.prev_hash != expected_prev:
-            return Verification(False, checked, ev.seq, "link to previous event broken")
+            return checked, Finding("link_broken", seq=ev.seq), hashes, named
         if link(ev.prev_hash, _event_bytes(ev)) != ev.hash:
-            return Verification(False, checked, ev.seq, "event content altered")
+            return checked, Finding("event_altered", seq=ev.seq), hashes, named
+        if ev.seq in pinned:
+            hashes[ev.seq] = ev.hash
+        if ev.action == CHECKPOINT_ACTION:
+            number, digest = (ev.details or {}).get("checkpoint"), (ev.details or {}).get("digest")
+            if isinstance(number, int) and isinstance(digest, str):
+                named[number] = digest
         expected_prev = ev.hash
         expected_seq += 1
         checked += 1
     head = session.get(AuditChain, 1)
     if head is not None and (head.last_seq != checked or head.last_hash != expected_prev):
-        return Verification(False, checked, checked + 1, "events missing at the end")
-    return Verification(True, checked, None)
+        return checked, Finding("tail_missing", seq=checked + 1), hashes, named
+    return checked, None, hashes, named
 
 
-def verify_and_record(session: Session, actor: Actor) -> Verification:
+def verify(session: Session, anchor: Anchor | None = None, batch: int = 5000) -> Verification:
+    """Walk the chain in order; name the first event that is not what was written, then
+    hold the chain against the checkpoints kept outside the database.
+
+    The chain alone detects edited events (hash mismatch), deleted ones (sequence gap or
+    broken link), reordered ones (link mismatch) and a cut-off tail the head still names.
+    The checkpoints detect what a database writer can do besides: cut off the newest
+    events and move the head (truncation), or rewrite an event and re-hash every later
+    one and the head (re-chaining); and they are themselves checked (signature, unbroken
+    sequence, present in every store, as the trail recorded them).
+    """
+    reading = anchor.read() if anchor is not None else None
+    pinned = {cp.seq for cp in reading.checkpoints} if reading else set()
+    checked, broken, hashes, named = _walk(session, pinned, batch)
+    findings = [broken] if broken else []
+    if anchor is not None and reading is not None:
+        findings += reading.findings
+        if broken is None:
+            mismatch = compare_chain(reading.checkpoints, checked, hashes.get)
+            findings += [mismatch] if mismatch else []
+        trail = reading.trail_findings(named)
+        if trail:  # a checkpoint may have been stored and recorded while we walked
+            trail = anchor.read().trail_findings(named)
+        findings += trail
+    return Verification.of(checked, findings, reading)
+
+
+def verify_and_record(session: Session, actor: Actor, anchor: Anchor | None) -> Verification:
     """Verify the chain and write the result into the chain itself."""
-    result = verify(session)
+    result = verify(session, anchor)
     record(session, actor, "audit.verify", **result.as_dict())
     return result
 

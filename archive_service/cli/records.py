@@ -1,5 +1,5 @@
-"""``archive destruction …`` and ``archive audit …``: signed destruction records and the
-audit trail's check."""
+"""``archive destruction …`` and ``archive audit …``: signed destruction records, and the
+audit trail's check and checkpoints."""
 
 from __future__ import annotations
 
@@ -99,10 +99,44 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain; exit status 1 and the first broken event if altered."""
+    """Check the hash chain and hold it against the signed checkpoints outside the
+    database; exit status 1 naming each finding (the first one as ``reason``)."""
     rt = runtime()
     with rt.db.unit_of_work() as s:
-        result = audit.verify_and_record(s, OPERATOR.actor)
-    click.echo(json.dumps(result.as_dict()))
+        result = audit.verify_and_record(s, OPERATOR.actor, rt.anchor)
+    click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     if not result.ok:
         sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Pin the chain's newest event in the anchor stores now (the beat does it regularly)."""
+    from archive_service.audit.anchoring import write_checkpoint
+
+    rt = runtime()
+    try:
+        result = write_checkpoint(rt.db, rt.anchor, OPERATOR.actor)
+    except DomainError as exc:
+        fail(exc)
+    click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+
+
+@audit_group.command("keygen")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False))
+def audit_keygen(path: str) -> None:
+    """Create the Ed25519 key that signs checkpoints (0600); refuses to overwrite."""
+    from archive_service.audit.signing import new_key_pem
+    from archive_service.instance import write_secret_file
+
+    if Path(path).exists():
+        raise click.ClickException(f"{path} exists; refusing to overwrite a signing key")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_secret_file(Path(path), new_key_pem())
+    click.echo(f"created {path}; mount it as ARCHIVE_AUDIT_KEY_FILE where checkpoints are written")
+
+
+@audit_group.command("public-key")
+def audit_public_key() -> None:
+    """Print the public key that checks this service's checkpoints."""
+    click.echo(runtime().anchor.key.public_pem, nl=False)

@@ -10,7 +10,7 @@ from flask import Blueprint, render_template, request
 
 from archive_service.audit import reading
 from archive_service.audit import services as audit
-from archive_service.http import caller, request_session, signed_in, uow
+from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.responses import csv_response
 
 bp = Blueprint("web_audit", __name__, url_prefix="/audit")
@@ -52,7 +52,7 @@ def events() -> Any:
 @signed_in
 def verify() -> Any:
     with uow() as s:
-        result = reading.verify_chain(s, caller())
+        result = reading.verify_chain(s, caller(), runtime().anchor)
     return render_template("audit/verify.html", result=result)
 
 

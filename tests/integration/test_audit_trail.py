@@ -41,7 +41,15 @@ def _tamper(rt: Runtime, sql: str, **params: object) -> None:
 def test_intact_chain_verifies(rt: Runtime) -> None:
     _write(rt, 5)
     result = _verify(rt)
-    assert result.as_dict() == {"ok": True, "checked": 5, "first_broken": None, "reason": None}
+    assert result.as_dict() == {
+        "ok": True,
+        "checked": 5,
+        "first_broken": None,
+        "reason": None,
+        "checkpoints": 0,
+        "anchored_seq": None,
+        "findings": [],
+    }
 
 
 def test_edited_event_is_named(rt: Runtime) -> None:

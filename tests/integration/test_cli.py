@@ -101,6 +101,9 @@ def test_audit_verify_names_the_tampered_event(run_cli: Any, rt: Any) -> None:
         "checked": 1,
         "first_broken": 2,
         "reason": "event content altered",
+        "checkpoints": 0,
+        "anchored_seq": None,
+        "findings": [{"code": "event_altered", "seq": 2}],
     }
 
 
