@@ -22,6 +22,7 @@ from sqlalchemy import select
 from archive_service.app import create_app
 from archive_service.archive.models import Document
 from archive_service.config import Settings
+from archive_service.audit.signing import new_key_pem as new_audit_key_pem
 from archive_service.disposal.signing import new_key_pem
 from archive_service.runtime import build_runtime
 from storage.keyring import Keyring
@@ -68,6 +69,7 @@ def _stack(tmp_path: Path, pg_url: str, s3_endpoint: str) -> tuple[dict[str, Any
     secrets.mkdir()
     Keyring.generate().save(secrets / "archive_keyring")
     (secrets / "archive_signing_key").write_text(new_key_pem())
+    (secrets / "archive_audit_key").write_text(new_audit_key_pem())
     mounts = {
         "/var/lib/archive/instance": tmp_path / "instance",
         "/var/lib/archive/index": tmp_path / "index",
