@@ -363,7 +363,7 @@ class SidePostings:
         return [terms[i] for i in hit.tolist() if self.get(field, terms[i].encode("utf-8"))]
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=8)
 def _hashes_of(field: str, terms: tuple[str, ...]) -> np.ndarray:
     """The table hashes of many terms of one field (a lone character's expansion)."""
     found = np.fromiter(

@@ -33,6 +33,7 @@ PLAIN_FIELDS = frozenset(
 _TERM_BYTES = 12  # 96 bits: no collision to speak of among billions of distinct terms
 _MIN_SECRET = 32
 _CACHE_TERMS = 1 << 18  # per process: terms repeat across documents (Zipf)
+_CACHE_EXPANSIONS = 8  # a lone character's ~20,000 terms per field (~1.5 MB each)
 # A lone Chinese character is looked up as every bigram it can start: itself followed by
 # each character of the basic CJK block (and 〇) that folding leaves as it is.
 _FOLLOWERS: tuple[str, ...] | None = None
@@ -104,17 +105,23 @@ class TermKey:
 
     def expansion(self, field: str, char: str) -> tuple[str, ...]:
         """Index terms of every bigram a lone Chinese character can start (see
-        :func:`_followers`), cached for the last few characters asked."""
+        :func:`_followers`), cached for the last two characters asked (four fields each)."""
         key = (field, char)
         with self._lock:
             found = self._expansions.get(key)
             if found is not None:
                 self._expansions.move_to_end(key)
                 return found
-        found = tuple(self.term(field, char + f) for f in _followers())
+        # Not through the term cache: 20,000 terms that are mostly in no document.
+        prefix = field.encode() + b"\0" + char.encode("utf-8")
+        digest, secret, encode = hmac.digest, self._terms_key, base64.urlsafe_b64encode
+        found = tuple(
+            encode(digest(secret, prefix + f.encode("utf-8"), "sha256")[:_TERM_BYTES]).decode()
+            for f in _followers()
+        )
         with self._lock:
             self._expansions[key] = found
-            while len(self._expansions) > 32:
+            while len(self._expansions) > _CACHE_EXPANSIONS:
                 self._expansions.popitem(last=False)
         return found
 
