@@ -43,6 +43,9 @@ class Settings:
     s3_secure: bool = True
     keyring_file: str = ""
     search_index_dir: str = ""
+    # The secret that keys the index's terms (docs/search.md): never inside the index folder.
+    search_key: str = ""  # hex, at least 64 digits (32 bytes), or:
+    search_key_file: str = ""  # production: a mounted file holding it
     extract_timeout_seconds: int = 60  # text extraction of one file, in a limited child process
     extract_memory_mb: int = 1024
     viewing_session_minutes: int = 120  # a supervised session lasts at most this long

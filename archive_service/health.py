@@ -35,8 +35,10 @@ def _broker(rt: Runtime) -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
-def _index(rt: Runtime) -> None:
+def _index(rt: Runtime) -> dict[str, Any] | None:
     rt.search_index.count()  # opens the index: it exists and is readable
+    reason = rt.search_index.needs_rebuild()  # written without this term key
+    return None if reason is None else {"ok": False, "rebuild": reason}
 
 
 def _extraction(rt: Runtime) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from archive_service.config import Settings
 from archive_service.db import Database
 from archive_service.disposal.signing import Signer, load_signer
 from archive_service.indexing.context import Indexing
+from archive_service.indexing.term_key import load_search_key
 from archive_service.vault.services import Vault
 from archive_service.vault.setup import build_vault
 from archive_service.viewing.workspace import Workspace
@@ -37,6 +38,7 @@ class Runtime:
     vault: Vault
     signer: Signer
     anchor: Anchor  # the audit trail's checkpoints outside the database
+    search_key: bytes = field(default=b"", repr=False)  # keys the index's terms
     jobs: jobs.JobSender | None = None
     _index: Any = field(default=None, repr=False)
 
@@ -46,7 +48,7 @@ class Runtime:
         if self._index is None:
             from search.index import SearchIndex  # the embedded default (Whoosh)
 
-            self._index = SearchIndex(self.settings.search_index_dir)
+            self._index = SearchIndex(self.settings.search_index_dir, key=self.search_key)
         index: SearchBackend = self._index
         return index
 
@@ -98,6 +100,7 @@ def build_runtime(settings: Settings) -> Runtime:
         vault=build_vault(settings),
         signer=load_signer(settings),
         anchor=build_anchor(settings),
+        search_key=load_search_key(settings),
     )
     jobs.install(rt.db.sessions, lambda: rt.jobs)
     return rt

@@ -42,6 +42,9 @@ from search_corpus import (  # noqa: E402
     word,
 )
 
+# The index's term key: any 32 bytes (terms are keyed HMACs; see docs/search.md).
+KEY = bytes(range(32))
+
 # --------------------------------------------------------------------------- measuring
 
 
@@ -144,7 +147,7 @@ def main() -> None:  # noqa: PLR0915 - one linear report
             ),
         }
         for workers in (0, args.workers):
-            ix = SearchIndex(workdir / f"ours{workers}")
+            ix = SearchIndex(workdir / f"ours{workers}", key=KEY)
             started = time.perf_counter()
             ix.rebuild(sample, workers=workers)
             label = "ours, 1 process" if workers <= 1 else f"ours, {workers} worker processes"
@@ -154,7 +157,7 @@ def main() -> None:  # noqa: PLR0915 - one linear report
             print(f"  {name:32s} {rate:8.0f} docs/s   {rate / jieba_rate:5.2f} x jieba")
 
         print(f"\nfull index: {args.docs:,} documents, {args.workers} worker processes ...")
-        ix = SearchIndex(workdir / "full")
+        ix = SearchIndex(workdir / "full", key=KEY)
         started = time.perf_counter()
         ix.rebuild(docs, workers=args.workers)
         elapsed = time.perf_counter() - started

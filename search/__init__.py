@@ -24,20 +24,24 @@ _HOMES = {
     "AccessFilter": "search.types",
     "Hit": "search.types",
     "IndexBusy": "search.types",
+    "IndexNeedsRebuild": "search.types",
     "IndexedDocument": "search.types",
     "SearchPage": "search.types",
     "SearchQuery": "search.types",
+    "TermKey": "search.keyed",
 }
 
 if TYPE_CHECKING:
     from search.backend import SearchBackend
     from search.index import SearchIndex
+    from search.keyed import TermKey
     from search.query import QueryError, highlight
     from search.types import (
         AccessFilter,
         Hit,
         IndexBusy,
         IndexedDocument,
+        IndexNeedsRebuild,
         SearchPage,
         SearchQuery,
     )
@@ -57,12 +61,14 @@ __all__ = [
     "Extraction",
     "Hit",
     "IndexBusy",
+    "IndexNeedsRebuild",
     "IndexedDocument",
     "QueryError",
     "SearchBackend",
     "SearchIndex",
     "SearchPage",
     "SearchQuery",
+    "TermKey",
     "extract",
     "highlight",
 ]

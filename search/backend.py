@@ -26,7 +26,8 @@ class SearchBackend(Protocol):
       even by an exact number.
     * **No document text.** Bodies are analysed, never stored: the index keeps each
       document's id, its filter fields and whatever its terms need. Highlighting reads
-      the service's encrypted text rendition, not the index.
+      the service's encrypted text rendition, not the index. Read without the key the
+      backend was given, the index reveals no word, number or code (terms are keyed).
     * **One writer.** Writes (:meth:`update`, :meth:`remove`, :meth:`rebuild`) are
       serialised: a backend takes its own lock (or the database's) and waits for it up
       to a bound, then raises :class:`search.types.IndexBusy`. Each call is atomic:
@@ -47,6 +48,12 @@ class SearchBackend(Protocol):
     def rebuild(self, docs: Iterable[IndexedDocument]) -> int:
         """Replace the whole content with ``docs`` (the first of a repeated id wins);
         searches see the old content until the new one is complete. Returns the count."""
+        ...
+
+    def needs_rebuild(self) -> str | None:
+        """None when the index can serve this process; otherwise why not (it was written
+        in an older format, or with another term key) — :meth:`search` and :meth:`update`
+        then raise :class:`search.types.IndexNeedsRebuild` until :meth:`rebuild`."""
         ...
 
     def ids(self) -> set[int]:

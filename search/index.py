@@ -9,6 +9,11 @@ keeps each document's id, its filter fields and the terms' postings. Access
 control is applied inside every search as a filter, so totals and pages count
 only what the caller may open.
 
+Terms of text, numbers and codes are keyed (:mod:`search.keyed`) with the key the caller
+hands in; ``CURRENT`` names the published generation and the fingerprint of the key that
+wrote it. An index written without a key, or with another, is refused
+(:class:`~search.types.IndexNeedsRebuild`) until ``rebuild`` replaces it.
+
 Writes take an exclusive lock on the index directory and wait for it (bounded);
 each call is one Whoosh writer and one commit. ``rebuild`` writes a complete new
 index beside the current one and then switches a pointer file atomically, so
@@ -30,11 +35,20 @@ from whoosh import index
 from whoosh.filedb.filestore import FileStorage
 
 from search import evaluator
+from search.keyed import TermKey, keyed_plan
 from search.query import QueryError
 from search.rebuild import build_segments, default_workers
 from search.schema import MixedText, document_fields, make_schema
 from search.snapshot import SegmentCaches, Snapshot
-from search.types import AccessFilter, Hit, IndexBusy, IndexedDocument, SearchPage, SearchQuery
+from search.types import (
+    AccessFilter,
+    Hit,
+    IndexBusy,
+    IndexedDocument,
+    IndexNeedsRebuild,
+    SearchPage,
+    SearchQuery,
+)
 from search.whoosh_internals import delete_index_files, index_names
 from search.writer import commit, open_writer
 
@@ -42,6 +56,7 @@ __all__ = [
     "AccessFilter",
     "Hit",
     "IndexBusy",
+    "IndexNeedsRebuild",
     "IndexedDocument",
     "MixedText",
     "QueryError",
@@ -55,6 +70,7 @@ __all__ = [
 # keep resolving for them to open.
 
 _CURRENT = "CURRENT"
+_KEY_LINE = "terms "  # CURRENT's second line: "terms <fingerprint of the term key>"
 _LOCK = "write.lock"
 _NAME_RE = re.compile(r"^archive_(\d+)$")
 
@@ -63,16 +79,20 @@ class SearchIndex:
     """The archive's Whoosh index in ``directory`` (created if missing).
 
     Safe to use from several threads and processes: searches read a snapshot,
-    writes queue on a directory lock (``lock_timeout`` seconds at most).
+    writes queue on a directory lock (``lock_timeout`` seconds at most). ``key`` keys
+    the terms (a :class:`~search.keyed.TermKey` or its secret, at least 32 bytes); keep
+    it outside the index directory.
     """
 
     def __init__(
         self,
         directory: str | os.PathLike[str],
         *,
+        key: TermKey | bytes,
         lock_timeout: float = 300.0,
         cache_postings: int = 1_000_000,
     ) -> None:
+        self.key = key if isinstance(key, TermKey) else TermKey(key)
         self.directory = Path(directory)
         self.lock_timeout = lock_timeout
         # Postings decoded from Whoosh's blocks, for segments written without a side
@@ -95,6 +115,7 @@ class SearchIndex:
         if not docs:
             return 0
         with self._write_lock():
+            self._refuse_other_keys()
             ix = self._open(self._current_name())
             writer = open_writer(ix)
             try:
@@ -103,7 +124,7 @@ class SearchIndex:
                     if doc.id in seen:
                         continue
                     seen.add(doc.id)
-                    writer.update_document(**document_fields(doc))
+                    writer.update_document(**document_fields(doc, self.key))
             except BaseException:
                 writer.cancel()
                 raise
@@ -147,7 +168,9 @@ class SearchIndex:
             new = self._next_name()
             ix = self._create(new, publish=False)
             try:
-                segments, count = build_segments(self.directory, new, docs, workers, segment_docs)
+                segments, count = build_segments(
+                    self.directory, new, self.key, docs, workers, segment_docs
+                )
                 writer = ix.writer()
                 # The built segments replace the (empty) content in one TOC commit.
                 writer.commit(mergetype=lambda _writer, _old: list(segments))
@@ -163,6 +186,15 @@ class SearchIndex:
 
     # ----------------------------------------------------------------- reads
 
+    def needs_rebuild(self) -> str | None:
+        """Why the index cannot be used with this key (None: it can): ``"unkeyed"``, an
+        index written before terms were keyed; ``"other-key"``, one written with another
+        key. Either gives wrong answers until :meth:`rebuild`."""
+        found = self._current()[1]
+        if found == self.key.fingerprint:
+            return None
+        return "unkeyed" if found is None else "other-key"
+
     def ids(self) -> set[int]:
         """Every indexed document id."""
         reader = self._snapshot().searcher.reader()
@@ -176,12 +208,18 @@ class SearchIndex:
         """One page of the documents matching ``query`` that the caller may open, and
         their total."""
         plan = evaluator.plan_of(query)
+        self._refuse_other_keys()
         access = evaluator.access_query(query.access)
         if access is None:
             return SearchPage(hits=[], total=0)
-        return evaluator.page(self._snapshot(), query, plan, access)
+        return evaluator.page(self._snapshot(), query, keyed_plan(plan, self.key), access)
 
     # ----------------------------------------------------------------- internals
+
+    def _refuse_other_keys(self) -> None:
+        reason = self.needs_rebuild()
+        if reason is not None:
+            raise IndexNeedsRebuild(reason)
 
     def _snapshot(self) -> Snapshot:
         """This thread's view of the index, reopened when the index changed."""
@@ -210,11 +248,17 @@ class SearchIndex:
 
     def _publish(self, name: str) -> None:
         tmp = self.directory / f"{_CURRENT}.tmp"
-        tmp.write_text(name + "\n", encoding="ascii")
+        tmp.write_text(f"{name}\n{_KEY_LINE}{self.key.fingerprint}\n", encoding="ascii")
         os.replace(tmp, self.directory / _CURRENT)
 
+    def _current(self) -> tuple[str, str | None]:
+        """The published generation, and the fingerprint of its key (None: unkeyed)."""
+        lines = (self.directory / _CURRENT).read_text(encoding="ascii").split("\n")
+        keyed = [line[len(_KEY_LINE) :].strip() for line in lines if line.startswith(_KEY_LINE)]
+        return lines[0].strip(), (keyed[0] if keyed else None)
+
     def _current_name(self) -> str:
-        return (self.directory / _CURRENT).read_text(encoding="ascii").strip()
+        return self._current()[0]
 
     def _index_names(self) -> set[str]:
         return index_names(self.directory, r"archive_\d+")

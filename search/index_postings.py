@@ -41,6 +41,7 @@ import mmap
 import os
 from array import array
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -349,6 +350,27 @@ class SidePostings:
                 )
             i += 1
         return None
+
+    def present(self, field: str, terms: tuple[str, ...]) -> list[str]:
+        """Those of ``terms`` this segment holds in ``field``, checked in one go."""
+        hashes = self._hashes
+        if not len(hashes) or not terms:
+            return []
+        wanted = _hashes_of(field, terms)
+        at = hashes.searchsorted(wanted)
+        at[at == len(hashes)] = 0
+        hit = np.flatnonzero(hashes[at] == wanted)
+        return [terms[i] for i in hit.tolist() if self.get(field, terms[i].encode("utf-8"))]
+
+
+@lru_cache(maxsize=8)
+def _hashes_of(field: str, terms: tuple[str, ...]) -> np.ndarray:
+    """The table hashes of many terms of one field (a lone character's expansion)."""
+    found = np.fromiter(
+        (_hash(term_key(field, t.encode("utf-8"))) for t in terms), dtype="<u8", count=len(terms)
+    )
+    found.flags.writeable = False
+    return found
 
 
 def open_side_file(

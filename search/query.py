@@ -88,6 +88,9 @@ class Clause:
     # which almost never all occur without the word itself; skipping the position
     # check makes common words ~10x cheaper. Quoted phrases and mixed text are exact.
     ordered: bool = True
+    # Keyed plans only (search.keyed): the index terms of every bigram a lone Chinese
+    # character can start, looked up in place of the term dictionary's prefixes.
+    expand: tuple[str, ...] = ()
 
 
 # One unit: a document matches when any of its clauses does.

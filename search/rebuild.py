@@ -13,6 +13,7 @@ from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
 
+from search.keyed import TermKey
 from search.schema import document_fields
 from search.types import IndexedDocument
 from search.whoosh_internals import BufferedSegmentWriter, finish_segment
@@ -22,7 +23,11 @@ __all__ = ["build_segments", "default_workers"]
 
 
 def _segments_from(
-    directory: str, name: str, batches: Iterable[list[IndexedDocument]], segment_docs: int
+    directory: str,
+    name: str,
+    key: TermKey,
+    batches: Iterable[list[IndexedDocument]],
+    segment_docs: int,
 ) -> list[Any]:
     """Whoosh segments holding the documents of ``batches``, at most ``segment_docs`` each,
     written but not yet part of the index (the caller holds the lock and commits them)."""
@@ -34,7 +39,7 @@ def _segments_from(
             for doc in batch:
                 if writer is None:
                     writer = open_writer(ix, lock=False)
-                writer.add_document(**document_fields(doc))
+                writer.add_document(**document_fields(doc, key))
                 if writer.doc_count() >= segment_docs:
                     segments.append(finish_segment(writer))
                     writer = None
@@ -47,11 +52,13 @@ def _segments_from(
     return segments
 
 
-def _segment_worker(directory: str, name: str, jobs: Any, results: Any, segment_docs: int) -> None:
+def _segment_worker(  # noqa: PLR0913 - a process's arguments
+    directory: str, name: str, key: TermKey, jobs: Any, results: Any, segment_docs: int
+) -> None:
     """A rebuild worker: batches from ``jobs`` until None, then its segments to ``results``."""
     try:
         batches = iter(jobs.get, None)
-        results.put(("ok", _segments_from(directory, name, batches, segment_docs)))
+        results.put(("ok", _segments_from(directory, name, key, batches, segment_docs)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
         results.put(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -71,8 +78,13 @@ def _batches(docs: Iterable[IndexedDocument], size: int) -> Iterator[list[Indexe
         yield batch
 
 
-def build_segments(
-    directory: Path, name: str, docs: Iterable[IndexedDocument], workers: int, segment_docs: int
+def build_segments(  # noqa: PLR0913 - the rebuild's parameters, passed through
+    directory: Path,
+    name: str,
+    key: TermKey,
+    docs: Iterable[IndexedDocument],
+    workers: int,
+    segment_docs: int,
 ) -> tuple[list[Any], int]:
     """Segments for ``docs``, written here or by ``workers`` spawned processes, and the count.
 
@@ -88,7 +100,7 @@ def build_segments(
             yield batch
 
     if workers <= 1:
-        return _segments_from(str(directory), name, counted(), segment_docs), count
+        return _segments_from(str(directory), name, key, counted(), segment_docs), count
     import multiprocessing as mp
     import queue
 
@@ -99,7 +111,7 @@ def build_segments(
     procs = [
         ctx.Process(
             target=_segment_worker,
-            args=(str(directory), name, jobs, results, segment_docs),
+            args=(str(directory), name, key, jobs, results, segment_docs),
             daemon=True,
         )
         for _ in range(workers)

@@ -7,7 +7,6 @@ holds what the threads of a process share per segment (side files, lengths, date
 from __future__ import annotations
 
 import bisect
-import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,8 +30,6 @@ from search.whoosh_internals import (
 )
 
 __all__ = ["NO_DOCS", "NO_WEIGHTS", "Leaf", "Postings", "SegmentCaches", "SizedCache", "Snapshot"]
-
-_MAX_PREFIX_TERMS = 2000  # a lone character expands to at most this many bigrams
 
 # A term's postings over the snapshot: global document numbers (int64, ascending,
 # live documents only) and the term's frequency in each (float64).
@@ -247,24 +244,31 @@ class Snapshot:
             docs, weights = docs[keep], weights[keep]
         return docs, weights
 
-    def term_docs(self, field: str, word: str, prefix: bool = False) -> Postings:
-        """Documents containing ``word`` in ``field`` (or, with ``prefix``, any term it
-        starts: frequencies added up), with the frequency in each."""
-        if not prefix:
+    def term_docs(self, field: str, word: str, expand: tuple[str, ...] = ()) -> Postings:
+        """Documents containing ``word`` in ``field`` (or any of the terms ``expand``
+        lists: frequencies added up), with the frequency in each."""
+        if not expand:
             return self.postings(field, word)
         total = np.zeros(self.doc_count_all, dtype=np.float64)
         present = np.zeros(self.doc_count_all, dtype=bool)
         for leaf in self.leaves:
             if field not in leaf.reader.schema:
                 continue
-            for each in itertools.islice(leaf.reader.expand_prefix(field, word), _MAX_PREFIX_TERMS):
-                text = each.decode("utf-8") if isinstance(each, bytes) else each
+            for text in (word, *self._present(leaf, field, expand)):
                 found = self._leaf_postings(leaf, field, text, text.encode("utf-8"))
                 if found is not None:
                     total[found[0]] += found[1]
                     present[found[0]] = True
         docs = np.flatnonzero(present)
         return docs, total[docs]
+
+    def _present(self, leaf: Leaf, field: str, terms: tuple[str, ...]) -> list[str]:
+        """Those of ``terms`` the segment holds in ``field``: one vectorised look-up in the
+        side file, else the segment's term dictionary (keyed terms have no prefixes)."""
+        if leaf.side is not None:
+            return leaf.side.present(field, terms)
+        held = {t.decode("utf-8") for t in leaf.reader.lexicon(field)}
+        return [t for t in terms if t in held]
 
     def all_docs(self, field: str, words: tuple[str, ...], within: np.ndarray) -> Postings:
         """Documents in ``within`` containing every one of ``words`` (in any order), with
@@ -340,7 +344,7 @@ class Snapshot:
         """Documents matching one clause (phrases, words: only among ``within``), with
         frequency."""
         if len(clause.terms) == 1:
-            return self.term_docs(clause.field, clause.terms[0], clause.prefix)
+            return self.term_docs(clause.field, clause.terms[0], clause.expand)
         if clause.ordered:
             return self.phrase_docs(clause.field, clause.terms, within)
         return self.all_docs(clause.field, clause.terms, within)

@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["AccessFilter", "Hit", "IndexBusy", "IndexedDocument", "SearchPage", "SearchQuery"]
+__all__ = [
+    "AccessFilter",
+    "Hit",
+    "IndexBusy",
+    "IndexNeedsRebuild",
+    "IndexedDocument",
+    "SearchPage",
+    "SearchQuery",
+]
 
 
 @dataclass(frozen=True)
@@ -80,3 +88,15 @@ class SearchPage:
 
 class IndexBusy(TimeoutError):
     """Another writer held the index for longer than the lock timeout."""
+
+
+class IndexNeedsRebuild(RuntimeError):
+    """The index was written without the term key in use, or with another: searching or
+    adding to it would give wrong answers. ``reason`` is ``"unkeyed"`` or ``"other-key"``;
+    a full rebuild replaces it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"the search index must be rebuilt ({reason}): it was not written with this term key"
+        )
+        self.reason = reason

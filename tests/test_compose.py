@@ -400,6 +400,29 @@ def test_app_services_share_settings_and_the_keyring_secret(
         assert env["ARCHIVE_KEYRING_FILE"] in targets, f"{name}: keyring secret not mounted"
 
 
+def test_index_readers_and_writers_get_the_search_key_as_a_secret_off_the_index_volume(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Every process that reads or writes the index keys its terms with one key, mounted
+    as a secret: never a path on the index volume, never a value in the environment."""
+    paths = set()
+    for name in APP_SERVICES:
+        svc = services[name]
+        env = svc["environment"]
+        assert "ARCHIVE_SEARCH_KEY" not in env, f"{name}: the search key in the environment"
+        path = env.get("ARCHIVE_SEARCH_KEY_FILE", "")
+        targets = {s.get("target") or f"/run/secrets/{s['source']}" for s in svc.get("secrets", [])}
+        assert path in targets, f"{name}: search key secret not mounted"
+        index_dir = env["ARCHIVE_SEARCH_INDEX_DIR"].rstrip("/") + "/"
+        assert not path.startswith(index_dir), f"{name}: the search key on the index volume"
+        for volume in svc.get("volumes", []):
+            assert not path.startswith(volume["target"].rstrip("/") + "/"), (
+                f"{name}: the search key under the volume at {volume['target']}"
+            )
+        paths.add(path)
+    assert len(paths) == 1, f"the app services read different search keys: {paths}"
+
+
 def test_backing_services_are_pinned_and_checked(services: dict[str, dict[str, Any]]) -> None:
     assert services["postgres"]["image"] == "postgres:16-bookworm"
     assert services["redis"]["image"] == "redis:7.4-bookworm"
@@ -469,8 +492,25 @@ def test_another_s3_server_needs_only_the_profile_switched_off(tmp_path: Path) -
             "test_search_index_volume_written_only_by_indexer",
             lambda c: c["services"]["web"].update(volumes=["search-index:/var/lib/archive/index"]),
         ),
+        (
+            "test_index_readers_and_writers_get_the_search_key_as_a_secret_off_the_index_volume",
+            lambda c: c["services"]["web"].update(secrets=["archive_keyring"]),
+        ),
+        (
+            "test_index_readers_and_writers_get_the_search_key_as_a_secret_off_the_index_volume",
+            lambda c: c["services"]["indexer"]["environment"].update(
+                ARCHIVE_SEARCH_KEY_FILE="/var/lib/archive/index/search_key"
+            ),
+        ),
     ],
-    ids=["second-index-consumer", "unchecked-dependency", "keyring-not-mounted", "index-rw"],
+    ids=[
+        "second-index-consumer",
+        "unchecked-dependency",
+        "keyring-not-mounted",
+        "index-rw",
+        "search-key-not-mounted",
+        "search-key-on-index-volume",
+    ],
 )
 def test_the_resolved_checks_catch_a_broken_stack(
     tmp_path: Path, check: str, break_it: Any

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -15,17 +16,37 @@ def search() -> None:
     """The full-text search index."""
 
 
+@search.command("keygen")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False))
+def search_keygen(path: str) -> None:
+    """Create the key that keys the index's terms (0600); refuses to overwrite."""
+    from archive_service.indexing.term_key import new_key_text
+    from archive_service.instance import write_secret_file
+
+    if Path(path).exists():
+        raise click.ClickException(f"{path} exists; refusing to overwrite a search key")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_secret_file(Path(path), new_key_text())
+    click.echo(
+        f"created {path}; mount it as ARCHIVE_SEARCH_KEY_FILE for the web, the indexer and "
+        "the command line (not inside the index folder)"
+    )
+
+
 @search.command("reindex")
 def search_reindex() -> None:
     """Rebuild the index from the database and the text renditions (no re-extraction).
 
     Stop the index worker first, or run it on the index worker's host: the index has
-    one writer at a time, and this command waits for the lock.
+    one writer at a time, and this command waits for the lock. Also what turns an index
+    written without this term key (an older format, or another key) into a usable one.
     """
     from archive_service.indexing.maintenance import reindex
 
     rt = runtime()
-    click.echo(f"indexed {reindex(rt.indexing)} documents")
+    reason = rt.indexing.index.needs_rebuild()
+    count = reindex(rt.indexing, reason=reason)
+    click.echo(f"indexed {count} documents" + (f" (the index was {reason})" if reason else ""))
 
 
 @search.command("check")

@@ -3,6 +3,7 @@ full rebuild from the renditions, and the check (and repair) of both ways."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from archive_service.indexing.later import extract_later
 from archive_service.indexing.renditions import rendition_text
 from search import IndexedDocument
 
+log = logging.getLogger(__name__)
 SYSTEM = Actor.system("indexer")
 BATCH = 200
 
@@ -56,8 +58,16 @@ def _indexed(ix: Indexing, session: Session, doc: Document) -> IndexedDocument:
 
 
 def index_documents(ix: Indexing, document_ids: Iterable[int]) -> int:
-    """Bring these documents' index entries up to date (destroyed ones are removed)."""
+    """Bring these documents' index entries up to date (destroyed ones are removed).
+
+    An index written without this process's term key (an older format, or another key)
+    cannot take them: it is rebuilt whole instead, which includes them."""
     ids = sorted(set(document_ids))
+    reason = ix.index.needs_rebuild()
+    if reason is not None:
+        log.warning("the search index must be rebuilt (%s): rebuilding it now", reason)
+        reindex(ix, reason=reason)
+        return len(ids)
     live: list[IndexedDocument] = []
     gone: list[int] = []
     with ix.db.unit_of_work() as s:
@@ -94,11 +104,13 @@ def _all_live(ix: Indexing) -> Iterator[IndexedDocument]:
             s.expunge_all()
 
 
-def reindex(ix: Indexing) -> int:
-    """Rebuild the whole index from the database and the text renditions (no re-extraction)."""
+def reindex(ix: Indexing, reason: str | None = None) -> int:
+    """Rebuild the whole index from the database and the text renditions (no re-extraction);
+    ``reason``: why it was started by the service itself (the index needed a rebuild)."""
     count = ix.index.rebuild(_all_live(ix))
     with ix.db.unit_of_work() as s:
-        record(s, SYSTEM, "search.reindex", "index", None, documents=count)
+        extra = {} if reason is None else {"reason": reason}
+        record(s, SYSTEM, "search.reindex", "index", None, documents=count, **extra)
     return count
 
 
@@ -110,14 +122,17 @@ class IndexCheck:
     # Extraction failed: reason class -> ids. Their metadata is indexed, their text is not.
     failed: dict[str, list[int]] = field(default_factory=dict)
     retry_due: list[int] = field(default_factory=list)  # failed, and their retry time has come
+    # Why the index must be rebuilt before it can serve (unkeyed, other-key), if it must.
+    rebuild: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.extra
+        return not self.missing and not self.extra and self.rebuild is None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "rebuild": self.rebuild,
             "missing": self.missing,
             "extra": self.extra,
             "unextracted": self.unextracted,
@@ -144,6 +159,7 @@ def check(ix: Indexing, session: Session) -> IndexCheck:
         if row.extraction == "failed":
             failed.setdefault(row.extraction_reason or "unknown", []).append(row.id)
     return IndexCheck(
+        rebuild=ix.index.needs_rebuild(),
         missing=sorted(live - indexed),
         extra=sorted(indexed - live),
         unextracted=sorted(row.id for row in rows if row.extraction == "pending"),
@@ -163,10 +179,13 @@ def repair(ix: Indexing) -> dict[str, Any]:
     and the failed ones whose retry time has come."""
     with ix.db.unit_of_work() as s:
         found = check(ix, s)
-    if found.extra:
-        remove(ix, found.extra)
-    if found.missing:
-        index_documents(ix, found.missing)
+    if found.rebuild is not None:
+        reindex(ix, reason=found.rebuild)  # every live document, in the new format
+    else:
+        if found.extra:
+            remove(ix, found.extra)
+        if found.missing:
+            index_documents(ix, found.missing)
     to_extract = sorted(set(found.unextracted) | set(found.retry_due))
     if not found.ok or to_extract:
         with ix.db.unit_of_work() as s:

@@ -13,13 +13,21 @@ from sqlalchemy.orm import Session
 from archive_service.access.coverage import live_scopes
 from archive_service.archive.models import Category, Document, DocumentStatus
 from archive_service.audit.services import record
-from archive_service.errors import InvalidInput
+from archive_service.errors import DomainError, InvalidInput
 from archive_service.indexing.renditions import rendition_text
 from archive_service.policy import Caller, may, visibility
 from archive_service.vault.services import Vault
 from search import AccessFilter, SearchBackend
 
 log = logging.getLogger(__name__)
+
+
+class SearchUnavailable(DomainError):
+    """The index cannot answer now: it was written without this service's term key (an
+    older format, or another key) and is being rebuilt. Nothing else is wrong."""
+
+    status = 503
+    code = "search_rebuilding"
 
 
 def access_filter(session: Session, by: Caller) -> AccessFilter:
@@ -81,7 +89,7 @@ def search(
     snippets: bool = True,
 ) -> tuple[list[Found], int]:
     """Documents the caller may open that match; snippets from the shown hits' renditions."""
-    from search import QueryError, SearchQuery, highlight
+    from search import IndexNeedsRebuild, QueryError, SearchQuery, highlight
 
     if p.sort not in ("relevance", "date"):
         raise InvalidInput("sort must be relevance or date", field="sort")
@@ -107,6 +115,12 @@ def search(
         page = backend.search(query)
     except QueryError as exc:
         raise InvalidInput(f"the query cannot be read: {exc}", field="q") from exc
+    except IndexNeedsRebuild as exc:
+        log.error("search refused: %s; run 'archive search reindex'", exc)
+        raise SearchUnavailable(
+            "search is unavailable until the index is rebuilt; try again later",
+            rebuild=exc.reason,
+        ) from exc
     found: list[Found] = []
     for hit in page.hits:
         doc = session.get(Document, hit.id)

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
 
 from archive_service.accounts.departments import list_departments
 from archive_service.archive.categories import category_tree
@@ -56,6 +57,8 @@ def search() -> Any:
                 )
         except InvalidInput as exc:
             error = exc.message
+        except indexing.SearchUnavailable:
+            error = _("Search is unavailable while the index is being rebuilt. Try again later.")
     s = request_session()
     customers, _n = list_customers(s, caller(), per_page=500)
     return render_template(

@@ -24,6 +24,7 @@ from archive_service.archive.models import Document
 from archive_service.audit.signing import new_key_pem as new_audit_key_pem
 from archive_service.config import Settings
 from archive_service.disposal.signing import new_key_pem
+from archive_service.indexing.term_key import new_key_text as new_search_key_text
 from archive_service.runtime import build_runtime
 from storage.keyring import Keyring
 from tests import samples
@@ -70,6 +71,7 @@ def _stack(tmp_path: Path, pg_url: str, s3_endpoint: str) -> tuple[dict[str, Any
     Keyring.generate().save(secrets / "archive_keyring")
     (secrets / "archive_signing_key").write_text(new_key_pem())
     (secrets / "archive_audit_key").write_text(new_audit_key_pem())
+    (secrets / "archive_search_key").write_text(new_search_key_text())
     mounts = {
         "/var/lib/archive/instance": tmp_path / "instance",
         "/var/lib/archive/index": tmp_path / "index",

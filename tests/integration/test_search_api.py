@@ -204,3 +204,38 @@ def test_reindex_and_the_check_both_ways(
         assert maintenance.check(rt.indexing, s).ok
     # Re-indexing reads the text renditions: the body is still found, nothing re-extracted.
     assert ids(search(client, filed["h"]["clara"], "付款延迟"))[:1] == [docs["pdf"]["id"]]
+
+
+def test_an_index_without_this_key_answers_503_and_the_indexer_rebuilds_it(
+    client: Any, filed: dict[str, Any], rt: Runtime, settings: Any, monkeypatch: Any
+) -> None:
+    """After an upgrade (an index of plain terms) or a key change, the index is refused —
+    never searched with the wrong terms — and the index worker's next write rebuilds it."""
+    from archive_service.cli import main
+    from archive_service.indexing import maintenance
+    from search import SearchIndex
+
+    h, docs = filed["h"], filed["docs"]
+    SearchIndex(settings.search_index_dir, key=bytes(range(32))).rebuild([], workers=0)
+    assert rt.search_index.needs_rebuild() == "other-key"
+    resp = client.get("/api/v1/documents", query_string={"q": "付款延迟"}, headers=h["clara"])
+    assert resp.status_code == 503, resp.get_json()
+    assert resp.get_json()["error"]["code"] == "search_rebuilding"
+    health = client.get("/api/v1/health").get_json()
+    assert health["checks"]["index"] == {"ok": False, "rebuild": "other-key"}
+    monkeypatch.setenv("ARCHIVE_INSTANCE_DIR", str(settings.instance_dir))
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("ARCHIVE_KEYRING_FILE", settings.keyring_file)
+    checked = CliRunner().invoke(main, ["search", "check"])
+    assert checked.exit_code == 1 and '"rebuild": "other-key"' in checked.output
+    # The indexer's next job rebuilds the whole index, in this key, from the renditions.
+    assert maintenance.index_documents(rt.indexing, [docs["pdf"]["id"]]) == 1
+    assert rt.search_index.needs_rebuild() is None
+    assert ids(search(client, h["clara"], "付款延迟")) == [docs["pdf"]["id"]]
+    assert ids(search(client, h["clara"], docs["docx"]["number"])) == [docs["docx"]["id"]]
+    assert len(ids(search(client, h["clara"], "91310000MA1FL8XQ30"))) == 3
+    with rt.db.unit_of_work() as s:
+        events = s.execute(
+            select(AuditEvent).where(AuditEvent.action == "search.reindex")
+        ).scalars()
+        assert [e.details.get("reason") for e in events] == ["other-key"]

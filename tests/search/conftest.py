@@ -10,6 +10,9 @@ import pytest
 
 from search import IndexedDocument, SearchIndex
 
+# The term key of the test indexes (a real deployment's comes from its secrets).
+KEY = bytes(range(32))
+
 
 def make_doc(doc_id: int, **fields: object) -> IndexedDocument:
     """A document with plausible defaults; tests override what they look at."""
@@ -36,4 +39,4 @@ def make_doc(doc_id: int, **fields: object) -> IndexedDocument:
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[SearchIndex]:
-    yield SearchIndex(tmp_path / "index")
+    yield SearchIndex(tmp_path / "index", key=KEY)

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from search import AccessFilter, QueryError, SearchBackend, SearchIndex, SearchQuery
-from tests.search.conftest import make_doc
+from tests.search.conftest import KEY, make_doc
 
 BACKENDS: dict[str, Callable[[Path], SearchBackend]] = {
-    "whoosh": lambda tmp: SearchIndex(tmp / "whoosh"),
+    "whoosh": lambda tmp: SearchIndex(tmp / "whoosh", key=KEY),
 }
 
 
@@ -31,7 +31,7 @@ def found(backend: SearchBackend, text: str, access: AccessFilter, **kw: object)
 
 
 def test_search_index_is_a_search_backend(tmp_path: Path) -> None:
-    backend: SearchBackend = SearchIndex(tmp_path / "ix")  # checked by mypy, structurally
+    backend: SearchBackend = SearchIndex(tmp_path / "ix", key=KEY)  # checked by mypy, structurally
     assert isinstance(backend, SearchBackend)  # checked at run time (method names)
     assert not isinstance(object(), SearchBackend)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from search import AccessFilter, QueryError, SearchIndex, SearchQuery, highlight
-from tests.search.conftest import make_doc
+from tests.search.conftest import KEY, make_doc
 
 EVERYONE = AccessFilter(everything=True)
 
@@ -304,7 +304,7 @@ def test_rebuild_replaces_everything(corpus: SearchIndex, tmp_path: Path) -> Non
     assert ids(corpus, "重建") == [7]
     assert ids(corpus, "售后") == []
     # Another handle on the same directory sees the new content too.
-    assert SearchIndex(corpus.directory).ids() == {7, 8}
+    assert SearchIndex(corpus.directory, key=KEY).ids() == {7, 8}
 
 
 def test_rebuild_with_worker_processes(index: SearchIndex) -> None:
@@ -321,7 +321,7 @@ def test_readers_see_old_content_until_rebuild_commits(corpus: SearchIndex) -> N
     stop = threading.Event()
 
     def read() -> None:
-        reader = SearchIndex(corpus.directory)
+        reader = SearchIndex(corpus.directory, key=KEY)
         while not stop.is_set():
             seen.append(reader.count())
 
@@ -338,8 +338,8 @@ def test_readers_see_old_content_until_rebuild_commits(corpus: SearchIndex) -> N
 
 
 def test_writers_wait_for_the_lock(tmp_path: Path) -> None:
-    first = SearchIndex(tmp_path / "ix")
-    second = SearchIndex(tmp_path / "ix", lock_timeout=30)
+    first = SearchIndex(tmp_path / "ix", key=KEY)
+    second = SearchIndex(tmp_path / "ix", key=KEY, lock_timeout=30)
     results: list[int] = []
     with first._write_lock():
         thread = threading.Thread(target=lambda: results.append(second.update([make_doc(1)])))
@@ -353,8 +353,8 @@ def test_writers_wait_for_the_lock(tmp_path: Path) -> None:
 def test_a_writer_gives_up_after_the_lock_timeout(tmp_path: Path) -> None:
     from search import IndexBusy
 
-    first = SearchIndex(tmp_path / "ix")
-    impatient = SearchIndex(tmp_path / "ix", lock_timeout=0.3)
+    first = SearchIndex(tmp_path / "ix", key=KEY)
+    impatient = SearchIndex(tmp_path / "ix", key=KEY, lock_timeout=0.3)
     with first._write_lock(), pytest.raises(IndexBusy):
         impatient.update([make_doc(1)])
 
@@ -462,7 +462,7 @@ def test_results_are_the_same_without_side_files(corpus: SearchIndex) -> None:
     with_side = snapshot_of(corpus), snapshot_of(corpus, clerk)
     for name in side_files(corpus):
         (corpus.directory / name).unlink()
-    fresh = SearchIndex(corpus.directory)
+    fresh = SearchIndex(corpus.directory, key=KEY)
     assert all(leaf.side is None for leaf in fresh._snapshot().leaves)
     assert (snapshot_of(fresh), snapshot_of(fresh, clerk)) == with_side
 
@@ -480,7 +480,7 @@ def test_a_damaged_side_file_is_ignored(corpus: SearchIndex, damage: str) -> Non
         first.write_bytes(b"\0" * 1000)
     else:  # another segment's side file under this segment's name
         first.write_bytes(second.read_bytes())
-    fresh = SearchIndex(corpus.directory)
+    fresh = SearchIndex(corpus.directory, key=KEY)
     sides = [leaf.side for leaf in fresh._snapshot().leaves]
     assert sides.count(None) == 1
     assert snapshot_of(fresh) == expected
@@ -503,7 +503,7 @@ def test_a_failed_side_file_write_leaves_the_index_as_it_was(
     monkeypatch.setattr(index_postings, "write_side_file", crash)
     with pytest.raises(OSError, match="disk full") as failure:
         corpus.update([make_doc(6, body="补充协议")])
-    assert snapshot_of(SearchIndex(corpus.directory)) == expected
+    assert snapshot_of(SearchIndex(corpus.directory, key=KEY)) == expected
     assert ids(corpus, "补充协议") == []
     monkeypatch.undo()
     # The next write is not blocked, and its commit deletes the failed segment's files.
@@ -623,14 +623,14 @@ _KILLED_WRITER = """
 import sys
 from pathlib import Path
 from search import SearchIndex
-from tests.search.conftest import make_doc
+from tests.search.conftest import KEY, make_doc
 
 words = "采购合同 付款 发票 客户投诉 售后服务 交货 验收 担保 保证金 违约".split()
 docs = (
     make_doc(i, body=" ".join(words[(i * 7 + k) % len(words)] for k in range(400)))
     for i in range(1000, 7000)
 )
-index = SearchIndex(Path(sys.argv[1]))
+index = SearchIndex(Path(sys.argv[1]), key=KEY)
 Path(sys.argv[2]).write_text("writing")
 index.update(docs)
 Path(sys.argv[2]).write_text("committed")
@@ -642,7 +642,7 @@ def test_a_writer_killed_mid_batch_leaves_the_index_as_it_was(tmp_path: Path) ->
     the lock is free for the next writer, and its commit clears the dead writer's files."""
     root = Path(__file__).resolve().parents[2]
     directory, marker = tmp_path / "ix", tmp_path / "marker"
-    index = SearchIndex(directory)
+    index = SearchIndex(directory, key=KEY)
     index.update([make_doc(i, body="采购合同") for i in range(50)])
     before = {p.name for p in directory.iterdir()}
     child = subprocess.Popen(  # noqa: S603
@@ -663,7 +663,7 @@ def test_a_writer_killed_mid_batch_leaves_the_index_as_it_was(tmp_path: Path) ->
     dead_files = {p.name for p in directory.iterdir()}
     assert dead_files - before, "the dead writer left no files"
 
-    survivor = SearchIndex(directory, lock_timeout=5)
+    survivor = SearchIndex(directory, key=KEY, lock_timeout=5)
     assert survivor.ids() == set(range(50))
     assert survivor.update([make_doc(60, body="售后服务")]) == 1
     assert survivor.ids() == set(range(50)) | {60}

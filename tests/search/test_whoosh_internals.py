@@ -13,7 +13,7 @@ import pytest
 import whoosh
 
 from search import AccessFilter, SearchIndex, SearchQuery, whoosh_internals
-from tests.search.conftest import make_doc
+from tests.search.conftest import KEY, make_doc
 
 SEARCH = Path(__file__).resolve().parents[2] / "search"
 # Whoosh modules with a documented, public API; anything else is for whoosh_internals.py.
@@ -114,7 +114,7 @@ def test_slow_paths_give_the_same_results(
 
     monkeypatch.setattr(snapshot, "field_lengths", cannot("lengths"))
     monkeypatch.setattr(snapshot, "numeric_column", cannot("dates"))
-    assert answers(SearchIndex(index.directory)) == fast
+    assert answers(SearchIndex(index.directory, key=KEY)) == fast
     assert {"lengths", "dates"} <= set(refused)
 
 
@@ -127,7 +127,7 @@ def test_indexes_written_before_the_split_still_open(tmp_path: Path) -> None:
 
     old_reference = b"\x80\x02csearch.index\nMixedText\nq\x00."
     assert pickle.loads(old_reference) is MixedText  # noqa: S301 - a constant
-    index = SearchIndex(tmp_path / "ix")
+    index = SearchIndex(tmp_path / "ix", key=KEY)
     index.update([make_doc(1, body="采购合同")])
     toc = next((tmp_path / "ix").glob("_archive_1_*.toc")).read_bytes()
     assert b"search.schema" in toc and b"MixedText" in toc
