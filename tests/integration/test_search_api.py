@@ -239,3 +239,21 @@ def test_an_index_without_this_key_answers_503_and_the_indexer_rebuilds_it(
             select(AuditEvent).where(AuditEvent.action == "search.reindex")
         ).scalars()
         assert [e.details.get("reason") for e in events] == ["other-key"]
+
+
+def test_starting_after_an_upgrade_queues_the_rebuild(
+    client: Any, filed: dict[str, Any], rt: Runtime, settings: Any
+) -> None:
+    """``archive init`` (compose) and ``archive run`` (embedded) queue the rebuild of an index
+    of plain terms for the index worker, so search is back without waiting for the hourly
+    repair."""
+    from archive_service.cli.start import initialise
+    from search import SearchIndex
+
+    h, docs = filed["h"], filed["docs"]
+    SearchIndex(settings.search_index_dir, key=bytes(range(32))).rebuild([], workers=0)
+    assert rt.search_index.needs_rebuild() == "other-key"
+    started, _ = initialise(settings)  # eager jobs here: the queued repair runs at commit
+    started.close()
+    assert rt.search_index.needs_rebuild() is None
+    assert ids(search(client, h["clara"], "付款延迟")) == [docs["pdf"]["id"]]
