@@ -155,3 +155,30 @@ def eml(subject: str, body: str) -> bytes:
     message["Date"] = "Mon, 06 Jan 2025 09:30:00 +0800"
     message.set_content(body)
     return bytes(message)
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    """A ZIP of ``members`` (name → content), deflated."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def exe_in_zip() -> bytes:
+    """A ZIP holding only a Windows executable: what a ``.docx`` lure often is."""
+    return zipped({"invoice.exe": windows_exe()})
+
+
+def content_types(part: str, content_type: str) -> bytes:
+    return (
+        '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+        f'2006/content-types"><Override PartName="{part}" ContentType="{content_type}"/>'
+        "</Types>"
+    ).encode()
+
+
+def pdf_with_zip() -> bytes:
+    """A polyglot: a valid PDF with a ZIP (holding an executable) appended after %%EOF."""
+    return pdf() + exe_in_zip()
