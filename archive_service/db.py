@@ -72,9 +72,12 @@ def _sqlite_setup(engine: Engine) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        # The busy timeout first: setting the journal mode needs a lock, and a new
+        # connection while another writes would otherwise fail at once ("database is
+        # locked"), not wait.
+        cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -193,6 +193,9 @@ def receive(
         if exc.status == 415:
             raise UnsupportedType(exc.message, field=field) from exc
         raise InvalidInput(exc.message, field=field) from exc
+    # The rest of the file streams in with no write lock held (SQLite's is the whole
+    # database's): what the use case did so far was only read.
+    release_read_transaction(session)
     with _seekable(stream, head, limits.max_bytes) as whole:
         try:
             containers.check(whole, sniffed.content_type)
@@ -201,9 +204,6 @@ def receive(
             raise UnsupportedType(
                 term.label.english if term else str(exc), field=field, reason=exc.code
             ) from exc
-        # The file streams into the store with no write lock held (SQLite's is the whole
-        # database's): what the use case read so far was only read.
-        release_read_transaction(session)
         stored = vault.put(session, _Limited(whole, b"", limits.max_bytes))
     return Received(stored=stored, filename=name, content_type=sniffed.content_type)
 
