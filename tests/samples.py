@@ -182,3 +182,33 @@ def content_types(part: str, content_type: str) -> bytes:
 def pdf_with_zip() -> bytes:
     """A polyglot: a valid PDF with a ZIP (holding an executable) appended after %%EOF."""
     return pdf() + exe_in_zip()
+
+
+def pdf_that_warns(pages: int = 600) -> bytes:
+    """A hostile PDF that makes pypdf warn thousands of times: every xref pointer is a few
+    bytes off and every page names contents and a font that do not exist."""
+    kids = b" ".join(b"%d 0 R" % n for n in range(4, 4 + pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    objects += [
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+        b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (900_000 + n, 800_000 + n)
+        for n in range(pages)
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % (off + 3))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
+    return out.getvalue()
