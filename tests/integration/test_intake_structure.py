@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from archive_service.vault.models import StoredObject
 from tests import samples
 from tests.conftest import People
-from tests.integration.test_archive_api import new_customer, org, upload  # noqa: F401
+from tests.integration.test_archive_api import new_customer, upload
+from tests.integration.test_archive_api import org as org  # noqa: F401 - the fixture
 from tests.integration.test_web_accounts import login
 
 HOSTILE = [
@@ -83,9 +84,7 @@ def clerk_page(client: Any, people: People) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize(("data", "filename", "reason"), HOSTILE)
-@pytest.mark.parametrize(
-    ("lang", "words"), [("zh", "文件未被保存"), ("en", "Nothing was stored")]
-)
+@pytest.mark.parametrize(("lang", "words"), [("zh", "文件未被保存"), ("en", "Nothing was stored")])
 def test_the_web_upload_refuses_it_in_the_interfaces_language(
     client: Any,
     rt: Any,

@@ -56,9 +56,7 @@ class Parked(io.RawIOBase):
         return len(chunk)
 
 
-def test_an_upload_holds_no_write_lock_while_its_file_streams(
-    rt: Any, people: People
-) -> None:
+def test_an_upload_holds_no_write_lock_while_its_file_streams(rt: Any, people: People) -> None:
     people.user("clara", "clerk", department="SALES")
     cid = people.customer("clara")
     body = Parked(samples.pdf("x" * 40_000))
@@ -99,9 +97,7 @@ def test_an_upload_holds_no_write_lock_while_its_file_streams(
     assert len(outcome) == 1 and isinstance(outcome[0], int), outcome
 
 
-def test_the_health_check_answers_while_another_connection_writes(
-    client: Any, rt: Any
-) -> None:
+def test_the_health_check_answers_while_another_connection_writes(client: Any, rt: Any) -> None:
     assert client.get("/api/v1/health").status_code == 200  # the service has started (WAL)
     other = sqlite3.connect(_path(rt), timeout=1, isolation_level=None)
     try:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from search.extract import REASONS, _extract_in_child, extract
 from search.sandbox import child_command, child_request
@@ -13,7 +15,7 @@ from search.sandbox_child import MAX_LINE_CHARS, MAX_LOG_LINES
 from tests import samples
 
 
-def _child_stderr(fn: object, *args: object) -> list[str]:
+def _child_stderr(fn: Callable[..., Any], *args: object) -> list[str]:
     """Run one call in the real sandbox child, as the sandbox starts it; its stderr lines."""
     done = subprocess.run(  # noqa: S603 - our interpreter, our script
         child_command(),

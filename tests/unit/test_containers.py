@@ -97,9 +97,7 @@ def test_the_check_inflates_nothing_large() -> None:
     assert refusal(honest, DOCX) == containers.NOT_OFFICE_PACKAGE
     # The same bomb with its sizes in the directory rewritten to claim 10 bytes.
     info = zipfile.ZipFile(io.BytesIO(honest)).getinfo("[Content_Types].xml")
-    lying = honest.replace(
-        info.file_size.to_bytes(4, "little"), (10).to_bytes(4, "little")
-    )
+    lying = honest.replace(info.file_size.to_bytes(4, "little"), (10).to_bytes(4, "little"))
     assert refusal(lying, DOCX) == containers.NOT_OFFICE_PACKAGE
 
 
