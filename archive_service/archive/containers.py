@@ -4,7 +4,8 @@ holds it; a PDF ends at its own ``%%EOF`` with nothing appended (no ZIP riding b
 
 Every read is bounded and nothing is inflated but ``[Content_Types].xml``, itself capped:
 the ZIP's end record and directory are sized before ``zipfile`` reads them, so a zip bomb
-or a directory of millions of entries costs a few reads. Pure: a seekable stream in, a
+or a directory of millions of entries costs a few reads; a PDF is read once, in 1 MiB
+chunks, for its last ``%%EOF``. Pure: a seekable stream in, a
 refusal code out (codes and their words in ``archive/vocabulary.INTAKE_REFUSALS``).
 """
 
@@ -40,7 +41,8 @@ _TAIL = _EOCD_SIZE + 0xFFFF
 _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 # After a PDF's last %%EOF only line ends, spaces and NUL padding may follow.
 _PDF_TAIL = 64 * 1024
-_PDF_END = re.compile(rb"%%EOF[\x00\t\n\f\r ]*\Z")
+_PDF_CHUNK = 1024 * 1024
+_PDF_END = re.compile(rb"%%EOF[\x00\t\n\f\r ]*")
 
 
 class NotWhatItClaims(Exception):
@@ -128,12 +130,24 @@ def _main_part(declared: bytes, main_type: str) -> str | None:
 
 
 def _check_pdf(stream: IO[bytes], start: int) -> None:
-    size = _size(stream, start)
-    tail_at = max(start, start + size - _PDF_TAIL)
-    stream.seek(tail_at)
-    tail = stream.read(start + size - tail_at)
-    if not _PDF_END.search(tail):
-        raise NotWhatItClaims(PDF_APPENDED_DATA, "data after the PDF's last %%EOF, or no %%EOF")
+    """Nothing but padding after the last ``%%EOF``, and no ZIP directory at the end. A PDF
+    with no ``%%EOF`` at all is broken, not a polyglot: it is taken, and its extraction
+    failure recorded, as before."""
+    stream.seek(start)
+    last_end, tail, at = -1, b"", start
+    # One sequential pass in bounded chunks: the last %%EOF wherever it is.
+    while chunk := stream.read(_PDF_CHUNK):
+        window = tail + chunk
+        found = window.rfind(b"%%EOF")
+        if found >= 0:
+            last_end = at - len(tail) + found
+        tail = window[-(len(b"%%EOF") - 1) :]
+        at += len(chunk)
+    if last_end >= 0:
+        stream.seek(last_end)
+        rest = stream.read(_PDF_TAIL + 1)
+        if len(rest) > _PDF_TAIL or not _PDF_END.fullmatch(rest):
+            raise NotWhatItClaims(PDF_APPENDED_DATA, "data after the PDF's last %%EOF")
     stream.seek(start)
     if zipfile.is_zipfile(stream):  # a ZIP directory hidden before the PDF's end
         raise NotWhatItClaims(PDF_APPENDED_DATA, "the PDF is also a ZIP archive")

@@ -219,7 +219,10 @@ class _seekable:  # noqa: N801 - a context manager named for what it gives
     def __enter__(self) -> IO[bytes]:
         try:
             if self.stream.seekable():
-                self.stream.seek(self.stream.tell() - len(self.head))
+                start = self.stream.tell() - len(self.head)
+                if self.stream.seek(0, 2) - start > self.limit:
+                    raise TooLarge(f"the file is larger than {self.limit} bytes")
+                self.stream.seek(start)
                 return self.stream
         except (AttributeError, OSError, ValueError):
             pass

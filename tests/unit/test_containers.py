@@ -37,6 +37,9 @@ def refusal(data: bytes, content_type: str) -> str | None:
         (samples.pdf_zh("营业执照"), containers.PDF),
         (samples.pdf() + b"\r\n\x00\x00  \n", containers.PDF),  # padding after %%EOF
         (samples.png(), "image/png"),  # nothing to check
+        # Broken, with no %%EOF at all: taken, and its extraction failure recorded.
+        (b"%PDF-1.4\n" + bytes(range(256)) * 40, containers.PDF),
+        (samples.pdf()[:-8], containers.PDF),  # cut off before its end
     ],
 )
 def test_genuine_files_pass(data: bytes, content_type: str) -> None:
@@ -112,7 +115,8 @@ def test_a_directory_of_too_many_entries_is_refused_before_it_is_read() -> None:
     [
         samples.pdf_with_zip(),  # a ZIP appended after %%EOF
         samples.pdf() + b"MZ\x90\x00 anything",  # any data appended
-        samples.pdf()[:-8],  # no %%EOF at its end
+        samples.pdf() + b"\n" * 70_000 + b"MZ",  # past a long run of padding
+        samples.pdf() + b"% comment\n",  # anything at all
     ],
 )
 def test_a_pdf_with_something_appended_is_refused(data: bytes) -> None:
