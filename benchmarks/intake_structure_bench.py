@@ -14,6 +14,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
+from functools import partial
 from typing import IO
 
 from archive_service.archive import containers
@@ -47,10 +48,14 @@ def main() -> None:
             z.writestr("[Content_Types].xml", zipfile.ZipFile(_docx()).read("[Content_Types].xml"))
             z.writestr("word/document.xml", b"<w:document/>")
             z.writestr("word/media/scan.bin", b"\x00" * (size << 20))
-        for name, f, kind in (("pdf", pdf, containers.PDF), ("docx", docx, ZIP_OFFICE[".docx"])):
+        cases: list[tuple[str, IO[bytes], str]] = [
+            ("pdf", pdf, containers.PDF),
+            ("docx", docx, ZIP_OFFICE[".docx"]),
+        ]
+        for name, f, kind in cases:
             f.seek(0)
-            check = _time(lambda f=f, kind=kind: containers.check(f, kind))
-            sha = _time(lambda f=f: _sha(f))
+            check = _time(partial(containers.check, f, kind))
+            sha = _time(partial(_sha, f))
             print(
                 f"{name} {size} MiB: check {check * 1000:.1f} ms, sha256 {sha * 1000:.1f} ms, "
                 f"ratio {check / sha:.3f}"
