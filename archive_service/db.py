@@ -4,7 +4,11 @@ SQLAlchemy 2.0 style. One :class:`Database` per process; a use case runs in
 one transaction (``with db.unit_of_work() as session``) that commits on
 success and rolls back on any exception. SQLite (the embedded default) runs
 every transaction as ``BEGIN IMMEDIATE`` so concurrent writers queue instead
-of failing half way, and the audit hash chain is never forked.
+of failing half way, and the audit hash chain is never forked — except a
+:meth:`Database.read_only` session's (the health check), which only reads and so
+takes no write lock; and intake ends a use case's transaction that has only read
+before it streams a file (:func:`release_read_transaction`), so no upload holds
+the database's one write lock while its bytes come in.
 """
 
 from __future__ import annotations
@@ -68,14 +72,47 @@ def _sqlite_setup(engine: Engine) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        # The busy timeout first: setting the journal mode needs a lock, and a new
+        # connection while another writes would otherwise fail at once ("database is
+        # locked"), not wait.
+        cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A deferred transaction reads a WAL snapshot and never waits for the write lock.
+        reads_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "archive_read_only"
+_WROTE = "archive_wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_write(session: Session, _context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_write(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
+def release_read_transaction(session: Session) -> None:
+    """End ``session``'s transaction on SQLite if it has written nothing, before a long
+    wait (a file streaming into the store): ``BEGIN IMMEDIATE`` holds the whole database's
+    write lock from the first read. The next statement begins a new transaction; what was
+    loaded stays loaded (``expire_on_commit=False``). A transaction that has written keeps
+    its lock, and on PostgreSQL nothing changes (row locks are not the whole database)."""
+    if not session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        return
+    if session.info.get(_WROTE) or session.new or session.dirty or session.deleted:
+        return
+    session.commit()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -94,6 +131,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.reader = sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
 
     def session(self) -> Session:
         return self.sessions()
@@ -108,6 +148,16 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A session that only reads: on SQLite its transactions are deferred, so it neither
+        takes nor waits for the write lock (the health check's probe). Nothing is committed."""
+        with self.reader() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -22,8 +22,9 @@ Check = Callable[[Runtime], dict[str, Any] | None]
 
 
 def _database(rt: Runtime) -> None:
-    with rt.db.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+    # A read-only probe: it must not queue behind (or block) a writer on SQLite.
+    with rt.db.read_only() as s:
+        s.execute(text("SELECT 1"))
 
 
 def _object_store(rt: Runtime) -> None:
@@ -47,7 +48,7 @@ def _extraction(rt: Runtime) -> dict[str, Any]:
     from archive_service.indexing.renditions import failed_extractions
     from search.extract import SANDBOX_START
 
-    with rt.db.unit_of_work() as s:
+    with rt.db.read_only() as s:
         failed = failed_extractions(s)
     return {"ok": not failed.get(SANDBOX_START), "failed": failed}
 

@@ -90,9 +90,7 @@ def run_limited(
     """``fn(*args)`` in a child process with ``timeout`` seconds and ``memory_mb`` of address
     space. Raises :class:`SandboxStartFailed`, :class:`SandboxTimeout`, :class:`SandboxCrashed`
     or :class:`SandboxFailed`."""
-    call = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
-    cpu_seconds = int(timeout) + 5
-    request = pickle.dumps((_import_path(), memory_mb, cpu_seconds, call))
+    request = child_request(fn, *args, timeout=timeout, memory_mb=memory_mb)
     try:
         proc = subprocess.Popen(  # noqa: S603 - our interpreter, our script
             _command(),
@@ -126,6 +124,19 @@ def run_limited(
     if not ok:
         raise SandboxFailed(str(value))
     return value  # type: ignore[no-any-return]
+
+
+def child_request(
+    fn: Callable[..., Any], *args: Any, timeout: float = 60.0, memory_mb: int = 1024
+) -> bytes:
+    """What the child reads on its stdin: the import path, the limits, the call."""
+    call = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps((_import_path(), memory_mb, int(timeout) + 5, call))
+
+
+def child_command() -> list[str]:
+    """How the child is started (``python -I sandbox_child.py``)."""
+    return _command()
 
 
 class _NotPlainData(pickle.UnpicklingError):

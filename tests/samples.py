@@ -155,3 +155,60 @@ def eml(subject: str, body: str) -> bytes:
     message["Date"] = "Mon, 06 Jan 2025 09:30:00 +0800"
     message.set_content(body)
     return bytes(message)
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    """A ZIP of ``members`` (name → content), deflated."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def exe_in_zip() -> bytes:
+    """A ZIP holding only a Windows executable: what a ``.docx`` lure often is."""
+    return zipped({"invoice.exe": windows_exe()})
+
+
+def content_types(part: str, content_type: str) -> bytes:
+    return (
+        '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+        f'2006/content-types"><Override PartName="{part}" ContentType="{content_type}"/>'
+        "</Types>"
+    ).encode()
+
+
+def pdf_with_zip() -> bytes:
+    """A polyglot: a valid PDF with a ZIP (holding an executable) appended after %%EOF."""
+    return pdf() + exe_in_zip()
+
+
+def pdf_that_warns(pages: int = 600) -> bytes:
+    """A hostile PDF that makes pypdf warn thousands of times: every xref pointer is a few
+    bytes off and every page names contents and a font that do not exist."""
+    kids = b" ".join(b"%d 0 R" % n for n in range(4, 4 + pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    objects += [
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+        b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (900_000 + n, 800_000 + n)
+        for n in range(pages)
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % (off + 3))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
+    return out.getvalue()

@@ -3,7 +3,11 @@ evidence, an access application's legal basis — is taken by :func:`receive`.
 
 The type is decided by the bytes (python-magic on the first few KiB), then
 checked against the allow-list and against the name's extension; a PDF
-named ``.docx`` or a script named ``.txt`` is refused. Names are cleaned of
+named ``.docx`` or a script named ``.txt`` is refused. A container must then
+hold what it claims (:mod:`archive_service.archive.containers`): a ZIP named
+``.docx`` is a Word package with its main part, a PDF has nothing appended (a
+polyglot is refused, not cut down: the archive keeps what it was given, or
+nothing). Names are cleaned of
 path parts, control characters and bidirectional marks and are never used
 as paths. A file past the size limit is refused while it streams (413), and
 the content is encrypted into the store as it is read.
@@ -11,6 +15,8 @@ the content is encrypted into the store as it is read.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -18,6 +24,9 @@ from typing import IO, TYPE_CHECKING
 
 import magic
 
+from archive_service.archive import containers
+from archive_service.archive.vocabulary import INTAKE_REFUSALS
+from archive_service.db import release_read_transaction
 from archive_service.errors import InvalidInput, TooLarge, UnsupportedType
 
 if TYPE_CHECKING:
@@ -184,5 +193,45 @@ def receive(
         if exc.status == 415:
             raise UnsupportedType(exc.message, field=field) from exc
         raise InvalidInput(exc.message, field=field) from exc
-    stored = vault.put(session, _Limited(stream, head, limits.max_bytes))
+    # The rest of the file streams in with no write lock held (SQLite's is the whole
+    # database's): what the use case did so far was only read.
+    release_read_transaction(session)
+    with _seekable(stream, head, limits.max_bytes) as whole:
+        try:
+            containers.check(whole, sniffed.content_type)
+        except containers.NotWhatItClaims as exc:
+            term = INTAKE_REFUSALS.get(exc.code)
+            raise UnsupportedType(
+                term.label.english if term else str(exc), field=field, reason=exc.code
+            ) from exc
+        stored = vault.put(session, _Limited(whole, b"", limits.max_bytes))
     return Received(stored=stored, filename=name, content_type=sniffed.content_type)
+
+
+class _seekable:  # noqa: N801 - a context manager named for what it gives
+    """The whole file as a seekable stream from its first byte: the upload's own (spooled)
+    file when it can seek, else a temporary copy, refused (413) once past ``limit``."""
+
+    def __init__(self, stream: IO[bytes], head: bytes, limit: int) -> None:
+        self.stream, self.head, self.limit = stream, head, limit
+        self.copy: IO[bytes] | None = None
+
+    def __enter__(self) -> IO[bytes]:
+        try:
+            if self.stream.seekable():
+                start = self.stream.tell() - len(self.head)
+                if self.stream.seek(0, 2) - start > self.limit:
+                    raise TooLarge(f"the file is larger than {self.limit} bytes")
+                self.stream.seek(start)
+                return self.stream
+        except (AttributeError, OSError, ValueError):
+            pass
+        copy = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+        self.copy = copy
+        shutil.copyfileobj(_Limited(self.stream, self.head, self.limit), copy)
+        copy.seek(0)
+        return copy
+
+    def __exit__(self, *_: object) -> None:
+        if self.copy is not None:
+            self.copy.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archive_service.archive.containers import NOT_OFFICE_PACKAGE, PDF_APPENDED_DATA
 from archive_service.vocabulary import Term, Vocabulary, _t
 
 
@@ -99,5 +100,29 @@ READINGS = Vocabulary(
         Term("view", _t("reading", "view")),
         Term("preview", _t("reading", "preview")),
         Term("download", _t("reading", "download")),
+    ],
+)
+
+# Why intake refused a file whose first bytes passed (archive/containers.py): the words a
+# clerk reads on the upload page; the API gives the code as ``reason``.
+INTAKE_REFUSALS = Vocabulary(
+    "intake refusal",
+    [
+        Term(
+            NOT_OFFICE_PACKAGE,
+            _t(
+                "intake refusal",
+                "The file is named as a Word, Excel or PowerPoint document, but its contents "
+                "are not one. Nothing was stored.",
+            ),
+        ),
+        Term(
+            PDF_APPENDED_DATA,
+            _t(
+                "intake refusal",
+                "The PDF carries other data after its end (another file hidden in it). "
+                "Nothing was stored; save or print it again as a plain PDF.",
+            ),
+        ),
     ],
 )

@@ -3,6 +3,7 @@ one-command start (web server, Celery worker and beat on the embedded default)."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,38 +88,64 @@ def run(host: str, port: int, threads: int, no_worker: bool) -> None:
             fg="yellow",
             err=True,
         )
-    worker = None if no_worker else _start_worker(settings)
     app = create_app(settings, runtime=rt)
-    # Bind before announcing, so the printed URL answers at once.
-    server = waitress.create_server(
-        app, host=host, port=port, threads=threads, ident="archive", **waitress_options(settings)
-    )
-    url = f"http://{host}:{port}/"
-    click.echo(f"Customer archive service running at {url}")
-    if generated:
-        click.echo(
-            f"Admin account: username 'admin', password '{generated}' (shown once; change it)"
+    # Bind first: on a busy port nothing else is started (no worker is left behind), and
+    # the printed URL answers at once.
+    try:
+        server = waitress.create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="archive",
+            **waitress_options(settings),
         )
-    else:
-        click.echo("Admin account: 'admin' (password as set before)")
-    sys.stdout.flush()
+    except OSError as exc:
+        rt.close()
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); is another server using "
+            "the port? Choose another with --port. Nothing was started."
+        ) from None
+    worker: subprocess.Popen[bytes] | None = None
 
     def _stop(*_: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
     try:
+        worker = None if no_worker else _start_worker(settings)
+        url = f"http://{host}:{port}/"
+        click.echo(f"Customer archive service running at {url}")
+        if generated:
+            click.echo(
+                f"Admin account: username 'admin', password '{generated}' (shown once; change it)"
+            )
+        else:
+            click.echo("Admin account: 'admin' (password as set before)")
+        sys.stdout.flush()
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        # On any way out — a stop, a failed start, an error — the worker goes too.
+        server.close()
         if worker is not None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_worker(worker)
         rt.close()
+
+
+def stop_worker(worker: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Stop the worker and what it started (beat): a warm shutdown, then a kill of its
+    whole process group."""
+    if worker.poll() is None:
+        worker.terminate()
+    try:
+        worker.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(worker.pid, signal.SIGKILL)  # anything of its group still running
 
 
 def embedded_worker_command(settings: Settings) -> list[str]:
@@ -150,7 +177,11 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     env = dict(os.environ, ARCHIVE_INSTANCE_DIR=str(settings.instance_dir))
     cmd = embedded_worker_command(settings)
     log = open(Path(settings.instance_dir) / "worker.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    # A process group of its own: stop_worker can end it with what it started (beat), and
+    # a Ctrl-C in the terminal reaches only this process, which stops the worker in turn.
+    proc = subprocess.Popen(  # noqa: S603
+        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, process_group=0
+    )
     time.sleep(0.2)
     if proc.poll() is not None:
         raise click.ClickException(f"the Celery worker did not start; see {log.name}")

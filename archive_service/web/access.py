@@ -18,7 +18,7 @@ from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.responses import attachment_response, csv_response, table
 from archive_service.viewing.sessions import sessions_for
-from archive_service.web.forms import ActionForm, ReasonForm, attempt
+from archive_service.web.forms import ActionForm, ReasonForm, attempt, refusal
 
 bp = Blueprint("web_access", __name__, url_prefix="/access")
 
@@ -70,8 +70,10 @@ def apply() -> Any:
                     _attach_legal_basis(s, req.id)
             flash(_("Application %(id)s filed; it now waits for approval.", id=req.id), "info")
             return redirect(url_for("web_access.mine"))
-        except (DomainError, ValueError, KeyError) as exc:
-            flash(getattr(exc, "message", None) or _("Invalid date."), "error")
+        except DomainError as exc:
+            flash(refusal(exc), "error")
+        except (ValueError, KeyError):
+            flash(_("Invalid date."), "error")
     return render_template(
         "access/apply.html", form=form, values=values, tree=category_tree(request_session())
     )

@@ -29,7 +29,7 @@ from archive_service.policy import may
 from archive_service.responses import content_response, png_response
 from archive_service.viewing import page_views
 from archive_service.web.changes import shown
-from archive_service.web.forms import ActionForm, ReasonForm, attempt
+from archive_service.web.forms import ActionForm, ReasonForm, attempt, refusal
 
 bp = Blueprint("web_archive", __name__)
 
@@ -154,7 +154,7 @@ def upload(customer_id: int) -> Any:
         return jsonify(
             {
                 "ok": False,
-                "error": exc.message,
+                "error": refusal(exc),
                 "code": exc.code,
                 **{k: v for k, v in exc.details.items() if v is not None},
             }

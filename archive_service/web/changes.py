@@ -14,7 +14,7 @@ from archive_service.changes.models import ChangeRequest
 from archive_service.changes.serializers import change_dict
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
-from archive_service.web.forms import ActionForm
+from archive_service.web.forms import ActionForm, refusal
 
 bp = Blueprint("web_changes", __name__, url_prefix="/changes")
 
@@ -91,7 +91,7 @@ def new() -> Any:
             )
             return redirect(url_for("web_changes.mine"))
         except DomainError as exc:
-            flash(exc.message, "error")
+            flash(refusal(exc), "error")
     return render_template(
         "changes/new.html",
         form=form,

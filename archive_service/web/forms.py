@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import flash
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
+from flask_babel import lazy_pgettext, pgettext
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from wtforms import (
@@ -23,8 +23,16 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from archive_service.accounts.vocabulary import ROLES
+from archive_service.archive.vocabulary import INTAKE_REFUSALS
 from archive_service.errors import DomainError
 from archive_service.http import uow
+
+
+def refusal(exc: DomainError) -> str:
+    """The words for a refusal: a file intake refused by its structure in the interface's
+    language (its reason's label), else the service's message."""
+    term = INTAKE_REFUSALS.get(exc.details.get("reason"))
+    return pgettext(term.label.context, term.label.english) if term else exc.message
 
 
 def attempt(success: str, action: Callable[[Session], Any]) -> bool:
@@ -34,7 +42,7 @@ def attempt(success: str, action: Callable[[Session], Any]) -> bool:
         with uow() as s:
             action(s)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(refusal(exc), "error")
         return False
     flash(success, "info")
     return True

@@ -57,6 +57,40 @@ def _http(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         return status, raw.decode()
 
 
+def _processes_naming(text: str) -> list[str]:
+    """Command lines of running processes that mention ``text`` (the instance folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{entry.name}: {cmdline}")
+    return found
+
+
+def test_archive_run_on_a_busy_port_fails_and_leaves_no_worker(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "archive_service.cli", "run", "--port", str(port)],
+            env=_clean_env(ARCHIVE_INSTANCE_DIR=str(instance)),
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    assert done.returncode != 0, done.stdout
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr, done.stderr
+    assert "running at" not in done.stdout
+    assert _processes_naming(str(instance)) == []
+
+
 def test_archive_run_starts_web_worker_and_beat(tmp_path: Path) -> None:
     port = _free_port()
     instance = tmp_path / "instance"
