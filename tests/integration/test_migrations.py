@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -73,3 +74,17 @@ def test_0006_classifies_the_failures_recorded_before_it(
         (ids[2], "parse_error", 1, None),
         (ids[3], None, 0, None),
     ]
+
+
+def test_a_migrated_database_is_already_in_wal_mode(tmp_path: Any) -> None:
+    """Set once by ``upgrade``, not by the first connections under load: a fresh file in
+    rollback-journal mode makes each of them take the write lock to switch it."""
+    from archive_service.migrate import upgrade
+
+    path = tmp_path / "fresh.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    probe = sqlite3.connect(path)
+    try:
+        assert probe.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        probe.close()
