@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from archive_service.app import create_app
 from archive_service.archive.models import Document
-from archive_service.config import Settings
 from archive_service.audit.signing import new_key_pem as new_audit_key_pem
+from archive_service.config import Settings
 from archive_service.disposal.signing import new_key_pem
 from archive_service.runtime import build_runtime
 from storage.keyring import Keyring
