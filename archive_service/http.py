@@ -16,12 +16,42 @@ from typing import Any, TypeVar
 from flask import current_app, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing.map import Map
 
 from archive_service.errors import NotAuthenticated
 from archive_service.policy import Caller
 from archive_service.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The largest whole number an id, a page or a count may be: PostgreSQL's ``integer``, the
+#: narrowest column the numbers reach. Anything larger is refused before the database sees it.
+DB_INT_MAX = 2**31 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` in every route of the app: a number past ``DB_INT_MAX`` matches no route
+    (404), so no id reaches a query it would overflow (installed by ``app.create_app``)."""
+
+    def __init__(
+        self,
+        map: Map,  # noqa: A002 (werkzeug's name)
+        fixed_digits: int = 0,
+        min: int | None = None,  # noqa: A002
+        max: int | None = None,  # noqa: A002
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, DB_INT_MAX if max is None else max, signed)
+
+
+def db_int(value: str) -> int:
+    """A query or form argument as a whole number 0 … ``DB_INT_MAX``: the ``type=`` of every
+    ``request.args.get(…, type=db_int)`` (a ``ValueError`` makes ``get`` give its default)."""
+    number = int(value)
+    if not 0 <= number <= DB_INT_MAX:
+        raise ValueError(f"{value!r} is out of range")
+    return number
 
 
 def runtime() -> Runtime:

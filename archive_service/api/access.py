@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import AwareDateTime, File, Integer, List, String
-from apiflask.validators import Length, OneOf, Range
+from apiflask.fields import AwareDateTime, File, List, String
+from apiflask.validators import Length, OneOf
 
 from archive_service.access import applications, register
 from archive_service.access import grants as access_grants
@@ -17,7 +17,7 @@ from archive_service.access.serializers import (
     request_dict,
 )
 from archive_service.access.vocabulary import MODES
-from archive_service.api.common import SECURITY, blueprint
+from archive_service.api.common import SECURITY, Id, Page, PerPage, blueprint
 from archive_service.http import caller, runtime, signed_in, uow
 from archive_service.responses import attachment_response, csv_response, table
 
@@ -35,9 +35,9 @@ class ApplicationIn(Schema):
     ``categories``."""
 
     purpose = String(required=True, validate=Length(min=1, max=1000))
-    document_ids = List(Integer(), load_default=list)
+    document_ids = List(Id(), load_default=list)
     numbers = List(String(validate=Length(min=1, max=64)), load_default=list)
-    customer_id = Integer(load_default=None)
+    customer_id = Id(load_default=None)
     customer = String(load_default=None, validate=Length(max=300))
     categories = List(String(validate=Length(max=64)), load_default=list)
     mode = String(required=True, validate=OneOf(MODES.codes))
@@ -61,12 +61,12 @@ class ReasonIn(Schema):
 
 class RegisterQuery(Schema):
     user = String(load_default=None, validate=Length(max=150))
-    document_id = Integer(load_default=None)
-    customer_id = Integer(load_default=None)
+    document_id = Id(load_default=None)
+    customer_id = Id(load_default=None)
     since = AwareDateTime(load_default=None)
     until = AwareDateTime(load_default=None)
-    page = Integer(load_default=1, validate=Range(min=1))
-    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+    page = Page()
+    per_page = PerPage()
     format = String(load_default="json", validate=OneOf(["json", "csv"]))
 
 

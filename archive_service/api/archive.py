@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import Boolean, Date, Dict, File, Integer, List, String
-from apiflask.validators import Length, OneOf, Range
+from apiflask.fields import Boolean, Date, Dict, File, List, String
+from apiflask.validators import Length, OneOf
 from flask import request
 from marshmallow import EXCLUDE
 
-from archive_service.api.common import SECURITY, blueprint
+from archive_service.api.common import SECURITY, Id, Page, PerPage, blueprint
 from archive_service.archive import (
     categories as archive_categories,
 )
@@ -63,8 +63,8 @@ class CustomerQuery(Schema):
     q = String(load_default=None, validate=Length(max=200))
     tier = String(load_default=None, validate=OneOf(TIERS.codes))
     department = String(load_default=None, validate=Length(max=32))
-    page = Integer(load_default=1, validate=Range(min=1))
-    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+    page = Page()
+    per_page = PerPage()
 
 
 class UploadIn(Schema):
@@ -72,7 +72,7 @@ class UploadIn(Schema):
         unknown = EXCLUDE  # category facts arrive as "facts.<name>" fields
 
     file = File(required=True)
-    customer_id = Integer(required=True)
+    customer_id = Id(required=True)
     category = String(required=True, validate=Length(min=1, max=64))
     title = String(required=True, validate=Length(min=1, max=500))
     document_date = Date(load_default=None)
@@ -83,7 +83,7 @@ class UploadIn(Schema):
 
 class DocumentQuery(Schema):
     q = String(load_default=None, validate=Length(max=200))
-    customer_id = Integer(load_default=None)
+    customer_id = Id(load_default=None)
     category = String(load_default=None, validate=Length(max=64))
     number = String(load_default=None, validate=Length(max=64))
     status = String(load_default=None, validate=OneOf(DOCUMENT_STATUSES.codes))
@@ -91,13 +91,13 @@ class DocumentQuery(Schema):
     date_from = Date(load_default=None)
     date_to = Date(load_default=None)
     sort = String(load_default="relevance", validate=OneOf(["relevance", "date"]))
-    page = Integer(load_default=1, validate=Range(min=1))
-    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+    page = Page()
+    per_page = PerPage()
 
 
 class ContentQuery(Schema):
     purpose = String(load_default=None, validate=Length(max=1000))
-    version = Integer(load_default=None, validate=Range(min=1))
+    version = Id(load_default=None)
     disposition = String(load_default="attachment", validate=OneOf(["attachment", "inline"]))
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import AwareDateTime, Integer, String
-from apiflask.validators import Range
+from apiflask.fields import AwareDateTime, String
 
-from archive_service.api.common import SECURITY, blueprint
+from archive_service.api.common import SECURITY, Page, PerPage, blueprint
 from archive_service.audit import reading
 from archive_service.audit import services as audit
 from archive_service.http import caller, runtime, signed_in, uow
@@ -22,8 +21,8 @@ class AuditQuery(Schema):
     target = String(load_default=None)
     since = AwareDateTime(load_default=None)
     until = AwareDateTime(load_default=None)
-    page = Integer(load_default=1, validate=Range(min=1))
-    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+    page = Page()
+    per_page = PerPage()
 
 
 @bp.get("/audit")

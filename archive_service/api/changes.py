@@ -18,7 +18,7 @@ from archive_service.archive.review import number_history
 from archive_service.changes import services as changes
 from archive_service.changes.serializers import change_dict
 from archive_service.errors import InvalidInput
-from archive_service.http import caller, runtime, signed_in, uow
+from archive_service.http import caller, db_int, runtime, signed_in, uow
 from archive_service.responses import attachment_response
 
 bp = blueprint("changes", "Changes")
@@ -42,10 +42,9 @@ def file_change() -> Any:
     (a JSON object of new field values), optional ``file`` (a replacement) and ``evidence``
     files."""
     form = request.form
-    try:
-        target_id = int(form.get("target_id", ""))
-    except ValueError as exc:
-        raise InvalidInput("target_id must be a number", field="target_id") from exc
+    target_id = form.get("target_id", type=db_int)
+    if target_id is None:
+        raise InvalidInput("target_id must be a number", field="target_id")
     try:
         values = json.loads(form.get("values") or "{}")
     except ValueError as exc:

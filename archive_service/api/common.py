@@ -11,7 +11,7 @@ from flask import current_app, g, request
 
 from archive_service.accounts.tokens import token_user
 from archive_service.errors import NotAuthenticated
-from archive_service.http import request_session
+from archive_service.http import DB_INT_MAX, request_session
 
 SECURITY = "BearerAuth"
 
@@ -41,9 +41,23 @@ def blueprint(name: str, tag: str) -> APIBlueprint:
     return bp
 
 
+def Id(**kwargs: Any) -> Integer:  # noqa: N802 (a field, named like one)
+    """An id (or a version, a page number) in a query or body: 1 … ``DB_INT_MAX``, so no
+    number the database cannot hold reaches it (a larger one is a 422 naming the field)."""
+    return Integer(validate=Range(min=1, max=DB_INT_MAX), **kwargs)
+
+
+def Page() -> Integer:  # noqa: N802
+    return Id(load_default=1)
+
+
+def PerPage() -> Integer:  # noqa: N802
+    return Integer(load_default=50, validate=Range(min=1, max=500))
+
+
 class PageQuery(Schema):
-    page = Integer(load_default=1, validate=Range(min=1))
-    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+    page = Page()
+    per_page = PerPage()
 
 
 def page_of(items: list[Any], total: int) -> dict[str, Any]:

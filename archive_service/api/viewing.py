@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import Integer
 
-from archive_service.api.common import SECURITY, blueprint
+from archive_service.api.common import SECURITY, Id, blueprint
 from archive_service.http import caller, runtime, signed_in, uow
 from archive_service.responses import png_response
 from archive_service.viewing import pages, sessions
@@ -17,7 +16,7 @@ bp = blueprint("viewing", "Supervised viewing")
 
 
 class OpenIn(Schema):
-    grant_id = Integer(required=True)
+    grant_id = Id(required=True)
 
 
 @bp.post("/viewing-sessions")
