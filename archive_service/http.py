@@ -30,9 +30,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 DB_INT_MAX = 2**31 - 1
 
 
+def digits_up_to(limit: int) -> str:
+    """A regular expression matching exactly the decimal numbers 0 … ``limit`` (ASCII
+    digits, leading zeros allowed)."""
+    top = str(limit)
+    width = len(top)
+    ways = ["0"]
+    if width > 1:
+        ways.append(f"[1-9][0-9]{{0,{width - 2}}}")  # fewer digits than the limit
+    for i, digit in enumerate(top):  # as many: the limit's first i digits, then a smaller one
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            rest = width - i - 1
+            ways.append(f"{top[:i]}[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    ways.append(top)
+    return "0*(?:" + "|".join(ways) + ")"
+
+
 class BoundedIntConverter(IntegerConverter):
-    """``<int:…>`` in every route of the app: a number past ``DB_INT_MAX`` matches no route
-    (404), so no id reaches a query it would overflow (installed by ``app.create_app``)."""
+    """``<int:…>`` in every route of the app: its pattern matches only 0 … ``DB_INT_MAX``, so
+    a larger number matches no route (404, on every method) and no id reaches a query it
+    would overflow (installed by ``app.create_app``)."""
+
+    regex = digits_up_to(DB_INT_MAX)
 
     def __init__(
         self,

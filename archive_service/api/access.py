@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import AwareDateTime, File, List, String
+from apiflask.fields import AwareDateTime, Boolean, File, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
 
 from archive_service.access import applications, register
@@ -17,7 +17,19 @@ from archive_service.access.serializers import (
     request_dict,
 )
 from archive_service.access.vocabulary import MODES
-from archive_service.api.common import SECURITY, Id, Page, PerPage, blueprint
+from archive_service.api.common import (
+    BINARY,
+    SECURITY,
+    Id,
+    Out,
+    Page,
+    PerPage,
+    StepOut,
+    blueprint,
+    errors,
+    file_answer,
+    listing,
+)
 from archive_service.http import caller, runtime, signed_in, uow
 from archive_service.responses import attachment_response, csv_response, table
 
@@ -70,9 +82,84 @@ class RegisterQuery(Schema):
     format = String(load_default="json", validate=OneOf(["json", "csv"]))
 
 
+class ApplicationOut(Out):
+    """An application (查阅申请); ``customer_id`` is null for those who may not know whose
+    archive it concerns."""
+
+    id = Integer()
+    status = String()
+    requester = String()
+    purpose = String()
+    customer_id = Integer(allow_none=True)
+    document_ids = List(Integer())
+    categories = List(String())
+    mode = String()
+    starts_at = String()
+    ends_at = String()
+    external = Boolean()
+    legal_basis = String(allow_none=True)
+    reason = String(allow_none=True)
+    grant_id = Integer(allow_none=True)
+    supervisor = String(allow_none=True)
+    approval_steps = List(Nested(StepOut))
+
+
+class ApplicationItem(ApplicationOut):
+    """An application in a list."""
+
+
+ApplicationsOut = listing("ApplicationsOut", ApplicationItem)
+
+
+class GrantOut(Out):
+    id = Integer()
+    user_id = Integer()
+    customer_id = Integer(allow_none=True)
+    mode = String()
+    status = String()
+    starts_at = String()
+    ends_at = String()
+    request_id = Integer(allow_none=True)
+    revoked_at = String(allow_none=True)
+
+
+class GrantItem(GrantOut):
+    """A grant in a list."""
+
+
+GrantsOut = listing("GrantsOut", GrantItem)
+
+
+class RegisterEntryOut(Out):
+    """One reading in the access register (查阅登记)."""
+
+    at = String()
+    user = String()
+    document_id = Integer(allow_none=True)
+    archive_number = String(allow_none=True)
+    action = String()
+    grant_id = Integer(allow_none=True)
+    purpose = String(allow_none=True)
+    rule = String(allow_none=True)
+    session = String(allow_none=True)
+    page = Integer(allow_none=True)
+    supervisor = String(allow_none=True)
+
+
+RegisterOut = listing("RegisterOut", RegisterEntryOut)
+CSV: dict[Any, Any] = {
+    200: {
+        "description": "the register, or with format=csv its export",
+        "content": {"text/csv": BINARY},
+    }
+}
+ATTACHMENT_TYPES = ("application/octet-stream", "*/*")
+
+
 @bp.post("/access-requests")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 409, 422))
 @bp.input(ApplicationIn, arg_name="body")
+@bp.output(ApplicationOut, status_code=201)
 @signed_in
 def apply(body: dict[str, Any]) -> Any:
     """Apply for access: purpose, scope, mode and window; the approvers follow by rule."""
@@ -93,7 +180,8 @@ def apply(body: dict[str, Any]) -> Any:
 
 
 @bp.get("/access-requests")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors())
+@bp.output(ApplicationsOut)
 @signed_in
 def mine() -> Any:
     """The caller's own applications."""
@@ -103,7 +191,8 @@ def mine() -> Any:
 
 
 @bp.get("/access-requests/inbox")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(ApplicationsOut)
 @signed_in
 def inbox() -> Any:
     """Applications waiting for the caller's decision."""
@@ -113,7 +202,8 @@ def inbox() -> Any:
 
 
 @bp.get("/access-requests/<int:request_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(ApplicationOut)
 @signed_in
 def get_request(request_id: int) -> Any:
     """One application with its approval steps."""
@@ -122,8 +212,9 @@ def get_request(request_id: int) -> Any:
 
 
 @bp.post("/access-requests/<int:request_id>/decision")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(DecisionIn, arg_name="body")
+@bp.output(ApplicationOut)
 @signed_in
 def decide(request_id: int, body: dict[str, Any]) -> Any:
     """Approve or reject the current step (only whoever that step needs)."""
@@ -135,8 +226,9 @@ def decide(request_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.post("/access-requests/<int:request_id>/legal-basis")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 413, 415, 422))
 @bp.input(LegalBasisIn, location="form_and_files", arg_name="body")
+@bp.output(ApplicationOut)
 @signed_in
 def attach_legal_basis(request_id: int, body: dict[str, Any]) -> Any:
     """External applicants attach the legal basis or letter of authorisation (multipart)."""
@@ -156,7 +248,10 @@ def attach_legal_basis(request_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.get("/access-requests/<int:request_id>/legal-basis")
-@bp.doc(security=SECURITY)
+@bp.doc(
+    security=SECURITY,
+    responses={**file_answer("the attached legal basis", *ATTACHMENT_TYPES), **errors(403, 409)},
+)
 @signed_in
 def read_legal_basis(request_id: int) -> Any:
     """The attached legal basis, for the approvers and overseers of the application."""
@@ -166,7 +261,8 @@ def read_legal_basis(request_id: int) -> Any:
 
 
 @bp.get("/grants")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(GrantsOut)
 @signed_in
 def grants() -> Any:
     """Active grants (operations head, admin, archivist, auditor)."""
@@ -176,8 +272,9 @@ def grants() -> Any:
 
 
 @bp.post("/grants/<int:grant_id>/revoke")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(ReasonIn, arg_name="body")
+@bp.output(GrantOut)
 @signed_in
 def revoke(grant_id: int, body: dict[str, Any]) -> Any:
     """Revoke a grant at once (operations head or admin)."""
@@ -186,8 +283,9 @@ def revoke(grant_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.get("/access-register")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses={**CSV, **errors(403)})
 @bp.input(RegisterQuery, location="query", arg_name="q")
+@bp.output(RegisterOut)
 @signed_in
 def access_register(q: dict[str, Any]) -> Any:
     """The access register (查阅登记): every reading; ``format=csv`` exports it."""

@@ -5,12 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import Boolean, Date, Dict, File, List, String
+from apiflask.fields import Boolean, Date, Dict, File, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
 from flask import request
 from marshmallow import EXCLUDE
 
-from archive_service.api.common import SECURITY, Id, Page, PerPage, blueprint
+from archive_service.api.common import (
+    SECURITY,
+    Id,
+    Out,
+    Page,
+    PageCountOut,
+    PerPage,
+    blueprint,
+    errors,
+    file_answer,
+    listing,
+)
 from archive_service.archive import (
     categories as archive_categories,
 )
@@ -109,13 +120,127 @@ class ReasonIn(Schema):
     reason = String(required=True, validate=Length(min=1, max=1000))
 
 
+class CustomerOut(Out):
+    """A customer; the personal details are null for callers who may not see them."""
+
+    id = Integer()
+    seq = Integer()
+    name = String()
+    customer_type = String()
+    tier = String()
+    scale = String(allow_none=True)
+    industry = String(allow_none=True)
+    business_domain = String(allow_none=True)
+    business_scope = String(allow_none=True)
+    registered_capital = String(allow_none=True)
+    credit_rating = String(allow_none=True)
+    credit_limit = String(allow_none=True)
+    department = String()
+    responsible_clerk = String(allow_none=True)
+    created_at = String()
+    credit_code = String(allow_none=True)
+    legal_representative = String(allow_none=True)
+    address = String(allow_none=True)
+    phone = String(allow_none=True)
+    fax = String(allow_none=True)
+    email = String(allow_none=True)
+
+
+class CustomerItem(CustomerOut):
+    """A customer in a list."""
+
+
+class CustomerDetailOut(CustomerOut):
+    documents_by_category = Dict(keys=String(), values=Integer())
+
+
+CustomersOut = listing("CustomersOut", CustomerItem)
+
+
+class ChildCategoryOut(Out):
+    code = String()
+    name_zh = String()
+    name_en = String()
+    facts = List(Dict())
+    retention_trigger = String()
+
+
+class TopCategoryOut(Out):
+    code = String()
+    name_zh = String()
+    name_en = String()
+    children = List(Nested(ChildCategoryOut))
+
+
+class CategoriesOut(Out):
+    items = List(Nested(TopCategoryOut))
+
+
+class CategoryCreatedOut(Out):
+    code = String()
+    parent_code = String(allow_none=True)
+    facts = List(Dict())
+
+
+class VersionOut(Out):
+    number = Integer()
+    sha256 = String()
+    size = Integer()
+    filename = String()
+    content_type = String()
+    created_at = String()
+
+
+class DocumentOut(Out):
+    """A document's metadata (its file's are those of the current version)."""
+
+    id = Integer()
+    customer_id = Integer()
+    category = String()
+    title = String()
+    document_date = String(allow_none=True)
+    status = String()
+    archive_number = String(allow_none=True)
+    retention_class = String()
+    filing_date = String(allow_none=True)
+    disposal_date = String(allow_none=True)
+    on_hold = Boolean()
+    needs_joint_review = Boolean()
+    returned_reason = String(allow_none=True)
+    tags = List(String())
+    facts = Dict()
+    sha256 = String(allow_none=True)
+    size = Integer(allow_none=True)
+    content_type = String(allow_none=True)
+    filename = String(allow_none=True)
+    versions = List(Nested(VersionOut))
+
+
+class DocumentHit(DocumentOut):
+    """A document in a list; a search hit also carries its score and snippets."""
+
+    score = Float()
+    snippets = List(String())
+
+
+DocumentsOut = listing("DocumentsOut", DocumentHit)
+
+
+class QueueItem(DocumentOut):
+    """A submission waiting for review."""
+
+
+ReviewQueueOut = listing("ReviewQueueOut", QueueItem)
+
+
 def _customer_out(customer: Any) -> dict[str, Any]:
     return serializers.customer_dict(customer)
 
 
 @bp.post("/customers")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 422))
 @bp.input(CustomerIn, arg_name="body")
+@bp.output(CustomerOut, status_code=201)
 @signed_in
 def create_customer(body: dict[str, Any]) -> Any:
     """Open a customer's archive (clerk of the owning department)."""
@@ -124,8 +249,9 @@ def create_customer(body: dict[str, Any]) -> Any:
 
 
 @bp.get("/customers")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
 @bp.input(CustomerQuery, location="query", arg_name="q")
+@bp.output(CustomersOut)
 @signed_in
 def list_customers(q: dict[str, Any]) -> Any:
     """Customers the caller may see."""
@@ -141,7 +267,8 @@ def list_customers(q: dict[str, Any]) -> Any:
 
 
 @bp.get("/customers/<int:customer_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(CustomerDetailOut)
 @signed_in
 def get_customer(customer_id: int) -> Any:
     """A customer, with its archive's counts by category (404 if not visible)."""
@@ -155,7 +282,8 @@ def get_customer(customer_id: int) -> Any:
 
 
 @bp.get("/categories")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(CategoriesOut)
 @signed_in
 def categories() -> Any:
     """The category tree, with the facts each category asks for."""
@@ -192,8 +320,9 @@ class CategoryIn(Schema):
 
 
 @bp.post("/categories")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(CategoryIn, arg_name="body")
+@bp.output(CategoryCreatedOut, status_code=201)
 @signed_in
 def create_category(body: dict[str, Any]) -> Any:
     """Extend the category tree (admin)."""
@@ -207,8 +336,9 @@ def _facts_from_form() -> dict[str, Any]:
 
 
 @bp.post("/documents")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 413, 415, 422))
 @bp.input(UploadIn, location="form_and_files", arg_name="body")
+@bp.output(DocumentOut, status_code=201)
 @signed_in
 def upload(body: dict[str, Any]) -> Any:
     """Upload a file (multipart ``file`` plus fields); it waits for the archivist's review.
@@ -235,8 +365,9 @@ def upload(body: dict[str, Any]) -> Any:
 
 
 @bp.get("/documents")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
 @bp.input(DocumentQuery, location="query", arg_name="q")
+@bp.output(DocumentsOut)
 @signed_in
 def list_documents(q: dict[str, Any]) -> Any:
     """Documents the caller may open: full-text search with ``q`` (Chinese and English words,
@@ -276,7 +407,8 @@ def list_documents(q: dict[str, Any]) -> Any:
 
 
 @bp.get("/documents/review-queue")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(ReviewQueueOut)
 @signed_in
 def review_queue() -> Any:
     """Submitted documents waiting for an archivist."""
@@ -286,7 +418,8 @@ def review_queue() -> Any:
 
 
 @bp.get("/documents/<int:document_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 410))
+@bp.output(DocumentOut)
 @signed_in
 def get_document(document_id: int) -> Any:
     """A document's metadata (404 if the caller may not know it exists)."""
@@ -298,7 +431,8 @@ def get_document(document_id: int) -> Any:
 
 
 @bp.get("/documents/by-number/<path:number>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(DocumentOut)
 @signed_in
 def by_number(number: str) -> Any:
     """Find a document by its current or an earlier archive number."""
@@ -307,7 +441,8 @@ def by_number(number: str) -> Any:
 
 
 @bp.post("/documents/<int:document_id>/accept")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409))
+@bp.output(DocumentOut)
 @signed_in
 def accept(document_id: int) -> Any:
     """The archivist accepts: allocates the archive number, computes the disposal date."""
@@ -319,8 +454,9 @@ def accept(document_id: int) -> Any:
 
 
 @bp.post("/documents/<int:document_id>/return")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(ReasonIn, arg_name="body")
+@bp.output(DocumentOut)
 @signed_in
 def return_document(document_id: int, body: dict[str, Any]) -> Any:
     """The archivist returns a submission to the clerk, with the reason."""
@@ -331,8 +467,9 @@ def return_document(document_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.post("/documents/<int:document_id>/hold")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(ReasonIn, arg_name="body")
+@bp.output(DocumentOut)
 @signed_in
 def place_hold(document_id: int, body: dict[str, Any]) -> Any:
     """Place a hold (dispute, litigation, open matter): the clock stops."""
@@ -344,8 +481,9 @@ def place_hold(document_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.delete("/documents/<int:document_id>/hold")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(ReasonIn, arg_name="body")
+@bp.output(DocumentOut)
 @signed_in
 def release_hold(document_id: int, body: dict[str, Any]) -> Any:
     """Release the hold: the document is kept at least five more years."""
@@ -357,7 +495,13 @@ def release_hold(document_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.get("/documents/<int:document_id>/content")
-@bp.doc(security=SECURITY)
+@bp.doc(
+    security=SECURITY,
+    responses={
+        **file_answer("the file, decrypted and verified", "application/octet-stream", "*/*"),
+        **errors(403, 409, 410, 422),
+    },
+)
 @bp.input(ContentQuery, location="query", arg_name="q")
 @signed_in
 def content(document_id: int, q: dict[str, Any]) -> Any:
@@ -377,8 +521,9 @@ def content(document_id: int, q: dict[str, Any]) -> Any:
 
 
 @bp.get("/documents/<int:document_id>/pages")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409, 410, 422))
 @bp.input(PagesQuery, location="query", arg_name="q")
+@bp.output(PageCountOut)
 @signed_in
 def page_count(document_id: int, q: dict[str, Any]) -> Any:
     """How many pages the document shows as images (for readers whose grant is view-only:
@@ -388,7 +533,10 @@ def page_count(document_id: int, q: dict[str, Any]) -> Any:
 
 
 @bp.get("/documents/<int:document_id>/pages/<int:page>")
-@bp.doc(security=SECURITY)
+@bp.doc(
+    security=SECURITY,
+    responses={**file_answer("the page as an image", "image/png"), **errors(403, 409, 410, 422)},
+)
 @bp.input(PagesQuery, location="query", arg_name="q")
 @signed_in
 def page_image(document_id: int, page: int, q: dict[str, Any]) -> Any:
