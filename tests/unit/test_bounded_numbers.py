@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from archive_service.http import DB_INT_MAX, digits_up_to, db_int
+from archive_service.http import DB_INT_MAX, db_int, digits_up_to
 
 
 def test_the_pattern_matches_exactly_zero_to_the_limit() -> None:
