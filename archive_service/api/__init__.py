@@ -20,11 +20,13 @@ def register(app: APIFlask) -> None:
         auth,
         changes,
         disposal,
+        docs,
         health,
         viewing,
     )
 
     for module in (
+        docs,
         auth,
         health,
         accounts,
