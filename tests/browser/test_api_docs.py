@@ -23,9 +23,11 @@ def test_docs_render_the_operations_under_the_csp(live_server: Any, browser: Any
     )
     page.on(
         "console",
-        lambda m: violations.append(m.text)
-        if "CSP violation" in m.text or "Content Security Policy" in m.text
-        else None,
+        lambda m: (
+            violations.append(m.text)
+            if "CSP violation" in m.text or "Content Security Policy" in m.text
+            else None
+        ),
     )
 
     def only_ours(route: Any) -> None:
