@@ -31,7 +31,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from archive_service import __version__
 from archive_service.config import Settings
 from archive_service.errors import DomainError, NotAuthenticated
-from archive_service.http import close_request_session, public, request_session
+from archive_service.http import (
+    BoundedIntConverter,
+    close_request_session,
+    public,
+    request_session,
+)
 from archive_service.instance import ensure_instance, secret_key
 from archive_service.runtime import Runtime, build_runtime
 from archive_service.serving import max_body_bytes
@@ -41,6 +46,11 @@ from storage.errors import StoreUnavailable
 from workers.sender import connect
 
 LOCALES = ("zh", "en")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; frame-ancestors 'none'"
+)  # every page, the API's documentation too
+UNNAMED = "(unnamed part)"  # how a 422 names a multipart part that carries no name
 
 
 class ArchiveRequest(Request):
@@ -76,7 +86,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         title="Customer Archive Service API",
         version=__version__,
         spec_path="/api/v1/openapi.json",
-        docs_path="/api/v1/docs",
+        docs_path=None,  # api/docs.py serves Swagger UI from our own origin, under the CSP
         json_errors=False,
         static_folder="web/static",
         template_folder="web/templates",
@@ -104,6 +114,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Refuse oversize bodies from their Content-Length, before reading them.
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes(settings)
     app.teardown_appcontext(close_request_session)
+    # Before any route is added: every ``<int:…>`` is bounded to what the database holds.
+    app.url_map.converters["int"] = BoundedIntConverter
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -273,10 +285,11 @@ def _register_error_handlers(app: APIFlask) -> None:
     def validation_error(error: HTTPError) -> Any:
         # Input that does not fit a schema: name the fields.
         detail = error.detail or {}
-        fields = {}
+        fields: dict[str, Any] = {}
         for location in detail.values():
             if isinstance(location, dict):
-                fields.update(location)
+                # A multipart part without a name arrives under the key None.
+                fields.update({UNNAMED if k is None else str(k): v for k, v in location.items()})
         if fields:
             message = "invalid fields: " + ", ".join(sorted(fields))
             return _json_error(422, "invalid", message, fields=fields)
@@ -294,8 +307,15 @@ def _register_error_handlers(app: APIFlask) -> None:
             message = exc.description or exc.name
             if status == 400 and request.is_json:
                 message = "malformed JSON body"
-            return _json_error(status, code, message)
-        return render_template("error.html", status=status, message=exc.description), status
+            resp = _json_error(status, code, message)
+        else:
+            page = render_template("error.html", status=status, message=exc.description)
+            resp = Response(page, status=status, mimetype="text/html")
+        # The exception's own headers (a 405's ``Allow``, a 401's challenge) go with it.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                resp.headers.setdefault(name, value)
+        return resp
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
@@ -311,12 +331,7 @@ def _security_headers(app: APIFlask) -> None:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.path.startswith("/api/v1/docs"):
-            resp.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                "script-src 'self'; frame-ancestors 'none'",
-            )
+        resp.headers.setdefault("Content-Security-Policy", CSP)
         if request.path.startswith("/api/") or resp.mimetype == "text/html":
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp

@@ -16,12 +16,62 @@ from typing import Any, TypeVar
 from flask import current_app, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing.map import Map
 
 from archive_service.errors import NotAuthenticated
 from archive_service.policy import Caller
 from archive_service.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The largest whole number an id, a page or a count may be: PostgreSQL's ``integer``, the
+#: narrowest column the numbers reach. Anything larger is refused before the database sees it.
+DB_INT_MAX = 2**31 - 1
+
+
+def digits_up_to(limit: int) -> str:
+    """A regular expression matching exactly the decimal numbers 0 … ``limit`` (ASCII
+    digits, leading zeros allowed)."""
+    top = str(limit)
+    width = len(top)
+    ways = ["0"]
+    if width > 1:
+        ways.append(f"[1-9][0-9]{{0,{width - 2}}}")  # fewer digits than the limit
+    for i, digit in enumerate(top):  # as many: the limit's first i digits, then a smaller one
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            rest = width - i - 1
+            ways.append(f"{top[:i]}[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    ways.append(top)
+    return "0*(?:" + "|".join(ways) + ")"
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` in every route of the app: its pattern matches only 0 … ``DB_INT_MAX``, so
+    a larger number matches no route (404, on every method) and no id reaches a query it
+    would overflow (installed by ``app.create_app``)."""
+
+    regex = digits_up_to(DB_INT_MAX)
+
+    def __init__(
+        self,
+        map: Map,  # noqa: A002 (werkzeug's name)
+        fixed_digits: int = 0,
+        min: int | None = None,  # noqa: A002
+        max: int | None = None,  # noqa: A002
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, DB_INT_MAX if max is None else max, signed)
+
+
+def db_int(value: str) -> int:
+    """A query or form argument as a whole number 0 … ``DB_INT_MAX``: the ``type=`` of every
+    ``request.args.get(…, type=db_int)`` (a ``ValueError`` makes ``get`` give its default)."""
+    number = int(value)
+    if not 0 <= number <= DB_INT_MAX:
+        raise ValueError(f"{value!r} is out of range")
+    return number
 
 
 def runtime() -> Runtime:

@@ -6,6 +6,12 @@ from apiflask import APIFlask
 
 
 def register(app: APIFlask) -> None:
+    from archive_service.api.common import ErrorOut
+
+    # Every error the OpenAPI declares has the body the error handlers give.
+    app.config["HTTP_ERROR_SCHEMA"] = ErrorOut
+    app.config["VALIDATION_ERROR_SCHEMA"] = ErrorOut
+
     from archive_service.api import (
         access,
         accounts,
@@ -14,11 +20,13 @@ def register(app: APIFlask) -> None:
         auth,
         changes,
         disposal,
+        docs,
         health,
         viewing,
     )
 
     for module in (
+        docs,
         auth,
         health,
         accounts,

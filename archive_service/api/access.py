@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import AwareDateTime, File, Integer, List, String
-from apiflask.validators import Length, OneOf, Range
+from apiflask.fields import AwareDateTime, Boolean, File, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf
 
 from archive_service.access import applications, register
 from archive_service.access import grants as access_grants
@@ -17,7 +17,19 @@ from archive_service.access.serializers import (
     request_dict,
 )
 from archive_service.access.vocabulary import MODES
-from archive_service.api.common import SECURITY, blueprint
+from archive_service.api.common import (
+    BINARY,
+    SECURITY,
+    Id,
+    Out,
+    Page,
+    PerPage,
+    StepOut,
+    blueprint,
+    errors,
+    file_answer,
+    listing,
+)
 from archive_service.http import caller, runtime, signed_in, uow
 from archive_service.responses import attachment_response, csv_response, table
 
@@ -35,9 +47,9 @@ class ApplicationIn(Schema):
     ``categories``."""
 
     purpose = String(required=True, validate=Length(min=1, max=1000))
-    document_ids = List(Integer(), load_default=list)
+    document_ids = List(Id(), load_default=list)
     numbers = List(String(validate=Length(min=1, max=64)), load_default=list)
-    customer_id = Integer(load_default=None)
+    customer_id = Id(load_default=None)
     customer = String(load_default=None, validate=Length(max=300))
     categories = List(String(validate=Length(max=64)), load_default=list)
     mode = String(required=True, validate=OneOf(MODES.codes))
@@ -61,18 +73,93 @@ class ReasonIn(Schema):
 
 class RegisterQuery(Schema):
     user = String(load_default=None, validate=Length(max=150))
-    document_id = Integer(load_default=None)
-    customer_id = Integer(load_default=None)
+    document_id = Id(load_default=None)
+    customer_id = Id(load_default=None)
     since = AwareDateTime(load_default=None)
     until = AwareDateTime(load_default=None)
-    page = Integer(load_default=1, validate=Range(min=1))
-    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+    page = Page()
+    per_page = PerPage()
     format = String(load_default="json", validate=OneOf(["json", "csv"]))
 
 
+class ApplicationOut(Out):
+    """An application (查阅申请); ``customer_id`` is null for those who may not know whose
+    archive it concerns."""
+
+    id = Integer()
+    status = String()
+    requester = String()
+    purpose = String()
+    customer_id = Integer(allow_none=True)
+    document_ids = List(Integer())
+    categories = List(String())
+    mode = String()
+    starts_at = String()
+    ends_at = String()
+    external = Boolean()
+    legal_basis = String(allow_none=True)
+    reason = String(allow_none=True)
+    grant_id = Integer(allow_none=True)
+    supervisor = String(allow_none=True)
+    approval_steps = List(Nested(StepOut))
+
+
+class ApplicationItem(ApplicationOut):
+    """An application in a list."""
+
+
+ApplicationsOut = listing("ApplicationsOut", ApplicationItem)
+
+
+class GrantOut(Out):
+    id = Integer()
+    user_id = Integer()
+    customer_id = Integer(allow_none=True)
+    mode = String()
+    status = String()
+    starts_at = String()
+    ends_at = String()
+    request_id = Integer(allow_none=True)
+    revoked_at = String(allow_none=True)
+
+
+class GrantItem(GrantOut):
+    """A grant in a list."""
+
+
+GrantsOut = listing("GrantsOut", GrantItem)
+
+
+class RegisterEntryOut(Out):
+    """One reading in the access register (查阅登记)."""
+
+    at = String()
+    user = String()
+    document_id = Integer(allow_none=True)
+    archive_number = String(allow_none=True)
+    action = String()
+    grant_id = Integer(allow_none=True)
+    purpose = String(allow_none=True)
+    rule = String(allow_none=True)
+    session = String(allow_none=True)
+    page = Integer(allow_none=True)
+    supervisor = String(allow_none=True)
+
+
+RegisterOut = listing("RegisterOut", RegisterEntryOut)
+CSV: dict[Any, Any] = {
+    200: {
+        "description": "the register, or with format=csv its export",
+        "content": {"text/csv": BINARY},
+    }
+}
+ATTACHMENT_TYPES = ("application/octet-stream", "*/*")
+
+
 @bp.post("/access-requests")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 409, 422))
 @bp.input(ApplicationIn, arg_name="body")
+@bp.output(ApplicationOut, status_code=201)
 @signed_in
 def apply(body: dict[str, Any]) -> Any:
     """Apply for access: purpose, scope, mode and window; the approvers follow by rule."""
@@ -93,7 +180,8 @@ def apply(body: dict[str, Any]) -> Any:
 
 
 @bp.get("/access-requests")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors())
+@bp.output(ApplicationsOut)
 @signed_in
 def mine() -> Any:
     """The caller's own applications."""
@@ -103,7 +191,8 @@ def mine() -> Any:
 
 
 @bp.get("/access-requests/inbox")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(ApplicationsOut)
 @signed_in
 def inbox() -> Any:
     """Applications waiting for the caller's decision."""
@@ -113,7 +202,8 @@ def inbox() -> Any:
 
 
 @bp.get("/access-requests/<int:request_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(ApplicationOut)
 @signed_in
 def get_request(request_id: int) -> Any:
     """One application with its approval steps."""
@@ -122,8 +212,9 @@ def get_request(request_id: int) -> Any:
 
 
 @bp.post("/access-requests/<int:request_id>/decision")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(DecisionIn, arg_name="body")
+@bp.output(ApplicationOut)
 @signed_in
 def decide(request_id: int, body: dict[str, Any]) -> Any:
     """Approve or reject the current step (only whoever that step needs)."""
@@ -135,8 +226,9 @@ def decide(request_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.post("/access-requests/<int:request_id>/legal-basis")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 413, 415, 422))
 @bp.input(LegalBasisIn, location="form_and_files", arg_name="body")
+@bp.output(ApplicationOut)
 @signed_in
 def attach_legal_basis(request_id: int, body: dict[str, Any]) -> Any:
     """External applicants attach the legal basis or letter of authorisation (multipart)."""
@@ -156,7 +248,10 @@ def attach_legal_basis(request_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.get("/access-requests/<int:request_id>/legal-basis")
-@bp.doc(security=SECURITY)
+@bp.doc(
+    security=SECURITY,
+    responses={**file_answer("the attached legal basis", *ATTACHMENT_TYPES), **errors(403, 409)},
+)
 @signed_in
 def read_legal_basis(request_id: int) -> Any:
     """The attached legal basis, for the approvers and overseers of the application."""
@@ -166,7 +261,8 @@ def read_legal_basis(request_id: int) -> Any:
 
 
 @bp.get("/grants")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(GrantsOut)
 @signed_in
 def grants() -> Any:
     """Active grants (operations head, admin, archivist, auditor)."""
@@ -176,8 +272,9 @@ def grants() -> Any:
 
 
 @bp.post("/grants/<int:grant_id>/revoke")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(ReasonIn, arg_name="body")
+@bp.output(GrantOut)
 @signed_in
 def revoke(grant_id: int, body: dict[str, Any]) -> Any:
     """Revoke a grant at once (operations head or admin)."""
@@ -186,8 +283,9 @@ def revoke(grant_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.get("/access-register")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses={**CSV, **errors(403)})
 @bp.input(RegisterQuery, location="query", arg_name="q")
+@bp.output(RegisterOut)
 @signed_in
 def access_register(q: dict[str, Any]) -> Any:
     """The access register (查阅登记): every reading; ``format=csv`` exports it."""

@@ -12,7 +12,7 @@ from archive_service.accounts import departments, role_grants, users, web_sessio
 from archive_service.accounts.models import User
 from archive_service.accounts.role_models import RoleGrant
 from archive_service.accounts.vocabulary import ROLES
-from archive_service.api.common import SECURITY, blueprint
+from archive_service.api.common import SECURITY, Out, StepOut, blueprint, errors, listing
 from archive_service.approvals import steps_dict
 from archive_service.http import caller, runtime, signed_in, uow
 
@@ -44,15 +44,6 @@ class SessionsEnded(Schema):
     tokens_revoked = Integer()
 
 
-class StepOut(Schema):
-    role = String()
-    department = String(allow_none=True)
-    status = String()
-    decided_by = String(allow_none=True)
-    decided_at = String(allow_none=True)
-    comment = String(allow_none=True)
-
-
 class RoleGrantOut(Schema):
     id = Integer()
     user_id = Integer()
@@ -72,6 +63,22 @@ class RoleGrantItem(RoleGrantOut):
 class RoleGrantsOut(Schema):
     items = List(Nested(RoleGrantItem))
     total = Integer()
+
+
+class AccountOut(Out):
+    """An account as its summary shows it."""
+
+    id = Integer()
+    username = String()
+    display_name = String()
+    department = String(allow_none=True)
+    roles = List(String())
+    status = String()
+    organisation = String(allow_none=True)
+    account_end_date = String(allow_none=True)
+
+
+UsersOut = listing("UsersOut", AccountOut)
 
 
 class GrantDecisionIn(Schema):
@@ -116,8 +123,17 @@ class DepartmentOut(Schema):
     name = String()
 
 
+class DepartmentItem(Out):
+    id = Integer()
+    code = String()
+    name = String()
+
+
+DepartmentsOut = listing("DepartmentsOut", DepartmentItem)
+
+
 @bp.post("/users")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(UserIn, arg_name="body")
 @bp.output(UserOut, status_code=201)
 @signed_in
@@ -129,7 +145,8 @@ def create_user(body: dict[str, Any]) -> Any:
 
 
 @bp.get("/users")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(UsersOut)
 @signed_in
 def list_users() -> Any:
     """Every account (admin)."""
@@ -139,7 +156,7 @@ def list_users() -> Any:
 
 
 @bp.put("/users/<int:user_id>/roles")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(RolesIn, arg_name="body")
 @bp.output(UserOut)
 @signed_in
@@ -151,7 +168,7 @@ def set_roles(user_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.post("/users/<int:user_id>/close")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(ReasonIn, arg_name="body")
 @bp.output(UserOut)
 @signed_in
@@ -162,7 +179,7 @@ def close_user(user_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.post("/users/<int:user_id>/end-sessions")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
 @bp.output(SessionsEnded)
 @signed_in
 def end_sessions(user_id: int) -> Any:
@@ -173,7 +190,7 @@ def end_sessions(user_id: int) -> Any:
 
 
 @bp.get("/role-grants/<int:grant_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
 @bp.output(RoleGrantOut)
 @signed_in
 def get_role_grant(grant_id: int) -> Any:
@@ -183,7 +200,7 @@ def get_role_grant(grant_id: int) -> Any:
 
 
 @bp.post("/role-grants/<int:grant_id>/decision")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(GrantDecisionIn, arg_name="body")
 @bp.output(RoleGrantOut)
 @signed_in
@@ -196,7 +213,7 @@ def decide_role_grant(grant_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.get("/role-grants")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
 @bp.output(RoleGrantsOut)
 @signed_in
 def list_role_grants() -> Any:
@@ -207,7 +224,7 @@ def list_role_grants() -> Any:
 
 
 @bp.post("/departments")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(DepartmentIn, arg_name="body")
 @bp.output(DepartmentOut, status_code=201)
 @signed_in
@@ -218,7 +235,8 @@ def create_department(body: dict[str, Any]) -> Any:
 
 
 @bp.get("/departments")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors())
+@bp.output(DepartmentsOut)
 @signed_in
 def list_departments() -> Any:
     """All departments."""

@@ -5,12 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import Boolean, Date, Dict, File, Integer, List, String
-from apiflask.validators import Length, OneOf, Range
+from apiflask.fields import Boolean, Date, Dict, File, List, String
+from apiflask.validators import Length, OneOf
 from flask import request
 from marshmallow import EXCLUDE
 
-from archive_service.api.common import SECURITY, blueprint
+from archive_service.api.archive_answers import (
+    CategoriesOut,
+    CategoryCreatedOut,
+    CustomerDetailOut,
+    CustomerOut,
+    CustomersOut,
+    DocumentOut,
+    DocumentsOut,
+    ReviewQueueOut,
+)
+from archive_service.api.common import (
+    SECURITY,
+    Id,
+    Page,
+    PageCountOut,
+    PerPage,
+    blueprint,
+    errors,
+    file_answer,
+)
 from archive_service.archive import (
     categories as archive_categories,
 )
@@ -63,8 +82,8 @@ class CustomerQuery(Schema):
     q = String(load_default=None, validate=Length(max=200))
     tier = String(load_default=None, validate=OneOf(TIERS.codes))
     department = String(load_default=None, validate=Length(max=32))
-    page = Integer(load_default=1, validate=Range(min=1))
-    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+    page = Page()
+    per_page = PerPage()
 
 
 class UploadIn(Schema):
@@ -72,7 +91,7 @@ class UploadIn(Schema):
         unknown = EXCLUDE  # category facts arrive as "facts.<name>" fields
 
     file = File(required=True)
-    customer_id = Integer(required=True)
+    customer_id = Id(required=True)
     category = String(required=True, validate=Length(min=1, max=64))
     title = String(required=True, validate=Length(min=1, max=500))
     document_date = Date(load_default=None)
@@ -83,7 +102,7 @@ class UploadIn(Schema):
 
 class DocumentQuery(Schema):
     q = String(load_default=None, validate=Length(max=200))
-    customer_id = Integer(load_default=None)
+    customer_id = Id(load_default=None)
     category = String(load_default=None, validate=Length(max=64))
     number = String(load_default=None, validate=Length(max=64))
     status = String(load_default=None, validate=OneOf(DOCUMENT_STATUSES.codes))
@@ -91,13 +110,13 @@ class DocumentQuery(Schema):
     date_from = Date(load_default=None)
     date_to = Date(load_default=None)
     sort = String(load_default="relevance", validate=OneOf(["relevance", "date"]))
-    page = Integer(load_default=1, validate=Range(min=1))
-    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+    page = Page()
+    per_page = PerPage()
 
 
 class ContentQuery(Schema):
     purpose = String(load_default=None, validate=Length(max=1000))
-    version = Integer(load_default=None, validate=Range(min=1))
+    version = Id(load_default=None)
     disposition = String(load_default="attachment", validate=OneOf(["attachment", "inline"]))
 
 
@@ -114,8 +133,9 @@ def _customer_out(customer: Any) -> dict[str, Any]:
 
 
 @bp.post("/customers")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 422))
 @bp.input(CustomerIn, arg_name="body")
+@bp.output(CustomerOut, status_code=201)
 @signed_in
 def create_customer(body: dict[str, Any]) -> Any:
     """Open a customer's archive (clerk of the owning department)."""
@@ -124,8 +144,9 @@ def create_customer(body: dict[str, Any]) -> Any:
 
 
 @bp.get("/customers")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
 @bp.input(CustomerQuery, location="query", arg_name="q")
+@bp.output(CustomersOut)
 @signed_in
 def list_customers(q: dict[str, Any]) -> Any:
     """Customers the caller may see."""
@@ -141,7 +162,8 @@ def list_customers(q: dict[str, Any]) -> Any:
 
 
 @bp.get("/customers/<int:customer_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(CustomerDetailOut)
 @signed_in
 def get_customer(customer_id: int) -> Any:
     """A customer, with its archive's counts by category (404 if not visible)."""
@@ -155,7 +177,8 @@ def get_customer(customer_id: int) -> Any:
 
 
 @bp.get("/categories")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(CategoriesOut)
 @signed_in
 def categories() -> Any:
     """The category tree, with the facts each category asks for."""
@@ -192,8 +215,9 @@ class CategoryIn(Schema):
 
 
 @bp.post("/categories")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(CategoryIn, arg_name="body")
+@bp.output(CategoryCreatedOut, status_code=201)
 @signed_in
 def create_category(body: dict[str, Any]) -> Any:
     """Extend the category tree (admin)."""
@@ -207,8 +231,9 @@ def _facts_from_form() -> dict[str, Any]:
 
 
 @bp.post("/documents")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 413, 415, 422))
 @bp.input(UploadIn, location="form_and_files", arg_name="body")
+@bp.output(DocumentOut, status_code=201)
 @signed_in
 def upload(body: dict[str, Any]) -> Any:
     """Upload a file (multipart ``file`` plus fields); it waits for the archivist's review.
@@ -235,8 +260,9 @@ def upload(body: dict[str, Any]) -> Any:
 
 
 @bp.get("/documents")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
 @bp.input(DocumentQuery, location="query", arg_name="q")
+@bp.output(DocumentsOut)
 @signed_in
 def list_documents(q: dict[str, Any]) -> Any:
     """Documents the caller may open: full-text search with ``q`` (Chinese and English words,
@@ -276,7 +302,8 @@ def list_documents(q: dict[str, Any]) -> Any:
 
 
 @bp.get("/documents/review-queue")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(ReviewQueueOut)
 @signed_in
 def review_queue() -> Any:
     """Submitted documents waiting for an archivist."""
@@ -286,7 +313,8 @@ def review_queue() -> Any:
 
 
 @bp.get("/documents/<int:document_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 410))
+@bp.output(DocumentOut)
 @signed_in
 def get_document(document_id: int) -> Any:
     """A document's metadata (404 if the caller may not know it exists)."""
@@ -298,7 +326,8 @@ def get_document(document_id: int) -> Any:
 
 
 @bp.get("/documents/by-number/<path:number>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(DocumentOut)
 @signed_in
 def by_number(number: str) -> Any:
     """Find a document by its current or an earlier archive number."""
@@ -307,7 +336,8 @@ def by_number(number: str) -> Any:
 
 
 @bp.post("/documents/<int:document_id>/accept")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409))
+@bp.output(DocumentOut)
 @signed_in
 def accept(document_id: int) -> Any:
     """The archivist accepts: allocates the archive number, computes the disposal date."""
@@ -319,8 +349,9 @@ def accept(document_id: int) -> Any:
 
 
 @bp.post("/documents/<int:document_id>/return")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(ReasonIn, arg_name="body")
+@bp.output(DocumentOut)
 @signed_in
 def return_document(document_id: int, body: dict[str, Any]) -> Any:
     """The archivist returns a submission to the clerk, with the reason."""
@@ -331,8 +362,9 @@ def return_document(document_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.post("/documents/<int:document_id>/hold")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(ReasonIn, arg_name="body")
+@bp.output(DocumentOut)
 @signed_in
 def place_hold(document_id: int, body: dict[str, Any]) -> Any:
     """Place a hold (dispute, litigation, open matter): the clock stops."""
@@ -344,8 +376,9 @@ def place_hold(document_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.delete("/documents/<int:document_id>/hold")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(ReasonIn, arg_name="body")
+@bp.output(DocumentOut)
 @signed_in
 def release_hold(document_id: int, body: dict[str, Any]) -> Any:
     """Release the hold: the document is kept at least five more years."""
@@ -357,7 +390,13 @@ def release_hold(document_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.get("/documents/<int:document_id>/content")
-@bp.doc(security=SECURITY)
+@bp.doc(
+    security=SECURITY,
+    responses={
+        **file_answer("the file, decrypted and verified", "application/octet-stream", "*/*"),
+        **errors(403, 409, 410, 422),
+    },
+)
 @bp.input(ContentQuery, location="query", arg_name="q")
 @signed_in
 def content(document_id: int, q: dict[str, Any]) -> Any:
@@ -377,8 +416,9 @@ def content(document_id: int, q: dict[str, Any]) -> Any:
 
 
 @bp.get("/documents/<int:document_id>/pages")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409, 410, 422))
 @bp.input(PagesQuery, location="query", arg_name="q")
+@bp.output(PageCountOut)
 @signed_in
 def page_count(document_id: int, q: dict[str, Any]) -> Any:
     """How many pages the document shows as images (for readers whose grant is view-only:
@@ -388,7 +428,10 @@ def page_count(document_id: int, q: dict[str, Any]) -> Any:
 
 
 @bp.get("/documents/<int:document_id>/pages/<int:page>")
-@bp.doc(security=SECURITY)
+@bp.doc(
+    security=SECURITY,
+    responses={**file_answer("the page as an image", "image/png"), **errors(403, 409, 410, 422)},
+)
 @bp.input(PagesQuery, location="query", arg_name="q")
 @signed_in
 def page_image(document_id: int, page: int, q: dict[str, Any]) -> Any:

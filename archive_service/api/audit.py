@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import AwareDateTime, Integer, String
-from apiflask.validators import Range
+from apiflask.fields import AwareDateTime, Boolean, Dict, Integer, List, String
 
-from archive_service.api.common import SECURITY, blueprint
+from archive_service.api.common import SECURITY, Out, Page, PerPage, blueprint, errors, listing
 from archive_service.audit import reading
 from archive_service.audit import services as audit
 from archive_service.http import caller, runtime, signed_in, uow
@@ -22,13 +21,41 @@ class AuditQuery(Schema):
     target = String(load_default=None)
     since = AwareDateTime(load_default=None)
     until = AwareDateTime(load_default=None)
-    page = Integer(load_default=1, validate=Range(min=1))
-    per_page = Integer(load_default=50, validate=Range(min=1, max=500))
+    page = Page()
+    per_page = PerPage()
+
+
+class EventOut(Out):
+    """One event of the audit trail, with its place in the hash chain."""
+
+    seq = Integer()
+    at = String()
+    actor = String(allow_none=True)
+    actor_id = Integer(allow_none=True)
+    ip = String(allow_none=True)
+    action = String()
+    target = String(allow_none=True)
+    details = Dict(allow_none=True)
+    hash = String()
+
+
+EventsOut = listing("EventsOut", EventOut)
+
+
+class ChainCheckOut(Out):
+    ok = Boolean()
+    checked = Integer()
+    first_broken = Integer(allow_none=True)
+    reason = String(allow_none=True)
+    checkpoints = Integer()
+    anchored_seq = Integer(allow_none=True)
+    findings = List(Dict(), metadata={"description": "each finding: code, seq, checkpoint…"})
 
 
 @bp.get("/audit")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
 @bp.input(AuditQuery, location="query", arg_name="q")
+@bp.output(EventsOut)
 @signed_in
 def list_events(q: dict[str, Any]) -> Any:
     """Audit events, newest first (auditor). Filters: actor, action, target, since, until."""
@@ -39,7 +66,8 @@ def list_events(q: dict[str, Any]) -> Any:
 
 
 @bp.get("/audit/verify")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409))
+@bp.output(ChainCheckOut)
 @signed_in
 def verify() -> Any:
     """Check the hash chain and hold it against the signed checkpoints kept outside the

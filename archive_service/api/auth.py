@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import DateTime, Integer, String
+from apiflask.fields import DateTime, Integer, List, String
 from apiflask.validators import Length
 from flask import g, request
 
 from archive_service.accounts import authentication, tokens
-from archive_service.api.common import SECURITY, blueprint
+from archive_service.api.common import SECURITY, Out, blueprint, errors
 from archive_service.errors import DomainError, NotAuthenticated
 from archive_service.http import caller, public, request_session, runtime, signed_in, uow
 from archive_service.policy import Caller
@@ -31,12 +31,24 @@ class TokenOut(Schema):
     failed_since = DateTime(allow_none=True)
 
 
+class MeOut(Out):
+    id = Integer()
+    username = String()
+    display_name = String()
+    department = String(allow_none=True)
+    roles = List(String())
+    status = String()
+    organisation = String(allow_none=True)
+    account_end_date = String(allow_none=True)
+
+
 class AccountNotActive(DomainError):
     status = 401
     code = "account_not_active"
 
 
 @bp.post("/auth/token")
+@bp.doc(responses=errors(400, 401, 422))
 @bp.input(TokenIn, arg_name="body")
 @bp.output(TokenOut, status_code=201)
 @public
@@ -69,7 +81,7 @@ def create_token(body: dict[str, Any]) -> Any:
 
 
 @bp.delete("/auth/token")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors())
 @bp.output({}, status_code=204)
 @signed_in
 def revoke_token() -> Any:
@@ -80,7 +92,8 @@ def revoke_token() -> Any:
 
 
 @bp.get("/me")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors())
+@bp.output(MeOut)
 @signed_in
 def me() -> Any:
     """The account behind the token."""

@@ -6,11 +6,19 @@ import json
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import String
+from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
 from flask import request
 
-from archive_service.api.common import SECURITY, blueprint
+from archive_service.api.common import (
+    SECURITY,
+    Out,
+    StepOut,
+    blueprint,
+    errors,
+    file_answer,
+    listing,
+)
 from archive_service.archive.customers import get_customer
 from archive_service.archive.disposal_date import retention_history
 from archive_service.archive.documents import get_document
@@ -18,7 +26,7 @@ from archive_service.archive.review import number_history
 from archive_service.changes import services as changes
 from archive_service.changes.serializers import change_dict
 from archive_service.errors import InvalidInput
-from archive_service.http import caller, runtime, signed_in, uow
+from archive_service.http import caller, db_int, runtime, signed_in, uow
 from archive_service.responses import attachment_response
 
 bp = blueprint("changes", "Changes")
@@ -34,18 +42,70 @@ class DecisionIn(Schema):
     comment = String(load_default=None, validate=Length(max=1000))
 
 
+class EvidenceOut(Out):
+    id = Integer()
+    filename = String()
+
+
+class ChangeOut(Out):
+    """A change request; a customer's personal values are ``hidden`` and its evidence left
+    out for callers who may not see them."""
+
+    id = Integer()
+    target_type = String()
+    target_id = Integer()
+    status = String()
+    reason = String()
+    requester = String()
+    changes = Dict(metadata={"description": "each field's before and after"})
+    important = Boolean()
+    created_at = String()
+    outcome_reason = String(allow_none=True)
+    evidence = List(Nested(EvidenceOut))
+    steps = List(Nested(StepOut))
+
+
+class ChangeItem(ChangeOut):
+    """A change request in a list."""
+
+
+ChangesOut = listing("ChangesOut", ChangeItem)
+
+
+class NumberOut(Out):
+    number = String()
+    reason = String(allow_none=True)
+    assigned_at = String()
+    superseded = Boolean()
+
+
+class RecomputationOut(Out):
+    at = String()
+    cause = String()
+    old = String(allow_none=True)
+    new = String(allow_none=True)
+
+
+DocumentHistoryOut = listing(
+    "DocumentHistoryOut",
+    ChangeItem,
+    numbers=List(Nested(NumberOut)),
+    retention=List(Nested(RecomputationOut)),
+)
+
+
 @bp.post("/change-requests")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 409, 413, 415, 422))
+@bp.output(ChangeOut, status_code=201)
 @signed_in
 def file_change() -> Any:
     """File a change (multipart): ``target_type``, ``target_id``, ``reason``, ``values``
     (a JSON object of new field values), optional ``file`` (a replacement) and ``evidence``
     files."""
     form = request.form
-    try:
-        target_id = int(form.get("target_id", ""))
-    except ValueError as exc:
-        raise InvalidInput("target_id must be a number", field="target_id") from exc
+    target_id = form.get("target_id", type=db_int)
+    if target_id is None:
+        raise InvalidInput("target_id must be a number", field="target_id")
     try:
         values = json.loads(form.get("values") or "{}")
     except ValueError as exc:
@@ -72,7 +132,8 @@ def file_change() -> Any:
 
 
 @bp.get("/change-requests/inbox")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(ChangesOut)
 @signed_in
 def inbox() -> Any:
     """Change requests waiting for the caller's step."""
@@ -82,7 +143,8 @@ def inbox() -> Any:
 
 
 @bp.get("/change-requests/<int:change_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(ChangeOut)
 @signed_in
 def get_change(change_id: int) -> Any:
     """A change request with its steps (whoever may see its target)."""
@@ -91,8 +153,9 @@ def get_change(change_id: int) -> Any:
 
 
 @bp.post("/change-requests/<int:change_id>/decision")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(DecisionIn, arg_name="body")
+@bp.output(ChangeOut)
 @signed_in
 def decide(change_id: int, body: dict[str, Any]) -> Any:
     """approve / reject, or at the archivist's check, return; the last approval applies it."""
@@ -104,7 +167,13 @@ def decide(change_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.get("/change-requests/<int:change_id>/evidence/<int:evidence_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(
+    security=SECURITY,
+    responses={
+        **file_answer("the supporting file", "application/octet-stream", "*/*"),
+        **errors(403),
+    },
+)
 @signed_in
 def evidence(change_id: int, evidence_id: int) -> Any:
     """A supporting file, for those who may see the change's personal details."""
@@ -114,7 +183,8 @@ def evidence(change_id: int, evidence_id: int) -> Any:
 
 
 @bp.get("/customers/<int:customer_id>/history")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(ChangesOut)
 @signed_in
 def customer_history(customer_id: int) -> Any:
     """Every change to a customer: who asked, who approved, before and after."""
@@ -125,7 +195,8 @@ def customer_history(customer_id: int) -> Any:
 
 
 @bp.get("/documents/<int:document_id>/history")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 410))
+@bp.output(DocumentHistoryOut)
 @signed_in
 def document_history(document_id: int) -> Any:
     """Every change to a document, with its numbers and disposal-date recomputations."""

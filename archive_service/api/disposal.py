@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import Date, String
+from apiflask.fields import Boolean, Date, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
 
-from archive_service.api.common import SECURITY, PageQuery, blueprint, page_of
+from archive_service.api.common import (
+    SECURITY,
+    Out,
+    PageQuery,
+    StepOut,
+    blueprint,
+    errors,
+    listing,
+    page_of,
+)
 from archive_service.disposal import destructions, records, reviews
 from archive_service.disposal.serializers import destruction_dict, review_dict
 from archive_service.disposal.vocabulary import APPRAISALS
@@ -37,8 +46,90 @@ class ExecuteIn(Schema):
     place = String(required=True, validate=Length(min=1, max=300))
 
 
+class ReviewItemOut(Out):
+    document_id = Integer()
+    archive_number = String(allow_none=True)
+    title = String()
+    disposal_date = String(allow_none=True)
+    appraisal = String(allow_none=True)
+    retain_until = String(allow_none=True)
+    reason = String(allow_none=True)
+
+
+class ReviewOut(Out):
+    """A retention review (到期鉴定) and its items."""
+
+    id = Integer()
+    status = String()
+    as_of = String()
+    compiled_at = String()
+    compiled_by = String(allow_none=True)
+    confirmed_at = String(allow_none=True)
+    items = List(Nested(ReviewItemOut))
+
+
+class ReviewListItem(ReviewOut):
+    """A review in a list."""
+
+
+ReviewsOut = listing("ReviewsOut", ReviewListItem)
+
+
+class DestructionItemOut(Out):
+    document_id = Integer()
+    archive_number = String(allow_none=True)
+    title = String()
+    customer = String()
+    sha256 = String(allow_none=True)
+    size = Integer(allow_none=True)
+    result = String(allow_none=True)
+
+
+class DestructionOut(Out):
+    """A destruction application (销毁申请), its approvals and its items."""
+
+    id = Integer()
+    status = String()
+    review_id = Integer(allow_none=True)
+    applicant = String(allow_none=True)
+    count = Integer()
+    executor = String(allow_none=True)
+    supervisor = String(allow_none=True)
+    place = String(allow_none=True)
+    failure = String(allow_none=True)
+    approval_steps = List(Nested(StepOut))
+    items = List(Nested(DestructionItemOut))
+
+
+class DestructionListItem(DestructionOut):
+    """A destruction in a list."""
+
+
+DestructionsOut = listing("DestructionsOut", DestructionListItem)
+
+
+class SignedRecordOut(Out):
+    record = Dict(metadata={"description": "the destruction record as signed"})
+    signature = String()
+    key_id = String()
+    public_key = String()
+    algorithm = String()
+
+
+class RecordCheckOut(Out):
+    ok = Boolean()
+    key_id = String(allow_none=True)
+
+
+class SigningKeyOut(Out):
+    key_id = String()
+    public_key = String()
+    algorithm = String()
+
+
 @bp.post("/retention-reviews")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409))
+@bp.output(ReviewOut, status_code=201)
 @signed_in
 def compile_review() -> Any:
     """Compile a review now (the beat schedule does it daily)."""
@@ -48,8 +139,9 @@ def compile_review() -> Any:
 
 
 @bp.get("/retention-reviews")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
 @bp.input(ListQuery, location="query", arg_name="q")
+@bp.output(ReviewsOut)
 @signed_in
 def list_reviews(q: dict[str, Any]) -> Any:
     """Reviews, newest first (filter: ``status`` compiled, confirmed or closed)."""
@@ -59,7 +151,8 @@ def list_reviews(q: dict[str, Any]) -> Any:
 
 
 @bp.get("/retention-reviews/<int:review_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(ReviewOut)
 @signed_in
 def get_review(review_id: int) -> Any:
     """A review and its items."""
@@ -68,7 +161,8 @@ def get_review(review_id: int) -> Any:
 
 
 @bp.post("/retention-reviews/<int:review_id>/confirm")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409))
+@bp.output(ReviewOut)
 @signed_in
 def confirm(review_id: int) -> Any:
     """The operations head confirms the list's scope."""
@@ -77,8 +171,9 @@ def confirm(review_id: int) -> Any:
 
 
 @bp.post("/retention-reviews/<int:review_id>/items/<int:document_id>/appraisal")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(AppraisalIn, arg_name="body")
+@bp.output(ReviewOut)
 @signed_in
 def appraise(review_id: int, document_id: int, body: dict[str, Any]) -> Any:
     """The archivist appraises one item: destroy, or retain until a date with a reason."""
@@ -97,7 +192,8 @@ def appraise(review_id: int, document_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.post("/retention-reviews/<int:review_id>/destruction")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409))
+@bp.output(DestructionOut, status_code=201)
 @signed_in
 def apply(review_id: int) -> Any:
     """The destruction application from the items appraised ``destroy``."""
@@ -110,8 +206,9 @@ def apply(review_id: int) -> Any:
 
 
 @bp.get("/destructions")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
 @bp.input(ListQuery, location="query", arg_name="q")
+@bp.output(DestructionsOut)
 @signed_in
 def list_destructions(q: dict[str, Any]) -> Any:
     """Destruction applications, newest first (filter: ``status``)."""
@@ -123,7 +220,8 @@ def list_destructions(q: dict[str, Any]) -> Any:
 
 
 @bp.get("/destructions/<int:destruction_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(DestructionOut)
 @signed_in
 def get_destruction(destruction_id: int) -> Any:
     """Status: pending, approved, rejected, executing, completed."""
@@ -132,8 +230,9 @@ def get_destruction(destruction_id: int) -> Any:
 
 
 @bp.post("/destructions/<int:destruction_id>/decision")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(DecisionIn, arg_name="body")
+@bp.output(DestructionOut)
 @signed_in
 def decide(destruction_id: int, body: dict[str, Any]) -> Any:
     """The operations head, then a leader."""
@@ -143,8 +242,9 @@ def decide(destruction_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.post("/destructions/<int:destruction_id>/execute")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(ExecuteIn, arg_name="body")
+@bp.output(DestructionOut, status_code=202)
 @signed_in
 def execute(destruction_id: int, body: dict[str, Any]) -> Any:
     """The executor starts (or resumes) an approved destruction; it runs in Celery (202)."""
@@ -155,7 +255,8 @@ def execute(destruction_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.get("/destructions/<int:destruction_id>/record")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409))
+@bp.output(SignedRecordOut)
 @signed_in
 def destruction_record(destruction_id: int) -> Any:
     """The signed destruction record, with the public key that verifies it (409 until done)."""
@@ -165,7 +266,8 @@ def destruction_record(destruction_id: int) -> Any:
 
 
 @bp.get("/destructions/<int:destruction_id>/record/verify")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409))
+@bp.output(RecordCheckOut)
 @signed_in
 def verify_record(destruction_id: int) -> Any:
     """Does the stored signature still match the record the database holds?"""
@@ -176,6 +278,8 @@ def verify_record(destruction_id: int) -> Any:
 
 
 @bp.get("/signing-key")
+@bp.doc(responses=errors(401))  # a bad token is refused even here
+@bp.output(SigningKeyOut)
 @public
 def signing_key() -> Any:
     """The public key that checks destruction records (anyone may verify a record)."""

@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import Integer
+from apiflask.fields import Boolean, Integer, String
 
-from archive_service.api.common import SECURITY, blueprint
+from archive_service.api.common import (
+    SECURITY,
+    Id,
+    Out,
+    PageCountOut,
+    blueprint,
+    errors,
+    file_answer,
+    listing,
+)
 from archive_service.http import caller, runtime, signed_in, uow
 from archive_service.responses import png_response
 from archive_service.viewing import pages, sessions
@@ -17,12 +26,47 @@ bp = blueprint("viewing", "Supervised viewing")
 
 
 class OpenIn(Schema):
-    grant_id = Integer(required=True)
+    grant_id = Id(required=True)
+
+
+class SessionOut(Out):
+    """A supervised viewing session (监督查阅)."""
+
+    id = Integer()
+    label = String()
+    grant_id = Integer()
+    regulator = String()
+    organisation = String(allow_none=True)
+    supervisor = String()
+    opened_at = String()
+    ends_at = String()
+    closed_at = String(allow_none=True)
+    closed_by = String(allow_none=True)
+    end_reason = String(allow_none=True)
+    open = Boolean()
+    pages_viewed = Integer()
+
+
+class SessionItem(SessionOut):
+    """A session in a list."""
+
+
+SessionsOut = listing("SessionsOut", SessionItem)
+
+
+class SessionDocumentOut(Out):
+    id = Integer()
+    archive_number = String(allow_none=True)
+    title = String()
+
+
+SessionDocumentsOut = listing("SessionDocumentsOut", SessionDocumentOut)
 
 
 @bp.post("/viewing-sessions")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 409, 422))
 @bp.input(OpenIn, arg_name="body")
+@bp.output(SessionOut, status_code=201)
 @signed_in
 def open_session(body: dict[str, Any]) -> Any:
     """The supervisor named on an external grant opens a session (at most the set length)."""
@@ -33,7 +77,8 @@ def open_session(body: dict[str, Any]) -> Any:
 
 
 @bp.get("/viewing-sessions")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(SessionsOut)
 @signed_in
 def list_sessions() -> Any:
     """The caller's sessions (overseers: every session)."""
@@ -43,7 +88,8 @@ def list_sessions() -> Any:
 
 
 @bp.get("/viewing-sessions/<int:session_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(SessionOut)
 @signed_in
 def get_session(session_id: int) -> Any:
     with uow() as s:
@@ -51,7 +97,8 @@ def get_session(session_id: int) -> Any:
 
 
 @bp.post("/viewing-sessions/<int:session_id>/close")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409))
+@bp.output(SessionOut)
 @signed_in
 def close_session(session_id: int) -> Any:
     """The supervisor ends the session at once."""
@@ -60,7 +107,8 @@ def close_session(session_id: int) -> Any:
 
 
 @bp.get("/viewing-sessions/<int:session_id>/documents")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409))
+@bp.output(SessionDocumentsOut)
 @signed_in
 def session_documents(session_id: int) -> Any:
     """What the viewer may look at in this session (numbers and titles only)."""
@@ -71,7 +119,8 @@ def session_documents(session_id: int) -> Any:
 
 
 @bp.get("/viewing-sessions/<int:session_id>/documents/<int:document_id>")
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, responses=errors(403, 409, 410))
+@bp.output(PageCountOut)
 @signed_in
 def document_pages(session_id: int, document_id: int) -> Any:
     """How many pages the document shows."""
@@ -80,7 +129,10 @@ def document_pages(session_id: int, document_id: int) -> Any:
 
 
 @bp.get("/viewing-sessions/<int:session_id>/documents/<int:document_id>/pages/<int:page>")
-@bp.doc(security=SECURITY)
+@bp.doc(
+    security=SECURITY,
+    responses={**file_answer("the page as an image", "image/png"), **errors(403, 409, 410)},
+)
 @signed_in
 def page_image(session_id: int, document_id: int, page: int) -> Any:
     """One page as a PNG with the viewer, organisation, time and session burned in."""

@@ -12,6 +12,7 @@ import click
 from archive_service.audit import services as audit
 from archive_service.cli.common import OPERATOR, fail, runtime
 from archive_service.errors import DomainError
+from archive_service.http import DB_INT_MAX
 
 
 @click.group()
@@ -40,7 +41,7 @@ def destruction_public_key() -> None:
 
 
 @destruction.command("export")
-@click.argument("destruction_id", type=int)
+@click.argument("destruction_id", type=click.IntRange(1, DB_INT_MAX))
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to a file (default stdout).")
 def destruction_export(destruction_id: int, out: str | None) -> None:
     """The signed record of a completed destruction, as JSON."""

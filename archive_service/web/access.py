@@ -15,7 +15,7 @@ from archive_service.access.serializers import REGISTER_COLUMNS, record_dict
 from archive_service.accounts.users import active_holders
 from archive_service.archive.categories import category_tree
 from archive_service.errors import DomainError, InvalidInput
-from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
 from archive_service.responses import attachment_response, csv_response, table
 from archive_service.viewing.sessions import sessions_for
 from archive_service.web.forms import ActionForm, ReasonForm, attempt, refusal
@@ -179,15 +179,15 @@ def register() -> Any:
     try:
         f = access_register.RegisterFilter(
             user=a.get("user") or None,
-            document_id=a.get("document_id", type=int),
-            customer_id=a.get("customer_id", type=int),
+            document_id=a.get("document_id", type=db_int),
+            customer_id=a.get("customer_id", type=db_int),
             since=_day(a["since"]) if a.get("since") else None,
             until=_day(a["until"], end=True) if a.get("until") else None,
         )
     except ValueError:
         f = access_register.RegisterFilter()
     export = a.get("format") == "csv"
-    page = max(1, a.get("page", 1, type=int) or 1)
+    page = max(1, a.get("page", 1, type=db_int) or 1)
     with uow() as s:
         rows, total = access_register.read_register(s, caller(), f, page, 50, export=export)
         items = [record_dict(r) for r in rows]

@@ -24,7 +24,7 @@ from archive_service.archive import (
 from archive_service.archive.vocabulary import CUSTOMER_TYPES, RETENTION_CLASSES, SCALES, TIERS
 from archive_service.changes.services import history as change_history
 from archive_service.errors import DomainError, InvalidInput
-from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
 from archive_service.policy import may
 from archive_service.responses import content_response, png_response
 from archive_service.viewing import page_views
@@ -37,7 +37,7 @@ bp = Blueprint("web_archive", __name__)
 @bp.get("/customers")
 @signed_in
 def customers() -> Any:
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     rows, total = archive_customers.list_customers(
         request_session(),
         caller(),
@@ -241,7 +241,7 @@ def file(document_id: int) -> Any:
                 document_id,
                 "preview" if inline else "download",
                 request.args.get("purpose"),
-                request.args.get("version", type=int),
+                request.args.get("version", type=db_int),
             )
     except InvalidInput as exc:
         flash(exc.message, "error")
@@ -259,7 +259,7 @@ def view_pages(document_id: int) -> Any:
     """The document page by page, as images the server rendered and watermarked: how a
     reader whose grant is view-only reads it (anyone who may read may page through)."""
     purpose = request.args.get("purpose")
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     count = page_views.page_total(uow, caller(), runtime().viewing, document_id, purpose)
     doc = documents.get_document(request_session(), caller(), document_id)
     return render_template(

@@ -10,7 +10,7 @@ from flask import Blueprint, render_template, request
 
 from archive_service.audit import reading
 from archive_service.audit import services as audit
-from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
 from archive_service.responses import csv_response
 
 bp = Blueprint("web_audit", __name__, url_prefix="/audit")
@@ -40,7 +40,7 @@ def _filter() -> audit.AuditFilter:
 @bp.get("/")
 @signed_in
 def events() -> Any:
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     with uow() as s:
         rows, total = reading.read_events(s, caller(), _filter(), page, 50)
     return render_template(

@@ -13,7 +13,7 @@ from archive_service.changes import services as changes
 from archive_service.changes.models import ChangeRequest
 from archive_service.changes.serializers import change_dict
 from archive_service.errors import DomainError
-from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
 from archive_service.web.forms import ActionForm, refusal
 
 bp = Blueprint("web_changes", __name__, url_prefix="/changes")
@@ -46,7 +46,7 @@ DOCUMENT_FORM = ("title", "document_date", "retention_class", "category")
 @signed_in
 def new() -> Any:
     target_type = request.values.get("target_type", "")
-    target_id = request.values.get("target_id", type=int) or 0
+    target_id = request.values.get("target_id", type=db_int) or 0
     s = request_session()
     if target_type != "customer":
         target_type = "document"

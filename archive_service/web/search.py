@@ -13,7 +13,7 @@ from archive_service.archive.categories import category_tree
 from archive_service.archive.customers import list_customers
 from archive_service.archive.vocabulary import DOCUMENT_STATUSES
 from archive_service.errors import InvalidInput
-from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
 from archive_service.indexing import queries as indexing
 
 bp = Blueprint("web_search", __name__)
@@ -36,14 +36,14 @@ def search() -> Any:
     a = request.args
     params = indexing.SearchParams(
         q=(a.get("q") or "").strip()[:200],
-        customer_id=a.get("customer_id", type=int) or None,
+        customer_id=a.get("customer_id", type=db_int) or None,
         category=a.get("category") or None,
         department=a.get("department") or None,
         status=a.get("status") if a.get("status") in STATUSES else None,
         date_from=_day("date_from"),
         date_to=_day("date_to"),
         sort="date" if a.get("sort") == "date" else "relevance",
-        page=max(1, a.get("page", 1, type=int) or 1),
+        page=max(1, a.get("page", 1, type=db_int) or 1),
         per_page=PER_PAGE,
     )
     searched = bool(params.q or params.customer_id or params.category or params.department)

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from archive_service.errors import DomainError
-from archive_service.http import caller, request_session, runtime, signed_in, uow
+from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
 from archive_service.responses import png_response
 from archive_service.viewing import pages, sessions
 from archive_service.web.forms import ActionForm, attempt
@@ -73,7 +73,7 @@ def session_page(session_id: int) -> Any:
 @signed_in
 def viewer(session_id: int, document_id: int) -> Any:
     """One page at a time, as an image the server rendered and watermarked."""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     count = pages.page_total(uow, caller(), runtime().viewing, session_id, document_id)
     with uow() as s:
         vs = sessions.get_session(s, caller(), session_id)

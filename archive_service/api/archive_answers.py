@@ -1,0 +1,121 @@
+"""What the archive's API operations answer: customers, categories and documents, as
+``archive/serializers.py`` builds them (described for the OpenAPI, not reshaped)."""
+
+from __future__ import annotations
+
+from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
+
+from archive_service.api.common import Out, listing
+
+
+class CustomerOut(Out):
+    """A customer; the personal details are null for callers who may not see them."""
+
+    id = Integer()
+    seq = Integer()
+    name = String()
+    customer_type = String()
+    tier = String()
+    scale = String(allow_none=True)
+    industry = String(allow_none=True)
+    business_domain = String(allow_none=True)
+    business_scope = String(allow_none=True)
+    registered_capital = String(allow_none=True)
+    credit_rating = String(allow_none=True)
+    credit_limit = String(allow_none=True)
+    department = String()
+    responsible_clerk = String(allow_none=True)
+    created_at = String()
+    credit_code = String(allow_none=True)
+    legal_representative = String(allow_none=True)
+    address = String(allow_none=True)
+    phone = String(allow_none=True)
+    fax = String(allow_none=True)
+    email = String(allow_none=True)
+
+
+class CustomerItem(CustomerOut):
+    """A customer in a list."""
+
+
+class CustomerDetailOut(CustomerOut):
+    documents_by_category = Dict(keys=String(), values=Integer())
+
+
+CustomersOut = listing("CustomersOut", CustomerItem)
+
+
+class ChildCategoryOut(Out):
+    code = String()
+    name_zh = String()
+    name_en = String()
+    facts = List(Dict())
+    retention_trigger = String()
+
+
+class TopCategoryOut(Out):
+    code = String()
+    name_zh = String()
+    name_en = String()
+    children = List(Nested(ChildCategoryOut))
+
+
+class CategoriesOut(Out):
+    items = List(Nested(TopCategoryOut))
+
+
+class CategoryCreatedOut(Out):
+    code = String()
+    parent_code = String(allow_none=True)
+    facts = List(Dict())
+
+
+class VersionOut(Out):
+    number = Integer()
+    sha256 = String()
+    size = Integer()
+    filename = String()
+    content_type = String()
+    created_at = String()
+
+
+class DocumentOut(Out):
+    """A document's metadata (its file's are those of the current version)."""
+
+    id = Integer()
+    customer_id = Integer()
+    category = String()
+    title = String()
+    document_date = String(allow_none=True)
+    status = String()
+    archive_number = String(allow_none=True)
+    retention_class = String()
+    filing_date = String(allow_none=True)
+    disposal_date = String(allow_none=True)
+    on_hold = Boolean()
+    needs_joint_review = Boolean()
+    returned_reason = String(allow_none=True)
+    tags = List(String())
+    facts = Dict()
+    sha256 = String(allow_none=True)
+    size = Integer(allow_none=True)
+    content_type = String(allow_none=True)
+    filename = String(allow_none=True)
+    versions = List(Nested(VersionOut))
+
+
+class DocumentHit(DocumentOut):
+    """A document in a list; a search hit also carries its score and snippets."""
+
+    score = Float()
+    snippets = List(String())
+
+
+DocumentsOut = listing("DocumentsOut", DocumentHit)
+
+
+class QueueItem(DocumentOut):
+    """A submission waiting for review."""
+
+
+ReviewQueueOut = listing("ReviewQueueOut", QueueItem)
