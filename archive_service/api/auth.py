@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import DateTime, Integer, List, String
+from apiflask.fields import DateTime, Integer, String
 from apiflask.validators import Length
 from flask import g, request
 
 from archive_service.accounts import authentication, tokens
-from archive_service.api.common import SECURITY, Out, blueprint, errors
+from archive_service.api.accounts import AccountOut
+from archive_service.api.common import SECURITY, blueprint, errors
 from archive_service.errors import DomainError, NotAuthenticated
 from archive_service.http import caller, public, request_session, runtime, signed_in, uow
 from archive_service.policy import Caller
@@ -31,15 +32,8 @@ class TokenOut(Schema):
     failed_since = DateTime(allow_none=True)
 
 
-class MeOut(Out):
-    id = Integer()
-    username = String()
-    display_name = String()
-    department = String(allow_none=True)
-    roles = List(String())
-    status = String()
-    organisation = String(allow_none=True)
-    account_end_date = String(allow_none=True)
+class MeOut(AccountOut):
+    """The caller's own account: as its summary shows it."""
 
 
 class AccountNotActive(DomainError):
