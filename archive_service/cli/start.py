@@ -19,8 +19,8 @@ from archive_service.accounts.bootstrap import bootstrap
 from archive_service.cli.common import fail
 from archive_service.config import Settings
 from archive_service.errors import DomainError
+from archive_service.indexing.later import rebuild_later_if_needed
 from archive_service.instance import ensure_instance
-from archive_service.jobs import later
 from archive_service.migrate import upgrade
 from archive_service.runtime import Runtime, build_runtime
 from archive_service.serving import confine_temp_files, waitress_options
@@ -41,10 +41,9 @@ def initialise(settings: Settings) -> tuple[Runtime, str | None]:
         generated = bootstrap(
             s, rt.accounts, settings.operations_department, settings.admin_password
         )
-        if rt.indexing.index.needs_rebuild() is not None:
-            # Written before index terms were keyed, or with another key: the index worker
-            # rebuilds it from the renditions as soon as it runs (search answers 503 until).
-            later(s, "index_repair")
+        # An index of before keyed terms (or another key's) is rebuilt by the index worker
+        # as soon as it runs; search answers 503 until then.
+        rebuild_later_if_needed(s, rt.indexing.index)
     return rt, generated
 
 
