@@ -190,10 +190,12 @@ class SearchIndex:
         """Why the index cannot be used with this key (None: it can): ``"unkeyed"``, an
         index written before terms were keyed; ``"other-key"``, one written with another
         key. Either gives wrong answers until :meth:`rebuild`."""
-        found = self._current()[1]
-        if found == self.key.fingerprint:
+        return self._rebuild_reason(self._current()[1])
+
+    def _rebuild_reason(self, fingerprint: str | None) -> str | None:
+        if fingerprint == self.key.fingerprint:
             return None
-        return "unkeyed" if found is None else "other-key"
+        return "unkeyed" if fingerprint is None else "other-key"
 
     def ids(self) -> set[int]:
         """Every indexed document id."""
@@ -208,11 +210,15 @@ class SearchIndex:
         """One page of the documents matching ``query`` that the caller may open, and
         their total."""
         plan = evaluator.plan_of(query)
-        self._refuse_other_keys()
+        name, fingerprint = self._current()  # read once: the generation and its key
+        reason = self._rebuild_reason(fingerprint)
+        if reason is not None:
+            raise IndexNeedsRebuild(reason)
         access = evaluator.access_query(query.access)
         if access is None:
             return SearchPage(hits=[], total=0)
-        return evaluator.page(self._snapshot(), query, keyed_plan(plan, self.key), access)
+        snapshot = self._snapshot(name)
+        return evaluator.page(snapshot, query, keyed_plan(plan, self.key), access)
 
     # ----------------------------------------------------------------- internals
 
@@ -221,10 +227,11 @@ class SearchIndex:
         if reason is not None:
             raise IndexNeedsRebuild(reason)
 
-    def _snapshot(self) -> Snapshot:
-        """This thread's view of the index, reopened when the index changed."""
+    def _snapshot(self, name: str | None = None) -> Snapshot:
+        """This thread's view of generation ``name`` (default: the published one), reopened
+        when the index changed."""
         local = self._local
-        name = self._current_name()
+        name = name or self._current_name()
         snap: Snapshot | None = getattr(local, "snapshot", None)
         if snap is not None and snap.name == name and snap.searcher.up_to_date():
             return snap
