@@ -4,6 +4,10 @@ A hostile file (a zip bomb posing as DOCX, a PDF that loops, a huge text file)
 costs at most ``timeout`` seconds and ``memory_mb`` of address space, and ends as
 an :class:`Extraction` with ``error`` set: :func:`extract` never raises for a bad
 file. Text is capped at ``max_chars`` (``truncated=True``).
+
+Images and PDF pages without a text layer are read by OCR (:mod:`search.ocr`) in the same
+child, within :class:`OcrLimits`: pages past ``max_pages`` are not read (counted in the
+Extraction), a page over ``page_seconds`` is skipped.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from search.sandbox import SandboxError, run_limited
 
@@ -31,6 +36,29 @@ class Extraction:
     error: str | None  # short reason when it failed (timeout, memory, unsupported, parse error…)
     truncated: bool = False
     reason: str | None = None  # one of REASONS when it failed
+    ocr_pages: int = 0  # pages (or image frames) whose text came from OCR
+    ocr_pages_over_limit: int = 0  # pages past OcrLimits.max_pages: not OCR'd (no continuation yet)
+    ocr_pages_timed_out: int = 0  # pages skipped: OCR took longer than OcrLimits.page_seconds
+
+
+@dataclass(frozen=True)
+class OcrLimits:
+    """How much OCR one file may cost (``ARCHIVE_OCR_MAX_PAGES``, ``_PAGE_SECONDS``,
+    ``_MEMORY_MB``)."""
+
+    max_pages: int = 50
+    page_seconds: int = 20
+    # Address space (RLIMIT_AS), not resident memory: onnxruntime and PDFium reserve far more
+    # than they touch. A PDF's OCR needs ~1.3 GiB of it; the peak RSS is under 1 GiB
+    # (benchmarks/ocr_bench.py measures it).
+    memory_mb: int = 2048
+
+
+# A PDF page with fewer visible characters than this in its text layer is read by OCR
+# (a scan with a page number or a stray mark has "text", but not its content).
+MIN_TEXT_LAYER_CHARS = 10
+# Resolution a PDF page without text is drawn at for OCR (search/ocr.py caps the side).
+OCR_DPI = 200
 
 
 _OOXML = "application/vnd.openxmlformats-officedocument."
@@ -54,23 +82,27 @@ def extract(
     timeout: float = 60.0,
     memory_mb: int = 1024,
     max_chars: int = 5_000_000,
+    ocr: OcrLimits = OcrLimits(),  # noqa: B008 - frozen, shared safely
 ) -> Extraction:
-    """Text of a file (PDF, DOCX, XLSX, PPTX, TXT/CSV in UTF-8/GB18030/GBK/Big5, HTML, EML) in a
-    limited child process. Never raises for a bad file: a failure is an Extraction with error set.
+    """Text of a file (PDF, DOCX, XLSX, PPTX, TXT/CSV in UTF-8/GB18030/GBK/Big5, HTML, EML;
+    PNG, JPEG, TIFF, BMP, WebP and text-less PDF pages by OCR) in a limited child process.
+    Never raises for a bad file: a failure is an Extraction with error set.
     """
     kind = (content_type or "").split(";", 1)[0].strip().lower()
-    if kind.startswith("image/"):
-        return Extraction(text="", error=None)  # scans have no text layer to read here
     if kind not in _EXTRACTORS:
         return Extraction(
             text=None, error=f"unsupported: {kind or 'unknown type'}", reason=UNSUPPORTED
         )
+    if kind in _OCR_KINDS:  # each page may take its OCR time, within the page limit
+        timeout += ocr.page_seconds * ocr.max_pages
+        memory_mb = max(memory_mb, ocr.memory_mb)
     try:
-        text, truncated = run_limited(
+        text, truncated, pages = run_limited(
             _extract_in_child,
             os.fspath(path),
             kind,
             max_chars,
+            (ocr.max_pages, ocr.page_seconds, ocr.memory_mb),
             timeout=timeout,
             memory_mb=memory_mb,
         )
@@ -80,7 +112,15 @@ def extract(
     except Exception as exc:  # noqa: BLE001 - the sandbox itself failed: nothing was parsed
         error = f"sandbox could not start: {type(exc).__name__}: {str(exc)[:200]}"
         return Extraction(text=None, error=error, reason=SANDBOX_START)
-    return Extraction(text=text, error=None, truncated=truncated)
+    read, over_limit, timed_out = pages
+    return Extraction(
+        text=text,
+        error=None,
+        truncated=truncated,
+        ocr_pages=read,
+        ocr_pages_over_limit=over_limit,
+        ocr_pages_timed_out=timed_out,
+    )
 
 
 def _failure(exc: SandboxError) -> tuple[str, str]:
@@ -100,21 +140,45 @@ def _failure(exc: SandboxError) -> tuple[str, str]:
 # --------------------------------------------------------------------------- in the child
 
 
-def _extract_in_child(path: str, kind: str, max_chars: int) -> tuple[str, bool]:
-    """Runs in the sandbox: the text (capped) and whether it was cut."""
-    collector = _Collector(max_chars)
+def _extract_in_child(
+    path: str, kind: str, max_chars: int, ocr: tuple[int, int, int] = (0, 0, 0)
+) -> tuple[str, bool, tuple[int, int, int]]:
+    """Runs in the sandbox: the text (capped), whether it was cut, and the OCR page counts
+    (read, over the page limit, timed out)."""
+    collector = _Collector(max_chars, kind, OcrLimits(*ocr))
     _EXTRACTORS[kind](path, collector)
-    return collector.result()
+    text, truncated = collector.result()
+    pages = collector.pages
+    return text, truncated, (pages.pages_read, pages.pages_over_limit, pages.pages_timed_out)
 
 
 class _Collector:
     """Accumulates text pieces up to a limit; extractors stop when ``full``."""
 
-    def __init__(self, max_chars: int) -> None:
+    def __init__(self, max_chars: int, kind: str = "", ocr: OcrLimits | None = None) -> None:
+        from search.ocr import OcrOutcome
+
         self.max_chars = max_chars
+        self.kind = kind
+        self.ocr = ocr or OcrLimits()
+        self.pages = OcrOutcome()
         self.parts: list[str] = []
         self.size = 0
         self.truncated = False
+
+    def ocr_page(self, image: object) -> None:
+        """OCR one page image, within the page limit and the page's time."""
+        from search.ocr import read_page
+
+        if self.pages.pages_read + self.pages.pages_timed_out >= self.ocr.max_pages:
+            self.pages.pages_over_limit += 1
+            return
+        text = read_page(image, self.ocr.page_seconds)
+        if text is None:
+            self.pages.pages_timed_out += 1
+            return
+        self.pages.pages_read += 1
+        self.add(text)
 
     @property
     def full(self) -> bool:
@@ -157,14 +221,70 @@ def _check_zip(path: str) -> None:
 
 
 def _pdf(path: str, out: _Collector) -> None:
+    """Each page's text layer; a page without one (a scan) is drawn and read by OCR."""
     from pypdf import PdfReader
 
     reader = PdfReader(path, strict=False)
-    for page in reader.pages:
+    with _PdfPages(path) as drawn:
+        for number, page in enumerate(reader.pages):
+            if out.full:
+                out.truncated = True
+                return
+            text = page.extract_text() or ""
+            out.add(text)  # on a scan, a page number or a stamp is still text
+            if len("".join(text.split())) < MIN_TEXT_LAYER_CHARS:
+                drawn.ocr(number, out)
+
+
+class _PdfPages:
+    """Pages drawn by PDFium for OCR; the document is opened on the first scan met."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.document: Any = None
+
+    def __enter__(self) -> _PdfPages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.document is not None:
+            self.document.close()
+
+    def ocr(self, number: int, out: _Collector) -> None:
+        if out.pages.pages_read + out.pages.pages_timed_out >= out.ocr.max_pages:
+            out.pages.pages_over_limit += 1  # not drawn either
+            return
+        import pypdfium2 as pdfium
+
+        from search.ocr import MAX_IMAGE_PIXELS, MAX_SIDE
+
+        if self.document is None:
+            self.document = pdfium.PdfDocument(self.path)
+        page = self.document[number]
+        try:
+            width, height = page.get_size()
+            if width <= 0 or height <= 0:
+                return
+            scale = min(OCR_DPI / 72, MAX_SIDE / max(width, height))
+            if width * height * scale * scale > MAX_IMAGE_PIXELS:
+                raise ValueError(f"page {number + 1} is too large to draw")
+            bitmap = page.render(scale=scale)
+            image = bitmap.to_pil()
+            bitmap.close()
+        finally:
+            page.close()
+        out.ocr_page(image)
+
+
+def _image(path: str, out: _Collector) -> None:
+    """OCR of each frame of an image (a multi-page TIFF has several)."""
+    from search.ocr import image_frames
+
+    for frame in image_frames(path, out.kind):
         if out.full:
             out.truncated = True
             return
-        out.add(page.extract_text() or "")
+        out.ocr_page(frame)
 
 
 def _docx(path: str, out: _Collector) -> None:
@@ -409,12 +529,19 @@ _EXTRACTORS: dict[str, Callable[[str, _Collector], None]] = {
     "text/csv": _text,
     "text/html": _html,
     "message/rfc822": _eml,
+    "image/jpeg": _image,
+    "image/png": _image,
+    "image/tiff": _image,
+    "image/bmp": _image,
+    "image/webp": _image,
 }
+_OCR_KINDS = frozenset({"application/pdf", *(k for k, v in _EXTRACTORS.items() if v is _image)})
 
 __all__ = [
     "CRASHED",
     "DOCX",
     "MEMORY",
+    "OcrLimits",
     "PARSE_ERROR",
     "PPTX",
     "REASONS",

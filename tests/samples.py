@@ -6,6 +6,7 @@ import io
 import struct
 import zipfile
 import zlib
+from typing import Any
 
 
 def pdf(text: str = "Customer archive") -> bytes:
@@ -211,4 +212,57 @@ def pdf_that_warns(pages: int = 600) -> bytes:
     out.write(
         b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     )
+    return out.getvalue()
+
+
+NOTO_CJK = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"  # fonts-noto-cjk (.ci/run)
+
+
+def scan(*lines: str, width: int = 900, size: int = 36, rotate: int = 0) -> Any:
+    """A page image with ``lines`` of Chinese/English text (Noto Sans CJK SC), as a scanner
+    would give it: black on white, turned by ``rotate`` degrees counter-clockwise."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(NOTO_CJK, size, index=2)  # index 2: the SC face
+    image = Image.new("RGB", (width, 60 + len(lines) * size * 2), "white")
+    draw = ImageDraw.Draw(image)
+    for number, line in enumerate(lines):
+        draw.text((30, 30 + number * size * 2), line, font=font, fill="black")
+    return image.rotate(rotate, expand=True, fillcolor="white") if rotate else image
+
+
+def image_bytes(image: Any, kind: str, **options: Any) -> bytes:
+    """``image`` saved as ``kind`` (JPEG, PNG, TIFF, BMP, WEBP)."""
+    out = io.BytesIO()
+    image.save(out, format=kind, **options)
+    return out.getvalue()
+
+
+def scanned_pdf(*pages: Any) -> bytes:
+    """An image-only PDF (no text layer), one page per image (Pillow's PDF writer)."""
+    out = io.BytesIO()
+    pages[0].save(out, format="PDF", save_all=True, append_images=list(pages[1:]), resolution=150)
+    return out.getvalue()
+
+
+def mixed_pdf(text: str, scanned: Any) -> bytes:
+    """Page 1 with a real text layer (``text``), page 2 a scan without one."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    pdf.setFont("STSong-Light", 12)
+    pdf.drawString(72, 760, text)
+    pdf.showPage()
+    width = A4[0] - 72
+    pdf.drawImage(
+        ImageReader(scanned), 36, 400, width=width, height=width * scanned.height / scanned.width
+    )
+    pdf.showPage()
+    pdf.save()
     return out.getvalue()

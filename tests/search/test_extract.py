@@ -151,14 +151,6 @@ def test_eml_headers_and_body(tmp_path: Path) -> None:
     assert "scan.pdf" in text
 
 
-def test_images_have_no_text_and_no_error(tmp_path: Path) -> None:
-    path = tmp_path / "a.png"
-    path.write_bytes(b"\x89PNG\r\n\x1a\n")
-    assert extract(path, "image/png").text == ""
-    assert extract(path, "image/png").error is None
-    assert extract(path, "image/png").reason is None
-
-
 @pytest.mark.parametrize(
     "content_type", ["application/msword", "application/vnd.ms-excel", "application/x-foo", ""]
 )

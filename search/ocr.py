@@ -1,0 +1,150 @@
+"""OCR of Chinese and English page images, inside the sandboxed extraction child only.
+
+RapidOCR (PP-OCR models run by onnxruntime) reads a page: text lines are found, turned
+upright (its angle classifier handles 180°, tall lines are turned 90°) and recognised.
+The models are the ones bundled in the rapidocr wheel, named by path: nothing is ever
+downloaded (:func:`model_paths` refuses to start without them). The engine is built once
+per child call (:func:`engine`), not per page.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Bundled model files of rapidocr 3.10 (pyproject pins it): detection, line angle, recognition.
+_MODELS = {
+    "Det": "PP-OCRv6_det_small.onnx",
+    "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+    "Rec": "PP-OCRv6_rec_small.onnx",
+}
+# Largest image (pixels per frame) decoded at all; Pillow refuses it at open (a bomb is a
+# parse error, not a crash). A 600 dpi A3 scan is ~70 MP.
+MAX_IMAGE_PIXELS = 100_000_000
+# Longest side a page is OCR'd at: rapidocr scales to at most 2000 px anyway.
+MAX_SIDE = 2000
+# A page whose darkest and lightest grey differ by less than this is blank: not OCR'd.
+BLANK_CONTRAST = 24
+# Pillow plugins per content type: a file only ever meets the decoder its type names.
+IMAGE_FORMATS: dict[str, tuple[str, ...]] = {
+    "image/jpeg": ("JPEG", "MPO"),
+    "image/png": ("PNG",),
+    "image/tiff": ("TIFF",),
+    "image/bmp": ("BMP",),
+    "image/webp": ("WEBP",),
+}
+
+
+class PageTimeout(Exception):
+    """One page took longer than its limit; the page is skipped, the file goes on."""
+
+
+@dataclass
+class OcrOutcome:
+    """What OCR of a file did, for the extraction's record (counts, never text)."""
+
+    pages_read: int = 0  # pages OCR'd
+    pages_over_limit: int = 0  # pages not OCR'd: beyond the page limit
+    pages_timed_out: int = 0  # pages skipped: over the per-page time
+
+
+def model_paths() -> dict[str, Path]:
+    """The bundled model files; raises if one is missing (a download is never the answer)."""
+    import rapidocr
+
+    root = Path(rapidocr.__file__).parent / "models"
+    paths = {part: root / name for part, name in _MODELS.items()}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise RuntimeError(f"OCR models missing from the rapidocr package: {', '.join(missing)}")
+    return paths
+
+
+_ENGINE: Any = None
+
+
+def engine() -> Any:
+    """The RapidOCR engine of this process, built on first use from the bundled models."""
+    global _ENGINE
+    if _ENGINE is None:
+        from rapidocr import RapidOCR
+
+        params: dict[str, Any] = {
+            "Global.log_level": "error",  # its info lines name files; text never
+            "EngineConfig.onnxruntime.intra_op_num_threads": 1,  # one file per child
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        }
+        for part, path in model_paths().items():
+            params[f"{part}.model_path"] = str(path)
+        _ENGINE = RapidOCR(params=params)
+    return _ENGINE
+
+
+def read_page(image: Any, seconds: int) -> str | None:
+    """The text of one page image (lines in reading order), or None past ``seconds``."""
+    import numpy as np
+
+    image = _fit(image.convert("RGB"))
+    low, high = image.convert("L").getextrema()
+    if high - low < BLANK_CONTRAST:  # a blank page (common in scans): nothing to find
+        return ""
+    try:
+        with _time_limit(seconds):
+            result = engine()(np.asarray(image))
+    except PageTimeout:
+        return None
+    except Exception as exc:
+        # onnxruntime reports the address-space limit as a C++ bad_alloc inside its error:
+        # the sandbox's memory class, not a broken file.
+        if "bad_alloc" in str(exc):
+            raise MemoryError() from None
+        raise
+    return "\n".join(result.txts or ())
+
+
+def _fit(image: Any) -> Any:
+    longest = max(image.size)
+    if longest > MAX_SIDE:
+        scale = MAX_SIDE / longest
+        image = image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        )
+    return image
+
+
+@contextmanager
+def _time_limit(seconds: int) -> Iterator[None]:
+    """Raise PageTimeout in the child's main thread after ``seconds`` (the sandbox's own
+    deadline still bounds a page stuck inside native code)."""
+
+    def _expired(signum: int, frame: object) -> None:
+        raise PageTimeout()
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.alarm(max(1, seconds))
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def image_frames(path: str, content_type: str) -> Iterator[Any]:
+    """The frames of an image file (a multi-page TIFF has several), each checked for size
+    before it is decoded."""
+    from PIL import Image, ImageOps
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    formats = IMAGE_FORMATS[content_type]
+    with Image.open(path, formats=list(formats)) as img:
+        for index in range(int(getattr(img, "n_frames", 1))):
+            img.seek(index)
+            width, height = img.size
+            if width * height > MAX_IMAGE_PIXELS:  # Pillow only warns between 1× and 2×
+                raise ValueError(f"image too large: {width}×{height} pixels")
+            frame = ImageOps.exif_transpose(img.copy()) if index == 0 else img.copy()
+            yield frame
