@@ -48,6 +48,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "image/jpeg": (".jpg", ".jpeg"),
     "image/png": (".png",),
     "image/tiff": (".tif", ".tiff"),
+    "image/bmp": (".bmp",),
+    "image/webp": (".webp",),
     "text/plain": (".txt", ".csv", ".eml"),
     "text/csv": (".csv",),
     "message/rfc822": (".eml",),

@@ -37,6 +37,8 @@ _KIND: dict[str, str] = {
     "image/jpeg": "jpeg",
     "image/png": "png",
     "image/tiff": "tiff",
+    "image/bmp": "bmp",
+    "image/webp": "webp",
     # Converted to PDF by prepare().
     **{content_type: "pdf" for content_type in render_office.FILTERS},
 }

@@ -26,7 +26,13 @@ MAX_IMAGE_PIXELS = 100_000_000
 MAX_ASPECT = 10
 
 # Pillow plugins allowed per kind: a file only ever meets the decoder its type names.
-_IMAGE_FORMATS = {"jpeg": ["JPEG", "MPO"], "png": ["PNG"], "tiff": ["TIFF"]}
+_IMAGE_FORMATS = {
+    "jpeg": ["JPEG", "MPO"],
+    "png": ["PNG"],
+    "tiff": ["TIFF"],
+    "bmp": ["BMP"],
+    "webp": ["WEBP"],
+}
 KINDS = frozenset({"pdf", *_IMAGE_FORMATS})
 
 
