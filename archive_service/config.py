@@ -48,6 +48,10 @@ class Settings:
     search_key_file: str = ""  # production: a mounted file holding it
     extract_timeout_seconds: int = 60  # text extraction of one file, in a limited child process
     extract_memory_mb: int = 1024
+    # OCR of images and text-less PDF pages (docs/search.md): pages past the limit are not read.
+    ocr_max_pages: int = 50
+    ocr_page_seconds: int = 20
+    ocr_memory_mb: int = 2048  # address space of a child that OCRs (images, PDFs)
     viewing_session_minutes: int = 120  # a supervised session lasts at most this long
     render_timeout_seconds: int = 120  # converting an office document for viewing
     operations_department: str = "OPS"

@@ -27,6 +27,7 @@ from archive_service.vault.services import Vault
 from archive_service.vault.setup import build_vault
 from archive_service.viewing.workspace import Workspace
 from search import SearchBackend
+from search.extract import OcrLimits
 
 
 @dataclass
@@ -69,6 +70,11 @@ class Runtime:
             temp_dir=self.temp_dir,
             extract_timeout=self.settings.extract_timeout_seconds,
             extract_memory_mb=self.settings.extract_memory_mb,
+            ocr=OcrLimits(
+                self.settings.ocr_max_pages,
+                self.settings.ocr_page_seconds,
+                self.settings.ocr_memory_mb,
+            ),
         )
 
     @property

@@ -1,5 +1,5 @@
 """What the search use cases work with: the database, the vault (renditions are encrypted
-like documents), the search backend, the private temp area and the extraction limits."""
+like documents), the search backend, the private temp area and the extraction and OCR limits."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from archive_service.db import Database
 from archive_service.vault.services import Vault
 from search import SearchBackend
+from search.extract import OcrLimits
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Indexing:
     temp_dir: Path
     extract_timeout: int = 60
     extract_memory_mb: int = 1024
+    ocr: OcrLimits = OcrLimits()
 
     @property
     def index(self) -> SearchBackend:

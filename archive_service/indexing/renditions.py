@@ -55,6 +55,7 @@ def extract_text(ix: Indexing, document_id: int) -> str:
             content_type,
             timeout=ix.extract_timeout,
             memory_mb=ix.extract_memory_mb,
+            ocr=ix.ocr,
         )
     with ix.db.unit_of_work() as s:
         s.execute(select(Document.id).where(Document.id == document_id).with_for_update())
@@ -68,7 +69,7 @@ def extract_text(ix: Indexing, document_id: int) -> str:
         if result.text:
             new = ix.vault.put(s, io.BytesIO(result.text.encode("utf-8")))
             doc.text_object_id, doc.extraction, doc.extraction_error = new.id, "done", None
-        elif result.text is not None:  # a scan or an image: nothing to keep, nothing failed
+        elif result.text is not None:  # a blank page or a photo without text: nothing failed
             doc.text_object_id, doc.extraction, doc.extraction_error = None, "done", None
         else:
             doc.text_object_id, doc.extraction = None, "failed"
@@ -84,6 +85,10 @@ def extract_text(ix: Indexing, document_id: int) -> str:
             error=doc.extraction_error,
             truncated=result.truncated,
             chars=len(result.text or ""),
+            # Counts only: pages past ARCHIVE_OCR_MAX_PAGES wait for a later continuation.
+            ocr_pages=result.ocr_pages,
+            ocr_pages_not_read=result.ocr_pages_over_limit,
+            ocr_pages_timed_out=result.ocr_pages_timed_out,
         )
         if old is not None:
             ix.vault.destroy_key(s, old)  # the rendition of a replaced version goes

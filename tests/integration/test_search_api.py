@@ -257,3 +257,34 @@ def test_starting_after_an_upgrade_queues_the_rebuild(
     started.close()
     assert rt.search_index.needs_rebuild() is None
     assert ids(search(client, h["clara"], "付款延迟")) == [docs["pdf"]["id"]]
+
+
+def test_a_scanned_licence_is_found_by_the_words_in_its_image(
+    client: Any, people: People, rt: Runtime
+) -> None:
+    """A photo of a business licence comes in, is accepted, and its OCR'd text is searchable;
+    BMP and WebP are accepted types too (sniffed from the bytes)."""
+    people.user("clara", "clerk", department="SALES")
+    people.user("arch", "archivist", department="OPS")
+    h = {n: bearer(token_for(client, n)) for n in ("clara", "arch")}
+    cid = new_customer(client, h["clara"], name="恒泰隆贸易", credit_code="91310115MA1K3YJ82X")
+    licence = samples.scan("营业执照", "名称：上海恒泰隆贸易有限公司", "经营范围：离心泵销售")
+    resp = upload(client, h["clara"], cid, samples.image_bytes(licence, "JPEG"), "执照.jpg")
+    assert resp.status_code == 201, resp.get_json()
+    doc = resp.get_json()["id"]
+    assert client.post(f"/api/v1/documents/{doc}/accept", headers=h["arch"]).status_code == 200
+    assert ids(search(client, h["clara"], "离心泵销售")) == [doc]
+    with rt.db.unit_of_work() as s:
+        event = (
+            s.execute(select(AuditEvent).where(AuditEvent.action == "document.extract"))
+            .scalars()
+            .all()[-1]
+        )
+        assert event.details["ocr_pages"] == 1, event.details
+    for fmt, name in (("BMP", "scan.bmp"), ("WEBP", "scan.webp")):
+        data = samples.image_bytes(samples.scan(), fmt)
+        assert upload(client, h["clara"], cid, data, name).status_code == 201, fmt
+    assert (
+        upload(client, h["clara"], cid, samples.image_bytes(licence, "BMP"), "a.png").status_code
+        == 415
+    )
