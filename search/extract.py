@@ -16,8 +16,8 @@ import os
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
+from search.ocr import MIN_TEXT_LAYER_CHARS, OCR_DPI, OcrLimits, OcrOutcome
 from search.sandbox import SandboxError, run_limited
 
 # Why an extraction failed, as a class a caller can count and decide on (retry or not):
@@ -39,26 +39,6 @@ class Extraction:
     ocr_pages: int = 0  # pages (or image frames) whose text came from OCR
     ocr_pages_over_limit: int = 0  # pages past OcrLimits.max_pages: not OCR'd (no continuation yet)
     ocr_pages_timed_out: int = 0  # pages skipped: OCR took longer than OcrLimits.page_seconds
-
-
-@dataclass(frozen=True)
-class OcrLimits:
-    """How much OCR one file may cost (``ARCHIVE_OCR_MAX_PAGES``, ``_PAGE_SECONDS``,
-    ``_MEMORY_MB``)."""
-
-    max_pages: int = 50
-    page_seconds: int = 20
-    # Address space (RLIMIT_AS), not resident memory: onnxruntime and PDFium reserve far more
-    # than they touch. A PDF's OCR needs ~1.3 GiB of it; the peak RSS is under 1 GiB
-    # (benchmarks/ocr_bench.py measures it).
-    memory_mb: int = 2048
-
-
-# A PDF page with fewer visible characters than this in its text layer is read by OCR
-# (a scan with a page number or a stray mark has "text", but not its content).
-MIN_TEXT_LAYER_CHARS = 10
-# Resolution a PDF page without text is drawn at for OCR (search/ocr.py caps the side).
-OCR_DPI = 200
 
 
 _OOXML = "application/vnd.openxmlformats-officedocument."
@@ -156,8 +136,6 @@ class _Collector:
     """Accumulates text pieces up to a limit; extractors stop when ``full``."""
 
     def __init__(self, max_chars: int, kind: str = "", ocr: OcrLimits | None = None) -> None:
-        from search.ocr import OcrOutcome
-
         self.max_chars = max_chars
         self.kind = kind
         self.ocr = ocr or OcrLimits()
@@ -166,12 +144,15 @@ class _Collector:
         self.size = 0
         self.truncated = False
 
-    def ocr_page(self, image: object) -> None:
-        """OCR one page image, within the page limit and the page's time."""
+    def ocr_page(self, page: Callable[[], object | None]) -> None:
+        """OCR one page image (``page()`` makes it), within the page limit and the page's time."""
         from search.ocr import read_page
 
         if self.pages.pages_read + self.pages.pages_timed_out >= self.ocr.max_pages:
-            self.pages.pages_over_limit += 1
+            self.pages.pages_over_limit += 1  # not even drawn or decoded
+            return
+        image = page()
+        if image is None:
             return
         text = read_page(image, self.ocr.page_seconds)
         if text is None:
@@ -224,8 +205,10 @@ def _pdf(path: str, out: _Collector) -> None:
     """Each page's text layer; a page without one (a scan) is drawn and read by OCR."""
     from pypdf import PdfReader
 
+    from search.ocr import PdfPages
+
     reader = PdfReader(path, strict=False)
-    with _PdfPages(path) as drawn:
+    with PdfPages(path, OCR_DPI) as drawn:
         for number, page in enumerate(reader.pages):
             if out.full:
                 out.truncated = True
@@ -233,47 +216,7 @@ def _pdf(path: str, out: _Collector) -> None:
             text = page.extract_text() or ""
             out.add(text)  # on a scan, a page number or a stamp is still text
             if len("".join(text.split())) < MIN_TEXT_LAYER_CHARS:
-                drawn.ocr(number, out)
-
-
-class _PdfPages:
-    """Pages drawn by PDFium for OCR; the document is opened on the first scan met."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.document: Any = None
-
-    def __enter__(self) -> _PdfPages:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.document is not None:
-            self.document.close()
-
-    def ocr(self, number: int, out: _Collector) -> None:
-        if out.pages.pages_read + out.pages.pages_timed_out >= out.ocr.max_pages:
-            out.pages.pages_over_limit += 1  # not drawn either
-            return
-        import pypdfium2 as pdfium
-
-        from search.ocr import MAX_IMAGE_PIXELS, MAX_SIDE
-
-        if self.document is None:
-            self.document = pdfium.PdfDocument(self.path)
-        page = self.document[number]
-        try:
-            width, height = page.get_size()
-            if width <= 0 or height <= 0:
-                return
-            scale = min(OCR_DPI / 72, MAX_SIDE / max(width, height))
-            if width * height * scale * scale > MAX_IMAGE_PIXELS:
-                raise ValueError(f"page {number + 1} is too large to draw")
-            bitmap = page.render(scale=scale)
-            image = bitmap.to_pil()
-            bitmap.close()
-        finally:
-            page.close()
-        out.ocr_page(image)
+                out.ocr_page(lambda n=number: drawn.draw(n))  # type: ignore[misc]
 
 
 def _image(path: str, out: _Collector) -> None:
@@ -284,7 +227,7 @@ def _image(path: str, out: _Collector) -> None:
         if out.full:
             out.truncated = True
             return
-        out.ocr_page(frame)
+        out.ocr_page(lambda f=frame: f)  # type: ignore[misc]
 
 
 def _docx(path: str, out: _Collector) -> None:

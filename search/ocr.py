@@ -39,6 +39,26 @@ IMAGE_FORMATS: dict[str, tuple[str, ...]] = {
 }
 
 
+@dataclass(frozen=True)
+class OcrLimits:
+    """How much OCR one file may cost (``ARCHIVE_OCR_MAX_PAGES``, ``_PAGE_SECONDS``,
+    ``_MEMORY_MB``)."""
+
+    max_pages: int = 50
+    page_seconds: int = 20
+    # Address space (RLIMIT_AS), not resident memory: onnxruntime and PDFium reserve far more
+    # than they touch. A PDF's OCR needs ~1.3 GiB of it; the peak RSS is under 1 GiB
+    # (benchmarks/ocr_bench.py measures it).
+    memory_mb: int = 2048
+
+
+# A PDF page with fewer visible characters than this in its text layer is read by OCR
+# (a scan with a page number or a stray mark has "text", but not its content).
+MIN_TEXT_LAYER_CHARS = 10
+# Resolution a PDF page without text is drawn at for OCR (MAX_SIDE caps the longest side).
+OCR_DPI = 200
+
+
 class PageTimeout(Exception):
     """One page took longer than its limit; the page is skipped, the file goes on."""
 
@@ -148,3 +168,38 @@ def image_frames(path: str, content_type: str) -> Iterator[Any]:
                 raise ValueError(f"image too large: {width}×{height} pixels")
             frame = ImageOps.exif_transpose(img.copy()) if index == 0 else img.copy()
             yield frame
+
+
+class PdfPages:
+    """Pages of a PDF drawn by PDFium for OCR; the document opens on the first page drawn."""
+
+    def __init__(self, path: str, dpi: int) -> None:
+        self.path, self.dpi = path, dpi
+        self.document: Any = None
+
+    def __enter__(self) -> PdfPages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.document is not None:
+            self.document.close()
+
+    def draw(self, number: int) -> Any:
+        """Page ``number`` (0-based) as an image at ``dpi`` (the longest side at most
+        MAX_SIDE), or None for a page without area."""
+        import pypdfium2 as pdfium
+
+        if self.document is None:
+            self.document = pdfium.PdfDocument(self.path)
+        page = self.document[number]
+        try:
+            width, height = page.get_size()
+            if width <= 0 or height <= 0:
+                return None
+            scale = min(self.dpi / 72, MAX_SIDE / max(width, height))
+            bitmap = page.render(scale=scale)
+            image = bitmap.to_pil()
+            bitmap.close()
+            return image
+        finally:
+            page.close()
