@@ -12,12 +12,21 @@ Extraction), a page over ``page_seconds`` is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from search.ocr import MIN_TEXT_LAYER_CHARS, OCR_DPI, OcrLimits, OcrOutcome
+from search.ocr import (
+    MIN_TEXT_LAYER_CHARS,
+    OCR_DPI,
+    PARSE_TIMEOUT,
+    OcrLimits,
+    OcrOutcome,
+    parse_budget,
+    read_counted,
+)
 from search.sandbox import SandboxError, run_limited
 
 # Why an extraction failed, as a class a caller can count and decide on (retry or not):
@@ -73,6 +82,7 @@ def extract(
         return Extraction(
             text=None, error=f"unsupported: {kind or 'unknown type'}", reason=UNSUPPORTED
         )
+    parse_seconds = timeout
     if kind in _OCR_KINDS:  # each page may take its OCR time, within the page limit
         timeout += ocr.page_seconds * ocr.max_pages
         memory_mb = max(memory_mb, ocr.memory_mb)
@@ -83,6 +93,7 @@ def extract(
             kind,
             max_chars,
             (ocr.max_pages, ocr.page_seconds, ocr.memory_mb),
+            parse_seconds,
             timeout=timeout,
             memory_mb=memory_mb,
         )
@@ -110,7 +121,7 @@ def _failure(exc: SandboxError) -> tuple[str, str]:
         return SANDBOX_START, f"sandbox could not start: {message}"
     if "MemoryError" in message:
         return MEMORY, "memory: the memory limit was reached"
-    if exc.reason == "timeout":
+    if exc.reason == "timeout" or message == f"ParseTimeout: {PARSE_TIMEOUT}":
         return TIMEOUT, f"timeout: {message}"
     if exc.reason == "crashed":
         return CRASHED, f"crashed: {message}"
@@ -121,12 +132,13 @@ def _failure(exc: SandboxError) -> tuple[str, str]:
 
 
 def _extract_in_child(
-    path: str, kind: str, max_chars: int, ocr: tuple[int, int, int] = (0, 0, 0)
+    path: str, kind: str, max_chars: int, ocr: tuple[int, int, int] = (0, 0, 0), parse: float = 0
 ) -> tuple[str, bool, tuple[int, int, int]]:
     """Runs in the sandbox: the text (capped), whether it was cut, and the OCR page counts
-    (read, over the page limit, timed out)."""
+    (read, over the page limit, timed out). Parsing apart from OCR has ``parse`` seconds."""
     collector = _Collector(max_chars, kind, OcrLimits(*ocr))
-    _EXTRACTORS[kind](path, collector)
+    with parse_budget(parse) if parse and kind in _OCR_KINDS else contextlib.nullcontext():
+        _EXTRACTORS[kind](path, collector)
     text, truncated = collector.result()
     pages = collector.pages
     return text, truncated, (pages.pages_read, pages.pages_over_limit, pages.pages_timed_out)
@@ -146,20 +158,7 @@ class _Collector:
 
     def ocr_page(self, page: Callable[[], object | None]) -> None:
         """OCR one page image (``page()`` makes it), within the page limit and the page's time."""
-        from search.ocr import read_page
-
-        if self.pages.pages_read + self.pages.pages_timed_out >= self.ocr.max_pages:
-            self.pages.pages_over_limit += 1  # not even drawn or decoded
-            return
-        image = page()
-        if image is None:
-            return
-        text = read_page(image, self.ocr.page_seconds)
-        if text is None:
-            self.pages.pages_timed_out += 1
-            return
-        self.pages.pages_read += 1
-        self.add(text)
+        self.add(read_counted(page, self.ocr, self.pages))
 
     @property
     def full(self) -> bool:

@@ -10,7 +10,7 @@ per child call (:func:`engine`), not per page.
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,8 +59,13 @@ MIN_TEXT_LAYER_CHARS = 10
 OCR_DPI = 200
 
 
-class PageTimeout(Exception):
-    """One page took longer than its limit; the page is skipped, the file goes on."""
+class PageTimeout(BaseException):
+    """One page took longer than its limit; the page is skipped, the file goes on. A
+    BaseException, as is ParseTimeout: parsers (pypdf) swallow Exceptions on broken files."""
+
+
+class ParseTimeout(BaseException):
+    """Parsing, apart from OCR, took longer than its budget."""
 
 
 @dataclass
@@ -126,6 +131,23 @@ def read_page(image: Any, seconds: int) -> str | None:
     return "\n".join(result.txts or ())
 
 
+def read_counted(page: Callable[[], Any], limits: OcrLimits, counts: OcrOutcome) -> str | None:
+    """The text of the page ``page()`` makes, if the page limit leaves room; ``counts`` says
+    what happened (read, over the limit: not even drawn or decoded, timed out)."""
+    if counts.pages_read + counts.pages_timed_out >= limits.max_pages:
+        counts.pages_over_limit += 1
+        return None
+    image = page()
+    if image is None:
+        return None
+    text = read_page(image, limits.page_seconds)
+    if text is None:
+        counts.pages_timed_out += 1
+    else:
+        counts.pages_read += 1
+    return text
+
+
 def _fit(image: Any) -> Any:
     longest = max(image.size)
     if longest > MAX_SIDE:
@@ -139,17 +161,41 @@ def _fit(image: Any) -> Any:
 @contextmanager
 def _time_limit(seconds: int) -> Iterator[None]:
     """Raise PageTimeout in the child's main thread after ``seconds`` (the sandbox's own
-    deadline still bounds a page stuck inside native code)."""
+    deadline still bounds a page stuck inside native code). The parse's own budget
+    (:func:`parse_budget`) is paused meanwhile: OCR time is not parse time."""
 
     def _expired(signum: int, frame: object) -> None:
         raise PageTimeout()
 
     previous = signal.signal(signal.SIGALRM, _expired)
-    signal.alarm(max(1, seconds))
+    budget_left, _ = signal.setitimer(signal.ITIMER_REAL, max(1, seconds))
     try:
         yield
     finally:
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if budget_left:
+            signal.setitimer(signal.ITIMER_REAL, budget_left)
+
+
+PARSE_TIMEOUT = "the parse took longer than its limit"
+
+
+@contextmanager
+def parse_budget(seconds: float) -> Iterator[None]:
+    """The time a file's parsing may take apart from its pages' OCR: the sandbox's deadline
+    for a file that may need OCR is longer by the pages' time, and a hostile PDF must not
+    have that time for its text layer."""
+
+    def _expired(signum: int, frame: object) -> None:
+        raise ParseTimeout(PARSE_TIMEOUT)
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
