@@ -232,15 +232,18 @@ class PdfPages:
 
     def draw(self, number: int) -> Any:
         """Page ``number`` (0-based) as an image at ``dpi`` (the longest side at most
-        MAX_SIDE), or None for a page without area."""
+        MAX_SIDE), or None for a page without area or without any image: a page of a few
+        words and lines has nothing more to read than its text layer (a scan is an image)."""
         import pypdfium2 as pdfium
+        import pypdfium2.raw as pdfium_c
 
         if self.document is None:
             self.document = pdfium.PdfDocument(self.path)
         page = self.document[number]
         try:
             width, height = page.get_size()
-            if width <= 0 or height <= 0:
+            images = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3)
+            if width <= 0 or height <= 0 or next(images, None) is None:
                 return None
             scale = min(self.dpi / 72, MAX_SIDE / max(width, height))
             bitmap = page.render(scale=scale)

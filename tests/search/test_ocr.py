@@ -132,3 +132,8 @@ def test_ocr_needs_no_network(tmp_path: Path) -> None:
     path = _file(tmp_path, "licence", samples.image_bytes(samples.scan(*LICENCE), "PNG"))
     text, _, pages = run_limited(_offline, str(path), "image/png", timeout=60)
     assert COMPANY in _squeezed(text) and pages[0] == 1
+
+
+def test_a_page_of_a_few_words_without_an_image_is_not_ocrd(tmp_path: Path) -> None:
+    result = extract(_file(tmp_path, "short.pdf", samples.pdf("doc 3")), "application/pdf")
+    assert (result.text or "").strip() == "doc 3" and result.ocr_pages == 0
