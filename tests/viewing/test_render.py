@@ -216,6 +216,8 @@ def test_the_png_holds_pixels_only(tmp_path: Path) -> None:
         ("JPEG", "image/jpeg", "L", (640, 480)),
         ("JPEG", "image/jpeg", "CMYK", (640, 480)),
         ("TIFF", "image/tiff", "1", (640, 480)),
+        ("BMP", "image/bmp", "RGB", (640, 480)),
+        ("WEBP", "image/webp", "RGB", (640, 480)),
     ],
 )
 def test_images_render_at_the_requested_width(
