@@ -20,6 +20,12 @@ def pdf(text: str = "Customer archive") -> bytes:
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
+    return _pdf_of(objects)
+
+
+def _pdf_of(objects: list[bytes], xref_skew: int = 0) -> bytes:
+    """A PDF file of these objects (the first is the catalog), with its cross-reference
+    table; ``xref_skew`` moves every pointer that many bytes off (a broken file)."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []
@@ -29,7 +35,7 @@ def pdf(text: str = "Customer archive") -> bytes:
     xref = out.tell()
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for off in offsets:
-        out.write(b"%010d 00000 n \n" % off)
+        out.write(b"%010d 00000 n \n" % (off + xref_skew))
     out.write(
         b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     )
@@ -199,20 +205,7 @@ def pdf_that_warns(pages: int = 600) -> bytes:
         b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (900_000 + n, 800_000 + n)
         for n in range(pages)
     ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for off in offsets:
-        out.write(b"%010d 00000 n \n" % (off + 3))
-    out.write(
-        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    )
-    return out.getvalue()
+    return _pdf_of(objects, xref_skew=3)
 
 
 NOTO_CJK = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"  # fonts-noto-cjk (.ci/run)
