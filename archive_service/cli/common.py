@@ -6,6 +6,7 @@ same use cases as the web and the API, which write the audit trail.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -25,3 +26,14 @@ def runtime() -> Runtime:
 
 def fail(exc: DomainError) -> NoReturn:
     raise click.ClickException(exc.message) from exc
+
+
+def write_new_key(path: str, text: str, what: str) -> None:
+    """Write a freshly made secret to ``path`` (0600, folders made); never over an existing
+    file: an overwritten key loses what it signed or keyed."""
+    from archive_service.instance import write_secret_file
+
+    if Path(path).exists():
+        raise click.ClickException(f"{path} exists; refusing to overwrite {what}")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_secret_file(Path(path), text)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from archive_service.audit import services as audit
-from archive_service.cli.common import OPERATOR, fail, runtime
+from archive_service.cli.common import OPERATOR, fail, runtime, write_new_key
 from archive_service.errors import DomainError
 from archive_service.http import DB_INT_MAX
 
@@ -25,12 +25,8 @@ def destruction() -> None:
 def destruction_keygen(path: str) -> None:
     """Create the Ed25519 key that signs destruction records (0600); refuses to overwrite."""
     from archive_service.disposal.signing import new_key_pem
-    from archive_service.instance import write_secret_file
 
-    if Path(path).exists():
-        raise click.ClickException(f"{path} exists; refusing to overwrite a signing key")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_secret_file(Path(path), new_key_pem())
+    write_new_key(path, new_key_pem(), "a signing key")
     click.echo(f"created {path}; mount it as ARCHIVE_SIGNING_KEY_FILE and back it up")
 
 
@@ -128,12 +124,8 @@ def audit_checkpoint() -> None:
 def audit_keygen(path: str) -> None:
     """Create the Ed25519 key that signs checkpoints (0600); refuses to overwrite."""
     from archive_service.audit.signing import new_key_pem
-    from archive_service.instance import write_secret_file
 
-    if Path(path).exists():
-        raise click.ClickException(f"{path} exists; refusing to overwrite a signing key")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_secret_file(Path(path), new_key_pem())
+    write_new_key(path, new_key_pem(), "a signing key")
     click.echo(f"created {path}; mount it as ARCHIVE_AUDIT_KEY_FILE where checkpoints are written")
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
-from archive_service.cli.common import OPERATOR, runtime
+from archive_service.cli.common import OPERATOR, runtime, write_new_key
 
 
 @click.group()
@@ -21,12 +20,8 @@ def search() -> None:
 def search_keygen(path: str) -> None:
     """Create the key that keys the index's terms (0600); refuses to overwrite."""
     from archive_service.indexing.term_key import new_key_text
-    from archive_service.instance import write_secret_file
 
-    if Path(path).exists():
-        raise click.ClickException(f"{path} exists; refusing to overwrite a search key")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_secret_file(Path(path), new_key_text())
+    write_new_key(path, new_key_text(), "a search key")
     click.echo(
         f"created {path}; mount it as ARCHIVE_SEARCH_KEY_FILE for the web, the indexer and "
         "the command line (not inside the index folder)"
