@@ -13,6 +13,7 @@ from flask import current_app, g, request
 from marshmallow import INCLUDE, pre_dump
 
 from archive_service.accounts.tokens import token_user
+from archive_service.db import release_read_transaction
 from archive_service.errors import NotAuthenticated
 from archive_service.http import DB_INT_MAX, request_session
 
@@ -36,6 +37,9 @@ def load_bearer() -> None:
     if found is None:
         raise NotAuthenticated("token unknown, expired or revoked")
     g.api_user, g.api_token = found
+    # Only read so far: on SQLite (BEGIN IMMEDIATE) the lookup would otherwise hold the whole
+    # database's write lock until the request ends, however long it reads or streams.
+    release_read_transaction(request_session())
 
 
 def blueprint(name: str, tag: str) -> APIBlueprint:

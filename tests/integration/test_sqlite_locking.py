@@ -146,3 +146,15 @@ def test_concurrent_uploads_never_make_the_health_check_fail(
     poller.join(60)
     assert statuses == [201] * 24, statuses
     assert health and set(health) == {200}, health
+
+
+def test_a_bearer_token_request_holds_no_write_lock(app: Any, rt: Any, people: People) -> None:
+    """Looking the token up only reads: the request then holds no lock while it reads on."""
+    from archive_service.api.common import load_bearer
+
+    people.user("clara", "clerk", department="SALES")
+    token = token_for(app.test_client(), "clara")
+    with app.test_request_context("/api/v1/documents", headers=bearer(token)):
+        load_bearer()
+        _write_elsewhere(rt)  # "database is locked" after a second if the lookup held it
+
