@@ -157,4 +157,3 @@ def test_a_bearer_token_request_holds_no_write_lock(app: Any, rt: Any, people: P
     with app.test_request_context("/api/v1/documents", headers=bearer(token)):
         load_bearer()
         _write_elsewhere(rt)  # "database is locked" after a second if the lookup held it
-
