@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, File, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
-from flask import request
 
 from archive_service.api.common import (
     SECURITY,
+    Id,
     Out,
     StepOut,
     blueprint,
@@ -26,7 +26,7 @@ from archive_service.archive.review import number_history
 from archive_service.changes import services as changes
 from archive_service.changes.serializers import change_dict
 from archive_service.errors import InvalidInput
-from archive_service.http import caller, db_int, runtime, signed_in, uow
+from archive_service.http import caller, runtime, signed_in, uow
 from archive_service.responses import attachment_response
 
 bp = blueprint("changes", "Changes")
@@ -94,36 +94,46 @@ DocumentHistoryOut = listing(
 )
 
 
-@bp.post("/change-requests")
-@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 409, 413, 415, 422))
-@bp.output(ChangeOut, status_code=201)
-@signed_in
-def file_change() -> Any:
-    """File a change (multipart): ``target_type``, ``target_id``, ``reason``, ``values``
-    (a JSON object of new field values), optional ``file`` (a replacement) and ``evidence``
-    files."""
-    form = request.form
-    target_id = form.get("target_id", type=db_int)
-    if target_id is None:
-        raise InvalidInput("target_id must be a number", field="target_id")
+class ChangeFileIn(Schema):
+    """A change request as a multipart form: the field values as a JSON object, an optional
+    replacement file and any number of evidence files."""
+
+    target_type = String(required=True, validate=OneOf(["customer", "document"]))
+    target_id = Id(required=True)
+    reason = String(load_default="", validate=Length(max=2000))
+    values = String(load_default="{}", validate=Length(max=100_000))
+    file = File(load_default=None)
+    evidence = List(File(), load_default=list)
+
+
+def _json_object(raw: str) -> dict[str, Any]:
     try:
-        values = json.loads(form.get("values") or "{}")
+        values = json.loads(raw or "{}")
     except ValueError as exc:
         raise InvalidInput("values must be a JSON object", field="values") from exc
     if not isinstance(values, dict):
         raise InvalidInput("values must be a JSON object", field="values")
-    replacement = request.files.get("file")
+    return values
+
+
+@bp.post("/change-requests")
+@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 409, 413, 415, 422))
+@bp.input(ChangeFileIn, location="form_and_files", arg_name="body")
+@bp.output(ChangeOut, status_code=201)
+@signed_in
+def file_change(body: dict[str, Any]) -> Any:
+    """File a change: ``values`` holds the new field values as a JSON object; ``file`` is an
+    optional replacement of the document's file and ``evidence`` its supporting files."""
+    replacement = body["file"]
     change = changes.ChangeIn(
-        target_type=form.get("target_type", ""),
-        target_id=target_id,
-        reason=form.get("reason", ""),
-        values=values,
+        target_type=body["target_type"],
+        target_id=body["target_id"],
+        reason=body["reason"],
+        values=_json_object(body["values"]),
         replacement=changes.FileIn(replacement.filename or "", replacement.stream)
         if replacement
         else None,
-        evidence=[
-            changes.FileIn(f.filename or "", f.stream) for f in request.files.getlist("evidence")
-        ],
+        evidence=[changes.FileIn(f.filename or "", f.stream) for f in body["evidence"]],
     )
     rt = runtime()
     with uow() as s:

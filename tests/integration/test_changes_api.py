@@ -199,6 +199,29 @@ def test_retention_shortening_is_important(client: Any, org: Any) -> None:
     assert longer["important"] is False
 
 
+def test_a_malformed_form_is_refused_naming_its_field(client: Any, org: Any) -> None:
+    """The form is declared (multipart in the OpenAPI description) and checked before the
+    service sees it: each wrong field is a 422 that names it, and nothing is filed."""
+    h, doc = org["h"], org["doc"]
+    base = {"target_type": "document", "target_id": str(doc), "reason": "更正"}
+    for field, value in [
+        ("target_type", "invoice"),
+        ("target_id", "abc"),
+        ("target_id", "99999999999999999999"),
+        ("values", "[1, 2]"),
+        ("values", "{not json"),
+    ]:
+        r = client.post(
+            "/api/v1/change-requests",
+            data={**base, field: value},
+            headers=h["clara"],
+            content_type="multipart/form-data",
+        )
+        assert r.status_code == 422, (field, value, r.get_json())
+        assert field in str(r.get_json()["error"]), (field, r.get_json())
+    assert _requests_on(client, h["clara"], doc) == []
+
+
 def test_refusals(client: Any, org: Any) -> None:
     h = org["h"]
     r = file(client, h["clara"], "customer", org["customer"], "", {"phone": "1"})
