@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive_service.viewing import render_office
+from search import office
 from search.sandbox import (
     SandboxCrashed,
     SandboxFailed,
@@ -40,7 +40,7 @@ _KIND: dict[str, str] = {
     "image/bmp": "bmp",
     "image/webp": "webp",
     # Converted to PDF by prepare().
-    **{content_type: "pdf" for content_type in render_office.FILTERS},
+    **{content_type: "pdf" for content_type in office.CONVERTIBLE},
 }
 
 RENDERABLE: frozenset[str] = frozenset(_KIND)
@@ -81,11 +81,11 @@ def prepare(source: Path, content_type: str, work_dir: Path, *, timeout: float =
     content_type = _normalise(content_type)
     if not source.is_file():
         raise RenderError("the file to show is missing")
-    if content_type not in render_office.FILTERS:
+    if content_type not in office.CONVERTIBLE:
         return source
     try:
-        return render_office.convert_to_pdf(source, content_type, work_dir, timeout)
-    except render_office.ConversionError as exc:
+        return office.convert_to_pdf(source, content_type, work_dir, timeout)
+    except office.ConversionError as exc:
         raise RenderError(str(exc)) from None
     except OSError as exc:
         raise RenderError(f"the file could not be converted ({exc.strerror or exc})") from None

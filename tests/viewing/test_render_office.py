@@ -25,9 +25,9 @@ from archive_service.viewing import (
     Watermark,
     page_count,
     prepare,
-    render_office,
     render_page,
 )
+from search import office as render_office
 from tests.conftest import unavailable
 from tests.viewing import files
 
