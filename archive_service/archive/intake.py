@@ -45,6 +45,17 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx",),
     "application/msword": (".doc",),
     "application/vnd.ms-excel": (".xls",),
+    "application/vnd.ms-powerpoint": (".ppt",),
+    "application/rtf": (".rtf",),
+    "application/vnd.oasis.opendocument.text": (".odt",),
+    "application/vnd.oasis.opendocument.spreadsheet": (".ods",),
+    "application/vnd.oasis.opendocument.presentation": (".odp",),
+    # Kingsoft WPS Office (the types WPS registers on Linux; application/vnd.ms-works,
+    # which shared-mime-info gives .wps, is Microsoft Works, another format)
+    containers.WPS_WRITER: (".wps",),
+    containers.WPS_SPREADSHEET: (".et",),
+    containers.WPS_PRESENTATION: (".dps",),
+    containers.OFD: (".ofd",),
     "image/jpeg": (".jpg", ".jpeg"),
     "image/png": (".png",),
     "image/tiff": (".tif", ".tiff"),
@@ -54,13 +65,37 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "text/csv": (".csv",),
     "message/rfc822": (".eml",),
 }
-# Containers whose exact office type only the extension tells from the first bytes.
+# Containers whose exact type only the extension tells from the first bytes: the name
+# makes the claim, containers.check() holds the file to it (by its structure).
 ZIP_OFFICE = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".odp": "application/vnd.oasis.opendocument.presentation",
+    ".ofd": containers.OFD,
+    # newer WPS Office writes the OOXML twin under the WPS name
+    ".wps": containers.WPS_WRITER,
+    ".et": containers.WPS_SPREADSHEET,
+    ".dps": containers.WPS_PRESENTATION,
 }
-OLE_OFFICE = {".doc": "application/msword", ".xls": "application/vnd.ms-excel"}
+OLE_OFFICE = {
+    ".doc": "application/msword",
+    ".xls": "application/vnd.ms-excel",
+    ".ppt": "application/vnd.ms-powerpoint",
+    ".wps": containers.WPS_WRITER,
+    ".et": containers.WPS_SPREADSHEET,
+    ".dps": containers.WPS_PRESENTATION,
+    # a password-protected OOXML file is an OLE file holding the encrypted package
+    ".docx": ZIP_OFFICE[".docx"],
+    ".xlsx": ZIP_OFFICE[".xlsx"],
+    ".pptx": ZIP_OFFICE[".pptx"],
+}
+# What libmagic may call a ZIP-based or OLE-based file from its first bytes.
+_ZIPPISH = frozenset(
+    {"application/zip", "application/octet-stream", *ZIP_OFFICE.values(), "application/epub+zip"}
+)
 DEFAULT_ALLOWED_TYPES = frozenset(ALLOWED)
 # Control characters, and the marks that make "exe.pdf" read as "fdp.exe".
 _BIDI = {
@@ -121,11 +156,15 @@ def sniff(head: bytes, filename: str, allowed: frozenset[str] = DEFAULT_ALLOWED_
     detected = magic.from_buffer(head[:SNIFF_BYTES], mime=True)
     ext = extension(filename)
     content_type = detected
-    if detected in {"application/zip", "application/octet-stream"} and ext in ZIP_OFFICE:
-        if head[:4] == b"PK\x03\x04":
+    if detected in _ZIPPISH and ext in ZIP_OFFICE:
+        if head.startswith(containers.ZIP_SIGNATURE):
             content_type = ZIP_OFFICE[ext]
-    elif detected in {"application/CDFV2", "application/x-ole-storage"} and ext in OLE_OFFICE:
+    elif head.startswith(containers.OLE_SIGNATURE) and ext in OLE_OFFICE:
+        # libmagic's guess of an OLE file's kind needs its whole directory; the stream
+        # that names the kind is checked once the whole file is in (containers.check).
         content_type = OLE_OFFICE[ext]
+    elif head.startswith(b"{\\rtf") and ext == ".rtf":
+        content_type = "application/rtf"
     elif detected == "text/plain" and ext == ".csv":
         content_type = "text/csv"
     elif detected == "text/plain" and ext == ".eml":

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive_service.archive.containers import NOT_OFFICE_PACKAGE, PDF_APPENDED_DATA
+from archive_service.archive.containers import (
+    NOT_BINARY_OFFICE,
+    NOT_OFD,
+    NOT_OFFICE_PACKAGE,
+    NOT_OPENDOCUMENT,
+    PDF_APPENDED_DATA,
+)
 from archive_service.vocabulary import Term, Vocabulary, _t
 
 
@@ -122,6 +128,31 @@ INTAKE_REFUSALS = Vocabulary(
                 "intake refusal",
                 "The PDF carries other data after its end (another file hidden in it). "
                 "Nothing was stored; save or print it again as a plain PDF.",
+            ),
+        ),
+        Term(
+            NOT_BINARY_OFFICE,
+            _t(
+                "intake refusal",
+                "The file is named as a .doc, .xls, .ppt or WPS (.wps, .et, .dps) document, but "
+                "its contents are not that kind of document. Nothing was stored; check the "
+                "file's extension.",
+            ),
+        ),
+        Term(
+            NOT_OPENDOCUMENT,
+            _t(
+                "intake refusal",
+                "The file is named as an OpenDocument file (.odt, .ods, .odp), but its contents "
+                "are not that kind of document. Nothing was stored.",
+            ),
+        ),
+        Term(
+            NOT_OFD,
+            _t(
+                "intake refusal",
+                "The file is named as an OFD document, but it does not hold an OFD.xml naming "
+                "its document. Nothing was stored.",
             ),
         ),
     ],
