@@ -8,12 +8,19 @@ file. Text is capped at ``max_chars`` (``truncated=True``).
 Images and PDF pages without a text layer are read by OCR (:mod:`search.ocr`) in the same
 child, within :class:`OcrLimits`: pages past ``max_pages`` are not read (counted in the
 Extraction), a page over ``page_seconds`` is skipped.
+
+The formats no Python parser here reads (.doc, .xls, .ppt, .rtf, ODF, WPS) are converted
+by LibreOffice (:mod:`search.office`, a process group of its own under the child's limits,
+killed after ``timeout``) to DOCX, XLSX or PPTX, which the extractors below then read.
+OFD text comes from its pages' ``TextCode`` elements (:mod:`search.ofd`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +34,7 @@ from search.ocr import (
     parse_budget,
     read_counted,
 )
+from search import office
 from search.sandbox import SandboxError, run_limited
 
 # Why an extraction failed, as a class a caller can count and decide on (retry or not):
@@ -62,6 +70,14 @@ _BYTES_PER_CHAR = 4
 # is treated as a zip bomb before anything is decompressed.
 _MAX_MEMBER_BYTES = 512 * 1024 * 1024
 _MAX_RATIO = 200
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OFD = "application/ofd"
+# Converted by LibreOffice, then read as the OOXML file of their kind.
+_OFFICE_KINDS = frozenset(office.CONVERTIBLE - {DOCX, XLSX, PPTX, "text/plain", "text/csv"})
+
+
+class Encrypted(Exception):
+    """The file is password-protected: its text cannot be read (a recorded parse error)."""
 
 
 def extract(
@@ -73,8 +89,9 @@ def extract(
     max_chars: int = 5_000_000,
     ocr: OcrLimits = OcrLimits(),  # noqa: B008 - frozen, shared safely
 ) -> Extraction:
-    """Text of a file (PDF, DOCX, XLSX, PPTX, TXT/CSV in UTF-8/GB18030/GBK/Big5, HTML, EML;
-    PNG, JPEG, TIFF, BMP, WebP and text-less PDF pages by OCR) in a limited child process.
+    """Text of a file (PDF, DOCX, XLSX, PPTX, TXT/CSV in UTF-8/GB18030/GBK/Big5, HTML, EML,
+    OFD; DOC, XLS, PPT, RTF, ODT/ODS/ODP and WPS/ET/DPS through LibreOffice; PNG, JPEG,
+    TIFF, BMP, WebP and text-less PDF pages by OCR) in a limited child process.
     Never raises for a bad file: a failure is an Extraction with error set.
     """
     kind = (content_type or "").split(";", 1)[0].strip().lower()
@@ -86,6 +103,11 @@ def extract(
     if kind in _OCR_KINDS:  # each page may take its OCR time, within the page limit
         timeout += ocr.page_seconds * ocr.max_pages
         memory_mb = max(memory_mb, ocr.memory_mb)
+    elif kind in _OFFICE_KINDS:
+        # LibreOffice has ``timeout`` to convert (it is killed after that), the reading of
+        # its result as long again; it runs under the child's address-space limit.
+        timeout = 2 * timeout + 10
+        memory_mb = max(memory_mb, office.MEMORY_MB)
     try:
         text, truncated, pages = run_limited(
             _extract_in_child,
@@ -137,6 +159,7 @@ def _extract_in_child(
     """Runs in the sandbox: the text (capped), whether it was cut, and the OCR page counts
     (read, over the page limit, timed out). Parsing apart from OCR has ``parse`` seconds."""
     collector = _Collector(max_chars, kind, OcrLimits(*ocr))
+    collector.office_seconds = parse or 60.0
     with parse_budget(parse) if parse and kind in _OCR_KINDS else contextlib.nullcontext():
         _EXTRACTORS[kind](path, collector)
     text, truncated = collector.result()
@@ -155,6 +178,7 @@ class _Collector:
         self.parts: list[str] = []
         self.size = 0
         self.truncated = False
+        self.office_seconds = 60.0  # LibreOffice's time to convert, where it is used
 
     def ocr_page(self, page: Callable[[], object | None]) -> None:
         """OCR one page image (``page()`` makes it), within the page limit and the page's time."""
@@ -181,6 +205,10 @@ class _Collector:
 
 def _check_zip(path: str) -> None:
     """Refuse a zip whose members would inflate absurdly, before inflating any."""
+    with open(path, "rb") as handle:
+        if handle.read(len(_OLE_SIGNATURE)) == _OLE_SIGNATURE:
+            # An OOXML file that is an OLE file: the encrypted package of a password.
+            raise Encrypted("encrypted: the file is password-protected; its text cannot be read")
     try:
         with zipfile.ZipFile(path) as archive:
             total = 0
@@ -303,6 +331,48 @@ def _pptx_shape(shape: object, out: _Collector) -> None:
             out.add("\t".join(cell.text for cell in row.cells))
     for child in getattr(shape, "shapes", ()):  # group shapes
         _pptx_shape(child, out)
+
+
+def _office(path: str, out: _Collector) -> None:
+    """A format LibreOffice reads: converted to the OOXML file of its kind, then read."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    twin = _WPS_OOXML.get(out.kind)
+    if twin is not None and head.startswith(b"PK\x03\x04"):  # a newer WPS file: OOXML
+        _EXTRACTORS[twin](path, out)
+        return
+    from pathlib import Path
+
+    # Next to the plaintext file: in the private temp area its caller chose, not /tmp.
+    work = tempfile.mkdtemp(prefix="extract-office-", dir=os.path.dirname(path) or None)
+    try:
+        try:
+            converted, result_type = office.convert_for_text(
+                Path(path), out.kind, Path(work), out.office_seconds
+            )
+        except office.ConversionError as exc:
+            raise ValueError(str(exc)) from None
+        _EXTRACTORS[result_type](str(converted), out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+_WPS_OOXML = {office.WPS_WRITER: DOCX, office.WPS_SPREADSHEET: XLSX, office.WPS_PRESENTATION: PPTX}
+
+
+def _ofd(path: str, out: _Collector) -> None:
+    """The text of each page's TextCode elements, page by page."""
+    from search.ofd import OfdError, read_pages
+
+    try:
+        pages = read_pages(path)
+    except OfdError as exc:
+        raise ValueError(f"OFD: {exc}") from None
+    for page in pages:
+        out.add(page.text())
+        if out.full:
+            out.truncated = True
+            return
 
 
 def _text(path: str, out: _Collector) -> None:
@@ -476,6 +546,8 @@ _EXTRACTORS: dict[str, Callable[[str, _Collector], None]] = {
     "image/tiff": _image,
     "image/bmp": _image,
     "image/webp": _image,
+    OFD: _ofd,
+    **dict.fromkeys(_OFFICE_KINDS, _office),
 }
 _OCR_KINDS = frozenset({"application/pdf", *(k for k, v in _EXTRACTORS.items() if v is _image)})
 
@@ -483,6 +555,7 @@ __all__ = [
     "CRASHED",
     "DOCX",
     "MEMORY",
+    "OFD",
     "OcrLimits",
     "PARSE_ERROR",
     "PPTX",

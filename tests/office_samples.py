@@ -29,7 +29,10 @@ WORDS = {
 
 def rtf(text: str) -> bytes:
     """An RTF document of ``text`` (non-ASCII as \\uN? escapes, as Word writes them)."""
-    body = "".join(ch if ord(ch) < 128 else f"\\u{ord(ch) if ord(ch) < 32768 else ord(ch) - 65536}?" for ch in text)
+    body = "".join(
+        ch if ord(ch) < 128 else f"\\u{ord(ch) if ord(ch) < 32768 else ord(ch) - 65536}?"
+        for ch in text
+    )
     return (
         "{\\rtf1\\ansi\\ansicpg936\\deff0{\\fonttbl{\\f0\\fnil SimSun;}}\\uc1\\pard\\f0 "
         + body
@@ -161,15 +164,18 @@ def _red_png() -> bytes:
     return out.getvalue()
 
 
-def convert(data: bytes, source_ext: str, target_ext: str, folder: Path) -> bytes:
-    """``data`` converted by LibreOffice headless (``soffice --convert-to``)."""
+def convert(
+    data: bytes, source_ext: str, target_ext: str, folder: Path, profile: Path | None = None
+) -> bytes:
+    """``data`` converted by LibreOffice headless (``soffice --convert-to``); a profile
+    shared between calls saves LibreOffice's first-start work."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         unavailable("LibreOffice (soffice) is not installed")
     folder.mkdir(parents=True, exist_ok=True)
     source = folder / f"sample.{source_ext}"
     source.write_bytes(data)
-    profile = folder / "profile"
+    profile = profile or folder / "profile"
     subprocess.run(  # noqa: S603 - fixed argv
         [
             soffice,
@@ -201,7 +207,9 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     ):
         cached = root / ext / f"sample.{ext}"
         made[ext] = (
-            cached.read_bytes() if cached.exists() else convert(data, source_ext, ext, root / ext)
+            cached.read_bytes()
+            if cached.exists()
+            else convert(data, source_ext, ext, root / ext, root / "profile")
         )
     return made
 
@@ -209,7 +217,9 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 def encrypted_docx() -> bytes:
     """An OLE compound file holding ``EncryptionInfo`` and ``EncryptedPackage``: what Word
     saves for a password-protected .docx (the streams' contents are not a real cipher)."""
-    return _ole({"EncryptionInfo": b"\x04\x00\x04\x00" + b"\x00" * 60, "EncryptedPackage": b"\x00" * 64})
+    return _ole(
+        {"EncryptionInfo": b"\x04\x00\x04\x00" + b"\x00" * 60, "EncryptedPackage": b"\x00" * 64}
+    )
 
 
 def _ole(streams: dict[str, bytes]) -> bytes:
@@ -232,7 +242,9 @@ def _ole(streams: dict[str, bytes]) -> bytes:
     fat += [free] * (sector // 4 - len(fat))
     assert len(fat) == sector // 4
 
-    def entry(name: str, kind: int, start: int, size: int, child: int = free, right: int = free) -> bytes:
+    def entry(
+        name: str, kind: int, start: int, size: int, child: int = free, right: int = free
+    ) -> bytes:
         encoded = (name + "\x00").encode("utf-16-le")
         return (
             encoded.ljust(64, b"\x00")
