@@ -10,6 +10,8 @@ Plain functions over files in a work dir the caller owns and wipes.
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +34,10 @@ CHILD_TIMEOUT = 30.0
 CHILD_MEMORY_MB = 1024
 MIN_WIDTH, MAX_WIDTH = 200, 4096
 
+OFD = "application/ofd"
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OOXML = "application/vnd.openxmlformats-officedocument."
+
 _KIND: dict[str, str] = {
     "application/pdf": "pdf",
     "image/jpeg": "jpeg",
@@ -41,6 +47,7 @@ _KIND: dict[str, str] = {
     "image/webp": "webp",
     # Converted to PDF by prepare().
     **{content_type: "pdf" for content_type in office.CONVERTIBLE},
+    OFD: "pdf",
 }
 
 RENDERABLE: frozenset[str] = frozenset(_KIND)
@@ -76,19 +83,45 @@ def prepare(source: Path, content_type: str, work_dir: Path, *, timeout: float =
 
     Office documents and text become a PDF in a new directory inside ``work_dir``
     (LibreOffice headless with its own throw-away profile, killed after ``timeout``
-    seconds); PDFs and images are returned as they are.
+    seconds); an OFD is drawn as a PDF there in the sandboxed child
+    (:mod:`archive_service.viewing.render_ofd`); PDFs and images are returned as they are.
     """
     content_type = _normalise(content_type)
     if not source.is_file():
         raise RenderError("the file to show is missing")
+    if content_type == OFD:
+        return _ofd_to_pdf(source, work_dir, timeout)
     if content_type not in office.CONVERTIBLE:
         return source
+    if content_type.startswith(_OOXML) and _is_ole(source):
+        # An OOXML file that is an OLE file is the encrypted package of a password.
+        raise RenderError("the file is password-protected and cannot be shown")
     try:
         return office.convert_to_pdf(source, content_type, work_dir, timeout)
     except office.ConversionError as exc:
         raise RenderError(str(exc)) from None
     except OSError as exc:
         raise RenderError(f"the file could not be converted ({exc.strerror or exc})") from None
+
+
+def _ofd_to_pdf(source: Path, work_dir: Path, timeout: float) -> Path:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix="ofd-", dir=work_dir))
+    target = run_dir / "document.pdf"
+    try:
+        _sandboxed(_ofd_in_child, str(source), str(target), timeout=timeout)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    if not target.is_file() or target.stat().st_size == 0:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise RenderError("the OFD could not be drawn")
+    return target
+
+
+def _is_ole(source: Path) -> bool:
+    with source.open("rb") as handle:
+        return handle.read(len(_OLE_SIGNATURE)) == _OLE_SIGNATURE
 
 
 def page_count(prepared: Path, content_type: str) -> int:
@@ -131,14 +164,20 @@ def _render_in_child(path: str, kind: str, page: int, lines: list[str], width: i
     return render_pages.render_png(path, kind, page, lines, width)
 
 
-def _sandboxed(fn: Any, *args: Any) -> Any:
+def _ofd_in_child(source: str, target: str) -> int:
+    from archive_service.viewing import render_ofd
+
+    return render_ofd.to_pdf(source, target)
+
+
+def _sandboxed(fn: Any, *args: Any, timeout: float = CHILD_TIMEOUT) -> Any:
     try:
-        return run_limited(fn, *args, timeout=CHILD_TIMEOUT, memory_mb=CHILD_MEMORY_MB)
+        return run_limited(fn, *args, timeout=timeout, memory_mb=CHILD_MEMORY_MB)
     except SandboxStartFailed as exc:
         log.warning("the rendering sandbox could not start: %s", exc)
         raise RenderError("the renderer could not start; try again") from None
     except SandboxTimeout:
-        raise RenderError(f"rendering took longer than {CHILD_TIMEOUT:g} s") from None
+        raise RenderError(f"rendering took longer than {timeout:g} s") from None
     except SandboxCrashed:
         raise RenderError("the renderer crashed on this file") from None
     except SandboxFailed as exc:
