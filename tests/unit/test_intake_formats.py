@@ -92,7 +92,7 @@ def test_an_ofd_is_taken_and_a_random_zip_named_ofd_is_refused() -> None:
 
 
 def test_an_ofd_bomb_is_taken_cheaply_for_its_extraction_to_refuse() -> None:
-    # Intake reads only OFD.xml; the 600 MiB page is never inflated here.
+    # Intake reads only OFD.xml; its 64 MiB page is never inflated here.
     assert taken(ofd_bomb(), "发票.ofd") == "application/ofd"
 
 
