@@ -146,7 +146,9 @@ def _numbers(text: str | None) -> list[float]:
 def _resolve(base_dir: str, location: str) -> str:
     """A location inside the package: absolute from its root, or relative to ``base_dir``."""
     location = location.strip().replace("\\", "/")
-    joined = location.lstrip("/") if location.startswith("/") else posixpath.join(base_dir, location)
+    joined = (
+        location.lstrip("/") if location.startswith("/") else posixpath.join(base_dir, location)
+    )
     return posixpath.normpath(joined).lstrip("/")
 
 
@@ -268,9 +270,7 @@ class _Reader:
             x = _float(code.get("X"), x)
             y = _float(code.get("Y"), y)
             text = code.text or ""
-            page.texts.append(
-                Text(box[0] + x, box[1] + y, size, text, _deltas(code.get("DeltaX")))
-            )
+            page.texts.append(Text(box[0] + x, box[1] + y, size, text, _deltas(code.get("DeltaX"))))
 
 
 def _float(value: str | None, default: float) -> float:

@@ -58,8 +58,7 @@ OLE_KIND = {
 # A WPS file from a newer WPS Office may be the OOXML twin: its main part then.
 WPS_OOXML = {WPS_WRITER: _DOCX, WPS_SPREADSHEET: _XLSX, WPS_PRESENTATION: _PPTX}
 ODF_TYPES = frozenset(
-    "application/vnd.oasis.opendocument." + kind
-    for kind in ("text", "spreadsheet", "presentation")
+    "application/vnd.oasis.opendocument." + kind for kind in ("text", "spreadsheet", "presentation")
 )
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_SIGNATURE = b"PK\x03\x04"

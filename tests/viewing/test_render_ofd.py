@@ -3,6 +3,7 @@ places it, drawn in the sandboxed child; a bad OFD is a RenderError, never a cra
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +11,6 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
-import io
 
 from archive_service.viewing import RenderError, Watermark, page_count, prepare, render_page
 from tests.office_samples import ofd, ofd_bomb
