@@ -161,6 +161,7 @@ def test_spreadsheets_and_presentations_become_pdfs(
         ("doc", "application/msword"),
         ("xls", "application/vnd.ms-excel"),
         ("ppt", "application/vnd.ms-powerpoint"),
+        ("doc", "application/wps-office.wps"),  # WPS's binary format is Word's
     ],
 )
 def test_legacy_office_formats_become_pdfs(
@@ -168,6 +169,15 @@ def test_legacy_office_formats_become_pdfs(
 ) -> None:
     prepared = prepare(_source(work_dir, legacy[target]), content_type, work_dir)
     assert "旧格式" in _pdf_text(prepared)
+
+
+def test_opendocument_becomes_a_pdf_and_an_encrypted_docx_is_refused(work_dir: Path) -> None:
+    from tests.office_samples import ODT, encrypted_docx, odf
+
+    prepared = prepare(_source(work_dir, odf(ODT, "客户档案 开放文档")), ODT, work_dir)
+    assert "客户档案 开放文档" in _pdf_text(prepared)
+    with pytest.raises(RenderError, match="password-protected"):
+        prepare(_source(work_dir, encrypted_docx()), DOCX, work_dir)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
