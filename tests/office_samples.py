@@ -224,12 +224,12 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 def encrypted_docx() -> bytes:
     """An OLE compound file holding ``EncryptionInfo`` and ``EncryptedPackage``: what Word
     saves for a password-protected .docx (the streams' contents are not a real cipher)."""
-    return _ole(
+    return ole(
         {"EncryptionInfo": b"\x04\x00\x04\x00" + b"\x00" * 60, "EncryptedPackage": b"\x00" * 64}
     )
 
 
-def _ole(streams: dict[str, bytes]) -> bytes:
+def ole(streams: dict[str, bytes]) -> bytes:
     """A minimal OLE compound file (version 3, 512-byte sectors) of small streams, each
     stored in regular sectors (streams under 4096 bytes would normally be in the mini
     stream; readers accept this layout only when the cutoff is met, so each is padded)."""

@@ -105,3 +105,11 @@ def test_a_password_protected_docx_is_taken_under_its_ooxml_type() -> None:
     assert taken(encrypted_docx(), "合同.docx") == DOCX
     # An OLE file that is no encrypted package, named .docx, is not.
     assert taken(encrypted_docx(), "合同.doc") == f"refused {containers.NOT_BINARY_OFFICE}"
+
+
+def test_a_doc_with_macros_is_taken() -> None:
+    """Macros are for the intake checks to flag (安全性), not a reason to refuse the file."""
+    from tests.office_samples import ole
+
+    with_macros = ole({"WordDocument": b"\xec\xa5" + b"\x00" * 62, "Macros": b"Attribute VB_Name"})
+    assert taken(with_macros, "合同.doc") == "application/msword"
