@@ -92,8 +92,15 @@ def odf(content_type: str, text: str) -> bytes:
     return buf.getvalue()
 
 
-def ofd(*pages: list[str], missing_content: bool = False, with_image: bool = False) -> bytes:
-    """An OFD (GB/T 33190) with one page per list of lines, each line a TextObject."""
+def ofd(
+    *pages: list[str],
+    missing_content: bool = False,
+    with_image: bool = False,
+    template: str | None = None,
+) -> bytes:
+    """An OFD (GB/T 33190) with one page per list of lines, each line a TextObject; a
+    ``template`` line is drawn on every page from a template page (as e-invoices do), its
+    characters spaced by DeltaX."""
     ns = f'xmlns:ofd="{OFD_NS}"'
     members: dict[str, bytes] = {
         "OFD.xml": (
@@ -114,6 +121,7 @@ def ofd(*pages: list[str], missing_content: bool = False, with_image: bool = Fal
         "<ofd:MaxUnitID>99</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 140"
         "</ofd:PhysicalBox></ofd:PageArea><ofd:PublicRes>PublicRes.xml</ofd:PublicRes>"
         + ("<ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>" if with_image else "")
+        + ('<ofd:TemplatePage ID="7" BaseLoc="Tpls/Tpl_0/Content.xml"/>' if template else "")
         + f"</ofd:CommonData><ofd:Pages>{entries}</ofd:Pages></ofd:Document>"
     ).encode()
     if with_image:
@@ -124,6 +132,13 @@ def ofd(*pages: list[str], missing_content: bool = False, with_image: bool = Fal
             "</ofd:Res>"
         ).encode()
         members["Doc_0/Res/stamp.png"] = _red_png()
+    if template:
+        members["Doc_0/Tpls/Tpl_0/Content.xml"] = (
+            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content><ofd:Layer ID="8">'
+            '<ofd:TextObject ID="9" Boundary="20 120 170 10" Font="2" Size="4">'
+            f'<ofd:TextCode X="0" Y="4" DeltaX="g {len(template) - 1} 6">{template}</ofd:TextCode>'
+            "</ofd:TextObject></ofd:Layer></ofd:Content></ofd:Page>"
+        ).encode()
     for n, lines in enumerate(pages):
         if missing_content and n == len(pages) - 1:
             continue
@@ -135,8 +150,9 @@ def ofd(*pages: list[str], missing_content: bool = False, with_image: bool = Fal
         if with_image:
             objects += '<ofd:ImageObject ID="90" Boundary="150 90 30 30" ResourceID="5"/>'
         members[f"Doc_0/Pages/Page_{n}/Content.xml"] = (
-            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content>'
-            f'<ofd:Layer ID="3">{objects}</ofd:Layer></ofd:Content></ofd:Page>'
+            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}>'
+            + ('<ofd:Template TemplateID="7"/>' if template else "")
+            + f'<ofd:Content><ofd:Layer ID="3">{objects}</ofd:Layer></ofd:Content></ofd:Page>'
         ).encode()
     return samples.zipped(members)
 

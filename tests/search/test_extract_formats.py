@@ -59,12 +59,31 @@ def test_rtf_and_opendocument_text(
 
 
 def test_ofd_text_page_by_page(tmp_path: Path) -> None:
-    data = ofd(["增值税电子普通发票", "购买方：华夏贸易有限公司"], ["价税合计：壹仟贰佰元整"])
+    data = ofd(
+        ["增值税电子普通发票", "购买方：华夏贸易有限公司"],
+        ["价税合计：壹仟贰佰元整"],
+        template="国家税务总局监制",
+    )
     result = extract(_file(tmp_path, data), OFD)
     assert result.error is None, result.error
     text = result.text or ""
     assert "增值税电子普通发票" in text and "价税合计" in text
     assert text.index("华夏贸易") < text.index("壹仟贰佰元整")
+    assert text.count("国家税务总局监制") == 2  # the template's text, on each page
+
+
+def test_ofd_positions_and_spacing() -> None:
+    from search.ofd import _deltas
+
+    assert _deltas("g 3 2.5 1 g 2 0.5") == (2.5, 2.5, 2.5, 1.0, 0.5, 0.5)
+    assert _deltas("1 x") == ()
+
+
+def test_a_newer_wps_file_that_is_ooxml_is_read_without_libreoffice(tmp_path: Path) -> None:
+    from tests import samples
+
+    result = extract(_file(tmp_path, samples.word("售后服务承诺")), "application/wps-office.wps")
+    assert result.error is None and "售后服务承诺" in (result.text or "")
 
 
 @pytest.mark.parametrize(

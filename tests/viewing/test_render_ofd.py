@@ -34,6 +34,7 @@ def test_an_ofd_becomes_a_pdf_of_its_pages(tmp_path: Path) -> None:
         ["增值税电子普通发票", "购买方：华夏贸易有限公司"],
         ["价税合计：壹仟贰佰元整"],
         with_image=True,
+        template="国家税务总局监制",
     )
     source, work = _source(tmp_path, data)
     prepared = prepare(source, OFD, work)
@@ -49,6 +50,7 @@ def test_an_ofd_becomes_a_pdf_of_its_pages(tmp_path: Path) -> None:
         doc.close()
     assert "增值税电子普通发票" in first and "华夏贸易有限公司" in first
     assert "壹仟贰佰元整" in second
+    assert "国家税务总局监制" in second.replace(" ", "")  # a template's text, spaced by DeltaX
     # The text is drawn (a CJK font is found), the red stamp image too.
     png = render_page(prepared, OFD, 1, WATERMARK, width=600)
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
