@@ -8,33 +8,26 @@ graphics (lines, boxes, the seal's outline), fonts named by the file (every text
 in one CJK font), clipping, transforms (``CTM``) and annotations. Text is what an archive
 reads an OFD for; the original OFD stays the record.
 
-Font: reportlab embeds only TrueType outlines, and the Noto CJK fonts installed here
-(fonts-noto-cjk) are CFF (OpenType/PostScript). A CJK TrueType font, when one is
-installed, is embedded; otherwise the text uses the standard CID font STSong-Light (not
-embedded: PDFium draws it with the installed Noto CJK font, as a PDF viewer would).
+Font: Noto Sans CJK SC (fonts-noto-cjk), cut to the document's characters and embedded
+(:mod:`archive_service.viewing.render_font`); without it, an installed CJK TrueType font,
+else the standard CID font STSong-Light (not embedded: a viewer draws it with a CJK font
+of its own).
 """
 
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
+from archive_service.viewing.render_font import embeddable_cjk_font
 from archive_service.viewing.render_pages import MAX_IMAGE_PIXELS, PageError
 from search.ofd import OfdError, Page, read_member, read_pages
 
 MM = 72 / 25.4  # points per millimetre
 MAX_PAGE_MM = 5_000.0  # a page larger than 5 m a side is not a page
 FALLBACK_FONT = "STSong-Light"
-# TrueType CJK fonts reportlab can embed, tried in order (after those fc-list names).
-_TTF_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-)
 
 
 def to_pdf(source: str, target: str) -> int:
@@ -47,12 +40,14 @@ def to_pdf(source: str, target: str) -> int:
         raise PageError(f"the OFD cannot be read: {exc}") from None
     if not pages:
         raise PageError("the OFD has no pages")
-    font = _font()
+    folder = Path(target).parent
+    font = _font(pages, folder)
     pdf = canvas.Canvas(target, pageCompression=1, invariant=1)
     for page in pages:
         _draw(pdf, page, source, font)
         pdf.showPage()
     pdf.save()
+    (folder / "cjk-subset.ttf").unlink(missing_ok=True)
     return len(pages)
 
 
@@ -111,37 +106,20 @@ def _image(source: str, member: str) -> object | None:
         return None
 
 
-def _font() -> str:
-    """An embeddable CJK TrueType font if one is installed, else the CID font."""
+def _font(pages: list[Page], folder: Path) -> str:
+    """Noto Sans CJK cut to the document's characters and embedded (``render_font``), else
+    the standard CID font (not embedded)."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
-    for path in _ttf_paths():
+    text = "".join(sorted({ch for page in pages for t in page.texts for ch in t.text}))
+    path = embeddable_cjk_font(text, folder)
+    if path is not None:
         try:
-            font = TTFont("OfdCJK", path)
-        except (TTFError, OSError, ValueError):
-            continue
-        if all(ord(ch) in font.face.charToGlyph for ch in "中文档案"):
-            pdfmetrics.registerFont(font)
+            pdfmetrics.registerFont(TTFont("OfdCJK", str(path)))
             return "OfdCJK"
+        except (TTFError, OSError, ValueError):
+            pass
     pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
     return FALLBACK_FONT
-
-
-def _ttf_paths() -> list[str]:
-    """Installed TrueType fonts that cover Chinese (fontconfig's list), then the usual ones."""
-    paths: list[str] = []
-    fc_list = shutil.which("fc-list")
-    if fc_list:
-        try:
-            found = subprocess.run(  # noqa: S603 - fixed argv
-                [fc_list, "-f", "%{file}\n", ":lang=zh-cn:fontformat=TrueType"],
-                capture_output=True,
-                timeout=10,
-                check=False,
-            ).stdout.decode("utf-8", "replace")
-        except (OSError, subprocess.TimeoutExpired):
-            found = ""
-        paths = sorted({p for p in found.splitlines() if p.lower().endswith((".ttf", ".ttc"))})
-    return [*paths, *_TTF_CANDIDATES]

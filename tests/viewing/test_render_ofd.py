@@ -51,7 +51,14 @@ def test_an_ofd_becomes_a_pdf_of_its_pages(tmp_path: Path) -> None:
     assert "增值税电子普通发票" in first and "华夏贸易有限公司" in first
     assert "壹仟贰佰元整" in second
     assert "国家税务总局监制" in second.replace(" ", "")  # a template's text, spaced by DeltaX
-    # The text is drawn (a CJK font is found), the red stamp image too.
+    # Noto Sans CJK is embedded (cut to the document's characters), and nothing else is left.
+    from pypdf import PdfReader
+
+    fonts = PdfReader(str(prepared)).pages[0]["/Resources"]["/Font"]  # type: ignore[index]
+    names = [str(f.get_object()["/BaseFont"]) for f in fonts.values()]
+    assert any("NotoSansCJK" in n for n in names), names
+    assert [p.name for p in prepared.parent.iterdir()] == ["document.pdf"]
+    # The text is drawn, the red stamp image too.
     png = render_page(prepared, OFD, 1, WATERMARK, width=600)
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
     top = pixels[40:80, 50:330]  # the first line of text, 20 mm from the top
