@@ -43,7 +43,8 @@ LABEL org.opencontainers.image.title="archive-service" \
 # libmagic1: python-magic. tini: PID 1 that forwards signals and reaps the
 # child processes text extraction and page rendering start. LibreOffice
 # (headless) and the CJK fonts: office documents shown to supervised viewers
-# as watermarked page images, with Chinese names in the watermark.
+# as watermarked page images, with Chinese names in the watermark; the text of
+# .doc/.xls/.ppt, RTF, ODF and WPS files (workers); OFD pages drawn in Noto CJK.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libmagic1 tini fonts-noto-cjk \
       libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui \
