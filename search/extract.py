@@ -24,6 +24,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from search import office
 from search.ocr import (
@@ -209,7 +210,7 @@ def _check_zip(path: str) -> None:
     with open(path, "rb") as handle:
         if handle.read(len(_OLE_SIGNATURE)) == _OLE_SIGNATURE:
             # An OOXML file that is an OLE file: the encrypted package of a password.
-            raise Encrypted("encrypted: the file is password-protected; its text cannot be read")
+            raise Encrypted("the file is password-protected (encrypted): its text cannot be read")
     try:
         with zipfile.ZipFile(path) as archive:
             total = 0
@@ -342,8 +343,6 @@ def _office(path: str, out: _Collector) -> None:
     if twin is not None and head.startswith(b"PK\x03\x04"):  # a newer WPS file: OOXML
         _EXTRACTORS[twin](path, out)
         return
-    from pathlib import Path
-
     # Next to the plaintext file: in the private temp area its caller chose, not /tmp.
     work = tempfile.mkdtemp(prefix="extract-office-", dir=os.path.dirname(path) or None)
     try:

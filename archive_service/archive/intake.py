@@ -5,9 +5,10 @@ The type is decided by the bytes (python-magic on the first few KiB), then
 checked against the allow-list and against the name's extension; a PDF
 named ``.docx`` or a script named ``.txt`` is refused. A container must then
 hold what it claims (:mod:`archive_service.archive.containers`): a ZIP named
-``.docx`` is a Word package with its main part, a PDF has nothing appended (a
-polyglot is refused, not cut down: the archive keeps what it was given, or
-nothing). Names are cleaned of
+``.docx`` is a Word package with its main part, an OLE file named ``.xls`` or ``.et``
+holds a workbook stream, an ``.odt`` starts with its ``mimetype``, an ``.ofd`` has its
+``OFD.xml``, a PDF has nothing appended (a polyglot is refused, not cut down: the
+archive keeps what it was given, or nothing). Names are cleaned of
 path parts, control characters and bidirectional marks and are never used
 as paths. A file past the size limit is refused while it streams (413), and
 the content is encrypted into the store as it is read.
@@ -92,7 +93,7 @@ OLE_OFFICE = {
     ".xlsx": ZIP_OFFICE[".xlsx"],
     ".pptx": ZIP_OFFICE[".pptx"],
 }
-# What libmagic may call a ZIP-based or OLE-based file from its first bytes.
+# What libmagic may call a ZIP-based file from its first bytes.
 _ZIPPISH = frozenset(
     {"application/zip", "application/octet-stream", *ZIP_OFFICE.values(), "application/epub+zip"}
 )
