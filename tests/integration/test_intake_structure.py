@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from archive_service.vault.models import StoredObject
-from tests import samples
+from tests import office_samples, samples
 from tests.conftest import People
 from tests.integration.test_archive_api import new_customer, upload
 from tests.integration.test_archive_api import org as org  # noqa: F401 - the fixture
@@ -22,6 +22,8 @@ HOSTILE = [
     pytest.param(samples.exe_in_zip(), "合同.docx", "not_office_package", id="exe-zip-as-docx"),
     pytest.param(samples.exe_in_zip(), "报表.xlsx", "not_office_package", id="exe-zip-as-xlsx"),
     pytest.param(samples.pdf_with_zip(), "营业执照.pdf", "pdf_appended_data", id="pdf-polyglot"),
+    # An OLE file that is no Word document (here: an encrypted OOXML package) named .doc
+    pytest.param(office_samples.encrypted_docx(), "合同.doc", "not_binary_office", id="ole-as-doc"),
 ]
 
 

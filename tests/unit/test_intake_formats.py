@@ -113,3 +113,18 @@ def test_a_doc_with_macros_is_taken() -> None:
 
     with_macros = ole({"WordDocument": b"\xec\xa5" + b"\x00" * 62, "Macros": b"Attribute VB_Name"})
     assert taken(with_macros, "合同.doc") == "application/msword"
+
+
+def test_every_refusal_reads_in_chinese() -> None:
+    import gettext
+    from pathlib import Path
+
+    import archive_service
+    from archive_service.archive.vocabulary import INTAKE_REFUSALS
+
+    mo = Path(archive_service.__file__).parent / "translations/zh/LC_MESSAGES/messages.mo"
+    with mo.open("rb") as handle:
+        zh = gettext.GNUTranslations(handle)
+    for term in INTAKE_REFUSALS.terms:
+        words = zh.pgettext(term.label.context, term.label.english)
+        assert "文件未被保存" in words, term.code
