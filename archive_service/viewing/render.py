@@ -203,9 +203,7 @@ def _sandboxed(fn: Any, *args: Any) -> Any:
         if kind == "PageError":
             raise RenderError(message) from None
         if kind == "MemoryError":
-            raise RenderError(
-                "the file needs more memory than rendering may use", MEMORY
-            ) from None
+            raise RenderError("the file needs more memory than rendering may use", MEMORY) from None
         # Anything else is unexpected: the detail (which may name paths) goes to the log.
         log.warning("rendering failed unexpectedly: %s", exc)
         raise RenderError(f"the file cannot be read ({kind})") from None

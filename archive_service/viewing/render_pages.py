@@ -65,7 +65,10 @@ def preview(
     of its frames scaled to fit ``max_side`` pixels, written to ``pdf_out``. Returns
     ``(pages, png, png_width, png_height)``."""
     pages = count_pages(path, kind)
-    pixels = _pdf_page(path, 1, thumb_width) if kind == "pdf" else _image_page(path, kind, 1, thumb_width)
+    if kind == "pdf":
+        pixels = _pdf_page(path, 1, thumb_width)
+    else:
+        pixels = _image_page(path, kind, 1, thumb_width)
     out = io.BytesIO()
     pixels.save(out, format="PNG", optimize=True)
     if pdf_out is not None and kind != "pdf":

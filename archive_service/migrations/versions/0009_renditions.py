@@ -50,7 +50,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("version_id", "kind", name=op.f("uq_renditions_version_id")),
     )
     with op.batch_alter_table("renditions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_renditions_document_id"), ["document_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_renditions_document_id"), ["document_id"], unique=False
+        )
 
 
 def downgrade() -> None:
