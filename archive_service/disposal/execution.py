@@ -47,11 +47,10 @@ def _objects_of(session: Session, doc: Document) -> list[StoredObject]:
     ids = [v.stored_object_id for v in doc.versions]
     if doc.text_object_id is not None:
         ids.append(doc.text_object_id)
-    ids += session.execute(
-        select(Rendition.stored_object_id).where(
-            Rendition.document_id == doc.id, Rendition.stored_object_id.is_not(None)
-        )
+    made = session.execute(
+        select(Rendition.stored_object_id).where(Rendition.document_id == doc.id)
     ).scalars()
+    ids += [i for i in made if i is not None]
     return list(
         session.execute(select(StoredObject).where(StoredObject.id.in_(ids))).scalars().all()
     )
