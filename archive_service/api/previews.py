@@ -26,7 +26,7 @@ class PreviewQuery(Schema):
 def _zh_words(exc: reading.PreviewUnavailable) -> reading.PreviewUnavailable:
     """The reason in Chinese too (``message`` is English; ``reason`` the stable code)."""
     with force_locale("zh"):
-        exc.details["message_zh"] = str(pgettext(exc.label.label.context, exc.label.label.english))
+        exc.details["message_zh"] = str(pgettext(exc.term.label.context, exc.term.label.english))
     return exc
 
 

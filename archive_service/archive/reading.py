@@ -44,11 +44,11 @@ class RenditionReading:
 
 
 class PreviewUnavailable(Conflict):
-    """No preview to show yet, or none could be made; ``label`` holds the words for it."""
+    """No preview to show yet, or none could be made; ``term`` holds the words for it."""
 
     def __init__(self, reason: str) -> None:
-        self.label = PREVIEW_PROBLEMS.get(reason) or PREVIEW_PROBLEMS[PREVIEW_PENDING]
-        super().__init__(self.label.label.english, reason=reason)
+        self.term = PREVIEW_PROBLEMS.get(reason) or PREVIEW_PROBLEMS[PREVIEW_PENDING]
+        super().__init__(self.term.label.english, reason=reason)
 
 
 def read_content(

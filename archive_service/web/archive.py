@@ -273,7 +273,7 @@ def _rendition(document_id: int, kind: str, content_type: str) -> Any:
         flash(exc.message, "error")
         return redirect(url_for("web_archive.document", document_id=document_id))
     except reading.PreviewUnavailable as exc:
-        message = pgettext(exc.label.label.context, exc.label.label.english)
+        message = pgettext(exc.term.label.context, exc.term.label.english)
         return render_template("error.html", status=409, message=message), 409
     resp = rendition_response(opened, content_type)
     resp.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'self'"

@@ -164,3 +164,11 @@ def test_a_corrupt_file_records_its_failure_and_the_repair_requeues_missing_ones
     assert {r.status for r in _renditions(rt, lost).values()} == {"made"}
     with rt.db.unit_of_work() as s:
         assert previews.due(s) == []
+
+
+def test_every_reason_a_preview_can_fail_for_has_words() -> None:
+    from archive_service.archive.vocabulary import PREVIEW_PENDING, PREVIEW_PROBLEMS
+    from archive_service.viewing import render
+
+    assert set(PREVIEW_PROBLEMS.codes) == {*render.REASONS, previews.ERROR, PREVIEW_PENDING}
+    assert previews.RETRYABLE <= set(PREVIEW_PROBLEMS.codes)
