@@ -12,7 +12,7 @@ from urllib.parse import quote
 from flask import Response, stream_with_context
 
 from archive_service.access.applications import Attachment
-from archive_service.archive.reading import Reading
+from archive_service.archive.reading import Reading, RenditionReading
 
 
 def stream_file(
@@ -50,6 +50,20 @@ def content_response(reading: Reading, disposition: str) -> Response:
         size=v.size,
         sha256=v.sha256,
         disposition=disposition,
+    )
+
+
+def rendition_response(reading: RenditionReading, content_type: str) -> Response:
+    """A preview PDF or thumbnail, shown inline under the original's name (PDF: ``.pdf``)."""
+    stem = reading.version.filename.rsplit(".", 1)[0] or "document"
+    suffix = ".png" if content_type == "image/png" else ".pdf"
+    return stream_file(
+        reading.chunks,
+        content_type=content_type,
+        filename=f"{stem}{suffix}",
+        size=reading.stored.size,
+        sha256=reading.stored.sha256,
+        disposition="inline",
     )
 
 

@@ -119,6 +119,10 @@ class ConversionError(Exception):
     """LibreOffice did not produce a PDF; the message says why."""
 
 
+class ConversionTimeout(ConversionError):
+    """LibreOffice ran out of its time and was killed."""
+
+
 def soffice_path() -> str | None:
     """The LibreOffice launcher, or None when it is not installed."""
     return shutil.which("soffice") or shutil.which("libreoffice")
@@ -233,7 +237,7 @@ def _convert(
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             log.warning("LibreOffice killed after %g s", timeout)
-            raise ConversionError(f"LibreOffice took longer than {timeout:g} s") from None
+            raise ConversionTimeout(f"LibreOffice took longer than {timeout:g} s") from None
         except BaseException:
             _kill_group(proc)
             raise

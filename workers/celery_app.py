@@ -68,6 +68,10 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "workers.tasks.index_repair",
                 "schedule": crontab(minute="17"),
             },
+            "repair-previews": {
+                "task": "workers.tasks.previews_repair",
+                "schedule": crontab(minute="41"),
+            },
             "write-audit-checkpoint": {
                 "task": "workers.tasks.write_audit_checkpoint",
                 "schedule": 60.0 * max(1, settings.audit_checkpoint_minutes),

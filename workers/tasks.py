@@ -157,3 +157,23 @@ def end_viewing_sessions() -> int:
 
     rt = runtime()
     return end_overdue(rt.db, rt.viewing)
+
+
+# --- previews: a version's preview PDF and thumbnail, made once ---
+
+
+@celery.task(name="workers.tasks.make_previews", acks_late=True)
+def make_previews(document_ids: list[int]) -> dict[int, str]:
+    """Preview and thumbnail of these documents' current versions (a failure is recorded)."""
+    from archive_service.viewing.previews import make_previews as make
+
+    rt = runtime()
+    return {doc_id: make(rt.db, rt.viewing, doc_id) for doc_id in document_ids}
+
+
+@celery.task(name="workers.tasks.previews_repair")
+def previews_repair() -> list[int]:
+    """Hourly: queue the documents whose preview is missing or may now be made."""
+    from archive_service.viewing.previews import repair
+
+    return repair(runtime().db)

@@ -22,6 +22,7 @@ def register(app: APIFlask) -> None:
         disposal,
         docs,
         health,
+        previews,
         viewing,
     )
 
@@ -32,6 +33,7 @@ def register(app: APIFlask) -> None:
         accounts,
         audit,
         archive,
+        previews,
         access,
         changes,
         disposal,

@@ -29,6 +29,7 @@ from archive_service.indexing.later import extract_later
 from archive_service.policy import KNOWN_TO_CALLER, Caller, may, require
 from archive_service.policy.visibility import documents_clause
 from archive_service.vault.services import Vault
+from archive_service.viewing.later import previews_later
 
 
 @dataclass
@@ -120,6 +121,7 @@ def upload(
         duplicate_of=duplicate[0] if duplicate else None,
     )
     extract_later(session, [doc.id])
+    previews_later(session, [doc.id])
     return doc
 
 

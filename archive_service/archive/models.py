@@ -144,6 +144,35 @@ class DocumentVersion(Base):
     document: Mapped[Document] = relationship(back_populates="versions")
 
 
+class Rendition(Base):
+    """A derived file of one version (预览件): the preview PDF or the first page's thumbnail.
+
+    Encrypted like the version and made once per version by the preview task
+    (``viewing/previews.py``); a failure is kept with its reason class, so it is not tried
+    again and again. A PDF is its own preview: its ``preview_pdf`` row points at the
+    version's own object (``shares_original``) instead of a copy. Destroyed with the
+    document (``disposal/execution._objects_of``).
+    """
+
+    __tablename__ = "renditions"
+    __table_args__ = (UniqueConstraint("version_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # preview_pdf | thumbnail
+    status: Mapped[str] = mapped_column(String(16))  # made | failed
+    stored_object_id: Mapped[int | None] = mapped_column(ForeignKey("stored_objects.id"))
+    shares_original: Mapped[bool] = mapped_column(Boolean, default=False)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)  # of a thumbnail, in pixels
+    height: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(16))  # viewing.render.REASONS
+    error: Mapped[str | None] = mapped_column(String(300))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class NumberCounter(Base):
     """The last number handed out in one scope; taken under a row lock."""
 

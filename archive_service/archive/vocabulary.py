@@ -106,6 +106,66 @@ READINGS = Vocabulary(
         Term("view", _t("reading", "view")),
         Term("preview", _t("reading", "preview")),
         Term("download", _t("reading", "download")),
+        Term("thumbnail", _t("reading", "thumbnail")),
+    ],
+)
+
+# A version's derived files (the renditions table's "kind").
+PREVIEW_PDF, THUMBNAIL = "preview_pdf", "thumbnail"
+RENDITION_KINDS = (PREVIEW_PDF, THUMBNAIL)
+
+# Why a document shows no preview: not made yet, or the reason class of a failed rendition
+# (viewing.render.REASONS, and "error" for anything unexpected). The API gives the code as
+# ``reason``; the web says the words.
+PREVIEW_PENDING = "pending"
+PREVIEW_PROBLEMS = Vocabulary(
+    "preview problem",
+    [
+        Term(
+            PREVIEW_PENDING,
+            _t("preview problem", "The preview is being made; try again in a moment."),
+        ),
+        Term(
+            "unsupported",
+            _t("preview problem", "Files of this type have no preview; download the file."),
+        ),
+        Term(
+            "timeout",
+            _t("preview problem", "No preview: making it took longer than allowed."),
+        ),
+        Term(
+            "memory",
+            _t("preview problem", "No preview: the file needs more memory than allowed."),
+        ),
+        Term(
+            "unreadable",
+            _t(
+                "preview problem",
+                "No preview: the file cannot be read (damaged or not what its type says).",
+            ),
+        ),
+        Term(
+            "crashed",
+            _t("preview problem", "No preview: the renderer crashed on this file."),
+        ),
+        Term(
+            "conversion",
+            _t("preview problem", "No preview: the office document could not be converted to PDF."),
+        ),
+        Term(
+            "busy",
+            _t(
+                "preview problem",
+                "No preview yet: the renderer could not start; it is tried again.",
+            ),
+        ),
+        Term(
+            "error",
+            _t(
+                "preview problem",
+                "No preview yet: making it failed unexpectedly; it is tried again.",
+            ),
+        ),
     ],
 )
 

@@ -38,6 +38,7 @@ from archive_service.indexing.later import extract_later, refresh_later
 from archive_service.policy import Caller, may, require
 from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
+from archive_service.viewing.later import previews_later
 
 DOCUMENT_FIELDS = ("title", "document_date", "tags", "facts", "retention_class", "category")
 
@@ -392,6 +393,7 @@ def _follow_up(
             recompute_disposal(session, by, target, cause, settings.retention)
         if req.replacement_object_id is not None:
             extract_later(session, [target.id])
+            previews_later(session, [target.id])
         else:
             refresh_later(session, [target.id])
         return

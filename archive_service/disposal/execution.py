@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from archive_service.archive.models import Document, DocumentStatus
+from archive_service.archive.models import Document, DocumentStatus, Rendition
 from archive_service.archive.retention import add_years
 from archive_service.audit.services import Actor, record
 from archive_service.db import Database, utcnow
@@ -42,10 +42,15 @@ class Execution:
 
 
 def _objects_of(session: Session, doc: Document) -> list[StoredObject]:
-    """Every stored object that holds this document's content: versions and renditions."""
+    """Every stored object that holds this document's content: versions and renditions
+    (the text, and each version's preview and thumbnail)."""
     ids = [v.stored_object_id for v in doc.versions]
     if doc.text_object_id is not None:
         ids.append(doc.text_object_id)
+    made = session.execute(
+        select(Rendition.stored_object_id).where(Rendition.document_id == doc.id)
+    ).scalars()
+    ids += [i for i in made if i is not None]
     return list(
         session.execute(select(StoredObject).where(StoredObject.id.in_(ids))).scalars().all()
     )

@@ -53,8 +53,35 @@ _KIND: dict[str, str] = {
 RENDERABLE: frozenset[str] = frozenset(_KIND)
 
 
+# Why a file could not be rendered (RenderError.reason; a failed rendition's reason class).
+TIMEOUT, MEMORY, UNREADABLE, CRASHED = "timeout", "memory", "unreadable", "crashed"
+UNSUPPORTED, CONVERSION, BUSY = "unsupported", "conversion", "busy"
+REASONS = frozenset({TIMEOUT, MEMORY, UNREADABLE, CRASHED, UNSUPPORTED, CONVERSION, BUSY})
+
+# Previews (viewing/previews.py): the thumbnail's width, and how an image's preview PDF is
+# scaled (long side in pixels) and how many frames of a multi-page TIFF it keeps.
+THUMBNAIL_WIDTH = 240
+PREVIEW_MAX_SIDE = 2000
+PREVIEW_MAX_FRAMES = 200
+
+
 class RenderError(Exception):
-    """The file cannot be rendered (reason in the message)."""
+    """The file cannot be rendered (reason in the message, its class in ``reason``)."""
+
+    def __init__(self, message: str, reason: str = UNREADABLE) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What :func:`make_preview` made: page count, the thumbnail, and an image's PDF."""
+
+    pages: int
+    thumbnail: bytes  # PNG of page 1, THUMBNAIL_WIDTH wide
+    width: int
+    height: int
+    pdf: Path | None  # the PDF to show: the prepared file itself for PDFs and office types
 
 
 @dataclass(frozen=True)
@@ -99,9 +126,30 @@ def prepare(source: Path, content_type: str, work_dir: Path, *, timeout: float =
     try:
         return office.convert_to_pdf(source, content_type, work_dir, timeout)
     except office.ConversionError as exc:
-        raise RenderError(str(exc)) from None
+        reason = TIMEOUT if isinstance(exc, office.ConversionTimeout) else CONVERSION
+        raise RenderError(str(exc), reason) from None
     except OSError as exc:
-        raise RenderError(f"the file could not be converted ({exc.strerror or exc})") from None
+        raise RenderError(
+            f"the file could not be converted ({exc.strerror or exc})", CONVERSION
+        ) from None
+
+
+def make_preview(prepared: Path, content_type: str, work_dir: Path) -> Preview:
+    """The preview parts of a prepared file (see prepare()), in one sandboxed child: page
+    count, page 1 as a small PNG and — for an image — a PDF of it scaled to fit, written
+    into ``work_dir``. The PDF of a PDF or an office document is ``prepared`` itself."""
+    kind = _kind(content_type)
+    out = None if kind == "pdf" else work_dir / "preview.pdf"
+    pages, png, width, height = _sandboxed(
+        _preview_in_child,
+        str(prepared),
+        kind,
+        None if out is None else str(out),
+        THUMBNAIL_WIDTH,
+        PREVIEW_MAX_SIDE,
+        PREVIEW_MAX_FRAMES,
+    )
+    return Preview(int(pages), bytes(png), int(width), int(height), out or prepared)
 
 
 def _ofd_to_pdf(source: Path, work_dir: Path, timeout: float) -> Path:
@@ -170,23 +218,31 @@ def _ofd_in_child(source: str, target: str) -> int:
     return render_ofd.to_pdf(source, target)
 
 
+def _preview_in_child(
+    path: str, kind: str, out: str | None, width: int, side: int, frames: int
+) -> tuple[int, bytes, int, int]:
+    from archive_service.viewing import render_pages
+
+    return render_pages.preview(path, kind, out, width, side, frames)
+
+
 def _sandboxed(fn: Any, *args: Any, timeout: float = CHILD_TIMEOUT) -> Any:
     try:
         return run_limited(fn, *args, timeout=timeout, memory_mb=CHILD_MEMORY_MB)
     except SandboxStartFailed as exc:
         log.warning("the rendering sandbox could not start: %s", exc)
-        raise RenderError("the renderer could not start; try again") from None
+        raise RenderError("the renderer could not start; try again", BUSY) from None
     except SandboxTimeout:
-        raise RenderError(f"rendering took longer than {timeout:g} s") from None
+        raise RenderError(f"rendering took longer than {timeout:g} s", TIMEOUT) from None
     except SandboxCrashed:
-        raise RenderError("the renderer crashed on this file") from None
+        raise RenderError("the renderer crashed on this file", CRASHED) from None
     except SandboxFailed as exc:
         # The child reports "ExceptionType: message"; PageError messages are meant to show.
         kind, _, message = str(exc).partition(": ")
         if kind == "PageError":
             raise RenderError(message) from None
         if kind == "MemoryError":
-            raise RenderError("the file needs more memory than rendering may use") from None
+            raise RenderError("the file needs more memory than rendering may use", MEMORY) from None
         # Anything else is unexpected: the detail (which may name paths) goes to the log.
         log.warning("rendering failed unexpectedly: %s", exc)
         raise RenderError(f"the file cannot be read ({kind})") from None
@@ -195,7 +251,7 @@ def _sandboxed(fn: Any, *args: Any, timeout: float = CHILD_TIMEOUT) -> Any:
 def _kind(content_type: str) -> str:
     kind = _KIND.get(_normalise(content_type))
     if kind is None:
-        raise RenderError(f"files of type {content_type!r} cannot be shown")
+        raise RenderError(f"files of type {content_type!r} cannot be shown", UNSUPPORTED)
     return kind
 
 

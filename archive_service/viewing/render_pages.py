@@ -57,6 +57,46 @@ def render_png(path: str, kind: str, page: int, lines: Sequence[str], width: int
     return out.getvalue()
 
 
+def preview(
+    path: str, kind: str, pdf_out: str | None, thumb_width: int, max_side: int, max_frames: int
+) -> tuple[int, bytes, int, int]:
+    """A document's preview parts: its page count and page 1 as a PNG ``thumb_width`` wide
+    (no watermark: only those who may download the file see it); for an image, also a PDF
+    of its frames scaled to fit ``max_side`` pixels, written to ``pdf_out``. Returns
+    ``(pages, png, png_width, png_height)``."""
+    pages = count_pages(path, kind)
+    if kind == "pdf":
+        pixels = _pdf_page(path, 1, thumb_width)
+    else:
+        pixels = _image_page(path, kind, 1, thumb_width)
+    out = io.BytesIO()
+    pixels.save(out, format="PNG", optimize=True)
+    if pdf_out is not None and kind != "pdf":
+        _image_pdf(path, kind, pdf_out, max_side, min(pages, max_frames))
+    return pages, out.getvalue(), pixels.width, pixels.height
+
+
+def _image_pdf(path: str, kind: str, pdf_out: str, max_side: int, frames: int) -> None:
+    """The image's first ``frames`` frames as PDF pages, each scaled to fit ``max_side``
+    pixels and re-encoded (JPEG inside the PDF): no metadata of the original goes along."""
+    scaled: list[Image.Image] = []
+    with _image(path, kind) as img:
+        for frame in range(frames):
+            if frame:
+                img.seek(frame)
+                _check_pixels(img)
+            img.draft("RGB", (max_side, max_side))
+            img.load()
+            page = _to_rgb(ImageOps.exif_transpose(img))
+            page.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+            scaled.append(page)
+    # The long side of the first page becomes an A4 page's long side (11.69 in).
+    dpi = max(72.0, max(scaled[0].size) / 11.69)
+    scaled[0].save(
+        pdf_out, format="PDF", save_all=True, append_images=scaled[1:], resolution=dpi, quality=85
+    )
+
+
 @contextmanager
 def _pdf(path: str) -> Iterator[Any]:
     try:

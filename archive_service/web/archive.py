@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from archive_service.archive import (
     categories,
@@ -21,13 +22,20 @@ from archive_service.archive import (
 from archive_service.archive import (
     review as archive_review,
 )
-from archive_service.archive.vocabulary import CUSTOMER_TYPES, RETENTION_CLASSES, SCALES, TIERS
+from archive_service.archive.vocabulary import (
+    CUSTOMER_TYPES,
+    PREVIEW_PDF,
+    RETENTION_CLASSES,
+    SCALES,
+    THUMBNAIL,
+    TIERS,
+)
 from archive_service.changes.services import history as change_history
 from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
 from archive_service.policy import may
-from archive_service.responses import content_response, png_response
-from archive_service.viewing import page_views
+from archive_service.responses import content_response, png_response, rendition_response
+from archive_service.viewing import page_views, previews
 from archive_service.web.changes import shown
 from archive_service.web.forms import ActionForm, ReasonForm, attempt, refusal
 
@@ -214,6 +222,7 @@ def document(document_id: int) -> Any:
         numbers=archive_review.number_history(s, doc.id),
         retention=disposal_date.retention_history(s, doc.id),
         register=reading.register_for(s, doc.id),
+        renditions=previews.renditions_of(s, doc),
         can_read=bool(may(caller(), "document.read", doc)),
         can_download=bool(may(caller(), "document.download", doc)),
         needs_purpose=may(caller(), "document.read", doc).rule == "manager-registered",
@@ -251,6 +260,39 @@ def file(document_id: int) -> Any:
         resp.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'self'"
         resp.headers["X-Frame-Options"] = "SAMEORIGIN"
     return resp
+
+
+def _rendition(document_id: int, kind: str, content_type: str) -> Any:
+    """A preview or thumbnail, shown inside our own page only; registered like a reading."""
+    try:
+        with uow() as s:
+            opened = reading.read_rendition(
+                s, caller(), runtime().vault, document_id, kind, request.args.get("purpose")
+            )
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("web_archive.document", document_id=document_id))
+    except reading.PreviewUnavailable as exc:
+        message = pgettext(exc.term.label.context, exc.term.label.english)
+        return render_template("error.html", status=409, message=message), 409
+    resp = rendition_response(opened, content_type)
+    resp.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'self'"
+    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return resp
+
+
+@bp.get("/documents/<int:document_id>/preview")
+@signed_in
+def preview(document_id: int) -> Any:
+    """The preview PDF (office documents converted, images scaled to fit)."""
+    return _rendition(document_id, PREVIEW_PDF, "application/pdf")
+
+
+@bp.get("/documents/<int:document_id>/thumbnail.png")
+@signed_in
+def thumbnail(document_id: int) -> Any:
+    """The first page, small, for the document page."""
+    return _rendition(document_id, THUMBNAIL, "image/png")
 
 
 @bp.get("/documents/<int:document_id>/view")

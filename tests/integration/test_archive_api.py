@@ -12,7 +12,7 @@ from typing import IO, Any, cast
 import pytest
 from sqlalchemy import select
 
-from archive_service.archive.models import AccessRecord, Document
+from archive_service.archive.models import AccessRecord, Document, Rendition
 from archive_service.vault.models import StoredObject
 from tests import samples
 from tests.conftest import People, bearer, token_for
@@ -250,7 +250,14 @@ def test_duplicates_are_reported_unless_insisted(client: Any, org: Any, rt: Any)
     assert dup.status_code == 409 and dup.get_json()["error"]["duplicate_of"] == first["id"]
     with rt.db.unit_of_work() as s:
         renditions = select(Document.text_object_id).where(Document.text_object_id.is_not(None))
-        contents = s.execute(select(StoredObject).where(StoredObject.id.not_in(renditions)))
+        previews = select(Rendition.stored_object_id).where(
+            Rendition.stored_object_id.is_not(None), Rendition.shares_original.is_(False)
+        )
+        contents = s.execute(
+            select(StoredObject).where(
+                StoredObject.id.not_in(renditions), StoredObject.id.not_in(previews)
+            )
+        )
         assert len(contents.all()) == 1
     from archive_service.vault.services import consistency
 

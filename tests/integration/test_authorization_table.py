@@ -65,6 +65,11 @@ DOCUMENT_READ_ROUTES = {
     "/api/v1/documents/<int:document_id>/pages/<int:page>": "api_page",
     "/documents/<int:document_id>/view": "web_pages",
     "/documents/<int:document_id>/pages/<int:page>.png": "web_page_image",
+    # Previews (a derived PDF, an unwatermarked thumbnail): as the file itself.
+    "/api/v1/documents/<int:document_id>/preview": "api_rendition_pdf",
+    "/api/v1/documents/<int:document_id>/thumbnail": "api_thumbnail",
+    "/documents/<int:document_id>/preview": "web_rendition_pdf",
+    "/documents/<int:document_id>/thumbnail.png": "web_thumbnail",
     # Supervised viewing: only the session's external viewer, only while it is open.
     "/api/v1/viewing-sessions/<int:session_id>/documents/<int:document_id>": "api_view_pages",
     "/api/v1/viewing-sessions/<int:session_id>/documents/<int:document_id>/pages/<int:page>": (
@@ -126,7 +131,16 @@ def expected(who: str, column: str) -> int:
     ):
         return 200 if who in SEES_DOCUMENT else 404
     # A preview is the original file too: view means view (pages above), never the bytes.
-    if column in ("api_download", "web_download", "api_preview", "web_preview"):
+    if column in (
+        "api_download",
+        "web_download",
+        "api_preview",
+        "web_preview",
+        "api_rendition_pdf",
+        "api_thumbnail",
+        "web_rendition_pdf",
+        "web_thumbnail",
+    ):
         if who in DOWNLOADS:
             return 200
         return 403 if who == "grant_view" else 404
@@ -280,6 +294,15 @@ def test_every_role_and_grant_state_on_every_read_path(
         answers["web_download"] = status(browser.get(f"/documents/{target}/file{purpose}"))
         answers["web_preview"] = status(
             browser.get(f"/documents/{target}/file{purpose}{sep}inline=1")
+        )
+        for route in ("preview", "thumbnail"):
+            column = "rendition_pdf" if route == "preview" else route
+            answers[f"api_{column}"] = status(
+                client.get(f"/api/v1/documents/{target}/{route}{purpose}", headers=api)
+            )
+        answers["web_rendition_pdf"] = status(browser.get(f"/documents/{target}/preview{purpose}"))
+        answers["web_thumbnail"] = status(
+            browser.get(f"/documents/{target}/thumbnail.png{purpose}")
         )
         answers["api_pages"] = status(
             client.get(f"/api/v1/documents/{target}/pages{purpose}", headers=api)

@@ -19,7 +19,7 @@ import time_machine
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from archive_service.archive.models import Document
+from archive_service.archive.models import Document, Rendition
 from archive_service.disposal import records
 from archive_service.runtime import Runtime
 from archive_service.vault.models import StoredObject
@@ -81,10 +81,15 @@ def archive(people: People, org: None, rt: Runtime) -> dict[str, int]:
 
 
 def _object_names(rt: Runtime, document_id: int) -> list[str]:
+    """The document's versions and its preview renditions (a PDF's preview is the PDF)."""
     with rt.db.unit_of_work() as s:
         doc = s.get(Document, document_id)
         assert doc is not None
         ids = [v.stored_object_id for v in doc.versions]
+        made = s.execute(
+            select(Rendition.stored_object_id).where(Rendition.document_id == document_id)
+        ).scalars()
+        ids += [i for i in made if i is not None and i not in ids]
         return [s.get(StoredObject, i).object_name for i in ids]  # type: ignore[union-attr]
 
 
@@ -208,8 +213,13 @@ def test_review_to_destruction_cycle(
     )  # already executed
 
     # The destroyed document: objects gone from the store, keys gone, a tombstone answers 410.
+    # Its thumbnail went with it (the file and its preview, which is the PDF itself).
     backend = rt.vault.backend
+    assert len(before["due"]) == 2
     assert before["due"] and not any(backend.exists(n) for n in before["due"])
+    for route in ("preview", "thumbnail"):
+        shown = client.get(f"/api/v1/documents/{archive['due']}/{route}", headers=h["arch"])
+        assert shown.status_code == 410
     with rt.db.unit_of_work() as s:
         rows = (
             s.execute(select(StoredObject).where(StoredObject.object_name.in_(before["due"])))

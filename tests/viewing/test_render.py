@@ -334,3 +334,38 @@ def test_unknown_types_and_missing_files_are_render_errors(tmp_path: Path) -> No
 
 def test_content_type_parameters_and_case_are_ignored(three_pages: Path) -> None:
     assert page_count(three_pages, "Application/PDF; charset=binary") == 3
+
+
+# --- previews (render.make_preview): page count, an unwatermarked thumbnail, an image's PDF ---
+
+
+def test_a_multi_page_tiff_becomes_a_pdf_of_its_frames_scaled_to_fit(tmp_path: Path) -> None:
+    import pypdfium2 as pdfium
+
+    source = tmp_path / "scan.tiff"
+    source.write_bytes(files.image("TIFF", size=(3000, 1500), frames=3))
+    made = render_module.make_preview(source, "image/tiff", tmp_path)
+    assert made.pages == 3 and made.pdf == tmp_path / "preview.pdf"
+    thumb = _png(made.thumbnail)
+    assert (thumb.width, thumb.height) == (made.width, made.height) == (240, 120)
+    pdf = pdfium.PdfDocument(str(made.pdf))
+    try:
+        assert len(pdf) == 3
+        bitmap = pdf[0].get_objects()  # one image per page, at most PREVIEW_MAX_SIDE wide
+        image = next(o for o in bitmap if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE)
+        assert max(image.get_px_size()) == render_module.PREVIEW_MAX_SIDE
+    finally:
+        pdf.close()
+
+
+def test_a_pdf_preview_is_the_pdf_and_a_bomb_fails_with_its_reason(tmp_path: Path) -> None:
+    source = tmp_path / "two.pdf"
+    source.write_bytes(files.pdf(["one", "two"]))
+    made = render_module.make_preview(source, PDF, tmp_path)
+    assert made.pages == 2 and made.pdf == source and made.width == 240
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(files.png_bomb())
+    with pytest.raises(RenderError) as failed:
+        render_module.make_preview(bomb, "image/png", tmp_path)
+    assert failed.value.reason == render_module.UNREADABLE
+    assert not (tmp_path / "preview.pdf").exists()
