@@ -226,7 +226,9 @@ def _preview_in_child(
     return render_pages.preview(path, kind, out, width, side, frames)
 
 
-def _sandboxed(fn: Any, *args: Any, timeout: float = CHILD_TIMEOUT) -> Any:
+def _sandboxed(fn: Any, *args: Any, timeout: float | None = None) -> Any:
+    # CHILD_TIMEOUT is read at call time (settings and tests may change it).
+    timeout = CHILD_TIMEOUT if timeout is None else timeout
     try:
         return run_limited(fn, *args, timeout=timeout, memory_mb=CHILD_MEMORY_MB)
     except SandboxStartFailed as exc:
