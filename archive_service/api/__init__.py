@@ -19,6 +19,7 @@ def register(app: APIFlask) -> None:
         audit,
         auth,
         changes,
+        checks,
         disposal,
         docs,
         health,
@@ -34,6 +35,7 @@ def register(app: APIFlask) -> None:
         archive,
         access,
         changes,
+        checks,
         disposal,
         viewing,
     ):

@@ -24,6 +24,7 @@ from archive_service.archive.models import (
 from archive_service.archive.settings import ArchiveSettings
 from archive_service.archive.vocabulary import RETENTION_CLASSES
 from archive_service.audit.services import record
+from archive_service.checks.later import check_later
 from archive_service.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from archive_service.indexing.later import extract_later
 from archive_service.policy import KNOWN_TO_CALLER, Caller, may, require
@@ -120,6 +121,7 @@ def upload(
         duplicate_of=duplicate[0] if duplicate else None,
     )
     extract_later(session, [doc.id])
+    check_later(session, [doc.id])
     return doc
 
 

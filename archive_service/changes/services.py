@@ -34,6 +34,7 @@ from archive_service.changes.models import ChangeEvidence, ChangeRequest, Change
 from archive_service.changes.vocabulary import ChangeStatus
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotFound
+from archive_service.checks.later import check_later
 from archive_service.indexing.later import extract_later, refresh_later
 from archive_service.policy import Caller, may, require
 from archive_service.vault.models import StoredObject
@@ -392,6 +393,7 @@ def _follow_up(
             recompute_disposal(session, by, target, cause, settings.retention)
         if req.replacement_object_id is not None:
             extract_later(session, [target.id])
+            check_later(session, [target.id])
         else:
             refresh_later(session, [target.id])
         return
