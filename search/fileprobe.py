@@ -312,7 +312,10 @@ def _ole(path: str) -> dict[str, Any]:
         out["executables"] = _ole_executables(ole)
     out["parsed"] = True
     out["parse_error"] = None
-    out["macros"] = False if out["encrypted"] else _vba_macros(path)
+    try:
+        out["macros"] = False if out["encrypted"] else _vba_macros(path)
+    except Exception:  # noqa: BLE001 - a VBA project olevba cannot read: looked for, not found
+        out["macros"] = None
     return out
 
 
@@ -376,6 +379,8 @@ def _ooxml(path: str) -> dict[str, Any]:
                 except ET.ParseError as exc:
                     return {"parsed": False, "parse_error": f"{name[:100]}: {exc}"}
         out["pages"] = _ooxml_pages(z, names)
+        # A macro-enabled package keeps its VBA project in vbaProject.bin (oletools looks there
+        # too): its presence is the finding, whatever the project holds.
         out["macros"] = any(n.lower().endswith("vbaproject.bin") for n in names)
         embedded = [n for n in names if "/embeddings/" in n]
         out["attachments"] = len(embedded)
@@ -395,8 +400,6 @@ def _ooxml(path: str) -> dict[str, Any]:
             elif _looks_executable(name, data[:8]):
                 executables.append(name.rsplit("/", 1)[-1][:100])
         out["executables"] = executables
-    if out["macros"]:
-        out["macros"] = _vba_macros(path) or True
     out["parsed"], out["parse_error"] = True, None
     return out
 

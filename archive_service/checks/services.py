@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from archive_service.archive import intake
@@ -239,28 +239,31 @@ def repair(ck: Checking, limit: int = 200) -> list[int]:
     """Documents whose current version has no submission report (uploaded before checks
     existed, or a lost message): checked now. Returns their ids."""
     with ck.db.unit_of_work() as s:
-        latest = (
-            select(DocumentVersion.document_id, DocumentVersion.id)
-            .where(
-                DocumentVersion.number
-                == select(DocumentVersion.number)
-                .where(DocumentVersion.document_id == Document.id)
-                .order_by(DocumentVersion.number.desc())
-                .limit(1)
-                .scalar_subquery()
-            )
-            .join(Document, Document.id == DocumentVersion.document_id)
-            .where(Document.status != DocumentStatus.DESTROYED)
+        newest = (
+            select(DocumentVersion.document_id, func.max(DocumentVersion.number).label("number"))
+            .group_by(DocumentVersion.document_id)
+            .subquery()
         )
         reported = select(CheckReport.version_id).where(CheckReport.stage == Stage.SUBMITTED)
-        ids = [
-            row[0]
-            for row in s.execute(
-                latest.where(DocumentVersion.id.not_in(reported))
+        ids = list(
+            s.execute(
+                select(DocumentVersion.document_id)
+                .join(
+                    newest,
+                    and_(
+                        newest.c.document_id == DocumentVersion.document_id,
+                        newest.c.number == DocumentVersion.number,
+                    ),
+                )
+                .join(Document, Document.id == DocumentVersion.document_id)
+                .where(
+                    Document.status != DocumentStatus.DESTROYED,
+                    DocumentVersion.id.not_in(reported),
+                )
                 .order_by(DocumentVersion.document_id)
                 .limit(limit)
-            )
-        ]
+            ).scalars()
+        )
     for document_id in ids:
         check_submitted(ck, document_id)
     return ids
