@@ -344,7 +344,7 @@ class AcceptIn(Schema):
 
 
 @bp.post("/documents/<int:document_id>/accept")
-@bp.doc(security=SECURITY, responses=errors(403, 409, 422))
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(AcceptIn, arg_name="body")
 @bp.output(DocumentOut)
 @signed_in

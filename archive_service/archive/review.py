@@ -107,7 +107,9 @@ def accept(
     doc.filing_date = today
     number = allocate_number(session, by, doc, today.year, "accepted", settings)
     record(session, by.actor, "document.accept", "document", doc.id, archive_number=number)
-    checks.record_acceptance(session, by, gate, doc, settings)
+    checks.record_acceptance(
+        session, by, gate, doc, settings, number_values(doc, today.year, settings)
+    )
     recompute_disposal(session, by, doc, "accepted", settings.retention)
     refresh_later(session, [doc.id])
     return doc

@@ -329,11 +329,16 @@ def _failure(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_acceptance(
-    session: Session, by: Caller, gate: Gate, doc: Document, settings: ArchiveSettings
+    session: Session,
+    by: Caller,
+    gate: Gate,
+    doc: Document,
+    settings: ArchiveSettings,
+    number_values: dict[str, str | int],
 ) -> CheckReport:
-    """After the number is allocated: the series item, then the stored acceptance report
-    (with the override and who gave it) and its audit events."""
-    gaps = _series_gaps(session, doc, settings)
+    """After the number is allocated (from ``number_values``): the series item, then the
+    stored acceptance report (with the override and who gave it) and its audit events."""
+    gaps = _series_gaps(session, settings, number_values)
     series = rules.series(replace(_EMPTY_FACTS, series_gaps=tuple(gaps))).as_dict()
     results = [series if r["code"] == "series" else r for r in gate.results]
     report = _store(
@@ -374,14 +379,11 @@ _EMPTY_FACTS = rules.Facts(
 )
 
 
-def _series_gaps(session: Session, doc: Document, settings: ArchiveSettings) -> list[str]:
-    """Gaps in the series the document's number belongs to (its pattern scope)."""
-    from archive_service.archive.review import number_values
-
-    if doc.filing_date is None:
-        return []
+def _series_gaps(
+    session: Session, settings: ArchiveSettings, values: dict[str, str | int]
+) -> list[str]:
+    """Gaps in the series a number of these pattern values belongs to (its scope)."""
     pattern = settings.number_pattern
-    values = number_values(doc, doc.filing_date.year, settings)
     counter = session.get(NumberCounter, pattern.scope(values))
     last = min(counter.last_value if counter else 0, MAX_SERIES)
     expected = [pattern.render(values, n) for n in range(1, last + 1)]
