@@ -110,10 +110,11 @@ def probe(path: str | os.PathLike[str], *, timeout: float = 60.0, memory_mb: int
     except Exception as exc:  # noqa: BLE001 - the sandbox itself failed: nothing was parsed
         return Probe(family=family, error=f"the examination could not start: {type(exc).__name__}")
     sigs = found.pop("signatures", None)
+    plain: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in found.items()}
     return Probe(
         family=family,
         signatures=None if sigs is None else tuple(Signature(*s) for s in sigs),
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in found.items()},
+        **plain,
     )
 
 
@@ -215,7 +216,7 @@ def _pdf_fonts_missing(pdf: Any) -> set[str]:
         for _key, font in fonts.items():
             if not isinstance(font, pikepdf.Dictionary) or font.get("/Subtype") == "/Type3":
                 continue
-            descriptor_of = font
+            descriptor_of: Any = font
             descendants = font.get("/DescendantFonts")
             if isinstance(descendants, pikepdf.Array) and len(descendants):
                 descriptor_of = descendants[0]

@@ -50,7 +50,9 @@ def pdf_with_executable() -> bytes:
 
 
 def pdf_with_password() -> bytes:
-    return _saved(_plain(samples.pdf("secret")), encryption=pikepdf.Encryption(user="pw", owner="pw"))
+    return _saved(
+        _plain(samples.pdf("secret")), encryption=pikepdf.Encryption(user="pw", owner="pw")
+    )
 
 
 def pdf_with_missing_font() -> bytes:

@@ -82,4 +82,6 @@ def series_gaps(
 ) -> list[str]:
     """The numbers of one scope's series, 1 … ``last``, that are not in ``existing``: a gap
     in what should be gapless (a number handed out and then lost)."""
-    return [n for n in (pattern.render(values, seq) for seq in range(1, last + 1)) if n not in existing]
+    return [
+        n for n in (pattern.render(values, seq) for seq in range(1, last + 1)) if n not in existing
+    ]

@@ -32,9 +32,9 @@ from archive_service.audit.services import record
 from archive_service.changes import rules
 from archive_service.changes.models import ChangeEvidence, ChangeRequest, ChangeStep
 from archive_service.changes.vocabulary import ChangeStatus
+from archive_service.checks.later import check_later
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotFound
-from archive_service.checks.later import check_later
 from archive_service.indexing.later import extract_later, refresh_later
 from archive_service.policy import Caller, may, require
 from archive_service.vault.models import StoredObject

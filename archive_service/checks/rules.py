@@ -250,9 +250,7 @@ def blocking(results: list[dict[str, Any]]) -> list[str]:
 
 def grouped(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The four-part shape: each group, whether its mandatory items passed, and its items."""
-    out: dict[str, dict[str, Any]] = {
-        g.code: {"passed": True, "items": []} for g in CHECK_GROUPS
-    }
+    out: dict[str, dict[str, Any]] = {g.code: {"passed": True, "items": []} for g in CHECK_GROUPS}
     for r in results:
         item = CHECK_ITEMS.get(r["code"])
         if item is None:

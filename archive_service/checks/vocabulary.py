@@ -52,7 +52,9 @@ CHECK_ITEMS: Vocabulary[CheckItem] = Vocabulary(
     "check item",
     [
         _item("digest", AUTHENTICITY, True, "The stored file still matches its upload digest"),
-        _item("type", AUTHENTICITY, True, "The detected type agrees with the declared type and name"),
+        _item(
+            "type", AUTHENTICITY, True, "The detected type agrees with the declared type and name"
+        ),
         _item("signatures", AUTHENTICITY, True, "Embedded digital signatures are valid"),
         _item("metadata", INTEGRITY, True, "Required metadata and category facts are complete"),
         _item("whole", INTEGRITY, True, "The file is whole: it parses to its end, pages known"),

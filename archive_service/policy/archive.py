@@ -187,6 +187,9 @@ rule("search.manage")(
 )
 rule("checks.export")(
     any_role(
-        "archivist", "auditor", rule_name="check-list-readers", what="export a customer's check list"
+        "archivist",
+        "auditor",
+        rule_name="check-list-readers",
+        what="export a customer's check list",
     )
 )

@@ -102,9 +102,9 @@ def test_a_failed_mandatory_check_blocks_until_overridden(
     after = client.get(f"/api/v1/documents/{doc}/checks", headers=tok["arch1"]).get_json()
     assert after["override_reason"] == "客户原件，脚本无害，经核实" and not after["passed"]
     with rt.db.unit_of_work() as s:
-        events = s.execute(
-            select(AuditEvent).where(AuditEvent.target_id == str(doc))
-        ).scalars().all()
+        events = (
+            s.execute(select(AuditEvent).where(AuditEvent.target_id == str(doc))).scalars().all()
+        )
         actions = [e.action for e in events]
         assert "document.checks_override" in actions and actions.count("document.checks") == 2
         override = next(e for e in events if e.action == "document.checks_override")
@@ -202,9 +202,14 @@ def test_check_list_exports_and_who_may_read(client: Any, people: People, app: A
     assert {r[3].split()[-1] for r in rows[2:]} == {"submission", "acceptance"}
     pdf = client.get(f"/api/v1/customers/{cid}/checks?format=pdf", headers=tok["arch1"])
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
-    assert client.get(f"/api/v1/customers/{cid}/checks?format=doc", headers=tok["arch1"]).status_code == 422
+    assert (
+        client.get(f"/api/v1/customers/{cid}/checks?format=doc", headers=tok["arch1"]).status_code
+        == 422
+    )
     refused = client.get(f"/api/v1/customers/{cid}/checks", headers=tok["clara"])
-    assert refused.status_code == 403 and refused.get_json()["error"]["rule"] == "check-list-readers"
+    assert (
+        refused.status_code == 403 and refused.get_json()["error"]["rule"] == "check-list-readers"
+    )
     # A document's checks: whoever may see its metadata (another department's clerk may not).
     assert client.get(f"/api/v1/documents/{doc}/checks", headers=tok["carl"]).status_code == 404
     assert client.get(f"/api/v1/documents/{doc}/checks", headers=tok["audrey"]).status_code == 404
@@ -215,7 +220,9 @@ def test_check_list_exports_and_who_may_read(client: Any, people: People, app: A
     assert browser.get(f"/customers/{cid}/checks?format=pdf").data.startswith(b"%PDF")
 
 
-def test_review_page_shows_the_report_and_the_override(client: Any, people: People, app: Any) -> None:
+def test_review_page_shows_the_report_and_the_override(
+    client: Any, people: People, app: Any
+) -> None:
     tok = _org(client, people)
     cid = people.customer("clara")
     doc = _upload(client, tok["clara"], cid, check_files.pdf_with_launch(), "launch.pdf")

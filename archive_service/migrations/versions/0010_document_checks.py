@@ -44,7 +44,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_check_reports_document_id"), ["document_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_check_reports_version_id"), ["version_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_check_reports_version_id"), ["version_id"], unique=False
+        )
 
 
 def downgrade() -> None:
