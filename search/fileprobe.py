@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from search.sandbox import SandboxError, run_limited
@@ -67,7 +67,6 @@ class Probe:
     executables: tuple[str, ...] | None = None
     macros: bool | None = None
     error: str | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 def family_of(head: bytes, path: str | None = None) -> str:

@@ -96,6 +96,14 @@ def accept(
     if doc.needs_joint_review and doc.first_reviewer_id == user_id and user_id is not None:
         raise Conflict("a joint review needs a second, different archivist")
     gate = checks.gate_acceptance(session, by, checking, doc, override_reason)
+    # The file was read with no lock held (SQLite's is the whole database's): take the row
+    # now and look again, so that two archivists cannot both accept it meanwhile.
+    session.execute(select(Document.id).where(Document.id == doc.id).with_for_update())
+    session.refresh(doc)
+    if doc.status != DocumentStatus.SUBMITTED:
+        raise Conflict(f"document is {doc.status}, not submitted")
+    if doc.needs_joint_review and doc.first_reviewer_id == user_id and user_id is not None:
+        raise Conflict("a joint review needs a second, different archivist")
     if doc.needs_joint_review and doc.first_reviewer_id is None:
         doc.first_reviewer_id = user_id
         record(session, by.actor, "document.first_review", "document", doc.id)
