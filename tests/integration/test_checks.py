@@ -242,3 +242,20 @@ def test_review_page_shows_the_report_and_the_override(
     assert client.get(f"/api/v1/documents/{doc}", headers=tok["arch1"]).get_json()["status"] == (
         "accepted"
     )
+
+
+def test_a_file_the_child_cannot_finish_is_a_failed_item_with_a_reason(
+    client: Any, people: People, rt: Any
+) -> None:
+    from dataclasses import replace
+
+    tok = _org(client, people)
+    cid = people.customer("clara")
+    doc = _upload(client, tok["clara"], cid, samples.pdf("slow"), "slow.pdf")
+    assert checks.check_submitted(replace(rt.checking, timeout=0.001), doc) == "failed"
+    items = _items(client.get(f"/api/v1/documents/{doc}/checks", headers=tok["arch1"]).get_json())
+    assert not items["whole"]["passed"]
+    assert items["whole"]["detail"] == (
+        "the file could not be examined: the examination took longer than 0.001 s"
+    )
+    assert items["digest"]["passed"]  # what needs no parsing is still decided
