@@ -184,6 +184,21 @@ def _store(
     report.override_reason = override_reason
     report.override_by_id = override_by
     session.flush()
+    _audit_run(session, actor, doc, version, stage, results, overridden=override_reason is not None)
+    return report
+
+
+def _audit_run(
+    session: Session,
+    actor: Actor,
+    doc: Document,
+    version: DocumentVersion,
+    stage: str,
+    results: list[dict[str, Any]],
+    **outcome: Any,
+) -> None:
+    """One check run in the audit trail: counts and outcome, never text."""
+    failed = rules.blocking(results)
     record(
         session,
         actor,
@@ -195,10 +210,9 @@ def _store(
         items=len(results),
         failed=sum(not r["passed"] for r in results),
         mandatory_failed=failed,
-        passed=report.passed,
-        overridden=override_reason is not None,
+        passed=not failed,
+        **outcome,
     )
-    return report
 
 
 def report_of(session: Session, version_id: int, stage: str) -> CheckReport | None:
@@ -310,6 +324,10 @@ def gate_acceptance(
     failed = rules.blocking(results)
     reason = (override_reason or "").strip()[:1000] or None
     if failed and reason is None:
+        # The refusal is a check run too: it is audited, and the report it rests on (made
+        # here when the submission had none) is kept, though nothing is accepted.
+        _audit_run(session, by.actor, doc, version, Stage.ACCEPTED, results, blocked=True)
+        session.commit()
         raise ChecksFailed(
             "mandatory checks failed; accept with an override reason to proceed",
             failed=[_failure(r) for r in results if r["code"] in failed],

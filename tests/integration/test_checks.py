@@ -106,7 +106,10 @@ def test_a_failed_mandatory_check_blocks_until_overridden(
             s.execute(select(AuditEvent).where(AuditEvent.target_id == str(doc))).scalars().all()
         )
         actions = [e.action for e in events]
-        assert "document.checks_override" in actions and actions.count("document.checks") == 2
+        # submission, the refused acceptance, the accepted one
+        assert "document.checks_override" in actions and actions.count("document.checks") == 3
+        blocked = [e for e in events if e.action == "document.checks" and e.details.get("blocked")]
+        assert len(blocked) == 1 and blocked[0].details["mandatory_failed"] == ["active_content"]
         override = next(e for e in events if e.action == "document.checks_override")
         assert override.details["failed"] == ["active_content"]
         run = next(e for e in events if e.action == "document.checks")
@@ -149,11 +152,18 @@ def test_documents_without_a_report_are_checked_at_acceptance_and_by_the_repair(
     assert stages == {"submitted", "accepted"}
     assert checks.repair(rt.checking) == [second]
     assert checks.repair(rt.checking) == []
+    # A refused acceptance of such a document keeps the report it made, for the review page.
+    third = _upload(client, tok["clara"], cid, check_files.pdf_with_javascript(), "c.pdf")
+    with rt.db.unit_of_work() as s:
+        s.execute(delete(CheckReport).where(CheckReport.document_id == third))
+    assert client.post(f"/api/v1/documents/{third}/accept", headers=tok["arch1"]).status_code == 409
+    kept = client.get(f"/api/v1/documents/{third}/checks", headers=tok["arch1"]).get_json()
+    assert kept["stage"] == "submitted" and not kept["passed"]
     shown = client.get(f"/api/v1/documents/{second}/checks", headers=tok["arch1"]).get_json()
     assert shown["stage"] == "submitted"
 
 
-def test_encrypted_and_macro_office_files(rt: Any, tmp_path: Any) -> None:
+def test_encrypted_and_macro_office_files(tmp_path: Any) -> None:
     """Called on the files directly: intake on this branch refuses a password-protected DOCX."""
     from archive_service.checks import rules
     from search.fileprobe import probe
