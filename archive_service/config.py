@@ -48,6 +48,9 @@ class Settings:
     search_key_file: str = ""  # production: a mounted file holding it
     extract_timeout_seconds: int = 60  # text extraction of one file, in a limited child process
     extract_memory_mb: int = 1024
+    # 四性检测: the structural examination of one file (pikepdf, pyHanko, oletools) in a child
+    check_timeout_seconds: int = 60
+    check_memory_mb: int = 1024
     # OCR of images and text-less PDF pages (docs/search.md): pages past the limit are not read.
     ocr_max_pages: int = 50
     ocr_page_seconds: int = 20

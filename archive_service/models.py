@@ -6,6 +6,7 @@ from archive_service.accounts import role_models  # noqa: F401
 from archive_service.archive import models as archive_models  # noqa: F401
 from archive_service.audit import models as audit_models  # noqa: F401
 from archive_service.changes import models as changes_models  # noqa: F401
+from archive_service.checks import models as checks_models  # noqa: F401
 from archive_service.disposal import models as disposal_models  # noqa: F401
 from archive_service.vault import models as vault_models  # noqa: F401
 from archive_service.viewing import models as viewing_models  # noqa: F401

@@ -18,6 +18,7 @@ from archive_service.accounts.settings import AccountSettings
 from archive_service.archive.settings import ArchiveSettings
 from archive_service.audit.anchor import Anchor
 from archive_service.audit.setup import build_anchor
+from archive_service.checks.services import Checking
 from archive_service.config import Settings
 from archive_service.db import Database
 from archive_service.disposal.signing import Signer, load_signer
@@ -75,6 +76,18 @@ class Runtime:
                 self.settings.ocr_page_seconds,
                 self.settings.ocr_memory_mb,
             ),
+        )
+
+    @property
+    def checking(self) -> Checking:
+        """What the intake checks (四性检测) work with."""
+        return Checking(
+            db=self.db,
+            vault=self.vault,
+            temp_dir=self.temp_dir,
+            archive=self.archive,
+            timeout=self.settings.check_timeout_seconds,
+            memory_mb=self.settings.check_memory_mb,
         )
 
     @property

@@ -157,7 +157,9 @@ def _prepare(rt: Runtime, count: int) -> list[int]:
                 ),
                 rt.archive,
             )
-            review.accept(s, Caller.of(users.user_by_username(s, "arch")), doc.id, rt.archive)
+            review.accept(
+                s, Caller.of(users.user_by_username(s, "arch")), doc.id, rt.archive, rt.checking
+            )
             ids.append(doc.id)
         if (n + 1) % 100 == 0:
             print(f"  {n + 1} documents accepted", flush=True)

@@ -235,7 +235,9 @@ class People:
             ).id
         for archivist in accepted_by:
             with self.rt.db.unit_of_work() as s:
-                review.accept(s, self.caller(s, archivist), doc_id, self.rt.archive)
+                review.accept(
+                    s, self.caller(s, archivist), doc_id, self.rt.archive, self.rt.checking
+                )
         return doc_id
 
 

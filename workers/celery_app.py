@@ -64,6 +64,10 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "workers.tasks.resume_destructions",
                 "schedule": 300.0,
             },
+            "repair-check-reports": {
+                "task": "workers.tasks.check_repair",
+                "schedule": crontab(minute="41"),
+            },
             "repair-search-index": {
                 "task": "workers.tasks.index_repair",
                 "schedule": crontab(minute="17"),

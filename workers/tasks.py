@@ -177,3 +177,24 @@ def previews_repair() -> list[int]:
     from archive_service.viewing.previews import repair
 
     return repair(runtime().db)
+
+
+# --- intake checks (四性检测) ---
+
+
+@celery.task(name="workers.tasks.check_documents", acks_late=True)
+def check_documents(document_ids: list[int]) -> dict[int, str]:
+    """The submission checks of these documents' current versions (a report each)."""
+    from archive_service.checks.services import check_submitted
+
+    rt = runtime()
+    return {doc_id: check_submitted(rt.checking, doc_id) for doc_id in document_ids}
+
+
+@celery.task(name="workers.tasks.check_repair")
+def check_repair() -> list[int]:
+    """Hourly: versions without a submission report (older than the checks, or a lost
+    message) are checked, so acceptance finds one ready."""
+    from archive_service.checks.services import repair
+
+    return repair(runtime().checking)

@@ -19,6 +19,7 @@ def register(app: APIFlask) -> None:
         audit,
         auth,
         changes,
+        checks,
         disposal,
         docs,
         health,
@@ -36,6 +37,7 @@ def register(app: APIFlask) -> None:
         previews,
         access,
         changes,
+        checks,
         disposal,
         viewing,
     ):

@@ -335,15 +335,31 @@ def by_number(number: str) -> Any:
         return serializers.document_dict(documents.find_by_number(s, caller(), number))
 
 
+class AcceptIn(Schema):
+    override_reason = String(
+        load_default=None,
+        validate=Length(max=1000),
+        metadata={"description": "why the document is accepted although mandatory checks failed"},
+    )
+
+
 @bp.post("/documents/<int:document_id>/accept")
-@bp.doc(security=SECURITY, responses=errors(403, 409))
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
+@bp.input(AcceptIn, arg_name="body")
 @bp.output(DocumentOut)
 @signed_in
-def accept(document_id: int) -> Any:
-    """The archivist accepts: allocates the archive number, computes the disposal date."""
+def accept(document_id: int, body: dict[str, Any]) -> Any:
+    """The archivist accepts: allocates the archive number, computes the disposal date.
+
+    The intake checks (四性检测) run again first: a failed mandatory item answers 409
+    (``checks_failed``, each failed item with its words in Chinese and English) unless
+    ``override_reason`` is given (audited, kept on the check report).
+    """
     rt = runtime()
     with uow() as s:
-        doc = review.accept(s, caller(), document_id, rt.archive)
+        doc = review.accept(
+            s, caller(), document_id, rt.archive, rt.checking, body.get("override_reason")
+        )
         out = serializers.document_dict(doc)
     return out
 

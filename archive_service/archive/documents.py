@@ -24,6 +24,7 @@ from archive_service.archive.models import (
 from archive_service.archive.settings import ArchiveSettings
 from archive_service.archive.vocabulary import RETENTION_CLASSES
 from archive_service.audit.services import record
+from archive_service.checks.later import check_later
 from archive_service.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from archive_service.indexing.later import extract_later
 from archive_service.policy import KNOWN_TO_CALLER, Caller, may, require
@@ -122,6 +123,7 @@ def upload(
     )
     extract_later(session, [doc.id])
     previews_later(session, [doc.id])
+    check_later(session, [doc.id])
     return doc
 
 

@@ -75,3 +75,13 @@ class NumberPattern:
         if missing:
             raise PatternError(f"missing values for: {', '.join(missing)}")
         return TOKEN_RE.sub(fill, self.text)
+
+
+def series_gaps(
+    pattern: NumberPattern, values: dict[str, str | int], last: int, existing: set[str]
+) -> list[str]:
+    """The numbers of one scope's series, 1 … ``last``, that are not in ``existing``: a gap
+    in what should be gapless (a number handed out and then lost)."""
+    return [
+        n for n in (pattern.render(values, seq) for seq in range(1, last + 1)) if n not in existing
+    ]

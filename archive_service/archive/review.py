@@ -15,6 +15,8 @@ from archive_service.archive.facts import merge_facts
 from archive_service.archive.models import ArchiveNumber, Document, DocumentStatus
 from archive_service.archive.settings import ArchiveSettings
 from archive_service.audit.services import record
+from archive_service.checks import services as checks
+from archive_service.checks.services import Checking
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput
 from archive_service.indexing.later import refresh_later
@@ -32,12 +34,9 @@ def review_queue(session: Session, by: Caller) -> list[Document]:
     )
 
 
-def allocate_number(
-    session: Session, by: Caller, doc: Document, year: int, reason: str, settings: ArchiveSettings
-) -> str:
-    """The next number of the pattern's scope; the document's earlier number is kept as
-    superseded (it still finds the document)."""
-    values: dict[str, str | int] = {
+def number_values(doc: Document, year: int, settings: ArchiveSettings) -> dict[str, str | int]:
+    """The values of the number pattern's tokens for ``doc`` filed in ``year``."""
+    return {
         "category": doc.category.letter,
         "customer": doc.customer.seq,
         "year": year,
@@ -45,6 +44,14 @@ def allocate_number(
         "fonds": settings.fonds,
         "department": doc.customer.department.code,
     }
+
+
+def allocate_number(
+    session: Session, by: Caller, doc: Document, year: int, reason: str, settings: ArchiveSettings
+) -> str:
+    """The next number of the pattern's scope; the document's earlier number is kept as
+    superseded (it still finds the document)."""
+    values = number_values(doc, year, settings)
     pattern = settings.number_pattern
     number = pattern.render(values, next_in_scope(session, pattern.scope(values)))
     now = utcnow()
@@ -66,23 +73,41 @@ def allocate_number(
     return number
 
 
-def accept(session: Session, by: Caller, document_id: int, settings: ArchiveSettings) -> Document:
+def accept(
+    session: Session,
+    by: Caller,
+    document_id: int,
+    settings: ArchiveSettings,
+    checking: Checking,
+    override_reason: str | None = None,
+) -> Document:
     """The archivist accepts: the number is allocated and the disposal date computed.
 
-    Documents of customers in a joint-review tier (core, by default) need two
-    different archivists: the first acceptance is recorded as a first review.
+    The intake checks (四性检测) run again first; a failed mandatory item refuses the
+    acceptance (409) unless ``override_reason`` says why it is accepted anyway (audited,
+    kept on the report). Documents of customers in a joint-review tier (core, by
+    default) need two different archivists: the first acceptance is a first review.
     """
     doc = get_document(session, by, document_id)
     require(by, "document.review", doc)
     if doc.status != DocumentStatus.SUBMITTED:
         raise Conflict(f"document is {doc.status}, not submitted")
     user_id = by.user_id
+    if doc.needs_joint_review and doc.first_reviewer_id == user_id and user_id is not None:
+        raise Conflict("a joint review needs a second, different archivist")
+    gate = checks.gate_acceptance(session, by, checking, doc, override_reason)
+    # The file was read with no lock held (SQLite's is the whole database's): take the row
+    # now and look again, so that two archivists cannot both accept it meanwhile.
+    session.execute(select(Document.id).where(Document.id == doc.id).with_for_update())
+    session.refresh(doc)
+    if doc.status != DocumentStatus.SUBMITTED:
+        raise Conflict(f"document is {doc.status}, not submitted")
+    if doc.needs_joint_review and doc.first_reviewer_id == user_id and user_id is not None:
+        raise Conflict("a joint review needs a second, different archivist")
     if doc.needs_joint_review and doc.first_reviewer_id is None:
         doc.first_reviewer_id = user_id
         record(session, by.actor, "document.first_review", "document", doc.id)
         return doc
-    if doc.needs_joint_review and doc.first_reviewer_id == user_id and user_id is not None:
-        raise Conflict("a joint review needs a second, different archivist")
     today = utcnow().date()
     doc.status = DocumentStatus.ACCEPTED
     doc.accepted_at = utcnow()
@@ -90,6 +115,9 @@ def accept(session: Session, by: Caller, document_id: int, settings: ArchiveSett
     doc.filing_date = today
     number = allocate_number(session, by, doc, today.year, "accepted", settings)
     record(session, by.actor, "document.accept", "document", doc.id, archive_number=number)
+    checks.record_acceptance(
+        session, by, gate, doc, settings, number_values(doc, today.year, settings)
+    )
     recompute_disposal(session, by, doc, "accepted", settings.retention)
     refresh_later(session, [doc.id])
     return doc

@@ -32,6 +32,7 @@ from archive_service.audit.services import record
 from archive_service.changes import rules
 from archive_service.changes.models import ChangeEvidence, ChangeRequest, ChangeStep
 from archive_service.changes.vocabulary import ChangeStatus
+from archive_service.checks.later import check_later
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotFound
 from archive_service.indexing.later import extract_later, refresh_later
@@ -394,6 +395,7 @@ def _follow_up(
         if req.replacement_object_id is not None:
             extract_later(session, [target.id])
             previews_later(session, [target.id])
+            check_later(session, [target.id])
         else:
             refresh_later(session, [target.id])
         return

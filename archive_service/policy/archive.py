@@ -185,3 +185,11 @@ rule("category.manage")(any_role("admin", rule_name="admin-only", what="change t
 rule("search.manage")(
     any_role("admin", "archivist", rule_name="index-keeper", what="re-queue text extraction")
 )
+rule("checks.export")(
+    any_role(
+        "archivist",
+        "auditor",
+        rule_name="check-list-readers",
+        what="export a customer's check list",
+    )
+)

@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
         audit,
         auth,
         changes,
+        checks,
         disposal,
         home,
         search,
@@ -28,6 +29,7 @@ def register(app: Flask) -> None:
         search,
         access,
         changes,
+        checks,
         disposal,
         viewing,
     ):

@@ -31,12 +31,15 @@ from archive_service.archive.vocabulary import (
     TIERS,
 )
 from archive_service.changes.services import history as change_history
+from archive_service.checks import services as checks
+from archive_service.checks.services import ChecksFailed
 from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
 from archive_service.policy import may
 from archive_service.responses import content_response, png_response, rendition_response
 from archive_service.viewing import page_views, previews
 from archive_service.web.changes import shown
+from archive_service.web.checks import checks_refusal, checks_shown
 from archive_service.web.forms import ActionForm, ReasonForm, attempt, refusal
 
 bp = Blueprint("web_archive", __name__)
@@ -173,9 +176,14 @@ def upload(customer_id: int) -> Any:
 @bp.get("/review")
 @signed_in
 def review() -> Any:
-    queue = archive_review.review_queue(request_session(), caller())
+    s = request_session()
+    queue = archive_review.review_queue(s, caller())
     return render_template(
-        "archive/review.html", queue=queue, form=ActionForm(), reject_form=ReasonForm()
+        "archive/review.html",
+        queue=queue,
+        reports={d.id: checks_shown(checks.report_for_review(s, d)) for d in queue},
+        form=ActionForm(),
+        reject_form=ReasonForm(),
     )
 
 
@@ -185,11 +193,20 @@ def accept(document_id: int) -> Any:
     if ActionForm().validate_on_submit():
         try:
             with uow() as s:
-                doc = archive_review.accept(s, caller(), document_id, runtime().archive)
+                doc = archive_review.accept(
+                    s,
+                    caller(),
+                    document_id,
+                    runtime().archive,
+                    runtime().checking,
+                    request.form.get("override_reason"),
+                )
             if doc.archive_number:
                 flash(_("Accepted as %(number)s.", number=doc.archive_number), "info")
             else:
                 flash(_("First review recorded; a second archivist completes it."), "info")
+        except ChecksFailed as exc:
+            flash(checks_refusal(exc), "error")
         except DomainError as exc:
             flash(exc.message, "error")
     return redirect(request.form.get("next") or url_for("web_archive.review"))
@@ -228,6 +245,7 @@ def document(document_id: int) -> Any:
         needs_purpose=may(caller(), "document.read", doc).rule == "manager-registered",
         can_hold=bool(may(caller(), "document.hold", doc)),
         can_review=bool(may(caller(), "document.review", doc)),
+        checks=checks_shown(checks.newest_report(s, doc)),
         form=ActionForm(),
         reason_form=ReasonForm(),
         history=shown(change_history(s, "document", doc.id)),

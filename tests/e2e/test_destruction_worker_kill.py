@@ -112,7 +112,7 @@ def _prepare(rt: Runtime) -> int:
                 ),
                 rt.archive,
             )
-            review.accept(s, arch, doc.id, rt.archive)
+            review.accept(s, arch, doc.id, rt.archive, rt.checking)
     with rt.db.unit_of_work() as s:
         arch = _as(s, "arch")
         listed = reviews.compile_review(s, arch)

@@ -58,6 +58,8 @@ DOCUMENT_READ_ROUTES = {
     "/api/v1/documents/<int:document_id>": "api_meta",
     "/api/v1/documents/<int:document_id>/content": "api_download api_preview",
     "/api/v1/documents/<int:document_id>/history": "api_history",
+    # The intake check report: whoever may see the document's metadata.
+    "/api/v1/documents/<int:document_id>/checks": "api_checks",
     "/documents/<int:document_id>": "web_page",
     "/documents/<int:document_id>/file": "web_download web_preview",
     # Page images: what a view-only reader gets instead of the file.
@@ -96,7 +98,11 @@ CUSTOMER_READ_ROUTES = {
     "/api/v1/customers/<int:customer_id>": "api_customer",
     "/api/v1/customers/<int:customer_id>/history": "api_customer_history",
     "/customers/<int:customer_id>": "web_customer",
+    # A customer's check list: archivists and auditors (checks.export), whatever they see.
+    "/api/v1/customers/<int:customer_id>/checks": "api_check_list",
+    "/customers/<int:customer_id>/checks": "web_check_list",
 }
+CHECK_LIST_READERS = {"archivist", "auditor"}
 
 
 # They oversee every session (policy/access.OVERSEERS): told it is not theirs to page through.
@@ -107,6 +113,8 @@ def expected(who: str, column: str) -> int:
     if column in VIEWING:
         # A session one takes no part in is answered as one that does not exist.
         return 200 if who == "regulator_granted" else 403 if who in OVERSEERS else 404
+    if column in ("api_check_list", "web_check_list"):
+        return 200 if who in CHECK_LIST_READERS else 403
     if who == "regulator_granted":
         # Known to them by their grant, refused with the reason; customers and lists stay shut.
         return (
@@ -121,6 +129,7 @@ def expected(who: str, column: str) -> int:
     if column in (
         "api_meta",
         "api_history",
+        "api_checks",
         "web_page",
         "api_pages",
         "api_page",
@@ -279,6 +288,8 @@ def test_every_role_and_grant_state_on_every_read_path(
                 client.get(f"/api/v1/customers/{cid}/history", headers=api)
             ),
             "api_history": status(client.get(f"/api/v1/documents/{target}/history", headers=api)),
+            "api_checks": status(client.get(f"/api/v1/documents/{target}/checks", headers=api)),
+            "api_check_list": status(client.get(f"/api/v1/customers/{cid}/checks", headers=api)),
         }
         listed = client.get("/api/v1/documents", headers=api).get_json()
         answers["api_list"] = 200 if target in [d["id"] for d in listed["items"]] else 404
@@ -291,6 +302,7 @@ def test_every_role_and_grant_state_on_every_read_path(
         assert signed.status_code == 302, (username, signed.get_data(as_text=True)[-600:])
         answers["web_page"] = status(browser.get(f"/documents/{target}"))
         answers["web_customer"] = status(browser.get(f"/customers/{cid}"))
+        answers["web_check_list"] = status(browser.get(f"/customers/{cid}/checks"))
         answers["web_download"] = status(browser.get(f"/documents/{target}/file{purpose}"))
         answers["web_preview"] = status(
             browser.get(f"/documents/{target}/file{purpose}{sep}inline=1")

@@ -69,7 +69,7 @@ def test_200_concurrent_acceptances_on_postgresql(pg_rt: Runtime) -> None:
     def accept(doc_id: int) -> str:
         with rt.db.unit_of_work() as s:
             archivist = Caller.of(user_by_username(s, "arch1"))
-            number = review.accept(s, archivist, doc_id, rt.archive).archive_number
+            number = review.accept(s, archivist, doc_id, rt.archive, rt.checking).archive_number
             assert number is not None
             return number
 

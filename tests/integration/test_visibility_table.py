@@ -56,7 +56,7 @@ def _document(s: Any, rt: Runtime, customer: int, category: str, n: int) -> int:
         ),
         rt.archive,
     )
-    review.accept(s, _as(s, "arch"), doc.id, rt.archive)
+    review.accept(s, _as(s, "arch"), doc.id, rt.archive, rt.checking)
     return doc.id
 
 

@@ -1,0 +1,262 @@
+"""The check rules as pure functions: what each item concludes from the facts gathered about
+a version (its digest, sniffed type, metadata, the structural probe, the extraction result,
+the number series). No database, no request, no file: testable on their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archive_service.checks.vocabulary import CHECK_GROUPS, CHECK_ITEMS, NOT_APPLICABLE
+from search.fileprobe import IMAGE, OLE, OOXML, PDF, Probe
+
+NA = NOT_APPLICABLE.english
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What was found about one version, gathered by the service."""
+
+    stored_digest: str  # the digest recorded at upload
+    digest: str | None  # the digest of the decrypted object now (None: it could not be read)
+    read_error: str | None  # why the object could not be read
+    declared_type: str
+    sniffed_type: str | None  # what intake's sniffing says of the bytes and name now
+    sniff_error: str | None
+    allowed: bool  # the declared type is on the allow-list in force
+    missing_metadata: tuple[str, ...]
+    probe: Probe
+    extraction: str  # pending | done | failed (the document's text rendition)
+    extraction_error: str | None = None
+    has_text: bool = False
+    series_gaps: tuple[str, ...] | None = None  # None: not numbered yet (before acceptance)
+    reused: frozenset[str] = field(default_factory=frozenset)  # items taken from submission
+
+
+@dataclass(frozen=True)
+class Result:
+    code: str
+    passed: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "passed": self.passed, "detail": self.detail}
+
+
+def _ok(code: str, detail: str = "") -> Result:
+    return Result(code, True, detail or "ok")
+
+
+def _fail(code: str, detail: str) -> Result:
+    return Result(code, False, detail)
+
+
+def _na(code: str) -> Result:
+    return Result(code, True, NA)
+
+
+def _unexamined(code: str, p: Probe) -> Result | None:
+    """A failed item when the probe could not look at the file at all."""
+    if p.error:
+        return _fail(code, f"the file could not be examined: {p.error}")
+    return None
+
+
+def digest(f: Facts) -> Result:
+    if f.digest is None:
+        return _fail("digest", f"the stored object could not be read: {f.read_error or 'error'}")
+    if f.digest != f.stored_digest:
+        return _fail("digest", "the stored object's digest differs from the one recorded")
+    return _ok("digest", f"sha256 {f.digest[:16]}… matches")
+
+
+def content_type(f: Facts) -> Result:
+    if f.sniffed_type is None:
+        return _fail("type", f.sniff_error or "the type could not be detected")
+    if f.sniffed_type != f.declared_type:
+        return _fail("type", f"detected {f.sniffed_type}, declared {f.declared_type}")
+    return _ok("type", f.declared_type)
+
+
+def signatures(f: Facts) -> Result:
+    p = f.probe
+    if p.family != PDF:
+        return _na("signatures")
+    if p.signatures is None:
+        return _unexamined("signatures", p) or _fail(
+            "signatures", "the signatures could not be read (the PDF did not open)"
+        )
+    if not p.signatures:
+        return _ok("signatures", "no signatures")
+    bad = [s.field for s in p.signatures if not (s.intact and s.valid)]
+    if bad:
+        return _fail("signatures", f"{len(bad)} of {len(p.signatures)} invalid: {', '.join(bad)}")
+    untrusted = sum(not s.trusted for s in p.signatures)
+    note = f"; {untrusted} signer(s) not chained to a trusted root" if untrusted else ""
+    return _ok("signatures", f"{len(p.signatures)} found, all valid{note}")
+
+
+def metadata(f: Facts) -> Result:
+    if f.missing_metadata:
+        return _fail("metadata", "missing: " + ", ".join(f.missing_metadata))
+    return _ok("metadata", "complete")
+
+
+def whole(f: Facts) -> Result:
+    p = f.probe
+    if p.family not in (PDF, OLE, OOXML, IMAGE):
+        return _na("whole")
+    failed = _unexamined("whole", p)
+    if failed:
+        return failed
+    if not p.parsed:
+        return _fail("whole", p.parse_error or "the file does not parse")
+    if p.pages is None:
+        return _ok("whole", "parses to its end; the file records no page count")
+    return _ok("whole", f"parses to its end; {p.pages} page(s)")
+
+
+def series(f: Facts) -> Result:
+    if f.series_gaps is None:
+        return _na("series")
+    if f.series_gaps:
+        return _fail("series", "missing numbers: " + ", ".join(f.series_gaps[:20]))
+    return _ok("series", "no gap")
+
+
+def readable(f: Facts) -> Result:
+    if f.extraction == "failed":
+        return _fail("readable", f"text extraction failed: {(f.extraction_error or '')[:200]}")
+    if f.extraction != "done":
+        return _fail("readable", "text extraction has not finished yet")
+    if not f.has_text:
+        return _fail("readable", "the file yields no text")
+    return _ok("readable", "text extracted")
+
+
+def not_encrypted(f: Facts) -> Result:
+    p = f.probe
+    if p.family not in (PDF, OLE, OOXML):
+        return _na("not_encrypted")
+    if p.encrypted is None:
+        return _unexamined("not_encrypted", p) or _na("not_encrypted")
+    if p.encrypted:
+        return _fail("not_encrypted", "the file is password-protected or encrypted")
+    return _ok("not_encrypted", "not encrypted")
+
+
+def fonts(f: Facts) -> Result:
+    p = f.probe
+    if p.family != PDF:
+        return _na("fonts")
+    if p.fonts_missing is None:
+        return _unexamined("fonts", p) or _fail("fonts", "the fonts could not be read")
+    if p.fonts_missing:
+        return _fail("fonts", "neither embedded nor available: " + ", ".join(p.fonts_missing))
+    return _ok("fonts", "embedded or available")
+
+
+def macros(f: Facts) -> Result:
+    p = f.probe
+    if p.family not in (OLE, OOXML):
+        return _na("macros")
+    if p.macros is None:
+        return _unexamined("macros", p) or _fail("macros", "macros could not be looked for")
+    if p.encrypted:
+        return _fail("macros", "encrypted: macros cannot be looked for")
+    if p.macros:
+        return _fail("macros", "the file carries VBA macros")
+    return _ok("macros", "none")
+
+
+def executables(f: Facts) -> Result:
+    p = f.probe
+    if p.family not in (PDF, OLE, OOXML):
+        return _na("executables")
+    if p.executables is None:
+        return _unexamined("executables", p) or _fail(
+            "executables", "embedded objects could not be looked for"
+        )
+    if p.executables:
+        return _fail("executables", "embedded: " + ", ".join(p.executables[:10]))
+    return _ok("executables", "none")
+
+
+def active_content(f: Facts) -> Result:
+    p = f.probe
+    if p.family != PDF:
+        return _na("active_content")
+    if p.javascript is None:
+        return _unexamined("active_content", p) or _fail(
+            "active_content", "the PDF could not be examined"
+        )
+    found = [w for w, on in (("JavaScript", p.javascript), ("launch action", p.launch)) if on]
+    if found:
+        return _fail("active_content", "found: " + ", ".join(found))
+    return _ok("active_content", "none")
+
+
+def attachments(f: Facts) -> Result:
+    p = f.probe
+    if p.family not in (PDF, OOXML):
+        return _na("attachments")
+    if p.attachments is None:
+        return _unexamined("attachments", p) or _fail(
+            "attachments", "embedded files could not be looked for"
+        )
+    if p.attachments:
+        return _fail("attachments", f"{p.attachments} embedded file(s)")
+    return _ok("attachments", "none")
+
+
+def allowed_type(f: Facts) -> Result:
+    if not f.allowed:
+        return _fail("allowed_type", f"{f.declared_type} is not on the allow-list")
+    return _ok("allowed_type", f.declared_type)
+
+
+RULES = {
+    "digest": digest,
+    "type": content_type,
+    "signatures": signatures,
+    "metadata": metadata,
+    "whole": whole,
+    "series": series,
+    "readable": readable,
+    "not_encrypted": not_encrypted,
+    "fonts": fonts,
+    "macros": macros,
+    "executables": executables,
+    "active_content": active_content,
+    "attachments": attachments,
+    "allowed_type": allowed_type,
+}
+assert set(RULES) == set(CHECK_ITEMS.codes), "every item has its rule"  # noqa: S101
+
+
+def evaluate(f: Facts) -> list[Result]:
+    """Every item's result, in the vocabulary's order."""
+    return [RULES[item.code](f) for item in CHECK_ITEMS]
+
+
+def blocking(results: list[dict[str, Any]]) -> list[str]:
+    """Codes of the mandatory items that failed: what stops an acceptance."""
+    return [
+        r["code"]
+        for r in results
+        if not r["passed"] and r["code"] in CHECK_ITEMS and CHECK_ITEMS[r["code"]].mandatory
+    ]
+
+
+def grouped(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The four-part shape: each group, whether its mandatory items passed, and its items."""
+    out: dict[str, dict[str, Any]] = {g.code: {"passed": True, "items": []} for g in CHECK_GROUPS}
+    for r in results:
+        item = CHECK_ITEMS.get(r["code"])
+        if item is None:
+            continue  # an item no longer in the vocabulary
+        group = out[item.group]
+        group["items"].append({**r, "mandatory": item.mandatory, "item": item})
+        if item.mandatory and not r["passed"]:
+            group["passed"] = False
+    return out
