@@ -164,7 +164,7 @@ def test_documents_without_a_report_are_checked_at_acceptance_and_by_the_repair(
 
 
 def test_encrypted_and_macro_office_files(tmp_path: Any) -> None:
-    """Called on the files directly: intake on this branch refuses a password-protected DOCX."""
+    """The rules on the probed files directly (the API test below files them)."""
     from archive_service.checks import rules
     from search.fileprobe import probe
 
@@ -269,3 +269,31 @@ def test_a_file_the_child_cannot_finish_is_a_failed_item_with_a_reason(
         "the file could not be examined: the examination took longer than 0.001 s"
     )
     assert items["digest"]["passed"]  # what needs no parsing is still decided
+
+
+def test_uploaded_hard_files_get_their_failed_items_and_a_signed_pdf_passes(
+    client: Any, people: People
+) -> None:
+    """Through the API, as a clerk files them: a password-protected DOCX and a DOCX holding
+    macros are taken but blocked at acceptance by the item that failed; a signed PDF's
+    signature is validated (it passes, and its tampered copy fails)."""
+    tok = _org(client, people)
+    cid = people.customer("clara")
+    expected = {
+        "加密合同.docx": (check_files.encrypted_docx(), "not_encrypted"),
+        "宏合同.docx": (check_files.docm_with_macros(), "macros"),
+        "篡改签章.pdf": (check_files.signed_pdf(tampered=True), "signatures"),
+    }
+    for name, (data, code) in expected.items():
+        doc = _upload(client, tok["clara"], cid, data, name)
+        report = client.get(f"/api/v1/documents/{doc}/checks", headers=tok["arch1"]).get_json()
+        assert not _items(report)[code]["passed"], (name, _items(report)[code])
+        refused = client.post(f"/api/v1/documents/{doc}/accept", headers=tok["arch1"])
+        assert refused.status_code == 409, name
+        assert code in {f["code"] for f in refused.get_json()["error"]["failed"]}, name
+    signed = _upload(client, tok["clara"], cid, check_files.signed_pdf(), "签章合同.pdf")
+    report = client.get(f"/api/v1/documents/{signed}/checks", headers=tok["arch1"]).get_json()
+    item = _items(report)["signatures"]
+    assert item["passed"] and item["detail"] != "not applicable", item
+    accepted = client.post(f"/api/v1/documents/{signed}/accept", headers=tok["arch1"])
+    assert accepted.status_code == 200, accepted.get_json()
