@@ -427,8 +427,8 @@ def main() -> None:
         "tesseract": "tesseract 5 chi_sim --psm 6 (1 thread)",
     }
     print(
-        f"\n| engine | dpi | CER | CER, stamped pages | lines exact | pages/s (1 core) "
-        f"| peak RSS |\n| --- | --- | --- | --- | --- | --- | --- |"
+        "\n| engine | dpi | CER | CER, stamped pages | lines exact | pages/s (1 core) "
+        "| peak RSS |\n| --- | --- | --- | --- | --- | --- | --- |"
     )
     cers: dict[tuple[str, int], float] = {}
     for engine, by_dpi in results.items():
