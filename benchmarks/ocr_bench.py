@@ -157,11 +157,12 @@ def stamp_image(name: str, diameter: int) -> Any:
     radius = centre - ring * 2 - diameter * 0.07
     for k, char in enumerate(name):
         angle = -math.pi / 2 - span / 2 + span * (k + 0.5) / len(name)
-        glyph = Image.new("L", (font.size * 2, font.size * 2), 0)
-        ImageDraw.Draw(glyph).text((font.size, font.size), char, font=font, fill=255, anchor="mm")
+        side = round(font.size)
+        glyph = Image.new("L", (side * 2, side * 2), 0)
+        ImageDraw.Draw(glyph).text((side, side), char, font=font, fill=255, anchor="mm")
         glyph = glyph.rotate(-math.degrees(angle) - 90, resample=Image.Resampling.BICUBIC)
-        x = centre + radius * math.cos(angle) - font.size
-        y = centre + radius * math.sin(angle) - font.size
+        x = centre + radius * math.cos(angle) - side
+        y = centre + radius * math.sin(angle) - side
         seal.paste(255, (round(x), round(y)), glyph)
     return seal
 

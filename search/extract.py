@@ -30,6 +30,7 @@ from search.ocr import (
     read_counted,
 )
 from search.sandbox import SandboxError, run_limited
+from search.textcodec import decode_text
 
 # Why an extraction failed, as a class a caller can count and decide on (retry or not):
 TIMEOUT = "timeout"  # the parse took longer than its limit (a hostile file, or a loaded machine)
@@ -54,6 +55,8 @@ class Extraction:
     next_page: int | None = None  # 0-based page a continuation reads on from; None: all read
 
 
+# Characters of text kept per file (``max_chars``); more is cut (``truncated``).
+MAX_CHARS = 5_000_000
 _OOXML = "application/vnd.openxmlformats-officedocument."
 DOCX = _OOXML + "wordprocessingml.document"
 XLSX = _OOXML + "spreadsheetml.sheet"
@@ -74,7 +77,7 @@ def extract(
     *,
     timeout: float = 60.0,
     memory_mb: int = 1024,
-    max_chars: int = 5_000_000,
+    max_chars: int = MAX_CHARS,
     ocr: OcrLimits = OcrLimits(),  # noqa: B008 - frozen, shared safely
     first_page: int = 0,
 ) -> Extraction:
@@ -358,78 +361,6 @@ def _read_capped(path: str, out: _Collector) -> bytes:
         out.truncated = True
         data = data[:limit]
     return data
-
-
-def decode_text(data: bytes) -> str:
-    """Bytes of unknown encoding as text: UTF-8 (with or without BOM), else a detected
-    Chinese or other encoding; GBK and GB2312 are read as GB18030, their superset."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A cut in the middle of a character at the very end is still UTF-8.
-        if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
-            return data[: exc.start].decode("utf-8")
-    return data.decode(_detect_encoding(data), errors="replace")
-
-
-def _detect_encoding(data: bytes) -> str:
-    """GB18030 or Big5 for Chinese text; charset-normalizer's guess for anything else."""
-    sample = data[: 256 * 1024]
-    candidates = []
-    for encoding in ("gb18030", "big5"):
-        try:
-            text = sample.decode(encoding)
-        except UnicodeDecodeError as exc:
-            if exc.start < len(sample) - 4:  # not just a character cut at the end
-                continue
-            text = sample[: exc.start].decode(encoding)
-        candidates.append((_chinese_score(text, encoding), encoding))
-    if candidates:
-        return max(candidates)[1]
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(sample).best()
-    return best.encoding if best is not None else "utf-8"
-
-
-def _chinese_score(text: str, encoding: str) -> float:
-    """How plausible ``text`` is as Chinese: the share of common characters.
-
-    Big5 bytes often also decode as GB18030 (and the reverse) into rare characters;
-    common ones win. Ties go to GB18030, the mainland standard.
-    """
-    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
-    if not han:
-        return 0.5 if encoding == "gb18030" else 0.0
-    common = _common_chars()
-    return sum(1 for c in han if c in common) / len(han) + (0.001 if encoding == "gb18030" else 0)
-
-
-_COMMON: frozenset[str] | None = None
-
-
-def _common_chars() -> frozenset[str]:
-    """The ~6,700 characters of GB2312 plus their traditional forms: everyday Chinese."""
-    global _COMMON
-    if _COMMON is None:
-        chars = set()
-        for hi in range(0xB0, 0xF8):
-            for lo in range(0xA1, 0xFF):
-                try:
-                    chars.add(bytes([hi, lo]).decode("gb2312"))
-                except UnicodeDecodeError:
-                    continue
-        from zhconv import convert
-
-        simplified = "".join(chars)
-        chars.update(convert(simplified, "zh-hant"))
-        chars.update(convert(simplified, "zh-tw"))
-        _COMMON = frozenset(chars)
-    return _COMMON
 
 
 def _html(path: str, out: _Collector) -> None:

@@ -117,7 +117,7 @@ def test_the_models_are_the_bundled_ones() -> None:
     assert {p.parent for p in model_paths().values()} == {package / "models"}
 
 
-def _offline(path: str, kind: str) -> tuple[str, bool, tuple[int, int, int]]:
+def _offline(path: str, kind: str) -> tuple[str, bool, tuple[int | None, ...]]:
     """Runs in the child: no connection can be opened, then the real extraction."""
 
     def refuse(*args: Any, **kwargs: Any) -> None:
