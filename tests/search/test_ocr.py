@@ -165,3 +165,22 @@ def test_a_long_scanned_pdf_returns_at_the_page_limit(tmp_path: Path) -> None:
     assert result.error is None, result.error
     assert (result.pages_total, result.next_page) == (2000, 2)
     assert result.ocr_pages_over_limit == 1998
+
+
+ANGLES = (90, 180, 270, 2, -2)  # a quarter, half and three-quarter turn; skew of ±2°
+
+
+def test_pages_turned_or_skewed_are_read_at_each_angle(tmp_path: Path) -> None:
+    """One small page per angle, in one multi-page TIFF (one child, the engine loaded once):
+    each page's contract number and company are read, whatever its angle."""
+    frames = [
+        samples.scan(f"合同编号：HT-2024-{n:03d}", COMPANY, rotate=angle)
+        for n, angle in enumerate(ANGLES, 101)
+    ]
+    tiff = samples.image_bytes(frames[0], "TIFF", save_all=True, append_images=frames[1:])
+    result = extract(_file(tmp_path, "turned.tif", tiff), "image/tiff")
+    assert result.error is None and result.ocr_pages == len(ANGLES), result
+    text = _squeezed(result.text)
+    missed = [a for n, a in enumerate(ANGLES, 101) if f"HT-2024-{n:03d}" not in text]
+    assert missed == [], f"not read at {missed}°: {result.text}"
+    assert text.count(COMPANY) == len(ANGLES), result.text
