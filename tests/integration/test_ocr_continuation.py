@@ -28,6 +28,7 @@ from search import sandbox
 from tests import samples
 from tests.conftest import People, bearer, token_for
 from tests.integration.test_archive_api import new_customer, upload
+from tests.integration.test_web_accounts import login
 
 WORDS = ["采购合同", "担保函件", "验收报告", "付款凭证"]  # one per page, in page order
 
@@ -87,9 +88,11 @@ def test_pages_past_the_limit_are_read_in_the_background(
     progress = _ocr(client, clerk, doc_id)
     assert (progress["pages_read"], progress["pages_total"], progress["running"]) == (2, 4, True)
     assert _found(client, clerk, "担保函件") == [doc_id] and _found(client, clerk, "验收报告") == []
-    page = client.get(f"/documents/{doc_id}", headers={"Accept-Language": "zh"})
-    if page.status_code == 200:  # the web page signs in by session; the API is the check
-        assert "ocr-progress" in page.get_data(as_text=True)
+    login(client, "clara")  # the web page shows it too, in Chinese by default and English
+    page = client.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "已识别 2 / 4 页" in page and "其余页面正在后台识别" in page
+    page = client.get(f"/documents/{doc_id}?lang=en").get_data(as_text=True)
+    assert "2 of 4 pages read" in page
     first_object = _doc(rt, doc_id).text_object_id
 
     assert continuation.continue_ocr(rt.indexing, doc_id) == "done"
