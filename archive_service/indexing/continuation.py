@@ -29,6 +29,7 @@ from archive_service.indexing.context import Indexing
 from archive_service.indexing.later import refresh_later
 from archive_service.indexing.progress import DONE, FAILED, RUNNING
 from archive_service.indexing.rules import next_ocr_retry, ocr_stall
+from archive_service.policy import Caller, require
 from archive_service.vault.models import StoredObject
 from search.extract import MAX_CHARS, Extraction
 
@@ -187,4 +188,23 @@ def resume(ix: Indexing) -> list[int]:
         ids = due(ix, s)
         for doc_id in ids:
             progress.continue_later(s, doc_id)
+    return ids
+
+
+def retry_failed(session: Session, by: Caller) -> list[int]:
+    """Queue again the continuations that failed past their retry limit (an admin's
+    ``archive search reextract --failed``): their tries count from zero."""
+    require(by, "search.manage")
+    docs = session.execute(
+        select(Document)
+        .where(Document.ocr_state == FAILED, Document.status != DocumentStatus.DESTROYED)
+        .order_by(Document.id)
+    ).scalars()
+    ids = []
+    for doc in docs:
+        doc.ocr_attempts, doc.ocr_retry_at, doc.ocr_touched_at = 0, None, utcnow()
+        progress.continue_later(session, doc.id)
+        ids.append(doc.id)
+    if ids:
+        record(session, by.actor, "search.ocr_retry", "index", None, documents=len(ids))
     return ids

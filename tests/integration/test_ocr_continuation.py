@@ -21,7 +21,8 @@ from archive_service.config import Settings
 from archive_service.db import utcnow
 from archive_service.indexing import continuation, progress
 from archive_service.indexing.renditions import rendition_text
-from archive_service.indexing.rules import OCR_FIRST_RETRY
+from archive_service.indexing.rules import OCR_FIRST_RETRY, OCR_RETRY_LIMIT
+from archive_service.policy import Caller
 from archive_service.runtime import Runtime
 from archive_service.vault.models import StoredObject
 from search import sandbox
@@ -139,14 +140,25 @@ def test_a_stalled_or_failed_batch_is_restarted_with_back_off(
     assert (doc.ocr_state, doc.ocr_attempts, doc.ocr_pages_read) == ("failed", 1, 2)
     assert doc.ocr_retry_at is not None
     assert abs(doc.ocr_retry_at - utcnow() - OCR_FIRST_RETRY) < timedelta(minutes=1)
-    progress = _ocr(client, clerk, doc_id)
-    assert progress["failed"] and progress["running"] and progress["retry_at"]
+    shown = _ocr(client, clerk, doc_id)
+    assert shown["failed"] and shown["running"] and shown["retry_at"]
     with rt.db.unit_of_work() as s:
         assert continuation.due(rt.indexing, s) == []  # not before its time
         assert continuation.due(rt.indexing, s, doc.ocr_retry_at) == [doc_id]
     with time_machine.travel(doc.ocr_retry_at + timedelta(seconds=1), tick=False):
         assert continuation.resume(rt.indexing) == [doc_id]
     assert held[-1] == doc_id
+    with monkeypatch.context() as broken:  # it keeps failing, up to the limit
+        broken.setattr(sandbox, "CHILD", tmp_path / "missing" / "sandbox_child.py")
+        for _ in range(OCR_RETRY_LIMIT - 1):
+            assert continuation.continue_ocr(rt.indexing, doc_id) == "failed"
+    doc = _doc(rt, doc_id)
+    assert doc.ocr_attempts == OCR_RETRY_LIMIT and doc.ocr_retry_at is None
+    shown = _ocr(client, clerk, doc_id)
+    assert shown["failed"] and not shown["running"]  # shown, not silently stopped
+    with rt.db.unit_of_work() as s:
+        assert continuation.due(rt.indexing, s, utcnow() + timedelta(days=30)) == []
+        assert continuation.retry_failed(s, Caller.cli()) == [doc_id]  # an admin's re-try
     assert continuation.continue_ocr(rt.indexing, doc_id) == "done"
     assert _ocr(client, clerk, doc_id)["pages_read"] == 4
     assert _found(client, clerk, "付款凭证") == [doc_id]
