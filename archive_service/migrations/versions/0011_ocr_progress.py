@@ -5,7 +5,8 @@ Revises: 0008
 Create Date: 2026-12-02
 
 Documents extracted before this revision have no progress (null): their pages past the
-limit stay unread until they are extracted again (`archive search reextract`).
+limit stay unread until a new version is extracted (their `document.extract` audit events
+count them in `ocr_pages_not_read`); no command re-queues them yet.
 """
 
 import sqlalchemy as sa
