@@ -6,8 +6,10 @@ an :class:`Extraction` with ``error`` set: :func:`extract` never raises for a ba
 file. Text is capped at ``max_chars`` (``truncated=True``).
 
 Images and PDF pages without a text layer are read by OCR (:mod:`search.ocr`) in the same
-child, within :class:`OcrLimits`: pages past ``max_pages`` are not read (counted in the
-Extraction), a page over ``page_seconds`` is skipped.
+child, within :class:`OcrLimits`: a page over ``page_seconds`` is skipped; at the first page
+that needs OCR past ``max_pages`` the extraction stops, and that page and the rest are left
+for a continuation (``Extraction.next_page``; ``extract(..., first_page=n)`` reads on from
+page n, so each call's text follows the previous one in page order).
 
 The formats no Python parser here reads (.doc, .xls, .ppt, .rtf, ODF, WPS) are converted
 by LibreOffice (:mod:`search.office`, a process group of its own under the child's limits,
@@ -37,7 +39,7 @@ from search.ocr import (
     read_counted,
 )
 from search.sandbox import SandboxError, run_limited
-from search.textcodec import decode_text, html_to_text
+from search.textcodec import decode_text, html_to_text, mail_text
 
 # Why an extraction failed, as a class a caller can count and decide on (retry or not):
 TIMEOUT = "timeout"  # the parse took longer than its limit (a hostile file, or a loaded machine)
@@ -56,10 +58,14 @@ class Extraction:
     truncated: bool = False
     reason: str | None = None  # one of REASONS when it failed
     ocr_pages: int = 0  # pages (or image frames) whose text came from OCR
-    ocr_pages_over_limit: int = 0  # pages past OcrLimits.max_pages: not OCR'd (no continuation yet)
+    ocr_pages_over_limit: int = 0  # pages left for a continuation (from next_page to the end)
     ocr_pages_timed_out: int = 0  # pages skipped: OCR took longer than OcrLimits.page_seconds
+    pages_total: int | None = None  # pages (or frames) of a PDF or an image file
+    next_page: int | None = None  # 0-based page a continuation reads on from; None: all read
 
 
+# Characters of text kept per file (``max_chars``); more is cut (``truncated``).
+MAX_CHARS = 5_000_000
 _OOXML = "application/vnd.openxmlformats-officedocument."
 DOCX = _OOXML + "wordprocessingml.document"
 XLSX = _OOXML + "spreadsheetml.sheet"
@@ -88,13 +94,15 @@ def extract(
     *,
     timeout: float = 60.0,
     memory_mb: int = 1024,
-    max_chars: int = 5_000_000,
+    max_chars: int = MAX_CHARS,
     ocr: OcrLimits = OcrLimits(),  # noqa: B008 - frozen, shared safely
+    first_page: int = 0,
 ) -> Extraction:
     """Text of a file (PDF, DOCX, XLSX, PPTX, TXT/CSV in UTF-8/GB18030/GBK/Big5, HTML, EML,
     OFD; DOC, XLS, PPT, RTF, ODT/ODS/ODP and WPS/ET/DPS through LibreOffice; PNG, JPEG,
     TIFF, BMP, WebP and text-less PDF pages by OCR) in a limited child process.
-    Never raises for a bad file: a failure is an Extraction with error set.
+    Never raises for a bad file: a failure is an Extraction with error set. ``first_page``:
+    of a PDF or an image, read from this page on (a continuation).
     """
     kind = (content_type or "").split(";", 1)[0].strip().lower()
     if kind not in _EXTRACTORS:
@@ -118,6 +126,7 @@ def extract(
             max_chars,
             (ocr.max_pages, ocr.page_seconds, ocr.memory_mb),
             parse_seconds,
+            first_page,
             timeout=timeout,
             memory_mb=memory_mb,
         )
@@ -127,7 +136,7 @@ def extract(
     except Exception as exc:  # noqa: BLE001 - the sandbox itself failed: nothing was parsed
         error = f"sandbox could not start: {type(exc).__name__}: {str(exc)[:200]}"
         return Extraction(text=None, error=error, reason=SANDBOX_START)
-    read, over_limit, timed_out = pages
+    read, over_limit, timed_out, total, next_page = pages
     return Extraction(
         text=text,
         error=None,
@@ -135,6 +144,8 @@ def extract(
         ocr_pages=read,
         ocr_pages_over_limit=over_limit,
         ocr_pages_timed_out=timed_out,
+        pages_total=total,
+        next_page=None if truncated else next_page,  # text past max_chars is not kept anyway
     )
 
 
@@ -156,26 +167,39 @@ def _failure(exc: SandboxError) -> tuple[str, str]:
 
 
 def _extract_in_child(
-    path: str, kind: str, max_chars: int, ocr: tuple[int, int, int] = (0, 0, 0), parse: float = 0
-) -> tuple[str, bool, tuple[int, int, int]]:
+    path: str,
+    kind: str,
+    max_chars: int,
+    ocr: tuple[int, int, int] = (0, 0, 0),
+    parse: float = 0,
+    first_page: int = 0,
+) -> tuple[str, bool, tuple[int, int, int, int | None, int | None]]:
     """Runs in the sandbox: the text (capped), whether it was cut, and the OCR page counts
-    (read, over the page limit, timed out). Parsing apart from OCR has ``parse`` seconds."""
-    collector = _Collector(max_chars, kind, OcrLimits(*ocr))
+    (read, left for a continuation, timed out, pages in the file, the page a continuation
+    starts at). Parsing apart from OCR has ``parse`` seconds."""
+    collector = _Collector(max_chars, kind, OcrLimits(*ocr), first_page)
     collector.office_seconds = parse or 60.0
     with parse_budget(parse) if parse and kind in _OCR_KINDS else contextlib.nullcontext():
         _EXTRACTORS[kind](path, collector)
     text, truncated = collector.result()
-    pages = collector.pages
-    return text, truncated, (pages.pages_read, pages.pages_over_limit, pages.pages_timed_out)
+    p = collector.pages
+    return (
+        text,
+        truncated,
+        (p.pages_read, p.pages_over_limit, p.pages_timed_out, p.pages_total, p.next_page),
+    )
 
 
 class _Collector:
     """Accumulates text pieces up to a limit; extractors stop when ``full``."""
 
-    def __init__(self, max_chars: int, kind: str = "", ocr: OcrLimits | None = None) -> None:
+    def __init__(
+        self, max_chars: int, kind: str = "", ocr: OcrLimits | None = None, first_page: int = 0
+    ) -> None:
         self.max_chars = max_chars
         self.kind = kind
         self.ocr = ocr or OcrLimits()
+        self.first_page = max(0, first_page)
         self.pages = OcrOutcome()
         self.parts: list[str] = []
         self.size = 0
@@ -185,6 +209,14 @@ class _Collector:
     def ocr_page(self, page: Callable[[], object | None]) -> None:
         """OCR one page image (``page()`` makes it), within the page limit and the page's time."""
         self.add(read_counted(page, self.ocr, self.pages))
+
+    def may_ocr(self, number: int) -> bool:
+        """Whether page ``number`` may still be OCR'd in this call; if not, the extraction
+        stops before it (nothing of it is kept) and a continuation reads on from there."""
+        if self.pages.room(self.ocr):
+            return True
+        self.pages.stop_at(number)
+        return False
 
     @property
     def full(self) -> bool:
@@ -237,24 +269,35 @@ def _pdf(path: str, out: _Collector) -> None:
     from search.ocr import PdfPages
 
     reader = PdfReader(path, strict=False)
+    out.pages.pages_total = total = len(reader.pages)
     with PdfPages(path, OCR_DPI) as drawn:
-        for number, page in enumerate(reader.pages):
+        for number in range(out.first_page, total):
             if out.full:
                 out.truncated = True
                 return
-            text = page.extract_text() or ""
+            text = reader.pages[number].extract_text() or ""
+            needs_ocr = len("".join(text.split())) < MIN_TEXT_LAYER_CHARS
+            if needs_ocr and not out.may_ocr(number):
+                return
             out.add(text)  # on a scan, a page number or a stamp is still text
-            if len("".join(text.split())) < MIN_TEXT_LAYER_CHARS:
+            if needs_ocr:
                 out.ocr_page(lambda n=number: drawn.draw(n))  # type: ignore[misc]
 
 
 def _image(path: str, out: _Collector) -> None:
     """OCR of each frame of an image (a multi-page TIFF has several)."""
-    from search.ocr import image_frames
+    from search.ocr import frame_count, image_frames
 
-    for frame in image_frames(path, out.kind):
+    out.pages.pages_total = total = frame_count(path, out.kind)
+    frames = image_frames(path, out.kind, out.first_page)
+    for number in range(out.first_page, total):
         if out.full:
             out.truncated = True
+            return
+        if not out.may_ocr(number):  # checked before the frame is decoded
+            return
+        frame = next(frames, None)
+        if frame is None:
             return
         out.ocr_page(lambda f=frame: f)  # type: ignore[misc]
 
@@ -394,39 +437,12 @@ def _html(path: str, out: _Collector) -> None:
 
 
 def _eml(path: str, out: _Collector) -> None:
-    import email
-    from email import policy
-
     with open(path, "rb") as handle:
         data = handle.read(out.max_chars * _BYTES_PER_CHAR + 1)
     if len(data) > out.max_chars * _BYTES_PER_CHAR:
         out.truncated = True
-    message = email.message_from_bytes(data, policy=policy.default)
-    for header in ("subject", "from", "to", "cc", "date"):
-        value = message.get(header)
-        if value:
-            out.add(f"{header.capitalize()}: {value}")
-    for part in message.walk():
-        if part.is_multipart() or part.get_content_disposition() == "attachment":
-            if part.get_content_disposition() == "attachment" and part.get_filename():
-                out.add(f"Attachment: {part.get_filename()}")
-            continue
-        ctype = part.get_content_type()
-        if ctype not in ("text/plain", "text/html"):
-            continue
-        raw = part.get_payload(decode=True)
-        payload = raw if isinstance(raw, bytes) else b""  # decode=True gives bytes for a leaf
-        charset = part.get_content_charset()
-        try:
-            text = payload.decode(_charset(charset)) if charset else decode_text(payload)
-        except (LookupError, UnicodeDecodeError):
-            text = decode_text(payload)
-        out.add(html_to_text(text) if ctype == "text/html" else text)
-
-
-def _charset(name: str) -> str:
-    # Mail clients label GB18030 text as gb2312/gbk: decode with the superset.
-    return "gb18030" if name.lower() in ("gb2312", "gbk", "x-gbk", "cp936") else name
+    for piece in mail_text(data):
+        out.add(piece)
 
 
 _EXTRACTORS: dict[str, Callable[[str, _Collector], None]] = {

@@ -75,6 +75,18 @@ class OcrOutcome:
     pages_read: int = 0  # pages OCR'd
     pages_over_limit: int = 0  # pages not OCR'd: beyond the page limit
     pages_timed_out: int = 0  # pages skipped: over the per-page time
+    pages_total: int | None = None  # pages (frames) in the file, when it has pages
+    next_page: int | None = None  # first page left for a continuation (None: read to the end)
+
+    def room(self, limits: OcrLimits) -> bool:
+        """Whether one more page may be OCR'd within ``limits``."""
+        return self.pages_read + self.pages_timed_out < limits.max_pages
+
+    def stop_at(self, page: int) -> None:
+        """Pages from ``page`` on (0-based) are left for a continuation."""
+        self.next_page = page
+        if self.pages_total is not None:
+            self.pages_over_limit = self.pages_total - page
 
 
 def model_paths() -> dict[str, Path]:
@@ -90,6 +102,12 @@ def model_paths() -> dict[str, Path]:
 
 
 _ENGINE: Any = None
+# RapidOCR's parameters as the service sets them (the benchmark tries others on top).
+ENGINE_PARAMS: dict[str, Any] = {
+    "Global.log_level": "error",  # its info lines name files; text never
+    "EngineConfig.onnxruntime.intra_op_num_threads": 1,  # one file per child
+    "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+}
 
 
 def engine() -> Any:
@@ -98,11 +116,7 @@ def engine() -> Any:
     if _ENGINE is None:
         from rapidocr import RapidOCR
 
-        params: dict[str, Any] = {
-            "Global.log_level": "error",  # its info lines name files; text never
-            "EngineConfig.onnxruntime.intra_op_num_threads": 1,  # one file per child
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        }
+        params = dict(ENGINE_PARAMS)
         for part, path in model_paths().items():
             params[f"{part}.model_path"] = str(path)
         _ENGINE = RapidOCR(params=params)
@@ -199,15 +213,24 @@ def parse_budget(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def image_frames(path: str, content_type: str) -> Iterator[Any]:
-    """The frames of an image file (a multi-page TIFF has several), each checked for size
-    before it is decoded."""
+def frame_count(path: str, content_type: str) -> int:
+    """How many frames (pages) an image file has, read from its headers."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    with Image.open(path, formats=list(IMAGE_FORMATS[content_type])) as img:
+        return int(getattr(img, "n_frames", 1))
+
+
+def image_frames(path: str, content_type: str, first: int = 0) -> Iterator[Any]:
+    """The frames of an image file (a multi-page TIFF has several) from frame ``first`` on,
+    each checked for size before it is decoded."""
     from PIL import Image, ImageOps
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     formats = IMAGE_FORMATS[content_type]
     with Image.open(path, formats=list(formats)) as img:
-        for index in range(int(getattr(img, "n_frames", 1))):
+        for index in range(first, int(getattr(img, "n_frames", 1))):
             img.seek(index)
             width, height = img.size
             if width * height > MAX_IMAGE_PIXELS:  # Pillow only warns between 1× and 2×

@@ -1,7 +1,9 @@
-"""Text of unknown encoding, and the visible text of HTML: used by text extraction
-(:mod:`search.extract`) for TXT/CSV, HTML and e-mail bodies."""
+"""Text of unknown encoding, the visible text of HTML and the readable parts of an e-mail:
+used by text extraction (:mod:`search.extract`) for TXT/CSV, HTML and EML."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 
 def decode_text(data: bytes) -> str:
@@ -105,3 +107,37 @@ def html_to_text(markup: str) -> str:
     parser.close()
     lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def mail_text(data: bytes) -> Iterator[str]:
+    """The headers worth finding, the text and HTML bodies (as text) and the attachments'
+    names of an e-mail message, in order."""
+    import email
+    from email import policy
+
+    message = email.message_from_bytes(data, policy=policy.default)
+    for header in ("subject", "from", "to", "cc", "date"):
+        value = message.get(header)
+        if value:
+            yield f"{header.capitalize()}: {value}"
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_disposition() == "attachment":
+            if part.get_content_disposition() == "attachment" and part.get_filename():
+                yield f"Attachment: {part.get_filename()}"
+            continue
+        ctype = part.get_content_type()
+        if ctype not in ("text/plain", "text/html"):
+            continue
+        raw = part.get_payload(decode=True)
+        payload = raw if isinstance(raw, bytes) else b""  # decode=True gives bytes for a leaf
+        charset = part.get_content_charset()
+        try:
+            text = payload.decode(_charset(charset)) if charset else decode_text(payload)
+        except (LookupError, UnicodeDecodeError):
+            text = decode_text(payload)
+        yield html_to_text(text) if ctype == "text/html" else text
+
+
+def _charset(name: str) -> str:
+    # Mail clients label GB18030 text as gb2312/gbk: decode with the superset.
+    return "gb18030" if name.lower() in ("gb2312", "gbk", "x-gbk", "cp936") else name

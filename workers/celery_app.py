@@ -68,6 +68,10 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "workers.tasks.check_repair",
                 "schedule": crontab(minute="41"),
             },
+            "resume-ocr-continuations": {
+                "task": "workers.tasks.resume_ocr",
+                "schedule": 300.0,
+            },
             "repair-search-index": {
                 "task": "workers.tasks.index_repair",
                 "schedule": crontab(minute="17"),

@@ -116,6 +116,22 @@ def extract_text(document_ids: list[int]) -> dict[int, str]:
     return {doc_id: extract(rt.indexing, doc_id) for doc_id in document_ids}
 
 
+@celery.task(name="workers.tasks.ocr_continue", acks_late=True)
+def ocr_continue(document_id: int) -> str:
+    """OCR of a long scan's next batch of pages past the page limit; queues the one after."""
+    from archive_service.indexing.continuation import continue_ocr
+
+    return continue_ocr(runtime().indexing, document_id)
+
+
+@celery.task(name="workers.tasks.resume_ocr")
+def resume_ocr() -> list[int]:
+    """Every few minutes: failed OCR batches whose retry time has come and stalled ones."""
+    from archive_service.indexing.continuation import resume
+
+    return resume(runtime().indexing)
+
+
 @celery.task(
     name="workers.tasks.index_documents",
     acks_late=True,

@@ -79,6 +79,17 @@ class VersionOut(Out):
     created_at = String()
 
 
+class OcrProgressOut(Out):
+    """How far OCR of a scanned file has read: pages past ARCHIVE_OCR_MAX_PAGES are read
+    in the background, batch by batch."""
+
+    pages_read = Integer()
+    pages_total = Integer()
+    running = Boolean()  # pages still wait and will be read (a failed batch is retried)
+    failed = Boolean()  # the last batch failed
+    retry_at = String(allow_none=True)  # when a failed batch is tried again (null: not)
+
+
 class DocumentOut(Out):
     """A document's metadata (its file's are those of the current version)."""
 
@@ -101,6 +112,7 @@ class DocumentOut(Out):
     size = Integer(allow_none=True)
     content_type = String(allow_none=True)
     filename = String(allow_none=True)
+    ocr = Nested(OcrProgressOut, allow_none=True)  # null: no page of the file needed OCR
     versions = List(Nested(VersionOut))
 
 

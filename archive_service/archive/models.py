@@ -113,6 +113,16 @@ class Document(Base):
     extraction_reason: Mapped[str | None] = mapped_column(String(16))
     extraction_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     extraction_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # OCR progress of a paged file (indexing/continuation.py): pages of the current version
+    # whose text is in the rendition, of how many; "running" while a continuation reads on
+    # past ARCHIVE_OCR_MAX_PAGES, "failed" when its batch failed (retried at ocr_retry_at),
+    # "done" when every page was read. None: the file has no pages or needed no OCR.
+    ocr_pages_read: Mapped[int | None] = mapped_column(Integer)
+    ocr_pages_total: Mapped[int | None] = mapped_column(Integer)
+    ocr_state: Mapped[str | None] = mapped_column(String(16))
+    ocr_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ocr_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ocr_touched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last progress
 
     customer: Mapped[Customer] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")

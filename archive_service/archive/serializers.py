@@ -59,6 +59,7 @@ def document_dict(doc: Document) -> dict[str, Any]:
         "size": v.size if v else None,
         "content_type": v.content_type if v else None,
         "filename": v.filename if v else None,
+        "ocr": ocr_progress(doc),
         "versions": [
             {
                 "number": x.number,
@@ -70,6 +71,21 @@ def document_dict(doc: Document) -> dict[str, Any]:
             }
             for x in doc.versions
         ],
+    }
+
+
+def ocr_progress(doc: Document) -> dict[str, Any] | None:
+    """How far OCR of a paged file has read (None: no pages needed OCR)."""
+    if doc.ocr_pages_total is None or doc.status == "destroyed":
+        return None
+    return {
+        "pages_read": doc.ocr_pages_read or 0,
+        "pages_total": doc.ocr_pages_total,
+        # Pages still wait and will be read: a batch under way, or a failed one to be retried.
+        "running": doc.ocr_state == "running"
+        or (doc.ocr_state == "failed" and doc.ocr_retry_at is not None),
+        "failed": doc.ocr_state == "failed",  # the last batch failed
+        "retry_at": doc.ocr_retry_at.isoformat() if doc.ocr_retry_at else None,
     }
 
 

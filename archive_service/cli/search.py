@@ -90,7 +90,14 @@ def search_reextract(failed: bool, reasons: tuple[str, ...]) -> None:
         raise click.BadParameter(
             f"{unknown}; choose from {', '.join(REASONS)}", param_hint="--reason"
         )
+    from archive_service.indexing.continuation import retry_failed
+
     rt = runtime()
     with rt.db.unit_of_work() as s:
         ids = reextract_failed(s, OPERATOR, reasons)
-    click.echo(json.dumps({"queued": len(ids), "documents": ids}))
+        # OCR batches past the page limit that failed past their retries read on too.
+        ocr = [] if reasons else retry_failed(s, OPERATOR)
+    out: dict[str, object] = {"queued": len(ids), "documents": ids}
+    if ocr:
+        out["ocr_resumed"] = ocr
+    click.echo(json.dumps(out))

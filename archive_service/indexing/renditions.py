@@ -16,6 +16,7 @@ from archive_service.audit.services import Actor, record
 from archive_service.db import utcnow
 from archive_service.indexing.context import Indexing
 from archive_service.indexing.later import extract_later, refresh_later
+from archive_service.indexing.progress import note_progress
 from archive_service.indexing.rules import next_retry
 from archive_service.policy import Caller, require
 from archive_service.vault.models import StoredObject
@@ -75,6 +76,7 @@ def extract_text(ix: Indexing, document_id: int) -> str:
             doc.text_object_id, doc.extraction = None, "failed"
             doc.extraction_error = (result.error or "failed")[:300]
         _note_attempt(doc, result.reason if result.text is None else None)
+        note_progress(s, doc, result)  # pages past the OCR limit: read on in the background
         record(
             s,
             SYSTEM,
@@ -85,9 +87,10 @@ def extract_text(ix: Indexing, document_id: int) -> str:
             error=doc.extraction_error,
             truncated=result.truncated,
             chars=len(result.text or ""),
-            # Counts only: pages past ARCHIVE_OCR_MAX_PAGES wait for a later continuation.
+            # Counts only: pages past ARCHIVE_OCR_MAX_PAGES wait for the continuation.
             ocr_pages=result.ocr_pages,
             ocr_pages_not_read=result.ocr_pages_over_limit,
+            pages_total=result.pages_total,
             ocr_pages_timed_out=result.ocr_pages_timed_out,
         )
         if old is not None:

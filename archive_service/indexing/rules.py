@@ -23,3 +23,23 @@ def next_retry(reason: str, failed_tries: int, now: datetime) -> datetime | None
     if reason not in RETRYABLE or failed_tries >= RETRY_LIMIT:
         return None
     return now + FIRST_RETRY * 2 ** max(failed_tries - 1, 0)
+
+
+# OCR continuation (pages past ARCHIVE_OCR_MAX_PAGES): a failed batch says nothing certain
+# about the pages after it (a loaded machine, a worker restart), so every failure class is
+# retried, sooner than a whole extraction, up to a limit; then the document shows "failed".
+OCR_RETRY_LIMIT = 6
+OCR_FIRST_RETRY = timedelta(minutes=5)  # then 10, 20, 40, 80 min: the 5-minute job picks up
+
+
+def next_ocr_retry(failed_tries: int, now: datetime) -> datetime | None:
+    """When a failed OCR batch is tried again after ``failed_tries`` failures (None: not)."""
+    if failed_tries >= OCR_RETRY_LIMIT:
+        return None
+    return now + OCR_FIRST_RETRY * 2 ** max(failed_tries - 1, 0)
+
+
+def ocr_stall(extract_timeout: int, page_seconds: int, max_pages: int) -> timedelta:
+    """How long a running batch may go without progress before it is taken as lost (its
+    worker died): longer than the batch's own deadline in the child."""
+    return timedelta(seconds=extract_timeout + page_seconds * max_pages) + timedelta(minutes=5)

@@ -76,7 +76,7 @@ def test_frames_past_the_page_limit_are_counted_not_read(tmp_path: Path) -> None
     result = extract(_file(tmp_path, "pages.tif", tiff), "image/tiff", ocr=OcrLimits(max_pages=2))
     text = _squeezed(result.text)
     assert "担保函" in text and "保证金" not in text
-    assert (result.ocr_pages, result.ocr_pages_over_limit) == (2, 1)
+    assert (result.ocr_pages, result.ocr_pages_over_limit, result.next_page) == (2, 1, 2)
 
 
 @pytest.mark.parametrize(("kind", "fmt"), [("image/bmp", "BMP"), ("image/webp", "WEBP")])
@@ -117,7 +117,7 @@ def test_the_models_are_the_bundled_ones() -> None:
     assert {p.parent for p in model_paths().values()} == {package / "models"}
 
 
-def _offline(path: str, kind: str) -> tuple[str, bool, tuple[int, int, int]]:
+def _offline(path: str, kind: str) -> tuple[str, bool, tuple[int | None, ...]]:
     """Runs in the child: no connection can be opened, then the real extraction."""
 
     def refuse(*args: Any, **kwargs: Any) -> None:
@@ -137,3 +137,50 @@ def test_ocr_needs_no_network(tmp_path: Path) -> None:
 def test_a_page_of_a_few_words_without_an_image_is_not_ocrd(tmp_path: Path) -> None:
     result = extract(_file(tmp_path, "short.pdf", samples.pdf("doc 3")), "application/pdf")
     assert (result.text or "").strip() == "doc 3" and result.ocr_pages == 0
+
+
+def test_a_continuation_reads_on_from_where_the_limit_stopped(tmp_path: Path) -> None:
+    frames = [
+        samples.scan(f"第{n}页", word) for n, word in enumerate(["担保函", "保证金", "验收单"], 1)
+    ]
+    tiff = samples.image_bytes(frames[0], "TIFF", save_all=True, append_images=frames[1:])
+    path = _file(tmp_path, "pages.tif", tiff)
+    first = extract(path, "image/tiff", ocr=OcrLimits(max_pages=2))
+    assert (first.pages_total, first.next_page, first.ocr_pages_over_limit) == (3, 2, 1)
+    rest = extract(path, "image/tiff", ocr=OcrLimits(max_pages=2), first_page=2)
+    assert "验收单" in _squeezed(rest.text) and "担保函" not in _squeezed(rest.text)
+    assert (rest.pages_total, rest.next_page, rest.ocr_pages) == (3, None, 1)
+
+
+def test_a_long_scanned_pdf_returns_at_the_page_limit(tmp_path: Path) -> None:
+    """The 2,000-page scan: the first call reads to the limit and counts the pages that
+    wait; nothing past the limit is drawn (tiny pages keep the file cheap to make)."""
+    from PIL import Image
+
+    page = Image.new("L", (40, 40), 255)
+    pdf = samples.scanned_pdf(page, *[page] * 1999)
+    result = extract(
+        _file(tmp_path, "long.pdf", pdf), "application/pdf", ocr=OcrLimits(max_pages=2)
+    )
+    assert result.error is None, result.error
+    assert (result.pages_total, result.next_page) == (2000, 2)
+    assert result.ocr_pages_over_limit == 1998
+
+
+ANGLES = (90, 180, 270, 2, -2)  # a quarter, half and three-quarter turn; skew of ±2°
+
+
+def test_pages_turned_or_skewed_are_read_at_each_angle(tmp_path: Path) -> None:
+    """One small page per angle, in one multi-page TIFF (one child, the engine loaded once):
+    each page's contract number and company are read, whatever its angle."""
+    frames = [
+        samples.scan(f"合同编号：HT-2024-{n:03d}", COMPANY, rotate=angle)
+        for n, angle in enumerate(ANGLES, 101)
+    ]
+    tiff = samples.image_bytes(frames[0], "TIFF", save_all=True, append_images=frames[1:])
+    result = extract(_file(tmp_path, "turned.tif", tiff), "image/tiff")
+    assert result.error is None and result.ocr_pages == len(ANGLES), result
+    text = _squeezed(result.text)
+    missed = [a for n, a in enumerate(ANGLES, 101) if f"HT-2024-{n:03d}" not in text]
+    assert missed == [], f"not read at {missed}°: {result.text}"
+    assert text.count(COMPANY) == len(ANGLES), result.text
