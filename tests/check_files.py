@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pikepdf
@@ -110,11 +111,15 @@ def signed_pdf(tampered: bool = False) -> bytes:
             object_stream_mode=pikepdf.ObjectStreamMode.disable,
         )
     )
-    out = signers.sign_pdf(
-        IncrementalPdfFileWriter(plain),
-        signers.PdfSignatureMetadata(field_name="Sig1"),
-        signer=signer,
-    )
+    # pyHanko's sign_pdf runs its own event loop (asyncio.run): in a thread of its own, so
+    # that a loop left running in this one (Playwright's sync API) does not refuse it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        out = pool.submit(
+            signers.sign_pdf,
+            IncrementalPdfFileWriter(plain),
+            signers.PdfSignatureMetadata(field_name="Sig1"),
+            signer=signer,
+        ).result()
     data = out.getvalue()
     if tampered:
         at = data.index(b"signed)")

@@ -64,9 +64,10 @@ def test_upload_and_download_through_s3(settings: Any, moto_endpoint: str) -> No
         assert got.status_code == 200 and got.data == data
         # What the S3 server holds: random names, no plaintext, no metadata about the customer.
         raw = raw_client(moto_config(moto_endpoint, bucket))
-        # The file and its text rendition (the extracted text, encrypted like the file).
+        # The file, its text rendition (the extracted text) and its preview PDF and
+        # thumbnail, all encrypted like the file.
         objects = list(raw.list_objects(bucket, recursive=True))
-        assert len(objects) == 2
+        assert len(objects) == 4
         for obj in objects:
             name = obj.object_name
             assert all(c in "0123456789abcdef" for c in name.split("/")[-1])
