@@ -38,6 +38,7 @@ from search.ocr import (
     parse_budget,
     read_counted,
 )
+from search.packages import inflation_problem
 from search.sandbox import SandboxError, run_limited
 from search.textcodec import decode_text, html_to_text, mail_text
 
@@ -76,8 +77,6 @@ PPTX = _OOXML + "presentationml.presentation"
 _BYTES_PER_CHAR = 4
 # A member of an Office file that inflates beyond this, or by more than this ratio,
 # is treated as a zip bomb before anything is decompressed.
-_MAX_MEMBER_BYTES = 512 * 1024 * 1024
-_MAX_RATIO = 200
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 OFD = "application/ofd"
 # Converted by LibreOffice, then read as the OOXML file of their kind.
@@ -245,21 +244,11 @@ def _check_zip(path: str) -> None:
             raise Encrypted("the file is password-protected (encrypted): its text cannot be read")
     try:
         with zipfile.ZipFile(path) as archive:
-            total = 0
-            for info in archive.infolist():
-                total += info.file_size
-                ratio = info.file_size / max(info.compress_size, 1)
-                if info.file_size > _MAX_MEMBER_BYTES or (
-                    info.file_size > 10 * 1024 * 1024 and ratio > _MAX_RATIO
-                ):
-                    raise ValueError(
-                        f"zip bomb suspected: {info.filename} inflates to "
-                        f"{info.file_size // (1024 * 1024)} MiB ({ratio:.0f}:1)"
-                    )
-            if total > 4 * _MAX_MEMBER_BYTES:
-                raise ValueError("zip bomb suspected: members inflate to over 2 GiB")
+            problem = inflation_problem(archive)
     except zipfile.BadZipFile as exc:
         raise ValueError(f"not a valid Office file: {exc}") from None
+    if problem:
+        raise ValueError(problem)
 
 
 def _pdf(path: str, out: _Collector) -> None:

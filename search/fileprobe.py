@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
+from search.packages import inflation_problem
 from search.sandbox import SandboxError, run_limited
 
 PDF, OLE, OOXML, IMAGE, OTHER = "pdf", "ole", "ooxml", "image", "other"
@@ -32,8 +33,6 @@ _BASE14 = {
     "Helvetica-Bold", "Helvetica-Oblique", "Helvetica-BoldOblique", "Times-Roman",
     "Times-Bold", "Times-Italic", "Times-BoldItalic", "Symbol", "ZapfDingbats",
 }  # fmt: skip
-_MAX_MEMBER_BYTES = 512 * 1024 * 1024
-_MAX_RATIO = 200
 _MAX_OBJECTS = 2_000_000
 
 
@@ -358,16 +357,9 @@ def _ooxml(path: str) -> dict[str, Any]:
     except zipfile.BadZipFile as exc:
         return {"parsed": False, "parse_error": f"not a readable package: {exc}"}
     with z:
-        total = 0
-        for info in z.infolist():
-            total += info.file_size
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > _MAX_MEMBER_BYTES or (
-                info.file_size > 10 * 1024 * 1024 and ratio > _MAX_RATIO
-            ):
-                return {"parsed": False, "parse_error": "a member inflates absurdly (zip bomb)"}
-        if total > 4 * _MAX_MEMBER_BYTES:
-            return {"parsed": False, "parse_error": "the members inflate beyond 2 GiB (zip bomb)"}
+        problem = inflation_problem(z)
+        if problem:
+            return {"parsed": False, "parse_error": problem}
         bad = z.testzip()  # every member decompressed and its CRC checked: read to the end
         if bad is not None:
             return {"parsed": False, "parse_error": f"a damaged member: {bad[:100]}"}

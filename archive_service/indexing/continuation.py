@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import logging
-import tempfile
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
@@ -28,6 +27,7 @@ from archive_service.indexing import progress
 from archive_service.indexing.context import Indexing
 from archive_service.indexing.later import refresh_later
 from archive_service.indexing.progress import DONE, FAILED, RUNNING
+from archive_service.indexing.renditions import extract_stored
 from archive_service.indexing.rules import next_ocr_retry, ocr_stall
 from archive_service.policy import Caller, require
 from archive_service.vault.models import StoredObject
@@ -40,8 +40,6 @@ SYSTEM = Actor.system("indexer")
 def continue_ocr(ix: Indexing, document_id: int) -> str:
     """Read the next batch of a document's pages; returns the outcome (running: more pages
     wait and the next batch is queued; done; failed; idle: nothing waits; stale; gone)."""
-    from search.extract import extract
-
     with ix.db.unit_of_work() as s:
         doc = s.get(Document, document_id)
         if doc is None or doc.status == DocumentStatus.DESTROYED or not doc.versions:
@@ -54,18 +52,7 @@ def continue_ocr(ix: Indexing, document_id: int) -> str:
         assert obj is not None
         content_type, version_id, start = version.content_type, version.id, doc.ocr_pages_read
         doc.ocr_state, doc.ocr_touched_at = RUNNING, utcnow()  # the stall clock restarts
-    with tempfile.NamedTemporaryFile(dir=ix.temp_dir, prefix="ocr-") as plain:
-        for chunk in ix.vault.open(obj):
-            plain.write(chunk)
-        plain.flush()
-        result = extract(
-            plain.name,
-            content_type,
-            timeout=ix.extract_timeout,
-            memory_mb=ix.extract_memory_mb,
-            ocr=ix.ocr,
-            first_page=start,
-        )
+    result = extract_stored(ix, obj, content_type, first_page=start)
     with ix.db.unit_of_work() as s:
         s.execute(select(Document.id).where(Document.id == document_id).with_for_update())
         doc = s.get(Document, document_id, populate_existing=True)

@@ -21,9 +21,32 @@ from archive_service.indexing.rules import next_retry
 from archive_service.policy import Caller, require
 from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
+from search.extract import Extraction
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system("indexer")
+
+
+def extract_stored(
+    ix: Indexing, obj: StoredObject, content_type: str, first_page: int = 0
+) -> Extraction:
+    """Decrypt a stored file into the instance's private temp area and extract its text
+    (from ``first_page`` on, for an OCR continuation) in the limited child; the plaintext
+    file exists only while the child reads it."""
+    from search.extract import extract
+
+    with tempfile.NamedTemporaryFile(dir=ix.temp_dir, prefix="extract-") as plain:
+        for chunk in ix.vault.open(obj):
+            plain.write(chunk)
+        plain.flush()
+        return extract(
+            plain.name,
+            content_type,
+            timeout=ix.extract_timeout,
+            memory_mb=ix.extract_memory_mb,
+            ocr=ix.ocr,
+            first_page=first_page,
+        )
 
 
 def extract_text(ix: Indexing, document_id: int) -> str:
@@ -35,7 +58,6 @@ def extract_text(ix: Indexing, document_id: int) -> str:
     repair job tries again (its metadata stays searchable); it is logged as a
     warning (id and reason, never text) and never raised.
     """
-    from search.extract import extract
 
     # A short transaction to find the object; decrypting and extracting hold no lock.
     with ix.db.unit_of_work() as s:
@@ -47,17 +69,7 @@ def extract_text(ix: Indexing, document_id: int) -> str:
         obj = s.get(StoredObject, version.stored_object_id)
         assert obj is not None
         content_type, version_id = version.content_type, version.id
-    with tempfile.NamedTemporaryFile(dir=ix.temp_dir, prefix="extract-") as plain:
-        for chunk in ix.vault.open(obj):
-            plain.write(chunk)
-        plain.flush()
-        result = extract(
-            plain.name,
-            content_type,
-            timeout=ix.extract_timeout,
-            memory_mb=ix.extract_memory_mb,
-            ocr=ix.ocr,
-        )
+    result = extract_stored(ix, obj, content_type)
     with ix.db.unit_of_work() as s:
         s.execute(select(Document.id).where(Document.id == document_id).with_for_update())
         doc = s.get(Document, document_id, populate_existing=True)
