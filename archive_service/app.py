@@ -164,7 +164,7 @@ def _init_extensions(app: APIFlask) -> None:
         }
 
     # Globals rather than context: imported macros (``_steps.html``) see them too.
-    app.jinja_env.globals.update(can=_can, term=_term, label=_label)
+    app.jinja_env.globals.update(can=_can, term=_term, label=_label, check_detail=_check_detail)
 
 
 def _can(action: str, target: Any = None) -> bool:
@@ -180,6 +180,13 @@ def _label(label: Label | None, fallback: str = "") -> str:
     if label is None:
         return fallback
     return str(pgettext(label.context, label.english))
+
+
+def _check_detail(result: dict[str, Any]) -> str:
+    """A check item's detail in the interface's language."""
+    from archive_service.checks.rules import detail_in
+
+    return detail_in(result, _label)
 
 
 def _term(context: str, code: str | None) -> str:

@@ -26,6 +26,7 @@ class CheckItemOut(Out):
     label = String()
     label_zh = String()
     detail = String()
+    detail_zh = String()
 
 
 class CheckGroupOut(Out):

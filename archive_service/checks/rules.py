@@ -4,13 +4,16 @@ the number series). No database, no request, no file: testable on their own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from archive_service.checks.vocabulary import CHECK_GROUPS, CHECK_ITEMS, NOT_APPLICABLE
+from archive_service.vocabulary import Label, _t
 from search.fileprobe import IMAGE, OLE, OOXML, PDF, Probe
 
 NA = NOT_APPLICABLE.english
+OK = _t("check detail", "ok")
 
 
 @dataclass(frozen=True)
@@ -33,49 +36,97 @@ class Facts:
     reused: frozenset[str] = field(default_factory=frozenset)  # items taken from submission
 
 
+def _d(english: str) -> Label:
+    """A detail's words (a template of ``{name}`` fields), translated where it is shown."""
+    return _t("check detail", english)
+
+
+NONE = _d("none")
+AT_SUBMISSION = _d("at submission: {detail}")
+
+
 @dataclass(frozen=True)
 class Result:
     code: str
     passed: bool
-    detail: str
+    note: Label  # the detail's words, with ``args`` to fill in
+    args: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def detail(self) -> str:
+        return self.note.english.format(**self.args)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "passed": self.passed, "detail": self.detail}
+        return {
+            "code": self.code,
+            "passed": self.passed,
+            "detail": self.detail,
+            "note": self.note.english,
+            "args": dict(self.args),
+        }
 
 
-def _ok(code: str, detail: str = "") -> Result:
-    return Result(code, True, detail or "ok")
+def detail_in(result: dict[str, Any], translate: Callable[[Label], str]) -> str:
+    """A stored result's detail in the language ``translate`` gives (English as stored when
+    the report predates translated details or the translation does not fit its fields)."""
+    note, args = result.get("note"), result.get("args") or {}
+    if not isinstance(note, str):
+        return str(result.get("detail", ""))
+    try:
+        text = translate(_d(note)).format(**args)
+    except (KeyError, IndexError, ValueError):
+        text = note.format(**args) if args else note
+    if result.get("reused"):
+        return translate(AT_SUBMISSION).format(detail=text)
+    return text
 
 
-def _fail(code: str, detail: str) -> Result:
-    return Result(code, False, detail)
+def _ok(code: str, note: Label = OK, **args: str | None) -> Result:
+    return Result(code, True, note, {k: str(v) for k, v in args.items()})
+
+
+def _fail(code: str, note: Label, **args: str | None) -> Result:
+    return Result(code, False, note, {k: str(v) for k, v in args.items()})
 
 
 def _na(code: str) -> Result:
-    return Result(code, True, NA)
+    return Result(code, True, NOT_APPLICABLE)
 
 
 def _unexamined(code: str, p: Probe) -> Result | None:
     """A failed item when the probe could not look at the file at all."""
     if p.error:
-        return _fail(code, f"the file could not be examined: {p.error}")
+        return _fail(code, _d("the file could not be examined: {error}"), error=p.error)
     return None
 
 
 def digest(f: Facts) -> Result:
     if f.digest is None:
-        return _fail("digest", f"the stored object could not be read: {f.read_error or 'error'}")
+        return _fail(
+            "digest",
+            _d("the stored object could not be read: {error}"),
+            error=f.read_error or "error",
+        )
     if f.digest != f.stored_digest:
-        return _fail("digest", "the stored object's digest differs from the one recorded")
-    return _ok("digest", f"sha256 {f.digest[:16]}… matches")
+        return _fail("digest", _d("the stored object's digest differs from the one recorded"))
+    return _ok("digest", _d("sha256 {digest}… matches"), digest=f.digest[:16])
 
 
 def content_type(f: Facts) -> Result:
     if f.sniffed_type is None:
-        return _fail("type", f.sniff_error or "the type could not be detected")
+        return (
+            _fail("type", _d("{error}"), error=f.sniff_error)
+            if f.sniff_error
+            else _fail("type", _d("the type could not be detected"))
+        )
     if f.sniffed_type != f.declared_type:
-        return _fail("type", f"detected {f.sniffed_type}, declared {f.declared_type}")
-    return _ok("type", f.declared_type)
+        return _fail(
+            "type",
+            _d("detected {detected}, declared {declared}"),
+            detected=f.sniffed_type,
+            declared=f.declared_type,
+        )
+    return _ok("type", _d("{type}"), type=f.declared_type)
 
 
 def signatures(f: Facts) -> Result:
@@ -84,22 +135,34 @@ def signatures(f: Facts) -> Result:
         return _na("signatures")
     if p.signatures is None:
         return _unexamined("signatures", p) or _fail(
-            "signatures", "the signatures could not be read (the PDF did not open)"
+            "signatures", _d("the signatures could not be read (the PDF did not open)")
         )
     if not p.signatures:
-        return _ok("signatures", "no signatures")
+        return _ok("signatures", _d("no signatures"))
     bad = [s.field for s in p.signatures if not (s.intact and s.valid)]
     if bad:
-        return _fail("signatures", f"{len(bad)} of {len(p.signatures)} invalid: {', '.join(bad)}")
+        return _fail(
+            "signatures",
+            _d("{bad} of {total} invalid: {fields}"),
+            bad=str(len(bad)),
+            total=str(len(p.signatures)),
+            fields=", ".join(bad),
+        )
     untrusted = sum(not s.trusted for s in p.signatures)
-    note = f"; {untrusted} signer(s) not chained to a trusted root" if untrusted else ""
-    return _ok("signatures", f"{len(p.signatures)} found, all valid{note}")
+    if untrusted:
+        return _ok(
+            "signatures",
+            _d("{total} found, all valid; {untrusted} signer(s) not chained to a trusted root"),
+            total=str(len(p.signatures)),
+            untrusted=str(untrusted),
+        )
+    return _ok("signatures", _d("{total} found, all valid"), total=str(len(p.signatures)))
 
 
 def metadata(f: Facts) -> Result:
     if f.missing_metadata:
-        return _fail("metadata", "missing: " + ", ".join(f.missing_metadata))
-    return _ok("metadata", "complete")
+        return _fail("metadata", _d("missing: {fields}"), fields=", ".join(f.missing_metadata))
+    return _ok("metadata", _d("complete"))
 
 
 def whole(f: Facts) -> Result:
@@ -110,28 +173,38 @@ def whole(f: Facts) -> Result:
     if failed:
         return failed
     if not p.parsed:
-        return _fail("whole", p.parse_error or "the file does not parse")
+        return (
+            _fail("whole", _d("{error}"), error=p.parse_error)
+            if p.parse_error
+            else _fail("whole", _d("the file does not parse"))
+        )
     if p.pages is None:
-        return _ok("whole", "parses to its end; the file records no page count")
-    return _ok("whole", f"parses to its end; {p.pages} page(s)")
+        return _ok("whole", _d("parses to its end; the file records no page count"))
+    return _ok("whole", _d("parses to its end; {pages} page(s)"), pages=str(p.pages))
 
 
 def series(f: Facts) -> Result:
     if f.series_gaps is None:
         return _na("series")
     if f.series_gaps:
-        return _fail("series", "missing numbers: " + ", ".join(f.series_gaps[:20]))
-    return _ok("series", "no gap")
+        return _fail(
+            "series", _d("missing numbers: {numbers}"), numbers=", ".join(f.series_gaps[:20])
+        )
+    return _ok("series", _d("no gap"))
 
 
 def readable(f: Facts) -> Result:
     if f.extraction == "failed":
-        return _fail("readable", f"text extraction failed: {(f.extraction_error or '')[:200]}")
+        return _fail(
+            "readable",
+            _d("text extraction failed: {error}"),
+            error=(f.extraction_error or "")[:200],
+        )
     if f.extraction != "done":
-        return _fail("readable", "text extraction has not finished yet")
+        return _fail("readable", _d("text extraction has not finished yet"))
     if not f.has_text:
-        return _fail("readable", "the file yields no text")
-    return _ok("readable", "text extracted")
+        return _fail("readable", _d("the file yields no text"))
+    return _ok("readable", _d("text extracted"))
 
 
 def not_encrypted(f: Facts) -> Result:
@@ -141,8 +214,8 @@ def not_encrypted(f: Facts) -> Result:
     if p.encrypted is None:
         return _unexamined("not_encrypted", p) or _na("not_encrypted")
     if p.encrypted:
-        return _fail("not_encrypted", "the file is password-protected or encrypted")
-    return _ok("not_encrypted", "not encrypted")
+        return _fail("not_encrypted", _d("the file is password-protected or encrypted"))
+    return _ok("not_encrypted", _d("not encrypted"))
 
 
 def fonts(f: Facts) -> Result:
@@ -150,10 +223,14 @@ def fonts(f: Facts) -> Result:
     if p.family != PDF:
         return _na("fonts")
     if p.fonts_missing is None:
-        return _unexamined("fonts", p) or _fail("fonts", "the fonts could not be read")
+        return _unexamined("fonts", p) or _fail("fonts", _d("the fonts could not be read"))
     if p.fonts_missing:
-        return _fail("fonts", "neither embedded nor available: " + ", ".join(p.fonts_missing))
-    return _ok("fonts", "embedded or available")
+        return _fail(
+            "fonts",
+            _d("neither embedded nor available: {fonts}"),
+            fonts=", ".join(p.fonts_missing),
+        )
+    return _ok("fonts", _d("embedded or available"))
 
 
 def macros(f: Facts) -> Result:
@@ -161,12 +238,12 @@ def macros(f: Facts) -> Result:
     if p.family not in (OLE, OOXML):
         return _na("macros")
     if p.macros is None:
-        return _unexamined("macros", p) or _fail("macros", "macros could not be looked for")
+        return _unexamined("macros", p) or _fail("macros", _d("macros could not be looked for"))
     if p.encrypted:
-        return _fail("macros", "encrypted: macros cannot be looked for")
+        return _fail("macros", _d("encrypted: macros cannot be looked for"))
     if p.macros:
-        return _fail("macros", "the file carries VBA macros")
-    return _ok("macros", "none")
+        return _fail("macros", _d("the file carries VBA macros"))
+    return _ok("macros", NONE)
 
 
 def executables(f: Facts) -> Result:
@@ -175,11 +252,11 @@ def executables(f: Facts) -> Result:
         return _na("executables")
     if p.executables is None:
         return _unexamined("executables", p) or _fail(
-            "executables", "embedded objects could not be looked for"
+            "executables", _d("embedded objects could not be looked for")
         )
     if p.executables:
-        return _fail("executables", "embedded: " + ", ".join(p.executables[:10]))
-    return _ok("executables", "none")
+        return _fail("executables", _d("embedded: {names}"), names=", ".join(p.executables[:10]))
+    return _ok("executables", NONE)
 
 
 def active_content(f: Facts) -> Result:
@@ -188,12 +265,14 @@ def active_content(f: Facts) -> Result:
         return _na("active_content")
     if p.javascript is None:
         return _unexamined("active_content", p) or _fail(
-            "active_content", "the PDF could not be examined"
+            "active_content", _d("the PDF could not be examined")
         )
-    found = [w for w, on in (("JavaScript", p.javascript), ("launch action", p.launch)) if on]
-    if found:
-        return _fail("active_content", "found: " + ", ".join(found))
-    return _ok("active_content", "none")
+    if p.javascript and p.launch:
+        return _fail("active_content", _d("found: JavaScript, launch action"))
+    if p.javascript or p.launch:
+        what = _d("found: JavaScript") if p.javascript else _d("found: launch action")
+        return _fail("active_content", what)
+    return _ok("active_content", NONE)
 
 
 def attachments(f: Facts) -> Result:
@@ -202,17 +281,17 @@ def attachments(f: Facts) -> Result:
         return _na("attachments")
     if p.attachments is None:
         return _unexamined("attachments", p) or _fail(
-            "attachments", "embedded files could not be looked for"
+            "attachments", _d("embedded files could not be looked for")
         )
     if p.attachments:
-        return _fail("attachments", f"{p.attachments} embedded file(s)")
-    return _ok("attachments", "none")
+        return _fail("attachments", _d("{count} embedded file(s)"), count=str(p.attachments))
+    return _ok("attachments", NONE)
 
 
 def allowed_type(f: Facts) -> Result:
     if not f.allowed:
-        return _fail("allowed_type", f"{f.declared_type} is not on the allow-list")
-    return _ok("allowed_type", f.declared_type)
+        return _fail("allowed_type", _d("{type} is not on the allow-list"), type=f.declared_type)
+    return _ok("allowed_type", _d("{type}"), type=f.declared_type)
 
 
 RULES = {

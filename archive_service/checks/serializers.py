@@ -11,7 +11,7 @@ from archive_service.checks.vocabulary import CHECK_GROUPS, chinese
 
 def report_dict(report: CheckReport, version_number: int | None = None) -> dict[str, Any]:
     """``{"authenticity": {"passed", "items": [...]}, …, "checked_at", "stage"}``; each item
-    ``{"code", "passed", "mandatory", "label", "label_zh", "detail"}``."""
+    ``{"code", "passed", "mandatory", "label", "label_zh", "detail", "detail_zh"}``."""
     out: dict[str, Any] = {}
     for code, group in rules.grouped(report.results).items():
         term = CHECK_GROUPS[code]
@@ -27,6 +27,7 @@ def report_dict(report: CheckReport, version_number: int | None = None) -> dict[
                     "label": i["item"].label.english,
                     "label_zh": chinese(i["item"].label),
                     "detail": i["detail"],
+                    "detail_zh": rules.detail_in(i, chinese),
                 }
                 for i in group["items"]
             ],

@@ -316,7 +316,11 @@ def gate_acceptance(
         submitted = _store(session, by.actor, doc, version, Stage.SUBMITTED, now)
     earlier = {r["code"]: r for r in submitted.results}
     results = [
-        {**earlier[r["code"]], "detail": f"at submission: {earlier[r['code']]['detail']}"}
+        {
+            **earlier[r["code"]],
+            "detail": f"at submission: {earlier[r['code']]['detail']}",
+            "reused": True,
+        }
         if r["code"] in PROBED and r["code"] in earlier
         else r
         for r in now
@@ -343,6 +347,7 @@ def _failure(result: dict[str, Any]) -> dict[str, Any]:
         "label": item.label.english,
         "label_zh": chinese(item.label),
         "detail": result["detail"],
+        "detail_zh": rules.detail_in(result, chinese),
     }
 
 

@@ -72,6 +72,10 @@ def test_clean_pdf_is_checked_at_submission_and_acceptance(client: Any, people: 
     assert after["stage"] == "accepted" and after["passed"]
     assert _items(after)["series"]["detail"] == "no gap"
     assert _items(after)["whole"]["detail"].startswith("at submission:")
+    # Details in both languages, as the labels are.
+    assert _items(after)["series"]["detail_zh"] == "无断号"
+    assert _items(after)["whole"]["detail_zh"].startswith("提交时：可完整解析")
+    assert _items(after)["macros"]["detail_zh"] == "提交时：不适用"
 
 
 def test_a_failed_mandatory_check_blocks_until_overridden(
@@ -240,6 +244,9 @@ def test_review_page_shows_the_report_and_the_override(
     login(browser, "arch1")
     page = browser.get("/review?lang=zh").get_data(as_text=True)
     assert "安全性" in page and "override_reason" in page and "check-fail" in page
+    assert "发现：启动动作" in page and "launch action" not in page  # the detail in Chinese
+    english = browser.get("/review?lang=en").get_data(as_text=True)
+    assert "found: launch action" in english
     token = csrf(browser, "/review")
     refused = browser.post(f"/documents/{doc}/accept", data={"csrf_token": token})
     assert refused.status_code == 302
