@@ -5,7 +5,8 @@ processes) and ``indexer`` run with the commands and environment of their
 compose services, read from the file, against PostgreSQL, Redis and an S3
 server (moto); only the mounted paths are host folders. A clerk files one
 document of every type extraction reads; after acceptance each one's text is
-extracted in the sandbox and the document is found by a word of its body. The
+extracted in the sandbox (OCR of a scan, LibreOffice for RTF, an OFD's own text) and the
+document is found by a word of its body; the worker also makes the previews. The
 embedded start (``--pool solo``) never showed the defect this guards against:
 every extraction failed, silently, in a daemonic process.
 """
@@ -20,14 +21,14 @@ import pytest
 from sqlalchemy import select
 
 from archive_service.app import create_app
-from archive_service.archive.models import Document
+from archive_service.archive.models import Document, Rendition
 from archive_service.audit.signing import new_key_pem as new_audit_key_pem
 from archive_service.config import Settings
 from archive_service.disposal.signing import new_key_pem
 from archive_service.indexing.term_key import new_key_text as new_search_key_text
 from archive_service.runtime import build_runtime
 from storage.keyring import Keyring
-from tests import samples
+from tests import office_samples, samples
 from tests.conftest import PASSWORD, People, bearer, require_redis, token_for
 from tests.e2e import stack
 from tests.integration.test_archive_api import new_customer, upload
@@ -50,7 +51,18 @@ FILES: dict[str, tuple[bytes, str]] = {
     "调研.txt": ("市场调研报告：华东地区对节能空调的需求明显增长。".encode("gbk") * 3, "节能空调"),
     "清单.csv": ("客户,产品,数量\n华夏贸易,防爆电机,40\n".encode(), "防爆电机"),
     "邮件.eml": (samples.eml("报价", "您好，请查收光伏组件的报价单。"), "光伏组件"),
+    # OCR, LibreOffice and OFD in the compose worker's sandbox children.
+    "营业执照.jpg": (
+        samples.image_bytes(
+            samples.scan("营业执照", "名称：上海恒泰隆贸易有限公司"), "JPEG", quality=80
+        ),
+        "恒泰隆贸易",
+    ),
+    "函件.rtf": (office_samples.rtf("本公司就冷链仓储事宜致函贵方。"), "冷链仓储"),
+    "发票.ofd": (office_samples.ofd(["增值税电子普通发票", "货物名称：真空包装机"]), "真空包装机"),
 }
+# Their previews, made by the same worker (OCR'd image, LibreOffice's PDF, the drawn OFD).
+PREVIEWED = ("营业执照.jpg", "函件.rtf", "发票.ofd")
 
 
 def _stack(tmp_path: Path, pg_url: str, s3_endpoint: str) -> tuple[dict[str, Any], Settings]:
@@ -142,6 +154,18 @@ def test_every_type_is_extracted_and_found_under_the_compose_worker(
         assert outcome == {doc: ("done", None) for doc in docs.values()}, stack.tail(log)
         for name, (_data, word) in FILES.items():
             assert found(word) == [docs[name]], (name, word)
+        wanted = {docs[name] for name in PREVIEWED}
+        while time.monotonic() < deadline:
+            with rt.db.unit_of_work() as s:
+                rows = s.execute(select(Rendition).where(Rendition.document_id.in_(wanted)))
+                made = {(r.document_id, r.kind): r.status for r in rows.scalars()}
+            if len(made) == 2 * len(wanted):
+                break
+            time.sleep(1)
+        assert made == {(d, k): "made" for d in wanted for k in ("preview_pdf", "thumbnail")}, (
+            made,
+            stack.tail(log),
+        )
     finally:
         rt.close()
         for proc in workers:
