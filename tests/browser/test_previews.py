@@ -30,7 +30,7 @@ def test_the_document_page_shows_the_thumbnail_and_opens_the_preview(
     expect(thumb).to_be_visible()
     # Loaded, not a broken image: the PNG decoded at its 240-pixel width.
     assert thumb.evaluate("img => img.complete && img.naturalWidth") == 240
-    expect(page.get_by_text("共 2 页")).to_be_visible()
+    expect(page.get_by_text("共 2 页", exact=True)).to_be_visible()
     with page.expect_response(lambda r: r.url.endswith(f"/documents/{doc_id}/preview")) as shown:
         page.click("#thumbnail-link")
     answer = shown.value
