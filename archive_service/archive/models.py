@@ -55,7 +55,9 @@ class Customer(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each applied change
 
     department: Mapped[Department] = relationship(lazy="joined")
-    responsible_clerk: Mapped[User | None] = relationship(lazy="joined")
+    # Loaded when asked for (from the session's identity map, usually): joined here, every
+    # customer loaded would re-read the clerk's roles (the user's selectin), hit or not.
+    responsible_clerk: Mapped[User | None] = relationship()
 
 
 class Category(Base):
@@ -126,7 +128,7 @@ class Document(Base):
 
     customer: Mapped[Customer] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")
-    uploaded_by: Mapped[User | None] = relationship(lazy="joined")
+    uploaded_by: Mapped[User | None] = relationship()  # when asked for, as responsible_clerk
     versions: Mapped[list[DocumentVersion]] = relationship(
         lazy="selectin", order_by="DocumentVersion.number", back_populates="document"
     )

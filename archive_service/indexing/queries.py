@@ -14,8 +14,9 @@ from archive_service.access.coverage import live_scopes
 from archive_service.archive.models import Category, Document, DocumentStatus
 from archive_service.audit.services import record
 from archive_service.errors import DomainError, InvalidInput
-from archive_service.indexing.renditions import rendition_text
+from archive_service.indexing.renditions import object_text
 from archive_service.policy import Caller, may, visibility
+from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
 from search import AccessFilter, SearchBackend
 
@@ -121,9 +122,12 @@ def search(
             "search is unavailable until the index is rebuilt; try again later",
             rebuild=exc.reason,
         ) from exc
+    docs, texts = _hits(
+        session, [h.id for h in page.hits], with_text=snippets and bool(p.q.strip())
+    )
     found: list[Found] = []
     for hit in page.hits:
-        doc = session.get(Document, hit.id)
+        doc = docs.get(hit.id)
         # The index filter already applied the rule; this guards against a stale entry.
         if doc is None or doc.status == DocumentStatus.DESTROYED:
             continue
@@ -132,7 +136,8 @@ def search(
             continue
         item = Found(document=doc, score=hit.score)
         if snippets and p.q.strip() and _may_quote(by, doc):
-            item.snippets = highlight(rendition_text(vault, session, doc), p.q)
+            text_object = texts.get(doc.text_object_id) if doc.text_object_id else None
+            item.snippets = highlight(object_text(vault, text_object), p.q)
         found.append(item)
     record(
         session,
@@ -150,6 +155,22 @@ def search(
         shown=[f.document.id for f in found],
     )
     return found, page.total
+
+
+def _hits(
+    session: Session, ids: list[int], *, with_text: bool
+) -> tuple[dict[int, Document], dict[int, StoredObject]]:
+    """The page's documents (their versions too) in one query, and — for snippets — their
+    text renditions' objects in one more, so no hit costs a query of its own."""
+    if not ids:
+        return {}, {}
+    docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
+    text_ids = [d.text_object_id for d in docs.values() if d.text_object_id is not None]
+    texts: dict[int, StoredObject] = {}
+    if with_text and text_ids:
+        found = session.scalars(select(StoredObject).where(StoredObject.id.in_(text_ids)))
+        texts = {o.id: o for o in found}
+    return docs, texts
 
 
 def _may_quote(by: Caller, doc: Document) -> bool:

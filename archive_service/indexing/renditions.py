@@ -143,7 +143,11 @@ def rendition_text(vault: Vault, session: Session, doc: Document) -> str:
     """The decrypted text rendition ('' if none)."""
     if doc.text_object_id is None:
         return ""
-    obj = session.get(StoredObject, doc.text_object_id)
+    return object_text(vault, session.get(StoredObject, doc.text_object_id))
+
+
+def object_text(vault: Vault, obj: StoredObject | None) -> str:
+    """A text rendition's object decrypted ('' if none or erased)."""
     if obj is None or obj.wrapped_key is None:
         return ""
     return b"".join(vault.open(obj)).decode("utf-8", errors="replace")
