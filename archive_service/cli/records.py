@@ -17,7 +17,7 @@ from archive_service.http import DB_INT_MAX
 
 @click.group()
 def destruction() -> None:
-    """Destruction records (销毁记录): export and verify their signatures."""
+    """Destruction records (销毁记录): export and verify their signatures; the signing key."""
 
 
 @destruction.command("keygen")
