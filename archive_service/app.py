@@ -265,13 +265,17 @@ STORE_DOWN = "the object store is unavailable; nothing was stored, try again lat
 DB_DOWN = "the database is unavailable; nothing was changed, try again later"
 
 
-def _unavailable(code: str, message: str) -> Any:
+def _unavailable(code: str, message: str, as_visitor: bool = False) -> Any:
     """A 503 in both languages: the service is up, a part it needs is not (retry later)."""
     if _wants_json():
         with force_locale("zh"):
             message_zh = str(gettext(message))
         resp = _json_error(503, code, message, message_zh=message_zh)
     else:
+        if as_visitor:
+            # Drawn as for a visitor: who is signed in is in the database that is away, and
+            # asking it again for the page would turn the 503 into a 500.
+            g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
         resp = Response(render_template("error.html", status=503, message=gettext(message)), 503)
     resp.headers["Retry-After"] = "30"
     return resp
@@ -301,7 +305,7 @@ def _register_error_handlers(app: APIFlask) -> None:
         if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
             return unexpected(exc)
         log.error("database unavailable: %s", type(exc.orig).__name__)
-        return _unavailable("database_unavailable", DB_DOWN)
+        return _unavailable("database_unavailable", DB_DOWN, as_visitor=True)
 
     @app.errorhandler(StorageIntegrityError)
     def integrity(exc: StorageIntegrityError) -> Any:

@@ -10,6 +10,7 @@ away (``pool_pre_ping``). The audit chain still verifies.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -33,6 +34,7 @@ from archive_service.cli.start import initialise
 from archive_service.config import Settings
 from storage.keyring import Keyring
 from tests.conftest import CHEAP_HASHING, People, bearer, token_for
+from tests.integration.test_web_accounts import login
 from tests.storage.conftest import free_port
 
 pytestmark = pytest.mark.slow
@@ -98,10 +100,9 @@ def cluster() -> Iterator[Cluster]:
     try:
         yield pg
     finally:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # stopped already
             pg.ctl("stop", "-m", "immediate")
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_requests_survive_a_database_restart(tmp_path: Path, cluster: Cluster) -> None:
@@ -181,5 +182,20 @@ def test_requests_survive_a_database_restart(tmp_path: Path, cluster: Cluster) -
         with rt.db.unit_of_work() as s:
             result = audit.verify_and_record(s, Actor.system("test"), rt.anchor)
         assert result.ok, result.as_dict()
+
+        # The server is down for a while: the API and the pages say so (503), not 500.
+        web = app.test_client()
+        assert login(web, "clara").status_code == 302
+        cluster.ctl("stop", "-m", "fast")
+        down = client.get("/api/v1/customers", headers=h)
+        assert down.status_code == 503 and down.get_json()["error"]["code"] == (
+            "database_unavailable"
+        )
+        page = web.get("/customers?lang=zh")
+        assert page.status_code == 503
+        assert "数据库暂不可用" in page.get_data(as_text=True)
+        cluster.ctl("start")
+        assert client.get("/api/v1/customers", headers=h).status_code == 200
+        assert web.get("/customers").status_code == 200
     finally:
         rt.close()
