@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive_service.audit.services import Actor, record
@@ -40,10 +41,18 @@ def ensure_known(session: Session, actor: Actor, signer: Signer) -> SigningKey:
     if row is not None:
         return row
     now = utcnow()
-    retired = _retire_active(session, now)
-    row = SigningKey(key_id=signer.key_id, public_key=signer.public_pem, created_at=now)
-    session.add(row)
-    session.flush()
+    try:
+        # A savepoint: two processes that first sign with a new key at once both try to
+        # add it; the one that loses takes the other's row instead of failing its record.
+        with session.begin_nested():
+            retired = _retire_active(session, now)
+            row = SigningKey(key_id=signer.key_id, public_key=signer.public_pem, created_at=now)
+            session.add(row)
+    except IntegrityError:
+        known = session.get(SigningKey, signer.key_id)
+        if known is None:
+            raise
+        return known
     record(
         session,
         actor,
