@@ -22,9 +22,10 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import Babel, pgettext
+from flask_babel import Babel, force_locale, gettext, pgettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -260,6 +261,26 @@ def _json_error(http_status: int, code: str, message: str, **extra: Any) -> Resp
     return resp
 
 
+STORE_DOWN = "the object store is unavailable; nothing was stored, try again later"
+DB_DOWN = "the database is unavailable; nothing was changed, try again later"
+
+
+def _unavailable(code: str, message: str, as_visitor: bool = False) -> Any:
+    """A 503 in both languages: the service is up, a part it needs is not (retry later)."""
+    if _wants_json():
+        with force_locale("zh"):
+            message_zh = str(gettext(message))
+        resp = _json_error(503, code, message, message_zh=message_zh)
+    else:
+        if as_visitor:
+            # Drawn as for a visitor: who is signed in is in the database that is away, and
+            # asking it again for the page would turn the 503 into a 500.
+            g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+        resp = Response(render_template("error.html", status=503, message=gettext(message)), 503)
+    resp.headers["Retry-After"] = "30"
+    return resp
+
+
 def _register_error_handlers(app: APIFlask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Any:
@@ -275,10 +296,16 @@ def _register_error_handlers(app: APIFlask) -> None:
     @app.errorhandler(StoreUnavailable)
     def store_down(exc: StoreUnavailable) -> Any:
         log.error("object store unavailable: %s", exc)
-        message = "the object store is unavailable; nothing was stored, try again later"
-        if _wants_json():
-            return _json_error(503, "store_unavailable", message)
-        return render_template("error.html", status=503, message=message), 503
+        return _unavailable("store_unavailable", STORE_DOWN)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError) -> Any:
+        # A lost or refused connection (a restarted server, a locked SQLite file) is the
+        # database being away, not a bug: the transaction rolled back; try again later.
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+            return unexpected(exc)
+        log.error("database unavailable: %s", type(exc.orig).__name__)
+        return _unavailable("database_unavailable", DB_DOWN, as_visitor=True)
 
     @app.errorhandler(StorageIntegrityError)
     def integrity(exc: StorageIntegrityError) -> Any:

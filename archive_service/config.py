@@ -98,7 +98,9 @@ class Settings:
     signing_key: str = ""  # Ed25519 private key (PEM) that signs destruction records, or:
     signing_key_file: str = ""  # production: a mounted file holding it
     temp_dir: str = ""  # where plaintext may briefly touch disk (a tmpfs in production)
-    destruction_record_years: int = 30
+    # Destruction records (销毁清册) are kept permanently unless this is set (> 0): then a
+    # record gets a keep date this many years on, and the beat purges it after that date.
+    destruction_record_years: int = 0
     review_hour: int = 1  # the daily retention review runs at this hour (UTC)
     destruction_pace_ms: int = 0  # pause between destroyed items, to spare a shared store
     destruction_stall_minutes: int = 15  # an executing run without progress this long resumes

@@ -21,7 +21,7 @@ from archive_service.audit.setup import build_anchor
 from archive_service.checks.services import Checking
 from archive_service.config import Settings
 from archive_service.db import Database
-from archive_service.disposal.signing import Signer, load_signer
+from archive_service.disposal.signing import Signer, SigningKeySource
 from archive_service.indexing.context import Indexing
 from archive_service.indexing.term_key import load_search_key
 from archive_service.vault.services import Vault
@@ -38,7 +38,7 @@ class Runtime:
     accounts: AccountSettings
     archive: ArchiveSettings
     vault: Vault
-    signer: Signer
+    signing: SigningKeySource  # the destruction records' key, re-read when its file changes
     anchor: Anchor  # the audit trail's checkpoints outside the database
     search_key: bytes = field(default=b"", repr=False)  # keys the index's terms
     jobs: jobs.JobSender | None = None
@@ -53,6 +53,11 @@ class Runtime:
             self._index = SearchIndex(self.settings.search_index_dir, key=self.search_key)
         index: SearchBackend = self._index
         return index
+
+    @property
+    def signer(self) -> Signer:
+        """The key that signs destruction records now (a rotated key file is picked up)."""
+        return self.signing.current()
 
     @property
     def temp_dir(self) -> Path:
@@ -117,9 +122,10 @@ def build_runtime(settings: Settings) -> Runtime:
         accounts=AccountSettings.from_settings(settings),
         archive=ArchiveSettings.from_settings(settings),
         vault=build_vault(settings),
-        signer=load_signer(settings),
+        signing=SigningKeySource(settings),
         anchor=build_anchor(settings),
         search_key=load_search_key(settings),
     )
+    rt.signing.current()  # a bad key fails the start, not the first destruction
     jobs.install(rt.db.sessions, lambda: rt.jobs)
     return rt

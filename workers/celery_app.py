@@ -84,6 +84,10 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "workers.tasks.write_audit_checkpoint",
                 "schedule": 60.0 * max(1, settings.audit_checkpoint_minutes),
             },
+            "purge-destruction-records": {  # does nothing unless a record keep is set
+                "task": "workers.tasks.purge_destruction_records",
+                "schedule": crontab(hour="3", minute="10"),
+            },
             "verify-audit-chain": {
                 "task": "workers.tasks.verify_audit_chain",
                 "schedule": crontab(hour="2", minute="30"),

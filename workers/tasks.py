@@ -104,6 +104,21 @@ def resume_destructions() -> list[int]:
     return ids
 
 
+@celery.task(name="workers.tasks.purge_destruction_records")
+def purge_destruction_records() -> list[int]:
+    """Daily, only when ARCHIVE_DESTRUCTION_RECORD_YEARS is set: remove destruction records
+    past their keep date (by default they are kept permanently and have none)."""
+    from datetime import UTC, datetime
+
+    from archive_service.disposal.retention import purge_expired_records
+
+    rt = runtime()
+    if rt.settings.destruction_record_years <= 0:
+        return []
+    with rt.db.unit_of_work() as session:
+        return purge_expired_records(session, datetime.now(UTC).date())
+
+
 # --- search: extraction on the default queue; index writes on the single-consumer queue ---
 
 

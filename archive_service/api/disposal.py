@@ -18,7 +18,7 @@ from archive_service.api.common import (
     listing,
     page_of,
 )
-from archive_service.disposal import destructions, records, reviews
+from archive_service.disposal import destructions, keys, records, reviews
 from archive_service.disposal.serializers import destruction_dict, review_dict
 from archive_service.disposal.vocabulary import APPRAISALS
 from archive_service.http import caller, public, runtime, signed_in, uow
@@ -108,12 +108,21 @@ class DestructionListItem(DestructionOut):
 DestructionsOut = listing("DestructionsOut", DestructionListItem)
 
 
+class KeptOut(Out):
+    """How long the record is kept: ``until`` null means permanently (永久)."""
+
+    until = String(allow_none=True)
+    label = String()
+    label_zh = String()
+
+
 class SignedRecordOut(Out):
     record = Dict(metadata={"description": "the destruction record as signed"})
     signature = String()
     key_id = String()
-    public_key = String()
+    public_key = String(allow_none=True, metadata={"description": "the key that signed it"})
     algorithm = String()
+    kept = Nested(KeptOut)
 
 
 class RecordCheckOut(Out):
@@ -125,6 +134,21 @@ class SigningKeyOut(Out):
     key_id = String()
     public_key = String()
     algorithm = String()
+
+
+class HistoryKeyOut(Out):
+    """A key that signs (``active``) or has signed destruction records."""
+
+    key_id = String()
+    public_key = String()
+    active = Boolean()
+    created_at = String(allow_none=True)
+    retired_at = String(allow_none=True)
+
+
+class SigningKeysOut(Out):
+    algorithm = String()
+    items = List(Nested(HistoryKeyOut))
 
 
 @bp.post("/retention-reviews")
@@ -285,3 +309,27 @@ def signing_key() -> Any:
     """The public key that checks destruction records (anyone may verify a record)."""
     signer = runtime().signer
     return {"key_id": signer.key_id, "public_key": signer.public_pem, "algorithm": "Ed25519"}
+
+
+@bp.get("/signing-keys")
+@bp.doc(security=SECURITY, responses=errors(403))
+@bp.output(SigningKeysOut)
+@signed_in
+def signing_keys() -> Any:
+    """Every public key that has signed destruction records (the key history), so a record
+    signed before a rotation verifies by its ``key_id``; the active one signs new records."""
+    with uow() as s:
+        entries = keys.history(s, caller(), runtime().signer)
+    return {
+        "algorithm": "Ed25519",
+        "items": [
+            {
+                "key_id": e.key_id,
+                "public_key": e.public_key,
+                "active": e.active,
+                "created_at": e.created_at.isoformat() if e.created_at else None,
+                "retired_at": e.retired_at.isoformat() if e.retired_at else None,
+            }
+            for e in entries
+        ],
+    }

@@ -17,7 +17,7 @@ from archive_service.http import DB_INT_MAX
 
 @click.group()
 def destruction() -> None:
-    """Destruction records (销毁记录): export and verify their signatures."""
+    """Destruction records (销毁记录): export and verify their signatures; the signing key."""
 
 
 @destruction.command("keygen")
@@ -34,6 +34,52 @@ def destruction_keygen(path: str) -> None:
 def destruction_public_key() -> None:
     """Print the public key that checks this service's destruction records."""
     click.echo(runtime().signer.public_pem, nl=False)
+
+
+@destruction.command("rotate-key")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False),
+    help="Where to write the new private key (default: the key file in use, replaced).",
+)
+def destruction_rotate_key(path: str | None) -> None:
+    """A new signing key for destruction records; the old public key stays in the key
+    history, so every record signed with it still verifies."""
+    from archive_service.disposal.keys import rotate
+
+    rt = runtime()
+    source = rt.signing
+    target = Path(path) if path else source.path
+    if target is None:
+        raise click.ClickException(
+            "the signing key is set inline (ARCHIVE_SIGNING_KEY): give --file, then set "
+            "ARCHIVE_SIGNING_KEY_FILE to it (and unset ARCHIVE_SIGNING_KEY)"
+        )
+    in_use = source.path is not None and target.resolve() == source.path.resolve()
+
+    def install(pem: str) -> str:
+        if in_use:
+            source.replace(pem)  # atomically, 0600: running processes pick it up
+        else:
+            write_new_key(str(target), pem, "a signing key")
+        return str(target)
+
+    try:
+        with rt.db.unit_of_work() as s:
+            old, new = rotate(s, OPERATOR, rt.signer, install)
+    except DomainError as exc:
+        fail(exc)
+    except OSError as exc:
+        raise click.ClickException(f"could not write {target}: {exc}; nothing changed") from exc
+    click.echo(f"rotated: {old} retired (kept in the key history), {new} active")
+    if in_use:
+        click.echo(f"replaced {target}; running processes sign with the new key from now on")
+    else:
+        click.echo(
+            f"wrote {target}: mount it as ARCHIVE_SIGNING_KEY_FILE on every process (replacing "
+            "the old key file) and back it up; until then records are signed with the old key"
+        )
 
 
 @destruction.command("export")
@@ -63,7 +109,8 @@ def destruction_export(destruction_id: int, out: str | None) -> None:
     "--public-key",
     "key_path",
     type=click.Path(exists=True, dir_okay=False),
-    help="PEM file of the key to trust (default: this service's own signing key).",
+    help="PEM file of the key to trust (default: the service's key that signed the record, "
+    "from its key history).",
 )
 def destruction_verify(path: str, key_path: str | None) -> None:
     """Check an exported record: exit 0 if the signature is valid, 1 if not."""
@@ -74,9 +121,7 @@ def destruction_verify(path: str, key_path: str | None) -> None:
         body, signature = signed["record"], signed["signature"]
     except (ValueError, KeyError, TypeError) as exc:
         raise click.ClickException(f"not an exported destruction record: {exc}") from exc
-    trusted = (
-        Path(key_path).read_text(encoding="utf-8") if key_path else runtime().signer.public_pem
-    )
+    trusted = Path(key_path).read_text(encoding="utf-8") if key_path else _service_key(signed)
     if signed.get("public_key") and signed["public_key"].strip() != trusted.strip():
         click.echo("note: the file names a different public key than the one trusted here")
     if verify(trusted, body, signature):
@@ -87,6 +132,20 @@ def destruction_verify(path: str, key_path: str | None) -> None:
         return
     click.echo("NOT valid: the record or its signature was altered, or another key signed it")
     sys.exit(1)
+
+
+def _service_key(signed: dict[str, object]) -> str:
+    """The public key of this service that signed the record (by its ``key_id``)."""
+    from archive_service.disposal.keys import public_key_of
+
+    rt = runtime()
+    key_id = signed.get("key_id")
+    with rt.db.unit_of_work() as s:
+        pem = public_key_of(s, key_id if isinstance(key_id, str) else None, rt.signer)
+    if pem is None:
+        click.echo(f"note: key {key_id} is not in this service's key history; trying the current")
+        return rt.signer.public_pem
+    return pem
 
 
 @click.group("audit")

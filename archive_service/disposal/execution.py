@@ -20,7 +20,7 @@ from archive_service.archive.models import Document, DocumentStatus, Rendition
 from archive_service.archive.retention import add_years
 from archive_service.audit.services import Actor, record
 from archive_service.db import Database, utcnow
-from archive_service.disposal import rules
+from archive_service.disposal import keys, rules
 from archive_service.disposal.models import Destruction, DestructionItem
 from archive_service.disposal.records import record_body
 from archive_service.disposal.signing import Signer
@@ -35,9 +35,10 @@ WORKER = Actor.system("destruction-worker")
 
 @dataclass(frozen=True)
 class Execution:
-    """How a run goes: how long its record is kept, and its pace."""
+    """How a run goes: how long its record is kept (0: permanently, the default), and its
+    pace."""
 
-    record_years: int = 30
+    record_years: int = 0
     pace_seconds: float = 0.0  # pause between items, to spare a shared object store
 
 
@@ -180,7 +181,10 @@ def _complete(db: Database, signer: Signer, destruction_id: int, how: Execution)
             raise Conflict(f"{len(unfinished)} items are not finished")
         now = utcnow()
         dest.status, dest.completed_at, dest.progress_at = DestructionStatus.COMPLETED, now, now
-        dest.keep_record_until = add_years(now.date(), how.record_years)
+        dest.keep_record_until = (
+            add_years(now.date(), how.record_years) if how.record_years > 0 else None
+        )
+        keys.ensure_known(s, WORKER, signer)  # the history can check this record forever
         dest.signing_key_id = signer.key_id
         dest.signature = signer.sign(record_body(dest))
         record(

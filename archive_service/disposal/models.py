@@ -122,3 +122,16 @@ class DestructionItem(Base):
     result: Mapped[str] = mapped_column(String(24), default=ItemResult.PENDING)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     detail: Mapped[str | None] = mapped_column(String(1000))
+
+
+class SigningKey(Base):
+    """A public key that has signed (or signs now) destruction records: the key history
+    (签名密钥记录). Private keys are never stored here; a rotated-out key stays listed so
+    every record it signed still verifies."""
+
+    __tablename__ = "signing_keys"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from archive_service.audit.services import record
+from archive_service.checks.vocabulary import chinese
+from archive_service.disposal import keys
 from archive_service.disposal.models import Destruction
 from archive_service.disposal.reviews import one
 from archive_service.disposal.signing import Signer, verify
-from archive_service.disposal.vocabulary import DestructionStatus
+from archive_service.disposal.vocabulary import PERMANENT, DestructionStatus
 from archive_service.errors import Conflict
 from archive_service.policy import Caller
 
@@ -102,17 +104,28 @@ def record_body(dest: Destruction) -> dict[str, Any]:
     return FORMATS[dest.record_format](dest)
 
 
-def signed(signer: Signer, dest: Destruction) -> dict[str, Any]:
-    """The record with its signature and the public key that checks it."""
+def signed(session: Session, signer: Signer, dest: Destruction) -> dict[str, Any]:
+    """The record with its signature and the public key that checks it: the key that
+    signed it (``signing_key_id``), found in the key history after a rotation."""
     if dest.status != DestructionStatus.COMPLETED or not dest.signature:
         raise Conflict(f"destruction is {dest.status}; the record exists once it completes")
     return {
         "record": record_body(dest),
         "signature": dest.signature,
         "key_id": dest.signing_key_id,
-        "public_key": signer.public_pem,
+        "public_key": keys.public_key_of(session, dest.signing_key_id, signer),
         "algorithm": SIGNATURE_ALGORITHM,
+        "kept": kept_words(dest),
     }
+
+
+def kept_words(dest: Destruction) -> dict[str, str | None]:
+    """How long the record is kept, in words of both languages (永久 / permanent when it
+    has no keep date: the default)."""
+    if dest.keep_record_until is None:
+        return {"until": None, "label": PERMANENT.english, "label_zh": chinese(PERMANENT)}
+    day = dest.keep_record_until.isoformat()
+    return {"until": day, "label": day, "label_zh": day}
 
 
 def export_record(
@@ -120,15 +133,16 @@ def export_record(
 ) -> tuple[Destruction, dict[str, Any]]:
     """A completed destruction's signed record, for a page, a file or the API (audited)."""
     dest = one(session, by, "destruction.read", Destruction, destruction_id)
-    out = signed(signer, dest)
+    out = signed(session, signer, dest)
     record(session, by.actor, "destruction.export", "destruction", dest.id)
     return dest, out
 
 
 def verify_record(session: Session, by: Caller, signer: Signer, destruction_id: int) -> bool:
-    """Does the stored signature still match the record as the database holds it now?
-    (Audited with the answer.)"""
+    """Does the stored signature still match the record as the database holds it now,
+    under the key that signed it? (Audited with the answer.)"""
     dest = one(session, by, "destruction.read", Destruction, destruction_id)
-    ok = bool(dest.signature) and verify(signer.public_pem, record_body(dest), dest.signature or "")
+    pem = keys.public_key_of(session, dest.signing_key_id, signer)
+    ok = bool(dest.signature and pem) and verify(pem or "", record_body(dest), dest.signature or "")
     record(session, by.actor, "destruction.verify", "destruction", dest.id, ok=ok)
     return ok

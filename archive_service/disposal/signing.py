@@ -1,7 +1,9 @@
 """Ed25519 signatures over destruction records: anyone with the public key can check one.
 
-The key is generated into the instance folder (0600) on the embedded default,
-or given as PEM in ``ARCHIVE_SIGNING_KEY`` in production.
+The key is generated into the instance folder (0600) on the embedded default, mounted as
+a file (``ARCHIVE_SIGNING_KEY_FILE``) or given as PEM in ``ARCHIVE_SIGNING_KEY`` in
+production. A key file is re-read when it changes, so a rotated key
+(``archive destruction rotate-key``) is picked up by running processes without a restart.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import base64
 import hashlib
 import json
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -76,25 +79,58 @@ def new_key_pem() -> str:
     )
 
 
-def load_signer(settings: Settings) -> Signer:
-    """The signing key from the settings (inline PEM or a mounted file), else one generated
-    into the instance folder on first use (embedded default; logged loudly elsewhere)."""
-    if settings.signing_key:
-        pem = settings.signing_key.encode()
-    elif settings.signing_key_file:
-        pem = Path(settings.signing_key_file).read_bytes()
-    else:
-        path = Path(settings.instance_dir) / "signing_key.pem"
-        if not path.exists():
-            if not settings.embedded:
-                log.warning(
-                    "no ARCHIVE_SIGNING_KEY_FILE set: generated %s; processes on other hosts "
-                    "would sign with other keys — mount one key everywhere",
-                    path,
-                )
-            write_secret_file(path, new_key_pem())
-        pem = path.read_bytes()
+def signer_of(pem: bytes) -> Signer:
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("the signing key must be an Ed25519 private key")
     return Signer(key)
+
+
+class SigningKeySource:
+    """Where this process's signing key comes from: inline PEM (fixed), or a file re-read
+    whenever it changes (its modification time, inode or size), so every process that
+    reads the same mounted file signs with the newest key after a rotation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.inline = settings.signing_key
+        self.path: Path | None = None
+        self._generate = False
+        if not self.inline:
+            if settings.signing_key_file:
+                self.path = Path(settings.signing_key_file)
+            else:
+                self.path = Path(settings.instance_dir) / "signing_key.pem"
+                self._generate = True
+        self._embedded = settings.embedded
+        self._stamp: tuple[int, int, int] | None = None
+        self._signer: Signer | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> Signer:
+        with self._lock:
+            if self.path is None:
+                if self._signer is None:
+                    self._signer = signer_of(self.inline.encode())
+                return self._signer
+            if self._generate and not self.path.exists():
+                if not self._embedded:
+                    log.warning(
+                        "no ARCHIVE_SIGNING_KEY_FILE set: generated %s; processes on other "
+                        "hosts would sign with other keys — mount one key everywhere",
+                        self.path,
+                    )
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                write_secret_file(self.path, new_key_pem())
+            st = self.path.stat()
+            stamp = (st.st_mtime_ns, st.st_ino, st.st_size)
+            if self._signer is None or stamp != self._stamp:
+                self._signer = signer_of(self.path.read_bytes())
+                self._stamp = stamp
+            return self._signer
+
+    def replace(self, pem: str) -> None:
+        """Put a new key where this source reads it, atomically (0600): the rotation."""
+        if self.path is None:
+            raise ValueError("the signing key is inline (ARCHIVE_SIGNING_KEY); nothing to replace")
+        signer_of(pem.encode())  # refuse to install anything but an Ed25519 key
+        write_secret_file(self.path, pem)

@@ -44,6 +44,10 @@ class ItemResult:
     UNFINISHED = (PENDING, KEYS_DESTROYED)
 
 
+# A destruction record without a keep date is kept permanently (the default: 销毁清册 are
+# kept permanently); ARCHIVE_DESTRUCTION_RECORD_YEARS sets a keep date instead.
+PERMANENT = _t("record retention", "permanent")
+
 REVIEW_STATUSES = Vocabulary(
     "review status",
     [

@@ -10,7 +10,7 @@ untouched. Wrong roles get 403, wrong states 409, and the signed record verifies
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -261,7 +261,9 @@ def test_review_to_destruction_cycle(
     assert rec["place"] == "档案室 B1" and "cryptographic erase" in rec["method"]
     assert [a["by"] for a in rec["approvals"]] == ["olga", "leo"]
     assert all(len(i["sha256"]) == 64 and i["size"] > 0 for i in rec["items"])
-    assert rec["keep_until"] > date(TODAY.year + 29, 1, 1).isoformat()
+    # Kept permanently by default (销毁清册 永久保存): no keep date, said in both languages.
+    assert rec["keep_until"] is None
+    assert signed["kept"] == {"until": None, "label": "permanent", "label_zh": "永久"}
     assert rec["format"] == 2
     assert [(a["role"], a["department"]) for a in rec["approvals"]] == [
         ("operations_head", "OPS"),
