@@ -77,6 +77,7 @@ def main() -> None:
                     select(o.object_name, o.wrapped_key, o.sha256, o.size).order_by(o.id)
                 ).all()
             for name, key, sha256, size in objs:
+                assert key is not None
                 rt.vault.store.verify(name, key, sha256, size)
             return total / (time.perf_counter() - started) / 1e6
 

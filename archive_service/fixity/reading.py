@@ -47,27 +47,38 @@ def summary(session: Session, by: Caller, plan: Plan) -> dict[str, Any]:
     }
 
 
+def _owner(
+    what: str, document_id: int | None, version: int | None = None, rendition: str | None = None
+) -> dict[str, Any]:
+    return {"what": what, "document_id": document_id, "version": version, "rendition": rendition}
+
+
 def _belongs_to(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
     """What each object is: a version, a rendition or the text of which document."""
     found: dict[int, dict[str, Any]] = {}
     if not ids:
         return found
-    for r in session.execute(
+    renditions = session.execute(
         select(Rendition.stored_object_id, Rendition.document_id, Rendition.kind).where(
             Rendition.stored_object_id.in_(ids), Rendition.shares_original.is_(False)
         )
-    ).all():
-        found[r[0]] = {"what": "rendition", "document_id": r[1], "version": None, "rendition": r[2]}
-    for r in session.execute(
+    ).all()
+    for object_id, document_id, kind in renditions:
+        if object_id is not None:
+            found[object_id] = _owner("rendition", document_id, rendition=kind)
+    texts = session.execute(
         select(Document.text_object_id, Document.id).where(Document.text_object_id.in_(ids))
-    ).all():
-        found[r[0]] = {"what": "text", "document_id": r[1], "version": None, "rendition": None}
-    for r in session.execute(
+    ).all()
+    for object_id, document_id in texts:
+        if object_id is not None:
+            found[object_id] = _owner("text", document_id)
+    versions = session.execute(
         select(
             DocumentVersion.stored_object_id, DocumentVersion.document_id, DocumentVersion.number
         ).where(DocumentVersion.stored_object_id.in_(ids))
-    ).all():
-        found[r[0]] = {"what": "version", "document_id": r[1], "version": r[2], "rendition": None}
+    ).all()
+    for object_id, document_id, number in versions:
+        found[object_id] = _owner("version", document_id, version=number)
     return found
 
 
@@ -85,8 +96,7 @@ def _failure(f: FixityFailure, name: str, owner: dict[str, Any] | None) -> dict[
         "detail": f.detail,
         "repair": f.repair,
         "closed_at": f.closed_at.isoformat() if f.closed_at else None,
-        "belongs_to": owner
-        or {"what": "other", "document_id": None, "version": None, "rendition": None},
+        "belongs_to": owner or _owner("other", None),
     }
 
 
