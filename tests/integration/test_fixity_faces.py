@@ -158,3 +158,38 @@ def test_the_command_checks_all_or_a_sample_and_fails_while_failures_remain(
         assert event.actor == "operator"
     both = cli_env.invoke(main, ["storage", "fixity", "--all", "--sample", "1"])
     assert both.exit_code == 2
+
+
+def test_the_beat_runs_the_sweep_and_the_orphan_job_repairing_from_the_backup_folder(
+    rt: Any, tmp_path: Any
+) -> None:
+    from dataclasses import replace
+
+    from archive_service.fixity.sources import good_copies
+    from storage.backends.local import LocalStore
+    from workers import tasks
+    from workers.celery_app import make_celery
+    from workers.context import use_runtime
+
+    schedule = make_celery(replace(rt.settings, fixity_slice_minutes=5)).conf.beat_schedule
+    assert schedule["fixity-sweep"] == {"task": "workers.tasks.fixity_sweep", "schedule": 300.0}
+    assert schedule["clean-orphans"]["task"] == "workers.tasks.clean_orphans"
+    assert good_copies(rt.settings) is None  # no backup target
+    obj = put(rt, DATA)
+    backup = tmp_path / "backup"
+    copies = LocalStore(backup / "objects", fsync=False)
+    copies.ensure_ready()
+    with open(path_of(rt, obj), "rb") as original:
+        copies.put(obj.object_name, original)
+    flip_byte(rt, obj)
+    rt.settings = replace(rt.settings, backup_to=str(backup), fixity_mb_per_s=0)
+    assert isinstance(good_copies(rt.settings), LocalStore)
+    use_runtime(rt)
+    try:
+        swept = tasks.fixity_sweep()
+        assert (swept["checked"], swept["failed"], swept["repaired"]) == (1, 1, 1)
+        assert tasks.clean_orphans()["deleted"] == 0
+    finally:
+        use_runtime(None)
+    with rt.db.unit_of_work() as s:
+        assert b"".join(rt.vault.open(s.merge(obj))) == DATA
