@@ -117,6 +117,13 @@ class Settings:
     audit_tsa_url: str = ""  # RFC 3161 time-stamping authority, optional
     audit_tsa_ca_file: str = ""  # PEM roots the TSA's certificate must chain to
     audit_tsa_timeout_seconds: int = 10
+    # Fixity (docs/production.md): every object decrypted and held against its digest.
+    fixity_mb_per_s: int = 20  # read at most this fast (ciphertext); 0 = unlimited
+    fixity_period_days: int = 30  # the whole archive is checked once in this period
+    fixity_slice_minutes: int = 10  # the beat runs a slice this often, paced to the period
+    orphan_grace_hours: int = 24  # an object without a row this old is garbage, deleted
+    # Where backups go (a folder); the fixity repair takes good copies from its objects/.
+    backup_to: str = ""
     # Celery on Redis: a task a killed worker held is delivered again after this many seconds.
     broker_visibility_timeout: int = 3600
     broker_restore_seconds: int = 100  # how often a worker looks for such tasks (Redis)

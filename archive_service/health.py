@@ -53,6 +53,15 @@ def _extraction(rt: Runtime) -> dict[str, Any]:
     return {"ok": not failed.get(SANDBOX_START), "failed": failed}
 
 
+def _fixity(rt: Runtime) -> dict[str, Any]:
+    """Stored objects whose last check failed (the fixity page names them to auditors)."""
+    from archive_service.fixity.failures import count_open
+
+    with rt.db.read_only() as s:
+        still_open = count_open(s)
+    return {"ok": not still_open, "open_failures": still_open}
+
+
 CHECKS: dict[str, tuple[Check, bool]] = {
     # name: (check, required to serve)
     "database": (_database, True),
@@ -60,6 +69,7 @@ CHECKS: dict[str, tuple[Check, bool]] = {
     "broker": (_broker, False),
     "index": (_index, False),
     "extraction": (_extraction, False),
+    "fixity": (_fixity, False),
 }
 
 

@@ -88,6 +88,14 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "workers.tasks.purge_destruction_records",
                 "schedule": crontab(hour="3", minute="10"),
             },
+            "fixity-sweep": {
+                "task": "workers.tasks.fixity_sweep",
+                "schedule": 60.0 * max(1, settings.fixity_slice_minutes),
+            },
+            "clean-orphans": {
+                "task": "workers.tasks.clean_orphans",
+                "schedule": crontab(minute="53"),
+            },
             "verify-audit-chain": {
                 "task": "workers.tasks.verify_audit_chain",
                 "schedule": crontab(hour="2", minute="30"),

@@ -229,3 +229,32 @@ def check_repair() -> list[int]:
     from archive_service.checks.services import repair
 
     return repair(runtime().checking)
+
+
+# --- fixity (固定性检查) and orphans ---
+
+
+@celery.task(name="workers.tasks.fixity_sweep")
+def fixity_sweep() -> dict[str, Any]:
+    """A slice of the fixity sweep from its cursor, paced to finish the round in its
+    period; failures are recorded and repaired from the backup where it holds a copy."""
+    from archive_service.fixity.rules import Plan
+    from archive_service.fixity.services import Sweeper
+    from archive_service.fixity.sources import good_copies
+
+    rt = runtime()
+    sweeper = Sweeper(rt.db, rt.vault, Plan.from_settings(rt.settings), good_copies(rt.settings))
+    return sweeper.run_slice().as_dict()
+
+
+@celery.task(name="workers.tasks.clean_orphans")
+def clean_orphans() -> dict[str, int]:
+    """Hourly: objects without a row past the grace period go; rows without an object are
+    flagged as fixity failures."""
+    from datetime import timedelta
+
+    from archive_service.fixity.orphans import clean_orphans as clean
+
+    rt = runtime()
+    grace = timedelta(hours=max(1, rt.settings.orphan_grace_hours))
+    return clean(rt.db, rt.vault, grace).as_dict()

@@ -22,6 +22,7 @@ def register(app: APIFlask) -> None:
         checks,
         disposal,
         docs,
+        fixity,
         health,
         previews,
         viewing,
@@ -39,6 +40,7 @@ def register(app: APIFlask) -> None:
         changes,
         checks,
         disposal,
+        fixity,
         viewing,
     ):
         app.register_blueprint(module.bp)

@@ -1,4 +1,5 @@
-"""``archive keys …`` and ``archive storage …``: the master keyring and the object store."""
+"""``archive keys …`` and ``archive storage …``: the master keyring and the object store
+(its consistency and the fixity check)."""
 
 from __future__ import annotations
 
@@ -111,4 +112,53 @@ def storage_check() -> None:
         )
     )
     if not result.ok:
+        sys.exit(1)
+
+
+@storage.command("fixity")
+@click.option("--all", "everything", is_flag=True, help="Check every stored object (default).")
+@click.option("--sample", type=click.IntRange(min=1), help="Check N objects chosen at random.")
+@click.option(
+    "--mb-per-s",
+    type=click.IntRange(min=0),
+    help="Read at most this fast (default ARCHIVE_FIXITY_MB_PER_S; 0: unlimited).",
+)
+def storage_fixity(everything: bool, sample: int | None, mb_per_s: int | None) -> None:
+    """Decrypt stored objects and hold each against its recorded digest; repair from the
+    backup where it holds a good copy. Exit 1 while failures remain open."""
+    from dataclasses import replace
+
+    from archive_service.fixity import failures
+    from archive_service.fixity.rules import Plan
+    from archive_service.fixity.services import Sweeper
+    from archive_service.fixity.sources import good_copies
+    from archive_service.fixity.vocabulary import Found
+
+    if everything and sample:
+        raise click.UsageError("give --all or --sample N, not both")
+    rt = runtime()
+    plan = Plan.from_settings(rt.settings)
+    if mb_per_s is not None:
+        plan = replace(plan, mb_per_s=mb_per_s)
+    sweeper = Sweeper(
+        rt.db,
+        rt.vault,
+        plan,
+        good_copies(rt.settings),
+        actor=OPERATOR.actor,
+        found_by=Found.MANUAL,
+    )
+    result = sweeper.run_sample(sample) if sample else sweeper.run_all()
+    with rt.db.read_only() as s:
+        still_open = failures.count_open(s)
+    click.echo(
+        json.dumps(
+            {
+                **result.as_dict(),
+                "mb_per_s": round(result.mb_per_s, 1),
+                "open_failures": still_open,
+            }
+        )
+    )
+    if still_open:
         sys.exit(1)

@@ -6,7 +6,14 @@ decided; ``require`` raises instead. The rules live one file per area beside the
 the search index.
 """
 
-from archive_service.policy import access, accounts, archive, changes, disposal  # noqa: F401
+from archive_service.policy import (  # noqa: F401
+    access,
+    accounts,
+    archive,
+    changes,
+    disposal,
+    storage,
+)
 from archive_service.policy.archive import KNOWN_TO_CALLER
 from archive_service.policy.core import Caller, Decision, known_actions, may, require, rule
 from archive_service.policy.visibility import Visibility, visibility

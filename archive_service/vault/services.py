@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -171,6 +172,35 @@ def consistency(session: Session, vault: Vault) -> Consistency:
         rows_without_object=sorted(live - present),
         objects_without_row=sorted(present - known),
     )
+
+
+@dataclass
+class Garbage:
+    deleted: list[str] = field(default_factory=list)
+    young: list[str] = field(default_factory=list)  # without a row, but within the grace
+    rows_without_object: list[str] = field(default_factory=list)
+
+
+def collect_garbage(
+    session: Session, vault: Vault, grace: timedelta, now: datetime | None = None
+) -> Garbage:
+    """Delete the objects without a row written longer than ``grace`` ago: what a failed
+    transaction or an interrupted erase left. A younger one may be an upload whose row is
+    not committed yet, so it stays. Also names the live rows whose object is gone."""
+    found = consistency(session, vault)
+    cutoff = (now or utcnow()) - grace
+    garbage = Garbage(rows_without_object=found.rows_without_object)
+    for name in found.objects_without_row:
+        try:
+            written = vault.backend.stored_at(name)
+        except LookupError:  # gone meanwhile
+            continue
+        if written > cutoff:
+            garbage.young.append(name)
+            continue
+        vault.delete_object(name)
+        garbage.deleted.append(name)
+    return garbage
 
 
 def rewrap_all(db: Any, vault: Vault, batch: int = 500) -> int:

@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
         changes,
         checks,
         disposal,
+        fixity,
         home,
         search,
         viewing,
@@ -31,6 +32,7 @@ def register(app: Flask) -> None:
         changes,
         checks,
         disposal,
+        fixity,
         viewing,
     ):
         app.register_blueprint(module.bp)

@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from datetime import datetime
 
 from storage.streams import Readable
 
@@ -64,6 +65,11 @@ class ObjectStore(abc.ABC):
 
     @abc.abstractmethod
     def exists(self, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    def stored_at(self, name: str) -> datetime:
+        """When the object's current version was written (UTC): the orphan job spares
+        young objects, whose row may still be on its way. Raises `ObjectNotFound`."""
 
     @abc.abstractmethod
     def list_names(self) -> Iterator[str]:

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -111,6 +112,11 @@ class LocalStore(ObjectStore):
 
     def exists(self, name: str) -> bool:
         return self._path(name).is_file()
+
+    def stored_at(self, name: str) -> datetime:
+        path = self._path(name)
+        with _fs_errors("stat", name):
+            return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
     def list_names(self) -> Iterator[str]:
         try:

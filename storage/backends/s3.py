@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -218,6 +219,14 @@ class S3Store(ObjectStore):
         except ObjectNotFound:
             return False
         return True
+
+    def stored_at(self, name: str) -> datetime:
+        validate_name(name)
+        with self._errors("stat", name):
+            modified = self._client.stat_object(self.bucket, name).last_modified
+        if modified is None:  # every S3 answer carries Last-Modified; be safe anyway
+            raise StoreUnavailable(f"{self._where}: no modification time for {name}")
+        return modified if modified.tzinfo else modified.replace(tzinfo=UTC)
 
     def _names(self, versions: bool) -> Iterator[str]:
         previous = None

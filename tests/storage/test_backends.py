@@ -72,6 +72,18 @@ class BackendContract:
             store.get_range(name, 0, 10)
         assert store.delete(name) == []
 
+    def test_stored_at_says_when_the_object_was_written(self, store: ObjectStore) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        name = new_object_name()
+        before = datetime.now(UTC) - timedelta(seconds=5)  # S3 keeps whole seconds
+        store.put(name, io.BytesIO(b"x"))
+        written = store.stored_at(name)
+        assert written.tzinfo is not None
+        assert before <= written <= datetime.now(UTC) + timedelta(seconds=5)
+        with pytest.raises(ObjectNotFound):
+            store.stored_at(new_object_name())
+
     def test_delete_and_list(self, store: ObjectStore) -> None:
         names = sorted(new_object_name() for _ in range(3))
         for n in names:
