@@ -28,6 +28,7 @@ from archive_service.config import Settings
 from archive_service.instance import ensure_instance
 from archive_service.migrate import upgrade
 from archive_service.runtime import build_runtime
+from storage.keyring import Keyring
 from tests.conftest import CHEAP_HASHING, PG_BASE_URL, People, _pg_reachable, unavailable
 from tests.integration.backup_drill import PASSPHRASE, Drill, before_backup, organisation
 from tests.storage.conftest import moto_endpoint  # noqa: F401
@@ -174,6 +175,8 @@ def test_drill_on_postgresql_and_s3(
         backup_passphrase=PASSPHRASE,
         **CHEAP_HASHING,
     ).with_defaults()
+    ensure_instance(settings)
+    Keyring.generate().save(settings.keyring_file)  # production mounts one
     upgrade(url)
     rt = connect(build_runtime(settings))
     rt.vault.backend.ensure_ready()
