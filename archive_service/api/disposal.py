@@ -85,6 +85,15 @@ class DestructionItemOut(Out):
     result = String(allow_none=True)
 
 
+class JournalOut(Out):
+    """The destruction's entry in the backup journal; ``backup_horizon``: the day by which
+    the last backup still holding its keys expires (备份保留期限)."""
+
+    written_at = String(allow_none=True)
+    error = String(allow_none=True)
+    backup_horizon = String(allow_none=True)
+
+
 class DestructionOut(Out):
     """A destruction application (销毁申请), its approvals and its items."""
 
@@ -98,6 +107,7 @@ class DestructionOut(Out):
     place = String(allow_none=True)
     failure = String(allow_none=True)
     approval_steps = List(Nested(StepOut))
+    journal = Nested(JournalOut)
     items = List(Nested(DestructionItemOut))
 
 
@@ -114,6 +124,7 @@ class SignedRecordOut(Out):
     key_id = String()
     public_key = String()
     algorithm = String()
+    backup = Nested(JournalOut)
 
 
 class RecordCheckOut(Out):

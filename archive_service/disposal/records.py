@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from archive_service.audit.services import record
 from archive_service.disposal.models import Destruction
 from archive_service.disposal.reviews import one
+from archive_service.disposal.serializers import backup_dict
 from archive_service.disposal.signing import Signer, verify
 from archive_service.disposal.vocabulary import DestructionStatus
 from archive_service.errors import Conflict
@@ -112,6 +113,8 @@ def signed(signer: Signer, dest: Destruction) -> dict[str, Any]:
         "key_id": dest.signing_key_id,
         "public_key": signer.public_pem,
         "algorithm": SIGNATURE_ALGORITHM,
+        # Not signed (it changes after signing): the backup journal and horizon.
+        "backup": backup_dict(dest),
     }
 
 
