@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
@@ -63,12 +64,13 @@ def _run(argv: list[str], env: dict[str, str]) -> None:
         raise DatabaseCopyFailed(f"{argv[0]} failed: {done.stderr.strip()[-2000:]}")
 
 
-def _read_state(cursor: sqlite3.Cursor | object, info: DumpInfo) -> DumpInfo:
-    cur = cursor
-    cur.execute(_OBJECTS)  # type: ignore[attr-defined]
-    info.objects = {str(n): int(s) for n, s in cur.fetchall()}  # type: ignore[attr-defined]
-    cur.execute(_HEAD)  # type: ignore[attr-defined]
-    row = cur.fetchone()  # type: ignore[attr-defined]
+def _read_state(cursor: Any, info: DumpInfo) -> DumpInfo:
+    """The live objects and the chain's head, as the copy's state holds them (a DB-API
+    cursor of sqlite3 or psycopg)."""
+    cursor.execute(_OBJECTS)
+    info.objects = {str(n): int(s) for n, s in cursor.fetchall()}
+    cursor.execute(_HEAD)
+    row = cursor.fetchone()
     info.last_seq = int(row[0]) if row else 0
     return info
 
@@ -130,7 +132,13 @@ def load(url: str, dump_file: Path, kind: str) -> None:
         return
     uri, env = _libpq(url)
     _run(
-        ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", f"--dbname={uri}",
-         str(dump_file)],
+        [
+            "pg_restore",
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            f"--dbname={uri}",
+            str(dump_file),
+        ],
         env,
     )

@@ -191,6 +191,4 @@ def sweep(rt: Any, target: Target | None = None) -> list[int]:
         return []
     with rt.db.unit_of_work() as s:
         owed = unjournaled(s)
-    return [
-        did for did in owed if journal_destruction(rt.db, rt.signer, target, rt.settings, did)
-    ]
+    return [did for did in owed if journal_destruction(rt.db, rt.signer, target, rt.settings, did)]

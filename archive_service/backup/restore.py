@@ -122,7 +122,9 @@ def restore(
     return result
 
 
-def _copy_objects_back(settings: Settings, target: Target, work: Path, result: RestoreResult) -> None:
+def _copy_objects_back(
+    settings: Settings, target: Target, work: Path, result: RestoreResult
+) -> None:
     import json
 
     listed: dict[str, list[Any]] = json.loads((work / v.OBJECT_LIST).read_bytes())
@@ -137,7 +139,9 @@ def _copy_objects_back(settings: Settings, target: Target, work: Path, result: R
         result.objects += 1
 
 
-def _finish(settings: Settings, target: Target, sealed: dict[str, str], result: RestoreResult) -> None:
+def _finish(
+    settings: Settings, target: Target, sealed: dict[str, str], result: RestoreResult
+) -> None:
     from archive_service.backup.services import signing_public_key
     from archive_service.indexing.maintenance import reindex
     from archive_service.runtime import build_runtime
@@ -212,4 +216,3 @@ def _reapply(rt: Any, entry: journal.JournalEntry) -> int | None:
     for name in set(names):  # keys are gone (committed): now the stored versions
         rt.vault.delete_object(name)
     return erased if changed else None
-

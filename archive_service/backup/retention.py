@@ -41,9 +41,7 @@ def expires_by(taken: date, daily: int, weekly: int) -> date:
     return taken + timedelta(days=max(daily, 0)) + timedelta(weeks=max(weekly, 0) + 1)
 
 
-def horizon(
-    snapshots: Iterable[datetime], completed: datetime, daily: int, weekly: int
-) -> date:
+def horizon(snapshots: Iterable[datetime], completed: datetime, daily: int, weekly: int) -> date:
     """By when the last backup holding keys destroyed at ``completed`` is gone: the newest
     snapshot taken before it expires; the day itself when no backup holds them."""
     before = [s for s in snapshots if s < completed]

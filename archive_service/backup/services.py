@@ -288,7 +288,7 @@ def verify(
     else:
         trusted_pem = m.public_key
         result.signature = "the key named in the manifest only (give the passphrase to check it)"
-    if not m.signed_by(trusted_pem):
+    if not trusted_pem or not m.signed_by(trusted_pem):
         raise BadBackup(f"snapshot {m.stamp}: the manifest's signature is not valid")
     listed: dict[str, list[Any]] = json.loads((work_dir / v.OBJECT_LIST).read_bytes())
     destroyed = journal.destroyed_objects(target)

@@ -276,7 +276,9 @@ def open_target(settings: Settings, to: str | None = None) -> Target | None:
         if not url.netloc:
             raise TargetError(f"{where}: name a bucket (s3://bucket/prefix)")
         prefix = url.path.strip("/")
-        secure = settings.s3_secure if settings.backup_s3_secure is None else settings.backup_s3_secure
+        secure = (
+            settings.s3_secure if settings.backup_s3_secure is None else settings.backup_s3_secure
+        )
         return S3Target(
             S3Place(
                 endpoint=settings.backup_s3_endpoint or settings.s3_endpoint,

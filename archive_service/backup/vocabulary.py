@@ -26,4 +26,5 @@ class BackupEvent:
     RESTORED = "backup.restored"
     REAPPLIED = "backup.destruction_reapplied"
 
+
 JOURNAL_DIR = "journal/"

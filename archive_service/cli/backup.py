@@ -40,10 +40,10 @@ def backup(ctx: click.Context, to: str | None) -> None:
     """Back up the database, the objects and the sealed keys (备份), or a subcommand."""
     if ctx.invoked_subcommand is not None:
         return
+    from archive_service.backup.database import DatabaseCopyFailed
     from archive_service.backup.manifest import BadBackup
     from archive_service.backup.sealing import WrongPassphrase
     from archive_service.backup.services import backup_now
-    from archive_service.backup.database import DatabaseCopyFailed
     from archive_service.cli.common import runtime
 
     rt = runtime()
@@ -116,7 +116,9 @@ def backup_journal() -> None:
 
 
 @click.command("restore")
-@click.option("--from", "where", help="A folder or s3://bucket/prefix (default: ARCHIVE_BACKUP_TO).")
+@click.option(
+    "--from", "where", help="A folder or s3://bucket/prefix (default: ARCHIVE_BACKUP_TO)."
+)
 @click.option("--snapshot", "stamp", help="A snapshot's stamp (default: the newest complete).")
 def restore(where: str | None, stamp: str | None) -> None:
     """Restore a backup onto an EMPTY instance (恢复), then re-apply later destructions."""

@@ -86,7 +86,9 @@ class Drill:
 
     def destroy(self, rid: int, doc_ids: list[int]) -> int:
         c, h = self.client, self.h
-        assert c.post(f"/api/v1/retention-reviews/{rid}/confirm", headers=h["olga"]).status_code == 200
+        assert (
+            c.post(f"/api/v1/retention-reviews/{rid}/confirm", headers=h["olga"]).status_code == 200
+        )
         for doc in doc_ids:
             resp = c.post(
                 f"/api/v1/retention-reviews/{rid}/items/{doc}/appraisal",

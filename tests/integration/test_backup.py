@@ -107,8 +107,10 @@ def test_verify_detects_a_tampered_part(inst: Runtime, made: str, tmp_path: Path
     out = CliRunner().invoke(
         main,
         ["backup", "verify", str(target.root)],
-        env={"ARCHIVE_INSTANCE_DIR": str(inst.settings.instance_dir),
-             "ARCHIVE_BACKUP_PASSPHRASE": PASSPHRASE},
+        env={
+            "ARCHIVE_INSTANCE_DIR": str(inst.settings.instance_dir),
+            "ARCHIVE_BACKUP_PASSPHRASE": PASSPHRASE,
+        },
     )
     assert out.exit_code == 1 and "altered" in out.output
 
@@ -138,9 +140,7 @@ def test_a_forged_manifest_is_refused(inst: Runtime, made: str, tmp_path: Path) 
 def test_an_interrupted_backup_is_never_trusted(inst: Runtime, made: str, tmp_path: Path) -> None:
     target = _target(inst)
     # A backup killed before its manifest: every part there, but no manifest.
-    os.rename(
-        target.root / snapshot_dir(made) / v.MANIFEST, target.root / "manifest.kept-aside"
-    )
+    os.rename(target.root / snapshot_dir(made) / v.MANIFEST, target.root / "manifest.kept-aside")
     assert snapshots(target) == ([], [made])
     with pytest.raises(BadBackup, match="no complete backup"):
         _verify(target, tmp_path)
