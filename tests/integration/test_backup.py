@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +219,28 @@ def test_the_journal_survives_a_target_that_is_down(tmp_path: Path) -> None:
         assert journal["backup_horizon"]  # no backup held the keys: the day itself
     finally:
         rt.close()
+
+
+def test_old_snapshots_are_pruned_with_the_objects_only_they_listed(
+    inst: Runtime, tmp_path: Path
+) -> None:
+    import io
+    from dataclasses import replace
+
+    import time_machine
+
+    from archive_service.db import utcnow
+
+    _document(inst, "一")
+    with time_machine.travel(utcnow() - timedelta(days=30), tick=True):
+        old = backup_now(inst)
+    assert old is not None
+    target = _target(inst)
+    stray = "ab" * 16  # an object no snapshot lists (a killed backup's, say)
+    target.objects().put(stray, io.BytesIO(b"ciphertext"), 10)
+    inst.settings = replace(inst.settings, backup_keep_daily=1, backup_keep_weekly=0)
+    new = backup_now(inst)
+    assert new is not None and new.pruned == [old.stamp]
+    assert snapshots(target) == ([new.stamp], [])
+    assert not target.objects().exists(stray)
+    assert _verify(target, tmp_path, deep=True).ok
