@@ -126,17 +126,24 @@ def _copy_objects_back(
     settings: Settings, target: Target, work: Path, result: RestoreResult
 ) -> None:
     import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from archive_service.backup.services import COPY_THREADS
 
     listed: dict[str, list[Any]] = json.loads((work / v.OBJECT_LIST).read_bytes())
     source, dest = target.objects(), build_backend(settings)
     dest.ensure_ready()
     present = set(source.list_names())
-    for name in sorted(listed):
-        if name not in present:
-            continue  # destroyed since (verify held it against the journal)
+    # Those not there were destroyed since (verify held them against the journal).
+    names = [n for n in sorted(listed) if n in present]
+
+    def copy(name: str) -> None:
         with source.get(name) as body:
             dest.put(name, body, int(listed[name][0]))
-        result.objects += 1
+
+    with ThreadPoolExecutor(COPY_THREADS) as pool:
+        for _ in pool.map(copy, names):
+            result.objects += 1
 
 
 def _finish(

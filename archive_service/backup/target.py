@@ -201,7 +201,7 @@ class S3Target(Target):
                 bucket=p.bucket,
                 secure=p.secure,
                 prefix=p.prefix + OBJECTS,
-                max_connections=4,
+                max_connections=8,  # services.COPY_THREADS
             )
         )
 
