@@ -244,3 +244,50 @@ def test_old_snapshots_are_pruned_with_the_objects_only_they_listed(
     assert snapshots(target) == ([new.stamp], [])
     assert not target.objects().exists(stray)
     assert _verify(target, tmp_path, deep=True).ok
+
+
+def test_a_backup_killed_mid_way_is_incomplete_and_the_next_one_completes(
+    inst: Runtime, tmp_path: Path
+) -> None:
+    """SIGKILL the ``archive backup`` process while it copies objects: no manifest, so
+    nothing trusts it; the next backup completes, copying only what is still missing."""
+    import io
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with inst.db.unit_of_work() as s:
+        for n in range(300):
+            inst.vault.put(s, io.BytesIO(os.urandom(4096) + bytes([n % 256])))
+    target = _target(inst)
+    env = {
+        **os.environ,
+        "ARCHIVE_INSTANCE_DIR": str(inst.settings.instance_dir),
+        "ARCHIVE_BACKUP_TO": str(target.root),
+        "ARCHIVE_BACKUP_PASSPHRASE": PASSPHRASE,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    proc = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+        [sys.executable, "-m", "archive_service.cli", "backup"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    objects = target.root / "objects"
+    while not (objects.is_dir() and any(objects.rglob("*"))):
+        assert proc.poll() is None, "the backup ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    complete, incomplete = snapshots(target)
+    assert complete == [] and len(incomplete) == 1
+    with pytest.raises(BadBackup, match="no complete backup"):
+        _verify(target, tmp_path)
+    copied_before = len(list(target.objects().list_names()))
+    result = backup_now(inst)
+    assert result is not None
+    assert result.copied == result.objects - copied_before
+    assert _verify(target, tmp_path, deep=True).ok
