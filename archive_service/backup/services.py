@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -148,10 +149,15 @@ def _anchor_lines(anchor: Anchor, last_seq: int) -> list[str]:
 
 
 def new_stamp(target: Target) -> str:
-    stamp = utcnow().strftime(v.STAMP_FORMAT)
-    if target.list(snapshot_dir(stamp)):
-        raise BadBackup(f"a snapshot {stamp} is already being written; try again in a second")
-    return stamp
+    """The new snapshot's UTC stamp (to the second), one no snapshot has used yet: if an
+    interrupted one holds this second, the next second."""
+    for _ in range(3):
+        now = utcnow()
+        stamp = now.strftime(v.STAMP_FORMAT)
+        if not target.list(snapshot_dir(stamp)):
+            return stamp
+        time.sleep(1.0 - now.microsecond / 1e6)
+    raise BadBackup("another backup is being written to this target now; try again later")
 
 
 def backup(
