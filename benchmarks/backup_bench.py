@@ -125,7 +125,8 @@ def main() -> None:
         print(f"  incremental / full               {incr / full * 100:8.1f} %      (target <= 5 %)")
         print(f"  restore                          {mib / rest:8.1f} MiB/s   ({rest:.1f} s)")
         copied = (getattr(first, "copied", None), getattr(second, "copied", None))
-        print(f"  copied: full {copied[0]}, incremental {copied[1]}; ok: {result.ok}")
+        restored = getattr(result, "ok", None)
+        print(f"  copied: full {copied[0]}, incremental {copied[1]}; restored: {restored}")
         del total
     finally:
         if not args.dir:
