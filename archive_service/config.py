@@ -122,8 +122,18 @@ class Settings:
     fixity_period_days: int = 30  # the whole archive is checked once in this period
     fixity_slice_minutes: int = 10  # the beat runs a slice this often, paced to the period
     orphan_grace_hours: int = 24  # an object without a row this old is garbage, deleted
-    # Where backups go (a folder); the fixity repair takes good copies from its objects/.
+    # Backup and restore (docs/production.md): a folder or s3://bucket/prefix; its S3
+    # endpoint and keys default to the document store's. The fixity repair takes good
+    # copies from its objects/.
     backup_to: str = ""
+    backup_passphrase: str = ""  # seals the keys in every backup (scrypt + AES-GCM)
+    backup_s3_endpoint: str = ""
+    backup_s3_access_key: str = ""
+    backup_s3_secret_key: str = ""
+    backup_s3_secure: bool | None = None  # None: as ARCHIVE_S3_SECURE
+    backup_keep_daily: int = 7  # snapshots kept: the newest of each of the last N days ...
+    backup_keep_weekly: int = 4  # ... and of each of the M weeks before them
+    backup_schedule: str = "24h"  # how often the beat backs up ("30m", "6h", "off")
     # Celery on Redis: a task a killed worker held is delivered again after this many seconds.
     broker_visibility_timeout: int = 3600
     broker_restore_seconds: int = 100  # how often a worker looks for such tasks (Redis)
@@ -151,7 +161,7 @@ class Settings:
             default = f.default
             if f.name == "instance_dir":
                 values[f.name] = Path(raw)
-            elif isinstance(default, bool) or f.name == "secure_cookies":
+            elif isinstance(default, bool) or f.name in ("secure_cookies", "backup_s3_secure"):
                 values[f.name] = _as_bool(raw)
             elif isinstance(default, int):
                 values[f.name] = int(raw)

@@ -100,9 +100,25 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "workers.tasks.verify_audit_chain",
                 "schedule": crontab(hour="2", minute="30"),
             },
+            **_backup_schedule(settings),
         },
     )
     return app
+
+
+def _backup_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Backups on ARCHIVE_BACKUP_SCHEDULE and the journal sweep, when a target is set."""
+    from archive_service.backup.retention import interval_seconds
+
+    if not settings.backup_to:
+        return {}
+    out: dict[str, dict[str, Any]] = {
+        "backup-journal-sweep": {"task": "workers.tasks.journal_sweep", "schedule": 300.0}
+    }
+    every = interval_seconds(settings.backup_schedule)
+    if every is not None:
+        out["backup"] = {"task": "workers.tasks.backup", "schedule": every}
+    return out
 
 
 class CelerySender:

@@ -258,3 +258,39 @@ def clean_orphans() -> dict[str, int]:
     rt = runtime()
     grace = timedelta(hours=max(1, rt.settings.orphan_grace_hours))
     return clean(rt.db, rt.vault, grace).as_dict()
+
+
+# --- backups (archive_service/backup/) ---
+
+
+@celery.task(name="workers.tasks.journal_destruction")
+def journal_destruction(destruction_id: int) -> bool:
+    """After a destruction completes: its entry in the backup target's journal (a failure
+    is kept on the destruction; the sweep retries)."""
+    from archive_service.backup.journal import journal_destruction as write
+    from archive_service.backup.target import open_target
+
+    rt = runtime()
+    try:
+        target = open_target(rt.settings)
+    except Exception:  # noqa: BLE001 - a misnamed target: the sweep reports it
+        log.exception("backup target unusable")
+        return False
+    return write(rt.db, rt.signer, target, rt.settings, destruction_id)
+
+
+@celery.task(name="workers.tasks.journal_sweep")
+def journal_sweep() -> list[int]:
+    """Every few minutes: journal entries a failed write still owes."""
+    from archive_service.backup.journal import sweep
+
+    return sweep(runtime())
+
+
+@celery.task(name="workers.tasks.backup", acks_late=True)
+def backup() -> dict[str, Any] | None:
+    """On ARCHIVE_BACKUP_SCHEDULE: a backup to ARCHIVE_BACKUP_TO, then old ones pruned."""
+    from archive_service.backup.services import backup_now
+
+    result = backup_now(runtime())
+    return result.as_dict() if result else None

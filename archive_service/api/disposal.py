@@ -85,6 +85,15 @@ class DestructionItemOut(Out):
     result = String(allow_none=True)
 
 
+class JournalOut(Out):
+    """The destruction's entry in the backup journal; ``backup_horizon``: the day by which
+    the last backup still holding its keys expires (备份保留期限)."""
+
+    written_at = String(allow_none=True)
+    error = String(allow_none=True)
+    backup_horizon = String(allow_none=True)
+
+
 class DestructionOut(Out):
     """A destruction application (销毁申请), its approvals and its items."""
 
@@ -98,6 +107,7 @@ class DestructionOut(Out):
     place = String(allow_none=True)
     failure = String(allow_none=True)
     approval_steps = List(Nested(StepOut))
+    journal = Nested(JournalOut)
     items = List(Nested(DestructionItemOut))
 
 
@@ -123,6 +133,7 @@ class SignedRecordOut(Out):
     public_key = String(allow_none=True, metadata={"description": "the key that signed it"})
     algorithm = String()
     kept = Nested(KeptOut)
+    backup = Nested(JournalOut)
 
 
 class RecordCheckOut(Out):

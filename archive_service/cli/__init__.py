@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from archive_service.cli import keys, records, search, start, users
+from archive_service.cli import backup, keys, records, search, start, users
 
 
 @click.group()
@@ -23,5 +23,7 @@ for command in (
     search.search,
     records.destruction,
     records.audit_group,
+    backup.backup,
+    backup.restore,
 ):
     main.add_command(command)

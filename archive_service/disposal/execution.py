@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from archive_service import jobs
 from archive_service.archive.models import Document, DocumentStatus, Rendition
 from archive_service.archive.retention import add_years
 from archive_service.audit.services import Actor, record
@@ -42,7 +43,7 @@ class Execution:
     pace_seconds: float = 0.0  # pause between items, to spare a shared object store
 
 
-def _objects_of(session: Session, doc: Document) -> list[StoredObject]:
+def objects_of(session: Session, doc: Document) -> list[StoredObject]:
     """Every stored object that holds this document's content: versions and renditions
     (the text, and each version's preview and thumbnail)."""
     ids = [v.stored_object_id for v in doc.versions]
@@ -55,6 +56,21 @@ def _objects_of(session: Session, doc: Document) -> list[StoredObject]:
     return list(
         session.execute(select(StoredObject).where(StoredObject.id.in_(ids))).scalars().all()
     )
+
+
+def erase_document(
+    session: Session, vault: Vault, doc: Document, destruction_id: int, at: datetime | None = None
+) -> list[str]:
+    """Cryptographic erase of one document (its objects' keys go, a tombstone stays) in the
+    caller's transaction; returns the object names whose stored versions must be deleted
+    once it commits. Also what a restore re-applies from the destruction journal."""
+    objects = objects_of(session, doc)
+    for obj in objects:
+        vault.destroy_key(session, obj)
+    doc.status, doc.destroyed_at = DocumentStatus.DESTROYED, at or utcnow()
+    doc.destruction_ref, doc.disposal_date = f"D{destruction_id}", None
+    remove_later(session, [doc.id])  # leaves the search index once this commits
+    return [o.object_name for o in objects]
 
 
 def _lock_item(session: Session, item_id: int) -> DestructionItem:
@@ -96,11 +112,7 @@ def _destroy_keys(session: Session, vault: Vault, item_id: int, destruction_id: 
                 reason=skip,
             )
             return []
-        for obj in _objects_of(session, doc):
-            vault.destroy_key(session, obj)
-        doc.status, doc.destroyed_at = DocumentStatus.DESTROYED, utcnow()
-        doc.destruction_ref, doc.disposal_date = f"D{destruction_id}", None
-        remove_later(session, [doc.id])  # leaves the search index once this commits
+        erase_document(session, vault, doc, destruction_id)
         item.result = ItemResult.KEYS_DESTROYED
         record(
             session,
@@ -111,7 +123,7 @@ def _destroy_keys(session: Session, vault: Vault, item_id: int, destruction_id: 
             destruction_id=destruction_id,
             archive_number=doc.archive_number,
         )
-    return [o.object_name for o in _objects_of(session, doc)]
+    return [o.object_name for o in objects_of(session, doc)]
 
 
 def _finish_item(session: Session, item_id: int, destruction_id: int, deleted: int) -> None:
@@ -197,6 +209,9 @@ def _complete(db: Database, signer: Signer, destruction_id: int, how: Execution)
             destroyed=sum(1 for i in dest.items if i.result == ItemResult.DESTROYED),
             signature_key=signer.key_id,
         )
+        # The backup target's destruction journal learns of it after commit (retried by a
+        # sweep if the target is down: the destruction itself stands either way).
+        jobs.later(s, "journal_destruction", dest.id)
         return dest
 
 

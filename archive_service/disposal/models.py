@@ -78,6 +78,11 @@ class Destruction(Base):
     signature: Mapped[str | None] = mapped_column(Text)  # Ed25519 over the canonical record
     signing_key_id: Mapped[str | None] = mapped_column(String(64))
     record_format: Mapped[int] = mapped_column(Integer, default=RECORD_FORMAT)
+    # Backups (archive_service/backup/): by when the last backup still holding the destroyed
+    # keys expires, and the entry in the backup target's destruction journal.
+    backup_horizon: Mapped[date | None] = mapped_column(Date)
+    journaled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    journal_error: Mapped[str | None] = mapped_column(String(1000))
 
     applicant: Mapped[User | None] = relationship(foreign_keys=[applicant_id], lazy="joined")
     executor: Mapped[User | None] = relationship(foreign_keys=[executor_id], lazy="joined")

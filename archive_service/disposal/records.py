@@ -20,6 +20,7 @@ from archive_service.checks.vocabulary import chinese
 from archive_service.disposal import keys
 from archive_service.disposal.models import Destruction
 from archive_service.disposal.reviews import one
+from archive_service.disposal.serializers import backup_dict
 from archive_service.disposal.signing import Signer, verify
 from archive_service.disposal.vocabulary import PERMANENT, DestructionStatus
 from archive_service.errors import Conflict
@@ -116,6 +117,8 @@ def signed(session: Session, signer: Signer, dest: Destruction) -> dict[str, Any
         "public_key": keys.public_key_of(session, dest.signing_key_id, signer),
         "algorithm": SIGNATURE_ALGORITHM,
         "kept": kept_words(dest),
+        # Not signed (it changes after signing): the backup journal and horizon.
+        "backup": backup_dict(dest),
     }
 
 

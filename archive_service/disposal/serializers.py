@@ -48,6 +48,7 @@ def destruction_dict(dest: Destruction) -> dict[str, Any]:
         "place": dest.place,
         "failure": dest.failure,
         "approval_steps": steps_dict(dest.steps),
+        "journal": backup_dict(dest),
         "items": [
             {
                 "document_id": i.document_id,
@@ -60,4 +61,14 @@ def destruction_dict(dest: Destruction) -> dict[str, Any]:
             }
             for i in dest.items
         ],
+    }
+
+
+def backup_dict(dest: Destruction) -> dict[str, Any]:
+    """Where the destruction stands with backups: its entry in the backup target's
+    destruction journal, and by when the last backup still holding its keys expires."""
+    return {
+        "written_at": dest.journaled_at.isoformat() if dest.journaled_at else None,
+        "error": dest.journal_error,
+        "backup_horizon": dest.backup_horizon.isoformat() if dest.backup_horizon else None,
     }

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from archive_service.accounts.users import active_holders
 from archive_service.disposal import destructions, records, reviews
+from archive_service.disposal.serializers import backup_dict
 from archive_service.disposal.vocabulary import DestructionStatus
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
@@ -131,6 +132,7 @@ def destruction(destruction_id: int) -> Any:
     return render_template(
         "disposal/destruction.html",
         dest=dest,
+        journal=backup_dict(dest),
         may_decide=bool(
             dest.status == DestructionStatus.PENDING
             and step

@@ -58,6 +58,9 @@ class S3Config:
     retries: int = 2
     cert_check: bool = True
     ca_certs: str | None = None
+    # Keys are ``prefix + name``: several stores may share a bucket (a backup target's
+    # ``<prefix>/objects/``); names listed are those under the prefix, without it.
+    prefix: str = ""
 
 
 class _Response:
@@ -81,6 +84,7 @@ class S3Store(ObjectStore):
             raise ValueError("S3 part size must be at least 5 MiB")
         self.config = config
         self.bucket = config.bucket
+        self.prefix = config.prefix
         self._where = f"S3 store {endpoint}/{config.bucket}"
         self._http = urllib3.PoolManager(
             maxsize=config.max_connections,
@@ -105,6 +109,9 @@ class S3Store(ObjectStore):
 
     def __repr__(self) -> str:
         return f"S3Store({self._where!r})"
+
+    def _key(self, name: str) -> str:
+        return self.prefix + validate_name(name)
 
     @contextlib.contextmanager
     def _errors(self, action: str, name: str | None = None) -> Iterator[None]:
@@ -134,11 +141,11 @@ class S3Store(ObjectStore):
     # -- ObjectStore --------------------------------------------------------------
 
     def put(self, name: str, reader: Readable, length: int | None = None) -> None:
-        validate_name(name)
+        key = self._key(name)
         with self._errors("upload", name):
             self._client.put_object(
                 self.bucket,
-                name,
+                key,
                 ExactReader(reader),  # type: ignore[arg-type]  # minio wants BinaryIO
                 length=-1 if length is None else length,
                 part_size=self.config.part_size,
@@ -147,9 +154,9 @@ class S3Store(ObjectStore):
 
     @contextlib.contextmanager
     def _get(self, name: str) -> Iterator[Readable]:
-        validate_name(name)
+        key = self._key(name)
         with self._errors("download", name):
-            response = self._client.get_object(self.bucket, name)
+            response = self._client.get_object(self.bucket, key)
         try:
             yield _Response(self, name, response)
         finally:
@@ -160,14 +167,14 @@ class S3Store(ObjectStore):
         return self._get(validate_name(name))
 
     def get_range(self, name: str, offset: int, length: int) -> bytes:
-        validate_name(name)
+        key = self._key(name)
         if offset < 0 or length < 0:
             raise ValueError("offset and length must be >= 0")
         if length == 0:
             return b""  # minio reads "length 0" as "to the end"
         try:
             with self._errors("read", name):
-                response = self._client.get_object(self.bucket, name, offset, length)
+                response = self._client.get_object(self.bucket, key, offset, length)
         except StoreUnavailable as exc:
             if isinstance(exc.__cause__, S3Error) and exc.__cause__.code == "InvalidRange":
                 return b""  # offset at or past the end
@@ -181,11 +188,12 @@ class S3Store(ObjectStore):
     def _versions(self, name: str) -> list[tuple[str, bool]] | None:
         """(version id, is delete marker) of every version, or None if the
         server cannot list versions."""
+        key = self._key(name)
         try:
             return [
                 (obj.version_id or "null", obj.is_delete_marker)
-                for obj in self._client.list_objects(self.bucket, prefix=name, include_version=True)
-                if obj.object_name == name
+                for obj in self._client.list_objects(self.bucket, prefix=key, include_version=True)
+                if obj.object_name == key
             ]
         except S3Error as exc:
             if exc.code in _UNSUPPORTED:
@@ -201,21 +209,21 @@ class S3Store(ObjectStore):
                 versions = self._versions(name)
                 if versions is None:  # no versioning support: one plain delete
                     if self.exists(name):
-                        self._client.remove_object(self.bucket, name)
+                        self._client.remove_object(self.bucket, self._key(name))
                         deleted.append("null")
                     return deleted
                 if not versions:
                     return deleted
                 for version_id, _marker in versions:
-                    self._client.remove_object(self.bucket, name, version_id=version_id)
+                    self._client.remove_object(self.bucket, self._key(name), version_id=version_id)
                     deleted.append(version_id)
         raise StoreUnavailable(f"{self._where}: versions of {name} keep reappearing")
 
     def exists(self, name: str) -> bool:
-        validate_name(name)
+        key = self._key(name)
         try:
             with self._errors("stat", name):
-                self._client.stat_object(self.bucket, name)
+                self._client.stat_object(self.bucket, key)
         except ObjectNotFound:
             return False
         return True
@@ -230,10 +238,14 @@ class S3Store(ObjectStore):
 
     def _names(self, versions: bool) -> Iterator[str]:
         previous = None
-        for obj in self._client.list_objects(self.bucket, recursive=True, include_version=versions):
-            name = obj.object_name
-            if name and name != previous:  # versions of a key are listed together
-                previous = name
+        listing = self._client.list_objects(
+            self.bucket, prefix=self.prefix or None, recursive=True, include_version=versions
+        )
+        for obj in listing:
+            key = obj.object_name
+            if key and key != previous:  # versions of a key are listed together
+                previous = key
+                name = key[len(self.prefix) :]
                 with contextlib.suppress(ValueError):
                     yield validate_name(name)
 

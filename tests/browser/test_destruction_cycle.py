@@ -94,7 +94,10 @@ def test_review_to_destruction_in_the_browser(
 
     auditor = sign_in(browser, base, "audrey", PASSWORD)
     auditor.goto(destruction_url)
+    # No backup target here: the page says the destruction is in no backup journal yet.
+    expect(auditor.locator("#backup-horizon")).to_contain_text("尚未写入备份销毁日志")
     auditor.click("#record-link")
+    expect(auditor.locator("#backup-horizon")).to_contain_text("尚未写入备份销毁日志")
     for number in numbers:
         expect(auditor.locator("table.grid")).to_contain_text(number)
     expect(auditor.locator("dl.facts")).to_contain_text("总部档案室")

@@ -317,3 +317,22 @@ def test_store_going_down_mid_upload(moto_endpoint: str, tmp_path: Path) -> None
     with pytest.raises(OSError, match="mid-stream"):
         es.store(Source(BIG, fail_at=8 << 20))
     assert list(store.list_names()) == []
+
+
+def test_s3_stores_with_a_prefix_share_a_bucket(moto_store: S3Store) -> None:
+    """A key prefix (a backup target's ``<prefix>/objects/``): each store sees, lists and
+    erases only its own names, and keys carry the prefix in the bucket."""
+    config = moto_store.config
+    mine = S3Store(dataclasses.replace(config, prefix="nightly/objects/"))
+    other = S3Store(dataclasses.replace(config, prefix="weekly/objects/"))
+    name = new_object_name()
+    mine.put(name, io.BytesIO(b"ciphertext"), 10)
+    assert mine.exists(name) and not other.exists(name) and not moto_store.exists(name)
+    assert list(mine.list_names()) == [name] and list(other.list_names()) == []
+    with mine.get(name) as body:
+        assert body.read() == b"ciphertext"
+    assert mine.get_range(name, 2, 4) == b"pher"
+    keys = [o.object_name for o in raw_client(config).list_objects(config.bucket, recursive=True)]
+    assert keys == [f"nightly/objects/{name}"]
+    assert other.delete(name) == [] and mine.delete(name) and not mine.exists(name)
+    assert list(mine.list_names()) == []

@@ -1,7 +1,7 @@
 """fixity: the sweep's cursor (one row) and the failures it found
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02
 
 The row of the sweep is made by its first run; the first round starts then.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
