@@ -19,9 +19,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # died). Sends take milliseconds; an eager send (tests) runs the task, with no sweep about.
 CLAIM = timedelta(seconds=60)
 BATCH = 200
+_TABLE = cast(Table, OutboxJob.__table__)
 
 
 class JobSender(Protocol):
@@ -76,7 +77,7 @@ def write(session: Session, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[
         for task, args in calls
     ]
     session.add_all(rows)
-    session.flush(rows)
+    session.flush()
     return [Job(r.id, r.task, r.args) for r in rows]
 
 
@@ -107,7 +108,7 @@ def deliver(engine: Engine, sender: JobSender, jobs: Sequence[Job]) -> Relayed:
 
 def _settle(engine: Engine, done: Relayed) -> None:
     now = utcnow()
-    table = OutboxJob.__table__
+    table = _TABLE
     with engine.begin() as conn:
         if done.sent:
             conn.execute(table.delete().where(table.c.id.in_(done.sent)))
@@ -131,7 +132,7 @@ def _settle(engine: Engine, done: Relayed) -> None:
 def claim(engine: Engine, limit: int = BATCH) -> list[Job]:
     """The oldest rows no relay holds, now held by this one (one short transaction)."""
     now = utcnow()
-    table = OutboxJob.__table__
+    table = _TABLE
     with engine.begin() as conn:
         rows = conn.execute(
             select(table.c.id, table.c.task, table.c.args)
