@@ -137,6 +137,9 @@ class Settings:
     # Celery on Redis: a task a killed worker held is delivered again after this many seconds.
     broker_visibility_timeout: int = 3600
     broker_restore_seconds: int = 100  # how often a worker looks for such tasks (Redis)
+    # The job outbox: beat sends the jobs left unsent (broker was down) this often; a backlog
+    # older than ten of these periods (at least 5 minutes) degrades the health check.
+    outbox_relay_seconds: int = 30
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

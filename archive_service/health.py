@@ -1,8 +1,8 @@
 """Dependency checks for ``GET /api/v1/health``: each says ok or what is wrong.
 
 The database and the object store are needed to serve anything; the broker,
-the search index and text extraction only delay background work, so they
-degrade the service without taking it down.
+the search index, text extraction and the job outbox (jobs waiting for the broker)
+only delay background work, so they degrade the service without taking it down.
 """
 
 from __future__ import annotations
@@ -62,6 +62,24 @@ def _fixity(rt: Runtime) -> dict[str, Any]:
     return {"ok": not still_open, "open_failures": still_open}
 
 
+def _outbox(rt: Runtime) -> dict[str, Any]:
+    """Jobs not yet handed to the broker: how many, how old the oldest. A backlog older than
+    ten relay periods means the broker has been unreachable (or no beat runs)."""
+    from archive_service.checks.vocabulary import chinese
+    from archive_service.outbox import vocabulary
+    from archive_service.outbox.relay import backlog
+
+    with rt.db.read_only() as s:
+        found = backlog(s)
+    age = found.age_seconds()
+    result: dict[str, Any] = {"ok": True, "backlog": found.count, "oldest_seconds": age}
+    if found.count and age > vocabulary.stale_after(rt.settings.outbox_relay_seconds):
+        words = {"count": found.count, "minutes": age // 60}
+        label = vocabulary.STALE_BACKLOG
+        result.update(ok=False, message=label.english % words, message_zh=chinese(label) % words)
+    return result
+
+
 CHECKS: dict[str, tuple[Check, bool]] = {
     # name: (check, required to serve)
     "database": (_database, True),
@@ -70,6 +88,7 @@ CHECKS: dict[str, tuple[Check, bool]] = {
     "index": (_index, False),
     "extraction": (_extraction, False),
     "fixity": (_fixity, False),
+    "outbox": (_outbox, False),
 }
 
 

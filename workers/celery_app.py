@@ -48,6 +48,10 @@ def make_celery(settings: Settings) -> Celery:
         timezone="UTC",
         enable_utc=True,
         beat_schedule={
+            "relay-outbox": {
+                "task": "workers.tasks.relay_outbox",
+                "schedule": float(max(1, settings.outbox_relay_seconds)),
+            },
             "expire-grants": {
                 "task": "workers.tasks.expire_grants",
                 "schedule": 300.0,
@@ -121,6 +125,9 @@ def _backup_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     return out
 
 
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
+
+
 class CelerySender:
     """Sends tasks by name to the broker (the routes put index writes on their queue); the
     client is made on first use."""
@@ -135,7 +142,10 @@ class CelerySender:
         if self._client is None:
             self._client = make_celery(self._settings)
         name = f"workers.tasks.{task}"
-        self._client.send_task(name, args=list(args))
+        # A short retry: a job that cannot go now waits in the outbox for the next sweep.
+        self._client.send_task(
+            name, args=list(args), retry_policy=PUBLISH_RETRY, ignore_result=True
+        )
         log.info("queued %s", name)
 
     def close(self) -> None:

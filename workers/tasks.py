@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery.signals import worker_ready
+
 from archive_service.audit import services as audit
 from archive_service.audit.services import Actor
 from search import IndexBusy
@@ -294,3 +296,23 @@ def backup() -> dict[str, Any] | None:
 
     result = backup_now(runtime())
     return result.as_dict() if result else None
+
+
+# --- the job outbox: jobs whose send failed (broker down) or never happened (a crash) ---
+
+
+@celery.task(name="workers.tasks.relay_outbox")
+def relay_outbox() -> dict[str, int]:
+    """Every half minute (``ARCHIVE_OUTBOX_RELAY_SECONDS``) and at each worker's start:
+    send the outbox's unsent jobs to the broker, oldest first."""
+    from archive_service.outbox.relay import sweep
+
+    rt = runtime()
+    assert rt.jobs is not None  # noqa: S101 - the worker's runtime has its sender
+    return sweep(rt.db.engine, rt.jobs).as_dict()
+
+
+@worker_ready.connect
+def _relay_at_start(**_kwargs: Any) -> None:
+    """A worker that starts (after an outage, a crash) has the outbox swept at once."""
+    celery.send_task("workers.tasks.relay_outbox")
