@@ -261,7 +261,15 @@ def test_health_reports_each_dependency(client: Any) -> None:
     r = client.get("/api/v1/health")
     assert r.status_code == 200
     checks = r.get_json()["checks"]
-    assert set(checks) == {"database", "object_store", "broker", "index", "extraction", "outbox"}
+    assert set(checks) == {
+        "database",
+        "object_store",
+        "broker",
+        "index",
+        "extraction",
+        "outbox",
+        "fixity",
+    }
     assert checks["outbox"] == {"ok": True, "backlog": 0, "oldest_seconds": 0}
     assert checks["database"] == {"ok": True}
 
