@@ -53,14 +53,11 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from archive_service.accounts import departments, users  # noqa: E402
 from archive_service.archive import customers, documents, review  # noqa: E402
-from archive_service.audit.signing import new_key_pem as new_audit_key_pem  # noqa: E402
 from archive_service.config import Settings  # noqa: E402
-from archive_service.disposal.signing import new_key_pem  # noqa: E402
-from archive_service.indexing.term_key import new_key_text as new_search_key_text  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.policy import Caller  # noqa: E402
 from archive_service.runtime import Runtime, build_runtime  # noqa: E402
-from storage.keyring import Keyring  # noqa: E402
+from benchmarks import compose_shape  # noqa: E402
 from tests.e2e import stack  # noqa: E402
 from workers.sender import connect  # noqa: E402
 
@@ -83,28 +80,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _values(pg_url: str) -> dict[str, str]:
-    return {
-        "ARCHIVE_DATABASE_URL": pg_url,
-        "ARCHIVE_BROKER_URL": f"redis://127.0.0.1:6379/{BROKER}",
-        "ARCHIVE_RESULT_BACKEND": f"redis://127.0.0.1:6379/{RESULTS}",
-        "ARCHIVE_SECRET_KEY": "api-load-bench",
-        "ARCHIVE_S3_ENDPOINT": "unused:9000",
-        "ARCHIVE_S3_ACCESS_KEY": "unused",
-        "ARCHIVE_S3_SECRET_KEY": "unused",
-    }
-
-
 def _env(service: str, pg_url: str, work: Path) -> dict[str, str]:
-    mounts = {
-        "/var/lib/archive/instance": work / "instance",
-        "/var/lib/archive/index": work / "index",
-        "/run/secrets": work / "secrets",
-        "/tmp": work / "tmpfs",  # noqa: S108 - the container path compose mounts a tmpfs on
-    }
-    env = stack.environment(service, _values(pg_url), mounts)
-    env.update(ARCHIVE_STORAGE="local", ARCHIVE_STORAGE_DIR=str(work / "objects"))
-    return env
+    return compose_shape.service_env(service, pg_url, work, broker=BROKER, results=RESULTS)
 
 
 def _seed(rt: Runtime, count: int) -> tuple[int, list[int]]:
@@ -332,12 +309,7 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     try:
         upgrade(pg_url)
-        for folder in ("instance", "index", "secrets", "tmpfs/archive", "objects"):
-            (work / folder).mkdir(parents=True)
-        Keyring.generate().save(work / "secrets" / "archive_keyring")
-        (work / "secrets" / "archive_signing_key").write_text(new_key_pem())
-        (work / "secrets" / "archive_audit_key").write_text(new_audit_key_pem())
-        (work / "secrets" / "archive_search_key").write_text(new_search_key_text())
+        compose_shape.prepare(work)
         for db in (BROKER, RESULTS):
             redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
         web_env = _env("web", pg_url, work)

@@ -43,11 +43,10 @@ from archive_service.archive import customers, documents, review  # noqa: E402
 from archive_service.archive.models import Document  # noqa: E402
 from archive_service.cli.start import embedded_worker_command  # noqa: E402
 from archive_service.config import Settings  # noqa: E402
-from archive_service.disposal.signing import new_key_pem  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.policy import Caller  # noqa: E402
 from archive_service.runtime import Runtime, build_runtime  # noqa: E402
-from storage.keyring import Keyring  # noqa: E402
+from benchmarks import compose_shape  # noqa: E402
 from tests import samples  # noqa: E402
 from tests.e2e import stack  # noqa: E402
 from workers.sender import connect  # noqa: E402
@@ -89,28 +88,8 @@ def _file(n: int) -> tuple[str, bytes]:
     return f"d{n}.eml", samples.eml(f"文件{n}", "\n".join(lines))
 
 
-def _values(pg_url: str) -> dict[str, str]:
-    return {
-        "ARCHIVE_DATABASE_URL": pg_url,
-        "ARCHIVE_BROKER_URL": f"redis://127.0.0.1:6379/{BROKER}",
-        "ARCHIVE_RESULT_BACKEND": f"redis://127.0.0.1:6379/{RESULTS}",
-        "ARCHIVE_SECRET_KEY": "extraction-bench",
-        "ARCHIVE_S3_ENDPOINT": "unused:9000",
-        "ARCHIVE_S3_ACCESS_KEY": "unused",
-        "ARCHIVE_S3_SECRET_KEY": "unused",
-    }
-
-
 def _env(service: str, pg_url: str, work: Path) -> dict[str, str]:
-    mounts = {
-        "/var/lib/archive/instance": work / "instance",
-        "/var/lib/archive/index": work / "index",
-        "/run/secrets": work / "secrets",
-        "/tmp": work / "tmpfs",  # noqa: S108 - the container path compose mounts a tmpfs on
-    }
-    env = stack.environment(service, _values(pg_url), mounts)
-    env.update(ARCHIVE_STORAGE="local", ARCHIVE_STORAGE_DIR=str(work / "objects"))
-    return env
+    return compose_shape.service_env(service, pg_url, work, broker=BROKER, results=RESULTS)
 
 
 def _prepare(rt: Runtime, count: int) -> list[int]:
@@ -252,10 +231,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="extraction-bench-"))
     try:
         upgrade(pg_url)
-        for folder in ("instance", "index", "secrets", "tmpfs/archive", "objects"):
-            (work / folder).mkdir(parents=True)
-        Keyring.generate().save(work / "secrets" / "archive_keyring")
-        (work / "secrets" / "archive_signing_key").write_text(new_key_pem())
+        compose_shape.prepare(work)
         for db in (PARKED, BROKER, RESULTS):
             redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
         worker_env = _env("worker", pg_url, work)
@@ -272,13 +248,13 @@ def main() -> None:
             uploader.close()
         rt = connect(build_runtime(settings))
         try:
-            compose_shape = [
+            compose_workers = [
                 (stack.command("worker"), worker_env),
                 (stack.command("indexer"), _env("indexer", pg_url, work)),
             ]
             embedded_shape = [(embedded_worker_command(settings), worker_env)]
             results = []
-            for label, shape in (("compose", compose_shape), ("embedded", embedded_shape)):
+            for label, shape in (("compose", compose_workers), ("embedded", embedded_shape)):
                 print(f"{label}: extracting …", flush=True)
                 results.append(_run(label, shape, rt, ids, work))
         finally:
