@@ -248,11 +248,12 @@ def _point(target: Target, name: str, clients: int, seconds: float, server: int)
     }
 
 
-def _start_web(env: dict[str, str], work: Path, port: int) -> tuple[Any, Path]:
+def _start_web(env: dict[str, str], work: Path, port: int, extra: list[str]) -> tuple[Any, Path]:
+    """compose's web command as written (its access log goes to the run's log file), bound
+    to ``port``; ``extra`` options come last, so they override the file's."""
     argv = stack.command("web")
-    argv = [sys.executable, "-m", "gunicorn", *argv[1:]]
+    argv = [sys.executable, "-m", "gunicorn", *argv[1:], *extra]
     argv = [f"--bind=127.0.0.1:{port}" if a.startswith("--bind=") else a for a in argv]
-    argv = [a for a in argv if a != "--access-logfile=-"] + ["--access-logfile=/dev/null"]
     log = work / "web.log"
     proc = stack.start(argv, stack.process_env(env), log)
     deadline = time.monotonic() + 60
@@ -294,6 +295,11 @@ def main() -> None:
     parser.add_argument("--endpoints", default="floor,metadata,search,content,upload")
     parser.add_argument("--quick", action="store_true", help="300 documents, 8 s per point")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--gunicorn",
+        default="",
+        help="extra gunicorn options after compose's, e.g. '--workers=4 --threads=2'",
+    )
     args = parser.parse_args()
     if args.quick:
         args.docs, args.seconds = min(args.docs, 300), 8
@@ -307,6 +313,7 @@ def main() -> None:
     pg_url = f"{PG}?options=-csearch_path%3D{schema}"
     work = Path(tempfile.mkdtemp(prefix="api-load-"))
     results: list[dict[str, Any]] = []
+    boots = 0
     try:
         upgrade(pg_url)
         compose_shape.prepare(work)
@@ -322,7 +329,7 @@ def main() -> None:
         finally:
             rt.close()
         port = _free_port()
-        proc, log = _start_web(web_env, work, port)
+        proc, log = _start_web(web_env, work, port, args.gunicorn.split())
         try:
             base = f"http://127.0.0.1:{port}"
             token = requests.post(
@@ -344,6 +351,7 @@ def main() -> None:
                         )
         finally:
             stack.stop(proc)
+            boots = log.read_text(errors="replace").count("Booting worker")
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -351,9 +359,11 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     if args.json:
-        print(json.dumps({"docs": args.docs, "seconds": args.seconds, "points": results}))
+        shape = {"docs": args.docs, "seconds": args.seconds, "worker_boots": boots}
+        print(json.dumps({**shape, "points": results}))
     else:
         _print(results)
+        print(f"\ngunicorn workers booted: {boots} (recycled ones included)")
 
 
 if __name__ == "__main__":
