@@ -33,7 +33,7 @@ from archive_service.audit.services import Actor
 from archive_service.cli.start import initialise
 from archive_service.config import Settings
 from storage.keyring import Keyring
-from tests.conftest import CHEAP_HASHING, People, bearer, token_for
+from tests.conftest import CHEAP_HASHING, People, bearer, token_for, unavailable
 from tests.integration.test_web_accounts import login
 from tests.storage.conftest import free_port
 
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.slow
 def _bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if not found:
-        pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql")
+        unavailable("no PostgreSQL server binaries under /usr/lib/postgresql")
     return found[-1]
 
 
