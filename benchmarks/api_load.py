@@ -47,17 +47,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp  # noqa: E402
+import compose_shape  # noqa: E402
 import redis  # noqa: E402
 import requests  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from archive_service.accounts import departments, users  # noqa: E402
+from archive_service.accounts import users  # noqa: E402
 from archive_service.archive import customers, documents, review  # noqa: E402
 from archive_service.config import Settings  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.policy import Caller  # noqa: E402
 from archive_service.runtime import Runtime, build_runtime  # noqa: E402
-from benchmarks import compose_shape  # noqa: E402
 from tests.e2e import stack  # noqa: E402
 from workers.sender import connect  # noqa: E402
 
@@ -86,21 +86,8 @@ def _env(service: str, pg_url: str, work: Path) -> dict[str, str]:
 
 def _seed(rt: Runtime, count: int) -> tuple[int, list[int]]:
     """A clerk, an archivist, one customer and ``count`` accepted, indexed text files."""
-    op = Caller.cli()
     with rt.db.unit_of_work() as s:
-        for code in ("SALES", "OPS"):
-            departments.create_department(s, op, code, code)
-        for name, role, dept in (("clara", "clerk", "SALES"), ("arch", "archivist", "OPS")):
-            users.create_user(
-                s,
-                op,
-                username=name,
-                password=PASSWORD,
-                display_name=name,
-                department=dept,
-                roles=[role],
-                settings=rt.accounts,
-            )
+        compose_shape.staff(s, rt, PASSWORD)
         clara = Caller.of(users.user_by_username(s, "clara"))
         customer_id = customers.create_customer(
             s,

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from archive_service.accounts import departments, users
 from archive_service.audit.signing import new_key_pem as new_audit_key_pem
 from archive_service.disposal.signing import new_key_pem
 from archive_service.indexing.term_key import new_key_text as new_search_key_text
+from archive_service.policy import Caller
+from archive_service.runtime import Runtime
 from storage.keyring import Keyring
 from tests.e2e import stack
 
@@ -48,3 +53,21 @@ def service_env(
     env = stack.environment(service, values, mounts)
     env.update(ARCHIVE_STORAGE="local", ARCHIVE_STORAGE_DIR=str(work / "objects"))
     return env
+
+
+def staff(session: Session, rt: Runtime, password: str) -> None:
+    """Departments SALES and OPS, the clerk ``clara`` (SALES) and the archivist ``arch``."""
+    op = Caller.cli()
+    for code in ("SALES", "OPS"):
+        departments.create_department(session, op, code, code)
+    for name, role, dept in (("clara", "clerk", "SALES"), ("arch", "archivist", "OPS")):
+        users.create_user(
+            session,
+            op,
+            username=name,
+            password=password,
+            display_name=name,
+            department=dept,
+            roles=[role],
+            settings=rt.accounts,
+        )

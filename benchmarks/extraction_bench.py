@@ -35,10 +35,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import compose_shape  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import create_engine, select, text, update  # noqa: E402
 
-from archive_service.accounts import departments, users  # noqa: E402
+from archive_service.accounts import users  # noqa: E402
 from archive_service.archive import customers, documents, review  # noqa: E402
 from archive_service.archive.models import Document  # noqa: E402
 from archive_service.cli.start import embedded_worker_command  # noqa: E402
@@ -46,7 +47,6 @@ from archive_service.config import Settings  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.policy import Caller  # noqa: E402
 from archive_service.runtime import Runtime, build_runtime  # noqa: E402
-from benchmarks import compose_shape  # noqa: E402
 from tests import samples  # noqa: E402
 from tests.e2e import stack  # noqa: E402
 from workers.sender import connect  # noqa: E402
@@ -93,21 +93,8 @@ def _env(service: str, pg_url: str, work: Path) -> dict[str, str]:
 
 
 def _prepare(rt: Runtime, count: int) -> list[int]:
-    op = Caller.cli()
     with rt.db.unit_of_work() as s:
-        for code in ("SALES", "OPS"):
-            departments.create_department(s, op, code, code)
-        for name, role, dept in (("clara", "clerk", "SALES"), ("arch", "archivist", "OPS")):
-            users.create_user(
-                s,
-                op,
-                username=name,
-                password=PASSWORD,
-                display_name=name,
-                department=dept,
-                roles=[role],
-                settings=rt.accounts,
-            )
+        compose_shape.staff(s, rt, PASSWORD)
     ids = []
     with rt.db.unit_of_work() as s:
         clara = Caller.of(users.user_by_username(s, "clara"))
