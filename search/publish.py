@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from search.index import SearchIndex
-from search.types import IndexedDocument, SearchPage, SearchQuery
+from search.types import IndexedDocument, PublishFailed, SearchPage, SearchQuery
 
 __all__ = [
     "FORMAT",
@@ -59,11 +59,6 @@ class Shelf(Protocol):
     def download(self, path: str, local: Path) -> None: ...
 
     def delete(self, path: str) -> None: ...
-
-
-class PublishFailed(Exception):
-    """The write is committed on the writer, but replicas cannot see it yet (the shelf is
-    unreachable): the next write or :meth:`Publisher.publish` publishes it."""
 
 
 def file_path(sha256: str) -> str:

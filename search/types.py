@@ -15,6 +15,7 @@ __all__ = [
     "IndexBusy",
     "IndexNeedsRebuild",
     "IndexedDocument",
+    "PublishFailed",
     "SearchPage",
     "SearchQuery",
 ]
@@ -104,3 +105,9 @@ class IndexNeedsRebuild(RuntimeError):
             "term key"
         )
         self.reason = reason
+
+
+class PublishFailed(Exception):
+    """A write committed on the indexer could not be published to the web machines' replicas
+    (the shared place is unreachable): they serve the previous generation until the next
+    write or publish (:mod:`search.publish`)."""
