@@ -56,6 +56,7 @@ class ReplicaStatus:
     published_at: str | None  # when the writer published what this replica serves
     checked_at: float | None  # last time the shelf confirmed it (Unix time)
     error: str | None  # why the last check failed, if it did
+    fetched_bytes: int = 0  # downloaded by the last switch
 
     def age_seconds(self, now: float | None = None) -> float | None:
         """Seconds since the shelf last confirmed this generation (None: never)."""
@@ -120,6 +121,7 @@ class SearchReplica:
             published_at=state.get("published_at"),
             checked_at=state.get("checked_at"),
             error=state.get("error"),
+            fetched_bytes=int(state.get("fetched_bytes") or 0),
         )
 
     # ----------------------------------------------------------------- writes
