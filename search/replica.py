@@ -70,8 +70,9 @@ class SearchReplica:
 
     ``check_seconds``: the shelf is asked for a newer manifest at most this often, before a
     read (0: before every read). ``wait_seconds``: how long a read waits for that sync
-    before it answers from the generation it has (the sync goes on in the background).
-    Writes raise :class:`ReplicaReadOnly`.
+    before it answers from the generation it has (the sync goes on in the background); after
+    a sync that could not reach the shelf, reads do not wait for the next one. Writes
+    raise :class:`ReplicaReadOnly`.
     """
 
     def __init__(
@@ -93,6 +94,9 @@ class SearchReplica:
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
         self._next_check = 0.0
+        # The last sync could not reach the shelf: it probably still cannot (an unreachable
+        # S3 endpoint takes seconds to give up), so reads stop waiting for the next try.
+        self._failing = False
 
     # ----------------------------------------------------------------- reads
 
@@ -153,7 +157,11 @@ class SearchReplica:
                 log.warning("search replica sync failed: %s: %s", type(exc).__name__, exc)
                 state["error"] = f"{type(exc).__name__}: {exc}"[:300]
                 self._save(state)
+                # Out of reach (not merely half-published or corrupt): stop making reads
+                # wait for it until a sync succeeds again.
+                self._failing = not isinstance(exc, FileNotFoundError | ReplicaCorrupt | ValueError)
                 return False
+            self._failing = False
             return switched
 
     def _apply(self, manifest: Manifest, state: dict[str, Any]) -> bool:
@@ -260,7 +268,7 @@ class SearchReplica:
                     )
                     self._thread.start()
             thread = self._thread
-        if thread is not None:
+        if thread is not None and not self._failing:
             thread.join(self.wait_seconds)
 
     def _sync_in_background(self) -> None:

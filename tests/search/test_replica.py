@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from archive_service.backup.target import FolderTarget
+from archive_service.backup.target import FolderTarget, S3Place, S3Target
 from search import AccessFilter, SearchBackend, SearchIndex, SearchQuery
 from search.publish import MANIFEST, Manifest, PublishedIndex, Publisher, file_path
 from search.replica import NOT_REPLICATED, ReplicaReadOnly, SearchReplica
 from tests.search.conftest import KEY, Replicated, make_doc
+from tests.storage.conftest import moto_endpoint  # noqa: F401 - the S3 server fixture
 
 EVERYONE = AccessFilter(everything=True)
 
@@ -23,7 +24,7 @@ def found(backend: SearchBackend, text: str) -> list[int]:
     return sorted(h.id for h in page.hits)
 
 
-def manifest(shelf: FolderTarget) -> Manifest:
+def manifest(shelf: FolderTarget | S3Target) -> Manifest:
     return Manifest.from_json(shelf.read(MANIFEST))
 
 
@@ -175,3 +176,63 @@ def test_processes_of_one_machine_share_its_copy(tmp_path: Path) -> None:
     # serves it without asking the shelf again.
     other = SearchReplica(tmp_path / "web", key=KEY, shelf=pair.shelf, check_seconds=3600)
     assert found(other, "借阅登记") == [1]
+
+
+class FlakyShelf(FolderTarget):
+    """A store that can be cut off: reads then fail, or hang until released and fail."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.down = False
+        self.hang = threading.Event()
+        self.release = threading.Event()
+
+    def read(self, path: str) -> bytes:
+        if self.hang.is_set():
+            self.release.wait()
+        if self.down:
+            raise ConnectionError("the store is unreachable")
+        return super().read(path)
+
+
+def test_after_a_failed_sync_searches_stop_waiting_for_the_shelf(tmp_path: Path) -> None:
+    shelf = FlakyShelf(tmp_path / "shared")
+    primary = PublishedIndex(SearchIndex(tmp_path / "indexer", key=KEY), Publisher(shelf))
+    primary.update([make_doc(1, body="档案鉴定")])
+    replica = SearchReplica(
+        tmp_path / "web", key=KEY, shelf=shelf, check_seconds=0, wait_seconds=3600
+    )
+    assert found(replica, "档案鉴定") == [1]
+    shelf.down = True
+    assert found(replica, "档案鉴定") == [1]  # failed quickly; recorded
+    shelf.hang.set()  # the next try hangs (a connection timing out)
+    answered: list[list[int]] = []
+    search = threading.Thread(
+        target=lambda: answered.append(found(replica, "档案鉴定")), daemon=True
+    )
+    search.start()
+    search.join(30)  # far below wait_seconds: the search did not wait for the hanging sync
+    shelf.release.set()
+    assert answered == [[1]]
+    shelf.hang.clear()
+    shelf.down = False
+    while replica.status().error is not None:
+        replica.sync()
+    assert found(replica, "档案鉴定") == [1]
+
+
+def test_the_replica_syncs_through_s3(
+    tmp_path: Path,
+    moto_endpoint: str,  # noqa: F811
+) -> None:
+    shelf = S3Target(
+        S3Place(moto_endpoint, "testing", "testing-secret", False, "search-share", "ix/")
+    )
+    shelf.ensure_ready()
+    primary = PublishedIndex(SearchIndex(tmp_path / "indexer", key=KEY), Publisher(shelf))
+    replica = SearchReplica(tmp_path / "web", key=KEY, shelf=shelf, check_seconds=0)
+    primary.update([make_doc(1, body="销毁清册"), make_doc(2, body="销毁清册")])
+    assert found(replica, "销毁清册") == [1, 2]
+    primary.remove([1])
+    assert found(replica, "销毁清册") == [2]
+    assert replica.status().generation == manifest(shelf).generation
