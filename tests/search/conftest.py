@@ -63,8 +63,8 @@ class Replicated:
     def remove(self, ids: Iterable[int]) -> int:
         return self.primary.remove(ids)
 
-    def rebuild(self, docs: Iterable[IndexedDocument]) -> int:
-        return self.primary.rebuild(docs, workers=0)
+    def rebuild(self, docs: Iterable[IndexedDocument], **options: Any) -> int:
+        return self.primary.rebuild(docs, **{"workers": 0, **options})
 
     def needs_rebuild(self) -> str | None:
         return self.replica.needs_rebuild()
