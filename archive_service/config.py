@@ -46,6 +46,16 @@ class Settings:
     # The secret that keys the index's terms (docs/search.md): never inside the index folder.
     search_key: str = ""  # hex, at least 64 digits (32 bytes), or:
     search_key_file: str = ""  # production: a mounted file holding it
+    # Several web machines (docs/search.md): the indexer publishes each write to a shared
+    # place (a folder or s3://bucket/prefix on the S3 endpoint and keys above); a web machine
+    # syncs its own copy in search_index_dir from there, asking at most every
+    # search_sync_seconds and holding a search at most search_sync_wait_ms for it. Its
+    # health check degrades when the copy was not confirmed for search_replica_stale_seconds.
+    search_publish_to: str = ""
+    search_replica_from: str = ""
+    search_sync_seconds: int = 5
+    search_sync_wait_ms: int = 1000
+    search_replica_stale_seconds: int = 300
     extract_timeout_seconds: int = 60  # text extraction of one file, in a limited child process
     extract_memory_mb: int = 1024
     # 四性检测: the structural examination of one file (pikepdf, pyHanko, oletools) in a child

@@ -37,9 +37,31 @@ def _broker(rt: Runtime) -> None:
 
 
 def _index(rt: Runtime) -> dict[str, Any] | None:
+    from search.replica import SearchReplica
+
     rt.search_index.count()  # opens the index: it exists and is readable
     reason = rt.search_index.needs_rebuild()  # written without this term key
-    return None if reason is None else {"ok": False, "rebuild": reason}
+    found: dict[str, Any] = {} if reason is None else {"ok": False, "rebuild": reason}
+    if isinstance(rt.search_index, SearchReplica):
+        found["replica"] = _replica(rt, rt.search_index)
+        if not found["replica"]["fresh"]:
+            found["ok"] = False
+    return found or None
+
+
+def _replica(rt: Runtime, replica: Any) -> dict[str, Any]:
+    """A web machine's copy of the index: what it serves, and how long ago the shared place
+    last confirmed it (it keeps serving when that fails; stale past the setting)."""
+    status = replica.status()
+    age = status.age_seconds()
+    return {
+        "generation": status.generation,
+        "serial": status.serial,
+        "published_at": status.published_at,
+        "confirmed_seconds_ago": None if age is None else int(age),
+        "fresh": age is not None and age <= rt.settings.search_replica_stale_seconds,
+        "error": None if status.error is None else status.error.split(":", 1)[0],
+    }
 
 
 def _extraction(rt: Runtime) -> dict[str, Any]:

@@ -46,11 +46,12 @@ class Runtime:
 
     @property
     def search_index(self) -> SearchBackend:
-        """The search backend, opened on first use (web processes only read it)."""
+        """The search backend, opened on first use (web processes only read it): the index,
+        the index publishing to web machines' replicas, or such a replica (settings)."""
         if self._index is None:
-            from search.index import SearchIndex  # the embedded default (Whoosh)
+            from archive_service.indexing.replication import search_backend
 
-            self._index = SearchIndex(self.settings.search_index_dir, key=self.search_key)
+            self._index = search_backend(self.settings, self.search_key)
         index: SearchBackend = self._index
         return index
 

@@ -26,6 +26,7 @@ _HOMES = {
     "IndexBusy": "search.types",
     "IndexNeedsRebuild": "search.types",
     "IndexedDocument": "search.types",
+    "PublishFailed": "search.types",
     "SearchPage": "search.types",
     "SearchQuery": "search.types",
     "TermKey": "search.keyed",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         IndexBusy,
         IndexedDocument,
         IndexNeedsRebuild,
+        PublishFailed,
         SearchPage,
         SearchQuery,
     )
@@ -63,6 +65,7 @@ __all__ = [
     "IndexBusy",
     "IndexNeedsRebuild",
     "IndexedDocument",
+    "PublishFailed",
     "QueryError",
     "SearchBackend",
     "SearchIndex",

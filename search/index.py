@@ -29,6 +29,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index
@@ -49,11 +50,12 @@ from search.types import (
     SearchPage,
     SearchQuery,
 )
-from search.whoosh_internals import delete_index_files, index_names
+from search.whoosh_internals import delete_index_files, generation_files, index_names
 from search.writer import commit, open_writer
 
 __all__ = [
     "AccessFilter",
+    "Generation",
     "Hit",
     "IndexBusy",
     "IndexNeedsRebuild",
@@ -73,6 +75,16 @@ _CURRENT = "CURRENT"
 _KEY_LINE = "terms "  # CURRENT's second line: "terms <fingerprint of the term key>"
 _LOCK = "write.lock"
 _NAME_RE = re.compile(r"^archive_(\d+)$")
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A published generation's files, as :meth:`SearchIndex.held` hands them out."""
+
+    name: str
+    current: str  # the text of CURRENT naming it (generation and key fingerprint, no key)
+    directory: Path
+    files: list[str]  # names inside ``directory``; the table of contents last
 
 
 class SearchIndex:
@@ -219,6 +231,19 @@ class SearchIndex:
             return SearchPage(hits=[], total=0)
         snapshot = self._snapshot(name)
         return evaluator.page(snapshot, query, keyed_plan(plan, self.key), access)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[Generation]:
+        """The published generation, held still (the write lock) while the caller copies its
+        files: its name, ``CURRENT``'s text and every file a reader of it opens."""
+        with self._write_lock():
+            name = self._current_name()
+            yield Generation(
+                name=name,
+                current=(self.directory / _CURRENT).read_text(encoding="ascii"),
+                directory=self.directory,
+                files=generation_files(self.directory, name),
+            )
 
     # ----------------------------------------------------------------- internals
 

@@ -15,6 +15,7 @@ __all__ = [
     "IndexBusy",
     "IndexNeedsRebuild",
     "IndexedDocument",
+    "PublishFailed",
     "SearchPage",
     "SearchQuery",
 ]
@@ -93,10 +94,20 @@ class IndexBusy(TimeoutError):
 class IndexNeedsRebuild(RuntimeError):
     """The index was written without the term key in use, or with another: searching or
     adding to it would give wrong answers. ``reason`` is ``"unkeyed"`` or ``"other-key"``;
-    a full rebuild replaces it."""
+    a full rebuild replaces it. ``"not-replicated"``: a web machine's replica has synced
+    nothing yet (:mod:`search.replica`)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(
-            f"the search index must be rebuilt ({reason}): it was not written with this term key"
+            "the search replica has not synced a generation yet"
+            if reason == "not-replicated"
+            else f"the search index must be rebuilt ({reason}): it was not written with this "
+            "term key"
         )
         self.reason = reason
+
+
+class PublishFailed(Exception):
+    """A write committed on the indexer could not be published to the web machines' replicas
+    (the shared place is unreachable): they serve the previous generation until the next
+    write or publish (:mod:`search.publish`)."""

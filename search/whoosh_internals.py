@@ -58,6 +58,7 @@ __all__ = [
     "encode_postings",
     "field_lengths",
     "finish_segment",
+    "generation_files",
     "index_names",
     "leaf_readers",
     "numeric_column",
@@ -306,3 +307,20 @@ def delete_index_files(directory: Path, name: str) -> None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
     shutil.rmtree(directory / f"{name}.tmp", ignore_errors=True)
+
+
+def generation_files(directory: Path, name: str) -> list[str]:
+    """Every file a reader of index ``name``'s latest generation opens: each segment's
+    files (``<segment id>.<any extension>``: Whoosh's and the side files alike), then the
+    table of contents ``_<name>_<generation>.toc`` (segment list and deletions) last."""
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
+    toc = TOC.read(FileStorage(str(directory)), name)
+    ids = {segment.segment_id() for segment in toc.segments}
+    files = sorted(
+        path.name
+        for path in directory.iterdir()
+        if path.is_file() and path.name.split(".", 1)[0] in ids and "." in path.name
+    )
+    return [*files, f"_{name}_{toc.generation}.toc"]

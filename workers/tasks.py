@@ -9,7 +9,7 @@ from celery.signals import worker_ready
 
 from archive_service.audit import services as audit
 from archive_service.audit.services import Actor
-from search import IndexBusy
+from search import IndexBusy, PublishFailed
 from workers.celery_app import celery
 from workers.context import runtime
 
@@ -152,7 +152,7 @@ def resume_ocr() -> list[int]:
 @celery.task(
     name="workers.tasks.index_documents",
     acks_late=True,
-    autoretry_for=(IndexBusy,),
+    autoretry_for=(IndexBusy, PublishFailed),
     retry_backoff=5,
     max_retries=20,
 )
@@ -165,7 +165,7 @@ def index_documents(document_ids: list[int]) -> int:
 @celery.task(
     name="workers.tasks.index_remove",
     acks_late=True,
-    autoretry_for=(IndexBusy,),
+    autoretry_for=(IndexBusy, PublishFailed),
     retry_backoff=5,
     max_retries=20,
 )

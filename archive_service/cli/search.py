@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 
 import click
 
 from archive_service.cli.common import OPERATOR, runtime, write_new_key
+
+
+@contextlib.contextmanager
+def _on_the_indexer() -> Iterator[None]:
+    """A web machine's replica takes no writes: say where to run the command instead."""
+    from search.replica import ReplicaReadOnly
+
+    try:
+        yield
+    except ReplicaReadOnly as exc:
+        raise click.ClickException(
+            f"{exc}: this machine has ARCHIVE_SEARCH_REPLICA_FROM set; run the command where "
+            "the index worker runs"
+        ) from None
 
 
 @click.group()
@@ -40,7 +56,8 @@ def search_reindex() -> None:
 
     rt = runtime()
     reason = rt.indexing.index.needs_rebuild()
-    count = reindex(rt.indexing, reason=reason)
+    with _on_the_indexer():
+        count = reindex(rt.indexing, reason=reason)
     click.echo(f"indexed {count} documents" + (f" (the index was {reason})" if reason else ""))
 
 
@@ -56,7 +73,8 @@ def search_check(repair: bool) -> None:
 
     rt = runtime()
     if repair:
-        found = maintenance.repair(rt.indexing)
+        with _on_the_indexer():
+            found = maintenance.repair(rt.indexing)
     else:
         with rt.db.unit_of_work() as s:
             found = maintenance.check(rt.indexing, s).as_dict()

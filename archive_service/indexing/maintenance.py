@@ -174,6 +174,15 @@ def check(ix: Indexing, session: Session) -> IndexCheck:
     )
 
 
+def _publish(ix: Indexing) -> None:
+    """Where the index feeds web machines' replicas, publish it: a write whose publish
+    failed (the shared place was down) reaches them here at the latest."""
+    from search.publish import PublishedIndex
+
+    if isinstance(ix.index, PublishedIndex):
+        ix.index.publish()
+
+
 def repair(ix: Indexing) -> dict[str, Any]:
     """Fix what :func:`check` finds: index the missing, remove the extra, extract the pending
     and the failed ones whose retry time has come."""
@@ -186,6 +195,7 @@ def repair(ix: Indexing) -> dict[str, Any]:
             remove(ix, found.extra)
         if found.missing:
             index_documents(ix, found.missing)
+    _publish(ix)
     to_extract = sorted(set(found.unextracted) | set(found.retry_due))
     if not found.ok or to_extract:
         with ix.db.unit_of_work() as s:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from search import IndexedDocument, SearchIndex
+from archive_service.backup.target import FolderTarget
+from search import IndexedDocument, SearchIndex, SearchPage, SearchQuery
+from search.publish import PublishedIndex, Publisher
+from search.replica import SearchReplica
 
 # The term key of the test indexes (a real deployment's comes from its secrets).
 KEY = bytes(range(32))
@@ -40,3 +44,36 @@ def make_doc(doc_id: int, **fields: object) -> IndexedDocument:
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[SearchIndex]:
     yield SearchIndex(tmp_path / "index", key=KEY)
+
+
+class Replicated:
+    """Two machines in one: writes go to the indexer's index, which publishes each one to
+    a shared folder; reads go to a replica in its own folder that syncs before every read
+    (``check_seconds=0``)."""
+
+    def __init__(self, tmp: Path, **replica: Any) -> None:
+        self.shelf = FolderTarget(tmp / "shared")
+        self.primary = PublishedIndex(SearchIndex(tmp / "indexer", key=KEY), Publisher(self.shelf))
+        options: dict[str, Any] = {"check_seconds": 0, "wait_seconds": 60, **replica}
+        self.replica = SearchReplica(tmp / "web", key=KEY, shelf=self.shelf, **options)
+
+    def update(self, docs: Iterable[IndexedDocument]) -> int:
+        return self.primary.update(docs)
+
+    def remove(self, ids: Iterable[int]) -> int:
+        return self.primary.remove(ids)
+
+    def rebuild(self, docs: Iterable[IndexedDocument], **options: Any) -> int:
+        return self.primary.rebuild(docs, **{"workers": 0, **options})
+
+    def needs_rebuild(self) -> str | None:
+        return self.replica.needs_rebuild()
+
+    def ids(self) -> set[int]:
+        return self.replica.ids()
+
+    def count(self) -> int:
+        return self.replica.count()
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        return self.replica.search(query)

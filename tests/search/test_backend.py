@@ -1,4 +1,5 @@
-"""The SearchBackend contract, run against every backend (Whoosh's SearchIndex today).
+"""The SearchBackend contract, run against every backend: Whoosh's SearchIndex on one
+machine, and the same index replicated to another machine's folder through a shelf.
 
 A second backend joins ``BACKENDS`` and must pass the same tests; the service uses
 nothing but the protocol.
@@ -12,10 +13,13 @@ from pathlib import Path
 import pytest
 
 from search import AccessFilter, QueryError, SearchBackend, SearchIndex, SearchQuery
-from tests.search.conftest import KEY, make_doc
+from tests.search.conftest import KEY, Replicated, make_doc
 
 BACKENDS: dict[str, Callable[[Path], SearchBackend]] = {
     "whoosh": lambda tmp: SearchIndex(tmp / "whoosh", key=KEY),
+    # Writes to the indexer's index (published to a shared folder), reads from a replica
+    # in another folder synced from it before each read.
+    "whoosh-replica": lambda tmp: Replicated(tmp),
 }
 
 
