@@ -155,7 +155,9 @@ def _failure(exc: SandboxError) -> tuple[str, str]:
         return SANDBOX_START, f"sandbox could not start: {message}"
     if "MemoryError" in message:
         return MEMORY, "memory: the memory limit was reached"
-    if exc.reason == "timeout" or message == f"ParseTimeout: {PARSE_TIMEOUT}":
+    # The child names the exception first; a codec the alarm interrupted rewrites the
+    # message ("ParseTimeout: decoding with 'cp1252' codec failed (ParseTimeout: ...)").
+    if exc.reason == "timeout" or message.startswith("ParseTimeout:"):
         return TIMEOUT, f"timeout: {message}"
     if exc.reason == "crashed":
         return CRASHED, f"crashed: {message}"

@@ -272,3 +272,18 @@ def test_a_sandbox_that_cannot_start_is_its_own_reason(
     result = extract(path, "text/plain")
     assert result.text is None and result.reason == "sandbox_start"
     assert result.error is not None and result.error.startswith("sandbox could not start")
+
+
+def test_a_parse_timeout_a_codec_reworded_is_still_a_timeout() -> None:
+    # CI saw the alarm fire inside pypdf's cp1252 decode: Python rewrites the message of an
+    # exception raised inside a codec, and that run was recorded as a parse error.
+    from search.extract import TIMEOUT, _failure
+    from search.sandbox import SandboxError
+
+    reworded = SandboxError(
+        "ParseTimeout: decoding with 'cp1252' codec failed "
+        "(ParseTimeout: the parse took longer than its limit)"
+    )
+    reason, error = _failure(reworded)
+    assert reason == TIMEOUT and error.startswith("timeout")
+    assert _failure(SandboxError("KeyError: '/Root'"))[0] != TIMEOUT
