@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import urllib3
 from minio import Minio
-from minio.error import S3Error
+from minio.error import InvalidResponseError, S3Error, ServerError
 
 from archive_service.config import Settings
 from storage.backends.base import ObjectStore
@@ -213,7 +214,9 @@ class S3Target(Target):
             if exc.code in ("NoSuchKey", "NoSuchObject"):
                 raise FileNotFoundError(f"{self.where}: {what}: not found") from None
             raise TargetError(f"{self.where}: {what}: {exc.code}") from exc
-        except OSError as exc:
+        except (ServerError, InvalidResponseError) as exc:
+            raise TargetError(f"{self.where}: {what} failed: {exc}") from exc
+        except (OSError, urllib3.exceptions.HTTPError) as exc:  # MaxRetryError: nobody answers
             raise TargetError(f"{self.where} is unreachable ({what}): {exc}") from exc
 
     def write(self, path: str, data: bytes) -> None:

@@ -291,3 +291,18 @@ def test_a_backup_killed_mid_way_is_incomplete_and_the_next_one_completes(
     assert result is not None
     assert result.copied == result.objects - copied_before
     assert _verify(target, tmp_path, deep=True).ok
+
+
+def test_an_s3_target_nobody_answers_is_a_target_error() -> None:
+    """urllib3 gives up with MaxRetryError, which is no OSError: callers that handle a
+    target that is down (the journal sweep, replicas, the fixity repair) must see it as one."""
+    import socket
+
+    from archive_service.backup.target import S3Place, S3Target, TargetError
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nobody listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    target = S3Target(S3Place(f"127.0.0.1:{port}", "k", "s", False, "backups", ""))
+    with pytest.raises(TargetError, match="unreachable"):
+        target.exists("journal/x.json")
