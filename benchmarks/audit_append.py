@@ -115,7 +115,9 @@ def main() -> None:
         f"1 insert, {args.work_ms:g} ms of waiting; {args.reps} × {args.seconds:g} s per mode"
     )
     print(f"{'head lock':<30} {'tx/s (median)':>14}  runs")
-    for mode, label in zip(MODES, ("held from the event (before)", "only at commit (now)")):
+    for mode, label in zip(
+        MODES, ("held from the event (before)", "only at commit (now)"), strict=True
+    ):
         runs = ", ".join(f"{x:.0f}" for x in figures[mode])
         print(f"{label:<30} {statistics.median(figures[mode]):>14.0f}  {runs}")
     print(f"ratio now/before: {at_commit / held:.2f}×")
