@@ -102,6 +102,13 @@ def _forget_write(session: Session, transaction: Any) -> None:
         session.info.pop(_WROTE, None)
 
 
+def note_write(session: Session) -> None:
+    """Count ``session``'s transaction as one that has written, though nothing is flushed
+    yet (audit events wait for the commit): :func:`release_read_transaction` must not
+    commit it early."""
+    session.info[_WROTE] = True
+
+
 def release_read_transaction(session: Session) -> None:
     """End ``session``'s transaction on SQLite if it has written nothing, before a long
     wait (a file streaming into the store): ``BEGIN IMMEDIATE`` holds the whole database's

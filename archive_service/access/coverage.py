@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, event, exists, or_, select
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from archive_service.access.models import Grant, GrantScope
 from archive_service.access.vocabulary import GrantStatus
@@ -34,24 +34,58 @@ def _covers(customer_id: Any, document_id: Any, category_id: Any) -> Any:
     )
 
 
-def grant_covering(
-    session: Session,
-    user_id: int,
-    doc: Document,
-    mode: str | None = None,
-    now: datetime | None = None,
-) -> Grant | None:
-    """A live grant of ``user_id`` whose scope covers ``doc`` (and allows ``mode``)."""
-    now = now or utcnow()
-    q = (
-        select(Grant)
-        .join(GrantScope, GrantScope.grant_id == Grant.id)
-        .where(live(user_id, now), _covers(doc.customer_id, doc.id, doc.category_id))
-        .order_by(Grant.mode.asc(), Grant.id)  # "download" sorts before "view"
+# The caller's live grants with their scopes, read once per transaction: the policy asks
+# about them for every document a request shows (each hit of a search page, twice).
+_LIVE = "live_grants"
+
+
+def _live_grants(session: Session, user_id: int) -> list[Grant]:
+    cache: dict[int, list[Grant]] = session.info.setdefault(_LIVE, {})
+    if user_id not in cache:
+        cache[user_id] = list(
+            session.scalars(
+                select(Grant)
+                .options(joinedload(Grant.scopes), lazyload(Grant.user), lazyload(Grant.supervisor))
+                .where(live(user_id, utcnow()))
+            ).unique()
+        )
+    return cache[user_id]
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_live_grants(session: Session, _context: Any) -> None:
+    """A write may have given, ended or revoked a grant: ask the database again."""
+    session.info.pop(_LIVE, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_live_grants_at_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_LIVE, None)
+
+
+def _scope_covers(scope: GrantScope, doc: Document) -> bool:
+    """:func:`_covers` in Python, for one scope row (held equal by the visibility table)."""
+    return (
+        scope.customer_id == doc.customer_id
+        and scope.document_id in (None, doc.id)
+        and scope.category_id in (None, doc.category_id)
     )
-    if mode == "download":
-        q = q.where(Grant.mode == "download")
-    return session.execute(q.limit(1)).scalar()
+
+
+def grant_covering(
+    session: Session, user_id: int, doc: Document, mode: str | None = None
+) -> Grant | None:
+    """A live grant of ``user_id`` whose scope covers ``doc`` (and allows ``mode``): a
+    download grant first, then the oldest. From the grants in force when the transaction
+    first asked (one query per request, not one per document it shows)."""
+    candidates = [
+        g
+        for g in _live_grants(session, user_id)
+        if (mode != "download" or g.mode == "download")
+        and any(_scope_covers(sc, doc) for sc in g.scopes)
+    ]
+    return min(candidates, key=lambda g: (g.mode, g.id), default=None)
 
 
 def grant_covers(session: Session, grant_id: int, doc: Document) -> bool:
@@ -85,14 +119,7 @@ def ended_grant_covering(session: Session, user_id: int, doc: Document) -> Grant
 
 
 def has_grant_on_customer(session: Session, user_id: int, customer_id: int) -> bool:
-    return (
-        session.execute(
-            select(Grant.id)
-            .where(live(user_id, utcnow()), Grant.customer_id == customer_id)
-            .limit(1)
-        ).first()
-        is not None
-    )
+    return any(g.customer_id == customer_id for g in _live_grants(session, user_id))
 
 
 def granted_documents_clause(user_id: int) -> Any:

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
+from sqlalchemy.sql.base import ExecutableOption
 
 from archive_service.accounts.vocabulary import EXTERNAL_ROLE, AccountStatus
 from archive_service.db import Base, UTCDateTime, utcnow
@@ -108,6 +109,13 @@ class User(Base):
             if self.account_end_date
             else None,
         }
+
+
+def signed_in_user(user: Any) -> ExecutableOption:
+    """Load the user behind a token or session (``ApiToken.user``, ``WebSession.user``)
+    with their department and roles in the same query: every request starts by asking who
+    is calling, and the policy then asks about their roles many times (one query, not two)."""
+    return joinedload(user).options(joinedload(User.department), joinedload(User.role_rows))
 
 
 class ApiToken(Base):

@@ -9,7 +9,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.accounts.models import ApiToken, User
+from archive_service.accounts.models import ApiToken, User, signed_in_user
 from archive_service.accounts.settings import DEFAULT, AccountSettings
 from archive_service.accounts.users import account_expired, get_user, revoke_all_tokens
 from archive_service.audit.services import record
@@ -50,9 +50,15 @@ def token_user(session: Session, plain: str) -> tuple[User, ApiToken] | None:
     """The user a bearer token stands for, or None if unknown, expired, revoked or closed."""
     if not plain:
         return None
-    token = session.execute(
-        select(ApiToken).where(ApiToken.token_hash == _token_digest(plain))
-    ).scalar_one_or_none()
+    token = (
+        session.execute(
+            select(ApiToken)
+            .options(signed_in_user(ApiToken.user))
+            .where(ApiToken.token_hash == _token_digest(plain))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None

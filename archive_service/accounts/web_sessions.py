@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive_service.accounts import rules
-from archive_service.accounts.models import User, WebSession
+from archive_service.accounts.models import User, WebSession, signed_in_user
 from archive_service.accounts.settings import DEFAULT, AccountSettings
 from archive_service.accounts.users import (
     account_expired,
@@ -69,9 +69,15 @@ def resume(
     """
     if not key or len(key) > 200:
         return None
-    row = session.execute(
-        select(WebSession).where(WebSession.key_hash == _digest(key))
-    ).scalar_one_or_none()
+    row = (
+        session.execute(
+            select(WebSession)
+            .options(signed_in_user(WebSession.user))
+            .where(WebSession.key_hash == _digest(key))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if row is None or row.ended_at is not None:
         return None
     now = now or utcnow()

@@ -8,7 +8,7 @@ from datetime import date
 from typing import IO, Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from archive_service.archive import intake
 from archive_service.archive.categories import category_by_code
@@ -128,8 +128,9 @@ def upload(
 
 
 def get_document(session: Session, by: Caller, document_id: int) -> Document:
-    """A document whose metadata the caller may see; any other is 'not found'."""
-    doc = session.get(Document, document_id)
+    """A document whose metadata the caller may see; any other is 'not found'. Its versions
+    come in the same query: every reader of a document shows or opens one."""
+    doc = session.get(Document, document_id, options=[joinedload(Document.versions)])
     decision = may(by, "document.view", doc) if doc is not None else None
     if doc is None or not decision:
         if by.user is None and not by.operator:
@@ -176,8 +177,12 @@ def list_documents(
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = (
         session.execute(
-            query.order_by(Document.id.desc()).offset((page - 1) * per_page).limit(per_page)
+            query.options(joinedload(Document.versions))  # the page's versions: no query more
+            .order_by(Document.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
         )
+        .unique()
         .scalars()
         .all()
     )

@@ -244,7 +244,7 @@ class AccessRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     user_id: Mapped[int] = mapped_column(Integer, index=True)
-    username: Mapped[str] = mapped_column(String(150))
+    username: Mapped[str] = mapped_column(String(150), index=True)  # the register's filter
     document_id: Mapped[int] = mapped_column(Integer, index=True)
     archive_number: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(16))  # view, preview, download

@@ -3,8 +3,9 @@
 Each event's hash covers the previous event's hash and the canonical form of
 the event, so any edit, deletion or reordering breaks the chain at a place
 :func:`archive_service.audit.services.verify` can name. The single
-``audit_chain`` row holds the newest sequence number and hash: appending locks
-it, so two writers never fork the chain, and a deleted tail is detected.
+``audit_chain`` row holds the newest sequence number and hash: linking events
+at commit locks it, so two writers never fork the chain, and a deleted tail is
+detected.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from archive_service.db import Base, UTCDateTime
@@ -20,6 +21,8 @@ from archive_service.db import Base, UTCDateTime
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    # The trail's "target" filter (``document:42``, or every ``user``): migration 0016.
+    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
 
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False

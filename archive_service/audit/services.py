@@ -1,7 +1,8 @@
 """Writing, reading and verifying the audit trail.
 
 ``record`` is called inside the use case's own transaction, so an event is
-written exactly when the change it describes is committed.
+written exactly when the change it describes is committed; it is linked into the
+chain at that commit (``_seal``), so the chain head is locked only while it commits.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, event, func, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from archive_service.audit.anchor import Anchor, AnchorReading
 from archive_service.audit.chain import GENESIS, canonical, link
 from archive_service.audit.checkpoints import Finding, compare_chain
 from archive_service.audit.models import AuditChain, AuditEvent
 from archive_service.audit.vocabulary import reason
-from archive_service.db import utcnow
+from archive_service.db import note_write, utcnow
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,9 @@ def _event_bytes(ev: AuditEvent) -> bytes:
     )
 
 
-def _chain_head(session: Session) -> AuditChain:
-    head = session.execute(
-        select(AuditChain).where(AuditChain.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        raise RuntimeError("audit chain head missing: run the migrations (archive init)")
-    return head
+# The events a transaction has recorded, in order, each with the transaction (or
+# savepoint) it was recorded in; linked into the chain when the transaction commits.
+_PENDING = "audit_pending"
 
 
 def record(
@@ -66,11 +63,10 @@ def record(
     target_id: str | int | None = None,
     **details: Any,
 ) -> AuditEvent:
-    """Append one event to the chain (in the caller's transaction)."""
-    head = _chain_head(session)
+    """Append one event to the chain in the caller's transaction: it is written, numbered
+    and linked when that transaction commits (:func:`_seal`), and dropped with it if it
+    rolls back. Its ``seq``, ``at`` and ``hash`` are set then."""
     ev = AuditEvent(
-        seq=head.last_seq + 1,
-        at=utcnow(),
         actor_id=actor.user_id,
         actor=actor.username,
         ip=actor.ip,
@@ -78,14 +74,80 @@ def record(
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
         details=details,
-        prev_hash=head.last_hash,
     )
-    ev.hash = link(ev.prev_hash, _event_bytes(ev))
-    head.last_seq = ev.seq
-    head.last_hash = ev.hash
-    session.add(ev)
-    session.flush()
+    recorded_in = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((recorded_in, ev))
+    note_write(session)
     return ev
+
+
+@event.listens_for(Session, "before_commit")
+def _seal(session: Session) -> None:
+    """Link the transaction's events into the chain, as the last thing before it commits.
+
+    The chain head is locked here (``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``
+    has serialised writers already) and held only for the commit itself, not from the
+    first event of a request to its end: concurrent transactions do their own work in
+    parallel and queue only for this moment. Numbering and linking under the lock keeps
+    the chain one unbroken sequence in commit order, as ``verify`` expects. The
+    transaction's own changes are flushed first, so one that fails never takes the lock.
+    A savepoint that is released seals what is pending too (the lock is then held a little
+    longer): SQLAlchemy tells this hook of no other way to know which commit is the last.
+    """
+    seal_pending(session)
+
+
+def seal_pending(session: Session) -> None:
+    """Link what this transaction has recorded now (see :func:`_seal`): a transaction that
+    reads the trail after writing to it sees its own events, at the price of holding the
+    head from here to its commit."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()
+    head = session.execute(
+        select(AuditChain)
+        .where(AuditChain.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # this session may hold an older head
+    ).scalar_one_or_none()
+    if head is None:
+        raise RuntimeError("audit chain head missing: run the migrations (archive init)")
+    seq, prev = head.last_seq, head.last_hash
+    for _, ev in pending:
+        seq += 1
+        ev.seq, ev.at, ev.prev_hash = seq, utcnow(), prev
+        ev.hash = prev = link(prev, _event_bytes(ev))
+    session.add_all(ev for _, ev in pending)
+    head.last_seq, head.last_hash = seq, prev
+    session.flush()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    """Events recorded in a transaction or savepoint that rolled back never happened."""
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    kept = [(tx, ev) for tx, ev in pending if not _within(tx, rolled_back)]
+    if kept:
+        session.info[_PENDING] = kept
+    else:
+        session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the whole transaction is over, however it ended
+        session.info.pop(_PENDING, None)
+
+
+def _within(tx: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while tx is not None:
+        if tx is outer:
+            return True
+        tx = tx.parent
+    return False
 
 
 CHECKPOINT_ACTION = "audit.checkpoint"
@@ -173,6 +235,7 @@ def verify(session: Session, anchor: Anchor | None = None, batch: int = 5000) ->
     one and the head (re-chaining); and they are themselves checked (signature, unbroken
     sequence, present in every store, as the trail recorded them).
     """
+    seal_pending(session)
     reading = anchor.read() if anchor is not None else None
     pinned = {cp.seq for cp in reading.checkpoints} if reading else set()
     checked, broken, hashes, named = _walk(session, pinned, batch)
@@ -247,6 +310,7 @@ def _filtered(f: AuditFilter) -> Select[AuditEvent]:
 def search(
     session: Session, f: AuditFilter, page: int = 1, per_page: int = 50
 ) -> tuple[list[AuditEvent], int]:
+    seal_pending(session)
     q = _filtered(f)
     total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
     rows = (
@@ -261,6 +325,7 @@ def search(
 
 def iter_all(session: Session, f: AuditFilter) -> Iterator[AuditEvent]:
     """Every matching event, oldest first (for export)."""
+    seal_pending(session)
     yield from session.execute(_filtered(f).order_by(AuditEvent.seq)).scalars()
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from archive_service.access.coverage import live_scopes
 from archive_service.archive.models import Category, Document, DocumentStatus
@@ -160,11 +160,14 @@ def search(
 def _hits(
     session: Session, ids: list[int], *, with_text: bool
 ) -> tuple[dict[int, Document], dict[int, StoredObject]]:
-    """The page's documents (their versions too) in one query, and — for snippets — their
+    """The page's documents with their versions in one query, and — for snippets — their
     text renditions' objects in one more, so no hit costs a query of its own."""
     if not ids:
         return {}, {}
-    docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
+    found_docs = session.scalars(
+        select(Document).options(joinedload(Document.versions)).where(Document.id.in_(ids))
+    ).unique()
+    docs = {d.id: d for d in found_docs}
     text_ids = [d.text_object_id for d in docs.values() if d.text_object_id is not None]
     texts: dict[int, StoredObject] = {}
     if with_text and text_ids:

@@ -136,3 +136,61 @@ def test_filters(rt: Runtime) -> None:
         assert total == 3
         rows, total = audit.search(s, audit.AuditFilter(target="document:1"))
         assert total == 1 and rows[0].details == {"purpose": "审阅 1"}
+
+
+def _actions(rt: Runtime) -> list[str]:
+    with rt.db.unit_of_work() as s:
+        return [ev.action for ev in audit.iter_all(s, audit.AuditFilter())]
+
+
+def test_an_open_transaction_does_not_hold_the_chain_head(rt: Runtime) -> None:
+    """Events are linked at commit: a request that has recorded an event and not yet
+    committed does not make every other writer wait for it (issue 22)."""
+    slow = rt.db.session()
+    try:
+        audit.record(slow, ALICE, "document.download", "document", 1)
+        done = threading.Event()
+
+        def other() -> None:
+            with rt.db.unit_of_work() as s:
+                audit.record(s, Actor(8, "bob", None), "document.view", "document", 2)
+            done.set()
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        # Generous: under the old design the other writer waited for ``slow`` to end.
+        assert done.wait(20), "a second writer waited for an uncommitted event"
+        thread.join()
+        slow.commit()
+    finally:
+        slow.close()
+    assert _actions(rt) == ["document.view", "document.download"]  # in commit order
+    result = _verify(rt)
+    assert result.ok and result.checked == 2
+
+
+def test_rolled_back_events_are_not_linked(rt: Runtime) -> None:
+    with rt.db.unit_of_work() as s:
+        audit.record(s, ALICE, "kept.before", "document", 1)
+        with pytest.raises(RuntimeError), s.begin_nested():
+            audit.record(s, ALICE, "dropped.savepoint", "document", 2)
+            raise RuntimeError("the savepoint rolls back")
+        audit.record(s, ALICE, "kept.after", "document", 3)
+    with pytest.raises(RuntimeError), rt.db.unit_of_work() as s:
+        audit.record(s, ALICE, "dropped.transaction", "document", 4)
+        raise RuntimeError("the transaction rolls back")
+    assert _actions(rt) == ["kept.before", "kept.after"]
+    result = _verify(rt)
+    assert result.ok and result.checked == 2
+
+
+def test_a_reading_transaction_is_not_ended_early_by_its_pending_events(rt: Runtime) -> None:
+    """``release_read_transaction`` (before streaming an upload) must not commit events
+    that wait for the use case's commit."""
+    from archive_service.db import release_read_transaction
+
+    with pytest.raises(RuntimeError), rt.db.unit_of_work() as s:
+        audit.record(s, ALICE, "document.upload", "document", 1)
+        release_read_transaction(s)
+        raise RuntimeError("the upload fails")
+    assert _actions(rt) == []
