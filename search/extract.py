@@ -32,7 +32,6 @@ from search import office
 from search.ocr import (
     MIN_TEXT_LAYER_CHARS,
     OCR_DPI,
-    PARSE_TIMEOUT,
     OcrLimits,
     OcrOutcome,
     parse_budget,

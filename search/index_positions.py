@@ -43,13 +43,12 @@ import logging
 import mmap
 import os
 import pickle
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from search.index_postings import Terms, hash_key, slices, sort_runs, term_key
+from search.index_postings import Terms, concat, hash_key, slices, sort_runs, term_key
 
 SUFFIX = ".sidepos"
 _MAGIC = b"WXSPOS01"
@@ -89,16 +88,18 @@ class _Decoder:
         self.starts = np.zeros(0, dtype=np.int64)  # per value id, into ``flat``
         self.flat = np.zeros(0, dtype=np.int64)
 
-    def ids_of(self, values: Iterator[bytes]) -> np.ndarray:
+    def ids_of(self, values: list[bytes]) -> np.ndarray:
         table = self._ids
         before = len(table)
-        ids = np.fromiter((table.setdefault(v, len(table)) for v in values), dtype=np.int64)
+        # New values in the order first seen, then every value's id: C-level loops.
+        fresh = [v for v in dict.fromkeys(values) if v not in table]
+        table.update(zip(fresh, itertools.count(before)))
+        ids = np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values))
         counts: list[int] = []
         flat: list[int] = []
-        for value in itertools.islice(table, before, None):
-            if not value.endswith(b"."):
-                value += b"."
-            plist = list(itertools.accumulate(pickle.loads(value[4:])))  # noqa: S301 - ours
+        loads, accumulate = pickle.loads, itertools.accumulate
+        for value in fresh:
+            plist = list(accumulate(loads(value[4:] if value[-1:] == b"." else value[4:] + b".")))
             counts.append(len(plist))
             flat += plist
         if counts:
@@ -149,14 +150,15 @@ def write_positions_file(
     max_count = np.zeros(n, dtype=np.int64)
     pos_per_term = np.zeros(n, dtype=np.int64)
     for a, b in term_slices:
-        values = itertools.chain.from_iterable(terms[k][2] for k in keys[a:b])
+        values = list(itertools.chain.from_iterable(terms[k][2] for k in keys[a:b]))
         ids = decoder.ids_of(values)
+        del values
         starts = term_starts[a : b + 1] - term_starts[a]
         if len(ids) != int(starts[-1]):
             raise ValueError("a term whose position values do not match its postings")
         # The .sidepost file sorts a term's documents if the writer did not give them in
         # order (it does): the same order here, so posting i is one document in both.
-        docs = np.concatenate([np.asarray(terms[k][0], dtype=np.uint32) for k in keys[a:b]])
+        docs = concat([terms[k][0] for k in keys[a:b]], np.uint32).copy()
         for run, order in sort_runs(docs, starts).items():
             ids[starts[run] : starts[run + 1]] = ids[starts[run] : starts[run + 1]][order]
         counts = decoder.counts[ids]

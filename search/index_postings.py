@@ -117,7 +117,7 @@ def write_side_file(
     doc_type = np.dtype("<u2") if doc_count <= 1 << 16 else np.dtype("<u4")
 
     def weights_of(a: int, b: int) -> np.ndarray:
-        return _concat([terms[k][1] for k in keys[a:b]], np.float32)
+        return concat([terms[k][1] for k in keys[a:b]], np.float32)
 
     # Per term: the narrowest exact type for its frequencies.
     kinds = np.zeros(n, dtype=np.uint8)
@@ -184,7 +184,7 @@ def write_side_file(
 
     def docs_parts() -> Iterator[np.ndarray]:
         for a, b in term_slices:
-            docs = _concat([terms[k][0] for k in keys[a:b]], np.uint32)
+            docs = concat([terms[k][0] for k in keys[a:b]], np.uint32)
             if len(docs) and int(docs.max()) >= doc_count:
                 raise ValueError("a document number beyond the segment")
             for term, sorting in sort_runs(docs, starts[a : b + 1] - starts[a]).items():
@@ -260,7 +260,7 @@ def _padded(size: int) -> int:
     return (size + 7) // 8 * 8
 
 
-def _concat(parts: list[Any], dtype: Any) -> np.ndarray:
+def concat(parts: list[Any], dtype: Any) -> np.ndarray:
     """The arrays ``parts`` end to end, as one writable array of ``dtype``."""
     dtype = np.dtype(dtype)
     joined = bytearray().join(parts)  # one pass over the buffers, no per-part numpy call

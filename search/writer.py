@@ -1,8 +1,9 @@
 """The index's segment writer: Whoosh's, with postings buffered in memory and a side file.
 
-Every segment a writer creates gets its side files (postings, :mod:`search.index_postings`;
-positions, :mod:`search.index_positions`) before it can be committed; a failed commit releases Whoosh's lock. One writer at a
-time: callers hold the index directory's lock (see :class:`search.index.SearchIndex`).
+Every segment a writer creates gets its side files (postings,
+:mod:`search.index_postings`; positions, :mod:`search.index_positions`) before it can be
+committed; a failed commit releases Whoosh's lock. One writer at a time: callers hold the
+index directory's lock (see :class:`search.index.SearchIndex`).
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ def _write_side_files(folder: str, segment_id: str, doc_count: int, terms: Any) 
     index_positions.write_positions_file(folder, segment_id, doc_count, terms)
 
 
-def open_writer(ix: Any, *, lock: bool = True, side_positions: bool = True) -> BufferedSegmentWriter:
+def open_writer(
+    ix: Any, *, lock: bool = True, side_positions: bool = True
+) -> BufferedSegmentWriter:
     """A writer on ``ix`` that buffers postings in memory and writes each new segment's
     side files before the segment can be committed (``side_positions=False``: the postings
     file only). ``lock=False``: without Whoosh's index lock (rebuild workers, whose
