@@ -27,7 +27,7 @@ Layout (little-endian)::
       meta    n records: key offset, count offset, position offset (u64 each),
                          posting count (u32), key length (u16), count kind (u8)
       keys    the keys, concatenated
-      c8, c16           positions per posting: u8, or u16 for a term with more
+      c8, c16, c32      positions per posting: u8, or u16 / u32 for a term with more
       pos     u16 (every position of the segment below 65,536) or u32
     b"WXSPOSND"
 
@@ -42,13 +42,13 @@ import json
 import logging
 import mmap
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from search.index_postings import Terms, concat, hash_key, slices, sort_runs, term_key
+from search.whoosh_internals import position_lists
 
 SUFFIX = ".sidepos"
 _MAGIC = b"WXSPOS01"
@@ -64,9 +64,9 @@ _META = np.dtype(
         ("pad", "u1"),
     ]
 )
-_COUNTS: dict[int, np.dtype[Any]] = {1: np.dtype("u1"), 2: np.dtype("<u2")}
-_REGION = {1: "c8", 2: "c16"}
-_NAMES = ["hashes", "meta", "keys", "c8", "c16", "pos"]
+_COUNTS: dict[int, np.dtype[Any]] = {1: np.dtype("u1"), 2: np.dtype("<u2"), 3: np.dtype("<u4")}
+_REGION = {1: "c8", 2: "c16", 3: "c32"}
+_NAMES = ["hashes", "meta", "keys", "c8", "c16", "c32", "pos"]
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +95,9 @@ class _Decoder:
         fresh = [v for v in dict.fromkeys(values) if v not in table]
         table.update(zip(fresh, itertools.count(before)))
         ids = np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values))
-        counts: list[int] = []
-        flat: list[int] = []
-        loads, accumulate = pickle.loads, itertools.accumulate
-        for value in fresh:
-            plist = list(accumulate(loads(value[4:] if value[-1:] == b"." else value[4:] + b".")))
-            counts.append(len(plist))
-            flat += plist
+        lists = position_lists(fresh)
+        counts = [len(plist) for plist in lists]
+        flat = list(itertools.chain.from_iterable(lists))
         if counts:
             new_counts = np.array(counts, dtype=np.int64)
             new_starts = len(self.flat) + np.cumsum(new_counts) - new_counts
@@ -167,13 +163,11 @@ def write_positions_file(
         max_count[a:b] = np.maximum.reduceat(counts, starts[:-1])
         pos_per_term[a:b] = np.add.reduceat(counts, starts[:-1])
         slice_ids.append(ids.astype(np.int32))
-    if n and int(max_count.max()) > 0xFFFF:
-        raise ValueError("a term at more than 65,535 positions of one document")
     top = int(decoder.flat.max()) if len(decoder.flat) else 0
     if top >= 1 << 32:
         raise ValueError("a position beyond 2**32")
     pos_type = np.dtype("<u2") if top < 1 << 16 else np.dtype("<u4")
-    kinds = np.where(max_count <= 0xFF, 1, 2).astype(np.uint8)
+    kinds = np.where(max_count <= 0xFF, 1, np.where(max_count <= 0xFFFF, 2, 3)).astype(np.uint8)
 
     key_bytes = [term_key(f, t) for f, t in keys]
     lengths = np.fromiter((len(k) for k in key_bytes), dtype=np.int64, count=n)

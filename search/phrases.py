@@ -56,13 +56,13 @@ def leaf_phrase(
     terms: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for word in set(words):
         raw = word.encode("utf-8")
-        docs = side.get(field, raw)
-        where = positions.get(field, raw)
-        if docs is None or where is None:
-            return empty if (docs is None) == (where is None) else None
-        if len(where[0]) != len(docs[0]):
+        postings = side.get(field, raw)
+        held = positions.get(field, raw)
+        if postings is None or held is None:
+            return empty if (postings is None) == (held is None) else None
+        if len(held[0]) != len(postings[0]):
             return None
-        terms[word] = (docs[0], where[0], where[1])
+        terms[word] = (postings[0], held[0], held[1])
     order = sorted(terms, key=lambda w: len(terms[w][0]))
     # Documents holding every term, among the allowed ones.
     candidates = terms[order[0]][0]

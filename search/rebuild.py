@@ -109,10 +109,8 @@ def build_segments(  # noqa: PLR0913 - the rebuild's parameters, passed through
             yield batch
 
     if workers <= 1:
-        segments = _segments_from(
-            str(directory), name, key, counted(), segment_docs, side_positions
-        )
-        return segments, count
+        built = _segments_from(str(directory), name, key, counted(), segment_docs, side_positions)
+        return built, count
     import multiprocessing as mp
     import queue
 

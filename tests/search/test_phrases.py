@@ -331,3 +331,44 @@ def test_positions_file_of_a_segment_without_positional_terms(tmp_path: Path) ->
     assert leaf.segment_id is not None
     assert open_positions_file(index.directory, leaf.segment_id, leaf.count) is not None
     assert ids(index, '"甲方与乙方"') == []
+
+
+@pytest.mark.parametrize("slice_postings", [1, 3, 1 << 20])
+def test_positions_file_round_trip(tmp_path: Path, slice_postings: int) -> None:
+    """Counts past 8 and 16 bits, positions past 16 bits, documents given out of order
+    (sorted as the .sidepost file sorts them), exact fields left out."""
+    from array import array
+
+    from search.index_positions import SidePositions, write_positions_file
+    from search.whoosh_internals import encode_postings
+
+    many = list(range(0, 140_000, 2))  # 70,000 positions in one document, past 2**16
+    per_doc = {
+        ("body", b"aa"): {0: [3], 5: many, 2: [1, 9]},  # documents out of order
+        ("body", b"bb"): {1: list(range(300))},
+        ("title", b"aa"): {4: [0]},
+    }
+    terms: dict = {}
+    for key, docs in per_doc.items():
+        entry: tuple = (array("I"), array("f"), [])
+        for doc, plist in docs.items():
+            (_t, n, weight, value) = encode_postings({"x": plist})[0]
+            entry[0].append(doc)
+            entry[1].append(weight)
+            entry[2].append(value)
+        terms[key] = entry
+    terms[("numbers", b"K1")] = (array("I", [0, 1]), array("f", [1, 1]), [b"", b""])
+    path = write_positions_file(tmp_path, "seg_x", 6, terms, slice_postings=slice_postings)
+    side = SidePositions(path, "seg_x", 6)
+    assert side.terms == 3
+    for (field, term), docs in per_doc.items():
+        got = side.get(field, term)
+        assert got is not None
+        counts, flat = got
+        ordered = [docs[d] for d in sorted(docs)]
+        assert counts.tolist() == [len(p) for p in ordered]
+        assert flat.tolist() == [p for plist in ordered for p in plist]
+    assert side.get("numbers", b"K1") is None
+    assert side.get("body", b"cc") is None
+    with pytest.raises(ValueError, match="written for"):
+        SidePositions(path, "seg_y", 6)
