@@ -334,8 +334,7 @@ class Snapshot:
             docs.append(found[0] + leaf.offset)
             counts.append(found[1])
         if slow is not within and not slow.any():
-            joined = np.concatenate(docs), np.concatenate(counts)
-            return joined
+            return np.concatenate(docs), np.concatenate(counts)
         rest = self._whoosh_phrase_docs(field, words, slow)
         if not docs:
             return rest

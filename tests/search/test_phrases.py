@@ -372,3 +372,25 @@ def test_positions_file_round_trip(tmp_path: Path, slice_postings: int) -> None:
     assert side.get("body", b"cc") is None
     with pytest.raises(ValueError, match="written for"):
         SidePositions(path, "seg_y", 6)
+
+
+def test_a_positions_file_that_disagrees_with_the_postings_file_is_not_used(
+    several: SearchIndex,
+) -> None:
+    """A positions file whose term lists another number of postings than the segment's
+    .sidepost file (not what any writer makes): that segment is checked on Whoosh's."""
+    from array import array
+
+    from search.index_positions import write_positions_file
+    from search.whoosh_internals import encode_postings
+
+    expected = found(several, '"甲方与乙方"')
+    leaf = next(leaf for leaf in several._snapshot().leaves if leaf.count >= 2)
+    assert leaf.segment_id is not None
+    term = several.key.term("body", "甲方").encode()
+    value = encode_postings({"x": [0]})[0][3]
+    fake = {("body", term): (array("I", [0]), array("f", [1.0]), [value])}
+    assert leaf.side is not None and len(leaf.side.get("body", term)[0]) == 2  # type: ignore[index]
+    write_positions_file(several.directory, leaf.segment_id, leaf.count, fake)
+    fresh = SearchIndex(several.directory, key=KEY)
+    assert found(fresh, '"甲方与乙方"') == expected
