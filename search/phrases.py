@@ -39,6 +39,18 @@ def _gather(
     return positions[index].astype(np.int64), owner
 
 
+def _runs(ascending: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array and how often each occurs (``np.unique``
+    without its sort: the keys are built in order)."""
+    if not len(ascending):
+        return ascending, np.zeros(0, dtype=np.int64)
+    first = np.empty(len(ascending), dtype=bool)
+    first[0] = True
+    np.not_equal(ascending[1:], ascending[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return ascending[starts], np.diff(np.append(starts, len(ascending)))
+
+
 def leaf_phrase(
     side: SidePostings,
     positions: SidePositions,
@@ -97,7 +109,7 @@ def leaf_phrase(
             keys = keys[starts[hit] == keys]
         if keys is None or not len(keys):
             return empty
-        candidates = np.unique(keys >> _SHIFT)
+        candidates = _runs(keys >> _SHIFT)[0]
     assert keys is not None
-    matched, times = np.unique(keys >> _SHIFT, return_counts=True)
+    matched, times = _runs(keys >> _SHIFT)
     return matched, times.astype(np.float64)
