@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from search_words import (  # noqa: E402
+    BOOLEAN,
     CATEGORIES,
     CITIES,
     CONNECTORS,
@@ -34,6 +35,8 @@ class Labelled:
     query: str
     kind: str
     relevant: set[int] = field(default_factory=set)
+    # Documents that must never be returned (they hold an excluded word).
+    forbidden: set[int] = field(default_factory=set)
 
 
 # Word frequencies follow Zipf's law, as in real text: a few words (合同, 客户) are in
@@ -145,6 +148,19 @@ def generate(n: int, seed: int = 7) -> tuple[list[IndexedDocument], list[Labelle
             decoy = f"{phrase[:half]}{word(rng, e)}，{word(rng, e)}{phrase[half:]}"
             plant(d, decoy)
             if phrase in decoy:  # the word between happened to complete the phrase
+                label.relevant.add(d + 1)
+        labels.append(label)
+    for a, b, c in BOOLEAN:
+        label = Labelled(f"{a} -{b} OR {c}", "and-not-or")
+        for words in ((a,), (c,), (a, b), (c, b)):
+            for d in targets(rng.randint(3, 6)):
+                e = emitted[d]
+                plant(d, "，".join(f"{word(rng, e)}{w}{word(rng, e)}" for w in words), *words)
+        for d in range(n):
+            e = emitted[d]
+            if b in e:
+                label.forbidden.add(d + 1)
+            elif a in e or c in e:
                 label.relevant.add(d + 1)
         labels.append(label)
     for simplified, traditional in TRADITIONAL.items():

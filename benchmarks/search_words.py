@@ -338,6 +338,9 @@ PAIRS = [
     ("采购", "集采"),
     ("客户", "流失"),
 ]
+# (A AND NOT B) OR C: the box reads "A -B OR C" as (A OR C) AND NOT B. Documents get A,
+# C, A with B, and C with B (the "secrets" that must never come back).
+BOOLEAN = [("并购重组", "保密协议", "反倾销"), ("商誉减值", "内幕信息", "碳排放权")]
 # Quoted phrases: documents get the words adjacent, decoys get both apart.
 PHRASES = ["电子签章", "分期付款", "产品召回", "票据贴现"]
 # Traditional-script queries for planted simplified text (folding, both ways).

@@ -91,7 +91,9 @@ class SearchIndex:
     """The archive's Whoosh index in ``directory`` (created if missing).
 
     Safe to use from several threads and processes: searches read a snapshot,
-    writes queue on a directory lock (``lock_timeout`` seconds at most). ``key`` keys
+    writes queue on a directory lock (``lock_timeout`` seconds at most).
+    ``side_positions=False`` writes no positions side files and checks phrases on
+    Whoosh's own positions (the earlier path, kept as the benchmark's baseline). ``key`` keys
     the terms (a :class:`~search.keyed.TermKey` or its secret, at least 32 bytes); keep
     it outside the index directory.
     """
@@ -103,6 +105,7 @@ class SearchIndex:
         key: TermKey | bytes,
         lock_timeout: float = 300.0,
         cache_postings: int = 1_000_000,
+        side_positions: bool = True,
     ) -> None:
         self.key = key if isinstance(key, TermKey) else TermKey(key)
         self.directory = Path(directory)
@@ -111,6 +114,9 @@ class SearchIndex:
         # file (~16 bytes each), shared by the process's threads; also bounds each
         # thread's cache of filter masks.
         self.cache_postings = cache_postings
+        # Positions side files: written with every new segment and used for phrases
+        # (False: neither, phrases are checked on Whoosh's positions as before them).
+        self.side_positions = side_positions
         self.directory.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._caches = SegmentCaches(self.directory, cache_postings)
@@ -129,7 +135,7 @@ class SearchIndex:
         with self._write_lock():
             self._refuse_other_keys()
             ix = self._open(self._current_name())
-            writer = open_writer(ix)
+            writer = open_writer(ix, side_positions=self.side_positions)
             try:
                 seen: set[int] = set()
                 for doc in reversed(docs):  # the last version of a repeated id wins
@@ -150,7 +156,7 @@ class SearchIndex:
             return 0
         with self._write_lock():
             ix = self._open(self._current_name())
-            writer = open_writer(ix)
+            writer = open_writer(ix, side_positions=self.side_positions)
             try:
                 removed = sum(writer.delete_by_term("id", str(i)) for i in ids)
             except BaseException:
@@ -181,7 +187,13 @@ class SearchIndex:
             ix = self._create(new, publish=False)
             try:
                 segments, count = build_segments(
-                    self.directory, new, self.key, docs, workers, segment_docs
+                    self.directory,
+                    new,
+                    self.key,
+                    docs,
+                    workers,
+                    segment_docs,
+                    self.side_positions,
                 )
                 writer = ix.writer()
                 # The built segments replace the (empty) content in one TOC commit.
@@ -265,7 +277,7 @@ class SearchIndex:
         # A fresh searcher, not searcher.refresh(): refresh reuses the reader of a
         # segment that only gained deletions, and would still see deleted documents.
         local.snapshot = snap = Snapshot.open(
-            self.directory, name, self._caches, self.cache_postings
+            self.directory, name, self._caches, self.cache_postings, self.side_positions
         )
         return snap
 

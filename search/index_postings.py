@@ -79,7 +79,8 @@ def term_key(field: str, term: bytes) -> bytes:
     return field.encode("utf-8") + b"\0" + term
 
 
-def _hash(key: bytes) -> int:
+def hash_key(key: bytes) -> int:
+    """The term table's hash of a key (also the positions files', search.index_positions)."""
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
 
 
@@ -112,15 +113,15 @@ def write_side_file(
     starts = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=starts[1:])
     total = int(starts[-1])
-    slices = list(_slices(starts, slice_postings))
+    term_slices = list(slices(starts, slice_postings))
     doc_type = np.dtype("<u2") if doc_count <= 1 << 16 else np.dtype("<u4")
 
     def weights_of(a: int, b: int) -> np.ndarray:
-        return _concat([terms[k][1] for k in keys[a:b]], np.float32)
+        return concat([terms[k][1] for k in keys[a:b]], np.float32)
 
     # Per term: the narrowest exact type for its frequencies.
     kinds = np.zeros(n, dtype=np.uint8)
-    for a, b in slices:
+    for a, b in term_slices:
         kinds[a:b] = _weight_kinds(weights_of(a, b), starts[a:b] - starts[a])
     key_bytes = [term_key(f, t) for f, t in keys]
     lengths = np.fromiter((len(k) for k in key_bytes), dtype=np.int64, count=n)
@@ -137,7 +138,7 @@ def write_side_file(
         chosen = kinds == kind
         meta["w_off"][chosen] = np.cumsum(counts[chosen]) - counts[chosen]
         sizes[_REGION[kind]] = int(counts[chosen].sum()) * dtype.itemsize
-    hashes = np.fromiter((_hash(k) for k in key_bytes), dtype="<u8", count=n)
+    hashes = np.fromiter((hash_key(k) for k in key_bytes), dtype="<u8", count=n)
     order = np.argsort(hashes, kind="stable")
     tables = {
         "hashes": hashes[order],
@@ -182,16 +183,16 @@ def write_side_file(
     reorder: dict[int, np.ndarray] = {}  # term → the order that sorted its documents
 
     def docs_parts() -> Iterator[np.ndarray]:
-        for a, b in slices:
-            docs = _concat([terms[k][0] for k in keys[a:b]], np.uint32)
+        for a, b in term_slices:
+            docs = concat([terms[k][0] for k in keys[a:b]], np.uint32)
             if len(docs) and int(docs.max()) >= doc_count:
                 raise ValueError("a document number beyond the segment")
-            for term, sorting in _sort_runs(docs, starts[a : b + 1] - starts[a]).items():
+            for term, sorting in sort_runs(docs, starts[a : b + 1] - starts[a]).items():
                 reorder[a + term] = sorting
             yield docs.astype(doc_type)
 
     def weight_parts(kind: int) -> Iterator[np.ndarray]:
-        for a, b in slices:
+        for a, b in term_slices:
             chosen = kinds[a:b] == kind
             if not chosen.any():
                 continue
@@ -221,7 +222,7 @@ def write_side_file(
     return path
 
 
-def _slices(starts: np.ndarray, postings: int = 1 << 20) -> Iterator[tuple[int, int]]:
+def slices(starts: np.ndarray, postings: int = 1 << 20) -> Iterator[tuple[int, int]]:
     """Ranges of terms holding about ``postings`` postings each (at least one term)."""
     n = len(starts) - 1
     a = 0
@@ -259,7 +260,7 @@ def _padded(size: int) -> int:
     return (size + 7) // 8 * 8
 
 
-def _concat(parts: list[Any], dtype: Any) -> np.ndarray:
+def concat(parts: list[Any], dtype: Any) -> np.ndarray:
     """The arrays ``parts`` end to end, as one writable array of ``dtype``."""
     dtype = np.dtype(dtype)
     joined = bytearray().join(parts)  # one pass over the buffers, no per-part numpy call
@@ -269,7 +270,7 @@ def _concat(parts: list[Any], dtype: Any) -> np.ndarray:
     return np.concatenate([np.asarray(p, dtype=dtype) for p in parts] or [np.zeros(0, dtype)])
 
 
-def _sort_runs(docs: np.ndarray, starts: np.ndarray) -> dict[int, np.ndarray]:
+def sort_runs(docs: np.ndarray, starts: np.ndarray) -> dict[int, np.ndarray]:
     """Make each term's document numbers ascending (the writer gives them so already);
     returns the order applied to each run it sorted, for the frequencies."""
     if len(docs) < 2:
@@ -337,7 +338,7 @@ class SidePostings:
     def get(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         """(segment docnums ascending, frequencies) of a term, or None if it is absent."""
         key = term_key(field, term)
-        wanted = _hash(key)
+        wanted = hash_key(key)
         hashes = self._hashes
         i = int(hashes.searchsorted(np.uint64(wanted)))
         while i < len(hashes) and int(hashes[i]) == wanted:
@@ -367,7 +368,7 @@ class SidePostings:
 def _hashes_of(field: str, terms: tuple[str, ...]) -> np.ndarray:
     """The table hashes of many terms of one field (a lone character's expansion)."""
     found = np.fromiter(
-        (_hash(term_key(field, t.encode("utf-8"))) for t in terms), dtype="<u8", count=len(terms)
+        (hash_key(term_key(field, t.encode("utf-8"))) for t in terms), dtype="<u8", count=len(terms)
     )
     found.flags.writeable = False
     return found

@@ -1,7 +1,9 @@
 """The one query box: a small, forgiving parser to a search plan, and highlighting.
 
 Syntax: words and ``"quoted phrases"`` are all required (AND); ``a OR b`` makes
-either enough; ``-word`` or ``NOT word`` excludes; a lone ``*`` matches everything.
+either enough; ``-word`` or ``NOT word`` excludes from the whole box, wherever it
+stands (``(A AND NOT B) OR C`` is (A OR C) AND NOT B: a document holding B is never
+returned); a lone ``*`` matches everything.
 Each word is looked for in the title, body, customer name and tags, and exactly
 in the archive numbers, identifiers and customer code. A quoted phrase or a word
 mixing scripts (``HT-2023-001``, ``2023年``) must appear as that sequence of

@@ -28,6 +28,7 @@ def _segments_from(
     key: TermKey,
     batches: Iterable[list[IndexedDocument]],
     segment_docs: int,
+    side_positions: bool = True,
 ) -> list[Any]:
     """Whoosh segments holding the documents of ``batches``, at most ``segment_docs`` each,
     written but not yet part of the index (the caller holds the lock and commits them)."""
@@ -38,7 +39,7 @@ def _segments_from(
         for batch in batches:
             for doc in batch:
                 if writer is None:
-                    writer = open_writer(ix, lock=False)
+                    writer = open_writer(ix, lock=False, side_positions=side_positions)
                 writer.add_document(**document_fields(doc, key))
                 if writer.doc_count() >= segment_docs:
                     segments.append(finish_segment(writer))
@@ -53,12 +54,19 @@ def _segments_from(
 
 
 def _segment_worker(  # noqa: PLR0913 - a process's arguments
-    directory: str, name: str, key: TermKey, jobs: Any, results: Any, segment_docs: int
+    directory: str,
+    name: str,
+    key: TermKey,
+    jobs: Any,
+    results: Any,
+    segment_docs: int,
+    side_positions: bool = True,
 ) -> None:
     """A rebuild worker: batches from ``jobs`` until None, then its segments to ``results``."""
     try:
         batches = iter(jobs.get, None)
-        results.put(("ok", _segments_from(directory, name, key, batches, segment_docs)))
+        segments = _segments_from(directory, name, key, batches, segment_docs, side_positions)
+        results.put(("ok", segments))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
         results.put(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -85,6 +93,7 @@ def build_segments(  # noqa: PLR0913 - the rebuild's parameters, passed through
     docs: Iterable[IndexedDocument],
     workers: int,
     segment_docs: int,
+    side_positions: bool = True,
 ) -> tuple[list[Any], int]:
     """Segments for ``docs``, written here or by ``workers`` spawned processes, and the count.
 
@@ -100,7 +109,8 @@ def build_segments(  # noqa: PLR0913 - the rebuild's parameters, passed through
             yield batch
 
     if workers <= 1:
-        return _segments_from(str(directory), name, key, counted(), segment_docs), count
+        built = _segments_from(str(directory), name, key, counted(), segment_docs, side_positions)
+        return built, count
     import multiprocessing as mp
     import queue
 
@@ -111,7 +121,7 @@ def build_segments(  # noqa: PLR0913 - the rebuild's parameters, passed through
     procs = [
         ctx.Process(
             target=_segment_worker,
-            args=(str(directory), name, key, jobs, results, segment_docs),
+            args=(str(directory), name, key, jobs, results, segment_docs, side_positions),
             daemon=True,
         )
         for _ in range(workers)

@@ -19,7 +19,9 @@ from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
+from search.index_positions import SidePositions, open_positions_file
 from search.index_postings import SidePostings, open_side_file
+from search.phrases import leaf_phrase
 from search.query import Clause
 from search.whoosh_internals import (
     decode_positions,
@@ -49,6 +51,8 @@ class Leaf:
     deleted: frozenset[int]
     segment_id: str | None
     side: SidePostings | None  # None: postings come from Whoosh's blocks
+    # None: phrases are checked on Whoosh's positions (no .sidepos file, or not wanted)
+    positions: SidePositions | None = None
 
 
 class SizedCache:
@@ -93,6 +97,7 @@ class SegmentCaches:
     def __init__(self, directory: Path, cache_postings: int) -> None:
         self.directory = directory
         self._side: dict[str, SidePostings | None] = {}
+        self._positions: dict[str, SidePositions | None] = {}
         self._segment_arrays: dict[tuple[str, str], np.ndarray] = {}
         self._joined: dict[tuple[Any, str], np.ndarray] = {}
         self._whoosh = SizedCache(cache_postings, size=lambda p: max(1, len(p[0])))
@@ -101,6 +106,11 @@ class SegmentCaches:
         if segment_id not in self._side:
             self._side[segment_id] = open_side_file(self.directory, segment_id, count)
         return self._side[segment_id]
+
+    def positions_file(self, segment_id: str, count: int) -> SidePositions | None:
+        if segment_id not in self._positions:
+            self._positions[segment_id] = open_positions_file(self.directory, segment_id, count)
+        return self._positions[segment_id]
 
     def segment_array(self, leaf: Leaf, kind: str, load: Callable[[Any], np.ndarray]) -> np.ndarray:
         key = (leaf.segment_id or "", kind)
@@ -154,6 +164,9 @@ class SegmentCaches:
         for segment_id in list(self._side):
             if segment_id not in live:
                 self._side.pop(segment_id, None)
+        for segment_id in list(self._positions):
+            if segment_id not in live:
+                self._positions.pop(segment_id, None)
         for key in list(self._segment_arrays):
             if key[0] not in live:
                 self._segment_arrays.pop(key, None)
@@ -174,7 +187,12 @@ class Snapshot:
     """
 
     def __init__(
-        self, name: str, searcher: Searcher, caches: SegmentCaches, cache_postings: int
+        self,
+        name: str,
+        searcher: Searcher,
+        caches: SegmentCaches,
+        cache_postings: int,
+        side_positions: bool = True,
     ) -> None:
         self.name = name
         self.searcher = searcher
@@ -188,7 +206,10 @@ class Snapshot:
                 self.live[offset + np.fromiter(deleted, dtype=np.int64, count=len(deleted))] = False
             count = reader.doc_count_all()
             side = caches.side_file(segment_id, count) if segment_id and count else None
-            self.leaves.append(Leaf(reader, offset, count, deleted, segment_id, side))
+            positions = None
+            if side is not None and side_positions and segment_id:
+                positions = caches.positions_file(segment_id, count)
+            self.leaves.append(Leaf(reader, offset, count, deleted, segment_id, side, positions))
         self.segment_ids = {leaf.segment_id for leaf in self.leaves if leaf.segment_id}
         self.generation = tuple((leaf.segment_id, leaf.count) for leaf in self.leaves)
         # Filter masks repeat (a user's access, a department): bounded by their size.
@@ -198,14 +219,19 @@ class Snapshot:
 
     @classmethod
     def open(
-        cls, directory: Path, name: str, caches: SegmentCaches, cache_postings: int
+        cls,
+        directory: Path,
+        name: str,
+        caches: SegmentCaches,
+        cache_postings: int,
+        side_positions: bool = True,
     ) -> Snapshot:
         """A snapshot of the index ``name`` as it is now, its unused shared caches dropped."""
         # Read through files, not Whoosh's memory maps: with a map, each reader copies its
         # segment's whole posting file into memory (a BytesIO), per thread.
         storage = FileStorage(str(directory), supports_mmap=False)
         searcher = storage.open_index(indexname=name).searcher()
-        snap = cls(name, searcher, caches, cache_postings)
+        snap = cls(name, searcher, caches, cache_postings, side_positions)
         caches.forget_segments_but(snap.segment_ids)
         return snap
 
@@ -288,7 +314,40 @@ class Snapshot:
 
     def phrase_docs(self, field: str, words: tuple[str, ...], within: np.ndarray) -> Postings:
         """Documents in ``within`` where ``words`` follow each other in ``field``, with
-        the number of times they do."""
+        the number of times they do: from the side files in segments that have them
+        (:mod:`search.phrases`), from Whoosh's positions in the others."""
+        if field not in self.searcher.schema:
+            return NO_DOCS, NO_WEIGHTS
+        docs, counts = [], []
+        slow = within
+        for leaf in self.leaves:
+            if leaf.positions is None or leaf.side is None:
+                continue
+            end = leaf.offset + leaf.count
+            allowed = within[leaf.offset : end] & self.live[leaf.offset : end]
+            found = leaf_phrase(leaf.side, leaf.positions, field, words, allowed)
+            if found is None:  # the side files disagree: this segment the slow way
+                continue
+            if slow is within:
+                slow = within.copy()
+            slow[leaf.offset : end] = False
+            docs.append(found[0] + leaf.offset)
+            counts.append(found[1])
+        if slow is not within and not slow.any():
+            return np.concatenate(docs), np.concatenate(counts)
+        rest = self._whoosh_phrase_docs(field, words, slow)
+        if not docs:
+            return rest
+        all_docs = np.concatenate([*docs, rest[0]])
+        all_counts = np.concatenate([*counts, rest[1]])
+        order = np.argsort(all_docs, kind="stable")
+        return all_docs[order], all_counts[order]
+
+    def _whoosh_phrase_docs(
+        self, field: str, words: tuple[str, ...], within: np.ndarray
+    ) -> Postings:
+        """:meth:`phrase_docs` from Whoosh's positions (segments without a positions
+        file): candidates' positions decoded one posting at a time."""
         # Rarest word first: positions are read only in the blocks that can hold a
         # remaining candidate, and each word narrows the candidates for the next.
         unique = sorted(set(words), key=lambda w: self._doc_frequency(field, w))

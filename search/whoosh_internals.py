@@ -54,6 +54,7 @@ __all__ = [
     "PostingPool",
     "check_version",
     "decode_positions",
+    "position_lists",
     "delete_index_files",
     "encode_postings",
     "field_lengths",
@@ -99,6 +100,17 @@ def decode_positions(value: bytes) -> set[int]:
     if not value.endswith(b"."):
         value += b"."
     return set(itertools.accumulate(pickle.loads(value[4:])))  # noqa: S301 - our own index
+
+
+def position_lists(values: list[bytes]) -> list[list[int]]:
+    """Each Whoosh ``Positions`` value's positions, ascending (the positions side files
+    are written from them; values read back from a merged segment may lack the pickle's
+    final stop)."""
+    loads, accumulate = pickle.loads, itertools.accumulate
+    return [
+        list(accumulate(loads(v[4:] if v[-1:] == b"." else v[4:] + b".")))  # noqa: S301
+        for v in values
+    ]
 
 
 # --------------------------------------------------------------------------- reading

@@ -1,8 +1,9 @@
 """The index's segment writer: Whoosh's, with postings buffered in memory and a side file.
 
-Every segment a writer creates gets its side file (:mod:`search.index_postings`)
-before it can be committed; a failed commit releases Whoosh's lock. One writer at a
-time: callers hold the index directory's lock (see :class:`search.index.SearchIndex`).
+Every segment a writer creates gets its side files (postings,
+:mod:`search.index_postings`; positions, :mod:`search.index_positions`) before it can be
+committed; a failed commit releases Whoosh's lock. One writer at a time: callers hold the
+index directory's lock (see :class:`search.index.SearchIndex`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from array import array
 from collections.abc import Iterator
 from typing import Any
 
-from search import index_postings
+from search import index_positions, index_postings
 from search.whoosh_internals import BufferedSegmentWriter
 
 __all__ = ["PostingBuffer", "commit", "open_writer"]
@@ -71,11 +72,20 @@ def _write_side_file(folder: str, segment_id: str, doc_count: int, terms: Any) -
     index_postings.write_side_file(folder, segment_id, doc_count, terms)
 
 
-def open_writer(ix: Any, *, lock: bool = True) -> BufferedSegmentWriter:
+def _write_side_files(folder: str, segment_id: str, doc_count: int, terms: Any) -> None:
+    _write_side_file(folder, segment_id, doc_count, terms)
+    index_positions.write_positions_file(folder, segment_id, doc_count, terms)
+
+
+def open_writer(
+    ix: Any, *, lock: bool = True, side_positions: bool = True
+) -> BufferedSegmentWriter:
     """A writer on ``ix`` that buffers postings in memory and writes each new segment's
-    side file before the segment can be committed. ``lock=False``: without Whoosh's
-    index lock (rebuild workers, whose segments the lock holder commits)."""
-    return BufferedSegmentWriter(ix, PostingBuffer(), _write_side_file, lock=lock)
+    side files before the segment can be committed (``side_positions=False``: the postings
+    file only). ``lock=False``: without Whoosh's index lock (rebuild workers, whose
+    segments the lock holder commits)."""
+    hook = _write_side_files if side_positions else _write_side_file
+    return BufferedSegmentWriter(ix, PostingBuffer(), hook, lock=lock)
 
 
 def commit(writer: BufferedSegmentWriter) -> None:

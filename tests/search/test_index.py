@@ -117,6 +117,42 @@ def test_and_not_or_with_chinese_terms(index: SearchIndex) -> None:
     assert sorted(ids(index, "-银行 采购")) == [2, 6]
 
 
+def test_a_secret_holding_the_excluded_word_never_leaks(index: SearchIndex) -> None:
+    """paperless-ngx PR #14156: ``(A AND NOT B) OR C`` returned a secret holding B and C.
+    Here an exclusion applies to the whole box, whatever the order, the OR, quotes or
+    the secret's own archive number typed as C."""
+    index.update(
+        [
+            make_doc(1, body="采购合同已签订。"),  # A
+            make_doc(2, body="售后维修记录。"),  # C
+            make_doc(3, title="机密", body="采购合同，银行转账，售后维修。"),  # A, B and C
+            make_doc(4, body="售后退款经银行转账办理。", customer_id=2),  # C and B
+            make_doc(5, body="银行转账凭证。"),  # B
+        ]
+    )
+    secret_number = "K0012023010003"  # make_doc's archive number of document 3
+    clerk = AccessFilter(customers=frozenset({1, 2}))
+    queries = [
+        "(采购 AND NOT 银行) OR 售后",
+        "采购 -银行 OR 售后",
+        "采购 NOT 银行 OR 售后",
+        "售后 OR 采购 -银行",
+        "NOT 银行 采购 OR 售后",
+        '"采购合同" -"银行转账" OR "售后维修"',
+        f"售后 -银行 OR {secret_number}",
+    ]
+    for access in (EVERYONE, clerk):
+        for text in queries:
+            page = index.search(SearchQuery(text=text, access=access, per_page=100))
+            found = {h.id for h in page.hits}
+            assert not found & {3, 4, 5}, text
+            assert page.total == len(found), text
+        assert ids(index, "采购 -银行 OR 售后", access) == [1, 2]
+    # Without the exclusion, the secret is found: the test can fail.
+    assert sorted(ids(index, "采购 OR 售后")) == [1, 2, 3, 4]
+    assert ids(index, secret_number) == [3]
+
+
 def test_title_matches_rank_first(corpus: SearchIndex) -> None:
     assert ids(corpus, "付款")[0] == 5
 
