@@ -282,7 +282,9 @@ def _take_upload(s: Any, form: upload_parsing.StreamedForm) -> Any:
     with contextlib.suppress(HTTPError):
         early = form.validate(UploadIn())
     if early is not None:
-        documents.check_upload(s, caller(), _upload_of(early, form))
+        # Refused now, before the file is read: what later parts cannot change (a field
+        # given twice keeps its first value; only facts and tags may still be added).
+        documents.check_upload(s, caller(), _upload_of(early, form), with_facts=False)
     try:
         stream = cast(IO[bytes], file)  # read(n) is all intake asks of a stream that cannot seek
         received = intake.receive(s, rt.vault, file.filename, stream, rt.archive.intake)

@@ -60,9 +60,11 @@ class _Checked:
     facts: dict[str, Any]
 
 
-def check_upload(session: Session, by: Caller, up: Upload) -> _Checked:
+def check_upload(session: Session, by: Caller, up: Upload, with_facts: bool = True) -> _Checked:
     """Everything about an upload but its file: the customer, the caller's right, the
-    category, the retention class, the title and the category's facts (read only)."""
+    category, the retention class, the title and (``with_facts``) the category's facts;
+    read only. Without facts, the check an upload's first fields allow before its file
+    (facts may follow it)."""
     try:
         customer = get_customer(session, by, up.customer_id)
     except NotFound as exc:
@@ -73,7 +75,7 @@ def check_upload(session: Session, by: Caller, up: Upload) -> _Checked:
     title = (up.title or "").strip()
     if not title:
         raise InvalidInput("title is required", field="title")
-    facts = check_facts(category.facts, up.facts, category.code)
+    facts = check_facts(category.facts, up.facts, category.code) if with_facts else {}
     return _Checked(customer, category, retention_class, title, facts)
 
 
