@@ -22,6 +22,7 @@ import io
 import re
 import struct
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 from xml.etree import ElementTree
@@ -343,7 +344,7 @@ class PdfEnd:
     """The PDF rule over a file seen once, front to back, in chunks of any size: nothing
     but padding after the last ``%%EOF``, and no ZIP directory at the end. A PDF with no
     ``%%EOF`` at all is broken, not a polyglot: it is taken, and its extraction failure
-    recorded, as before. Holds the last few dozen KiB only.
+    recorded, as before. Holds only the chunks that make up the file's last 64 KiB.
 
     Whether a ``%%EOF`` lies further back matters only when the end holds none (then the
     last one is followed by too much, or there is none at all): only then is the file read
@@ -351,16 +352,20 @@ class PdfEnd:
     search costs as much as hashing it."""
 
     def __init__(self) -> None:
-        self._tail = bytearray()
+        # The last chunks themselves, not copies (a chunk is never changed once fed): as
+        # many as hold the last _PDF_KEEP bytes.
+        self._chunks: deque[bytes] = deque()
+        self._held = 0
 
     def feed(self, chunk: bytes) -> None:
-        self._tail += chunk[-_PDF_KEEP:]
-        if len(self._tail) > 2 * _PDF_KEEP:
-            del self._tail[:-_PDF_KEEP]
+        self._chunks.append(chunk)
+        self._held += len(chunk)
+        while self._held - len(self._chunks[0]) >= _PDF_KEEP:
+            self._held -= len(self._chunks.popleft())
 
     def check(self, again: Callable[[], Iterable[bytes]]) -> None:
         """Refuse what the rule refuses; ``again`` gives the whole file's bytes anew."""
-        tail = bytes(self._tail[-_PDF_KEEP:])
+        tail = b"".join(self._chunks)[-_PDF_KEEP:]
         at = tail.rfind(b"%%EOF")
         if at >= 0:
             rest = tail[at:]

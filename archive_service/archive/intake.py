@@ -288,9 +288,11 @@ def _stream_in(
     field: str,
 ) -> StoredObject:
     """A stream that cannot seek (an upload read as it arrives) goes into the store as it
-    is read; its structure is checked on the way (a PDF's end) or on a temporary copy made
-    on the way (the types checked by random access), and a refused file's object is
-    deleted before any row names it."""
+    is read, and is never read twice in the usual case: a PDF is judged by its end, kept
+    on the way (its stored copy is read back only when the end holds no ``%%EOF``); the
+    types checked by random access are checked on a temporary copy made on the way; the
+    rest need no more than their first bytes. A refused file's object is deleted before
+    any row names it."""
     if content_type in containers.WHOLE_FILE_TYPES:
         with tempfile.TemporaryFile() as copy:
             stored = vault.put(
