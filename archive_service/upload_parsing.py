@@ -24,6 +24,7 @@ from marshmallow import ValidationError as SchemaError
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from archive_service.errors import InvalidInput
@@ -35,8 +36,6 @@ _SAFE_CHARSETS = {"ascii", "us-ascii", "utf-8", "iso-8859-1"}
 
 def _charset(headers: Any) -> str:
     """The part's charset if it is one werkzeug's parser accepts, else UTF-8."""
-    from werkzeug.http import parse_options_header
-
     value = headers.get("content-type")
     if value:
         charset = parse_options_header(value)[1].get("charset", "").lower()
@@ -52,20 +51,21 @@ class StreamedForm:
     def __init__(self, request: Request, file_field: str = "file") -> None:
         self.fields: MultiDict[str, str] = MultiDict()
         self.file: FilePart | None = None
-        self.broken = False
         self._file_field = file_field
         self._stream = request.stream
         self._events: Iterator[Any] = iter(())
+        self._limit = request.max_form_memory_size
         boundary = request.mimetype_params.get("boundary", "")
         if request.mimetype != "multipart/form-data" or not boundary:
             return
-        self._limit = request.max_form_memory_size
         decoder = MultipartDecoder(
             boundary.encode("latin-1", "replace"),
             max_form_memory_size=self._limit,
             max_parts=request.max_form_parts,
         )
-        self._events = _events(request.stream, decoder)
+        # The decoder refuses a chunk that would make its buffer pass the form limit.
+        chunk = CHUNK if self._limit is None else max(1024, min(CHUNK, self._limit // 2))
+        self._events = _events(request.stream, decoder, chunk)
 
     def read_until_file(self) -> FilePart | None:
         """Collect the text fields up to the file part; the file part, or None if the body
@@ -73,7 +73,6 @@ class StreamedForm:
         try:
             self._collect(stop_at_file=True)
         except ValueError:  # not parseable: no fields, as werkzeug's silent parser gives
-            self.broken = True
             self.fields = MultiDict()
             self._events = iter(())
         return self.file
@@ -85,7 +84,6 @@ class StreamedForm:
         try:
             self._collect(stop_at_file=False)
         except ValueError as exc:
-            self.broken = True
             raise InvalidInput("the multipart body is malformed", field="file") from exc
 
     def discard(self) -> None:
@@ -130,10 +128,10 @@ class StreamedForm:
         return loaded
 
 
-def _events(stream: IO[bytes], decoder: MultipartDecoder) -> Iterator[Any]:
+def _events(stream: IO[bytes], decoder: MultipartDecoder, size: int) -> Iterator[Any]:
     """Every event of the body, data events with their bytes (never NEED_DATA)."""
     while True:
-        chunk = stream.read(CHUNK)
+        chunk = stream.read(size)
         decoder.receive_data(chunk or None)
         event = decoder.next_event()
         while not isinstance(event, NeedData):

@@ -243,3 +243,20 @@ def test_upload_cut_off_mid_body_keeps_nothing(org: Any, rt: Any, server: int) -
         sock.sendall(head.replace(str(len(body)).encode(), str(len(whole)).encode()) + whole)
         answer = sock.makefile("rb").readline()
     assert answer.split()[1] == b"201", answer
+
+
+@pytest.mark.parametrize("limit", ["field_size", "parts"])
+def test_form_limits_hold(client: Any, org: Any, rt: Any, app: Any, limit: str) -> None:
+    """A text field past ``MAX_FORM_MEMORY_SIZE``, or more parts than ``MAX_FORM_PARTS``,
+    is refused (413) as werkzeug's own form parser refuses it."""
+    open_before = deleted_files_open()
+    fields = fields_of(org["customer"])
+    if limit == "field_size":
+        app.config["MAX_FORM_MEMORY_SIZE"] = 10_000
+        fields.append(("facts.note", "注" * 10_000))
+    else:
+        app.config["MAX_FORM_PARTS"] = 5
+        fields += [(f"facts.n{i}", "x") for i in range(5)]
+    resp = post(client, org["clara"], multipart(fields, "scan.pdf", big_pdf(2 * MB), len(fields)))
+    assert resp.status_code == 413, resp.get_json()
+    assert_nothing_kept(rt, open_before)
