@@ -291,7 +291,7 @@ def _take_upload(s: Any, form: upload_parsing.StreamedForm) -> Any:
     except DomainError:
         # A refused file: the fields' own errors come first, as when all is read first.
         form.read_rest()
-        form.validate(UploadIn())
+        documents.check_upload(s, caller(), _upload_of(form.validate(UploadIn()), form))
         raise
     try:
         form.read_rest()

@@ -260,3 +260,14 @@ def test_form_limits_hold(client: Any, org: Any, rt: Any, app: Any, limit: str) 
     resp = post(client, org["clara"], multipart(fields, "scan.pdf", big_pdf(2 * MB), len(fields)))
     assert resp.status_code == 413, resp.get_json()
     assert_nothing_kept(rt, open_before)
+
+
+def test_wrong_fields_are_answered_before_a_refused_file(client: Any, org: Any, rt: Any) -> None:
+    """The file first, refused from its bytes, and an unknown customer after it: the answer
+    names the customer, as when the whole form was read before the file was looked at."""
+    open_before = deleted_files_open()
+    fields = fields_of(999_999)
+    body = multipart(fields, "scan.pdf", samples.windows_exe() + os.urandom(MB), 0)
+    resp = post(client, org["clara"], body)
+    assert resp.status_code == 422 and resp.get_json()["error"]["field"] == "customer_id"
+    assert_nothing_kept(rt, open_before)
