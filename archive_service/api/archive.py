@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from dataclasses import replace
+from typing import IO, Any, cast
 
-from apiflask import Schema
+from apiflask import HTTPError, Schema
 from apiflask.fields import Boolean, Date, Dict, File, List, String
 from apiflask.validators import Length, OneOf
 from flask import request
 from marshmallow import EXCLUDE
 
+from archive_service import upload_parsing
 from archive_service.api.archive_answers import (
     CategoriesOut,
     CategoryCreatedOut,
@@ -37,6 +40,7 @@ from archive_service.archive import (
     customers,
     documents,
     holds,
+    intake,
     reading,
     review,
     serializers,
@@ -48,7 +52,7 @@ from archive_service.archive.vocabulary import (
     SCALES,
     TIERS,
 )
-from archive_service.errors import Gone
+from archive_service.errors import DomainError, Gone, InvalidInput
 from archive_service.http import caller, runtime, signed_in, uow
 from archive_service.indexing import queries as indexing
 from archive_service.responses import content_response, png_response
@@ -226,37 +230,77 @@ def create_category(body: dict[str, Any]) -> Any:
         return {"code": cat.code, "parent_code": cat.parent_code, "facts": cat.facts}, 201
 
 
-def _facts_from_form() -> dict[str, Any]:
-    return {k[len("facts.") :]: v for k, v in request.form.items() if k.startswith("facts.")}
+def _facts(fields: Any) -> dict[str, Any]:
+    return {k[len("facts.") :]: v for k, v in fields.items() if k.startswith("facts.")}
 
 
-@bp.post("/documents")
-@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 413, 415, 422))
-@bp.input(UploadIn, location="form_and_files", arg_name="body")
-@bp.output(DocumentOut, status_code=201)
-@signed_in
-def upload(body: dict[str, Any]) -> Any:
-    """Upload a file (multipart ``file`` plus fields); it waits for the archivist's review.
-
-    Category facts go in fields named ``facts.<name>`` (e.g. ``facts.contract_number``).
-    """
-    rt = runtime()
-    f = body["file"]
-    up = documents.Upload(
+def _upload_of(body: dict[str, Any], form: upload_parsing.StreamedForm) -> documents.Upload:
+    return documents.Upload(
         customer_id=body["customer_id"],
         category=body["category"],
         title=body["title"],
         retention_class=body["retention_class"],
         document_date=body["document_date"],
-        filename=f.filename or "",
-        stream=f.stream,
-        facts=_facts_from_form(),
+        filename=(form.file.filename or "") if form.file else "",
+        stream=None,
+        facts=_facts(form.fields),
         tags=body["tags"],
         allow_duplicate=body["allow_duplicate"],
     )
-    with uow() as s:
-        doc = documents.upload(s, caller(), rt.vault, up, rt.archive)
-        return serializers.document_dict(doc), 201
+
+
+@bp.post("/documents")
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 413, 415, 422))
+@upload_parsing.documented_form(bp, UploadIn)
+@bp.output(DocumentOut, status_code=201)
+@signed_in
+def upload() -> Any:
+    """Upload a file (multipart ``file`` plus fields); it waits for the archivist's review.
+
+    Category facts go in fields named ``facts.<name>`` (e.g. ``facts.contract_number``).
+    Send the fields before the file: they are then checked before the file is read.
+    """
+    form = upload_parsing.StreamedForm(request)
+    try:
+        with uow() as s:
+            doc = _take_upload(s, form)
+            return serializers.document_dict(doc), 201
+    except (DomainError, HTTPError):
+        form.discard()  # read what the client still sends: it gets the answer, not a reset
+        raise
+
+
+def _take_upload(s: Any, form: upload_parsing.StreamedForm) -> Any:
+    """The file streams into intake as it arrives (no spooled copy read back): the fields
+    sent before it are checked first, any sent after it once it is stored."""
+    rt = runtime()
+    file = form.read_until_file()
+    if file is None:
+        form.validate(UploadIn())  # names what is missing
+        raise InvalidInput("a file is required", field="file")
+    early: dict[str, Any] | None = None
+    with contextlib.suppress(HTTPError):
+        early = form.validate(UploadIn())
+    if early is not None:
+        # Refused now, before the file is read: what later parts cannot change (a field
+        # given twice keeps its first value; only facts and tags may still be added).
+        documents.check_upload(s, caller(), _upload_of(early, form), with_facts=False)
+    try:
+        stream = cast(IO[bytes], file)  # read(n) is all intake asks of a stream that cannot seek
+        received = intake.receive(s, rt.vault, file.filename, stream, rt.archive.intake)
+    except DomainError:
+        # A refused file: the fields' own errors come first, as when all is read first.
+        form.read_rest()
+        documents.check_upload(s, caller(), _upload_of(form.validate(UploadIn()), form))
+        raise
+    try:
+        form.read_rest()
+        body = form.validate(UploadIn())
+    except BaseException:
+        rt.vault.delete_object(received.stored.object_name)
+        raise
+    up = replace(_upload_of(body, form), received=received)
+    return documents.upload(s, caller(), rt.vault, up, rt.archive)
 
 
 @bp.get("/documents")

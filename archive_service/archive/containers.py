@@ -18,9 +18,12 @@ refusal code out (codes and their words in ``archive/vocabulary.INTAKE_REFUSALS`
 
 from __future__ import annotations
 
+import io
 import re
 import struct
 import zipfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 from xml.etree import ElementTree
 
@@ -313,24 +316,72 @@ def _main_part(declared: bytes, main_type: str) -> str | None:
 
 
 def _check_pdf(stream: IO[bytes], start: int) -> None:
-    """Nothing but padding after the last ``%%EOF``, and no ZIP directory at the end. A PDF
-    with no ``%%EOF`` at all is broken, not a polyglot: it is taken, and its extraction
-    failure recorded, as before."""
-    stream.seek(start)
-    last_end, tail, at = -1, b"", start
-    # One sequential pass in bounded chunks: the last %%EOF wherever it is.
-    while chunk := stream.read(_PDF_CHUNK):
-        window = tail + chunk
-        found = window.rfind(b"%%EOF")
-        if found >= 0:
-            last_end = at - len(tail) + found
-        tail = window[-(len(b"%%EOF") - 1) :]
-        at += len(chunk)
-    if last_end >= 0:
-        stream.seek(last_end)
-        rest = stream.read(_PDF_TAIL + 1)
-        if len(rest) > _PDF_TAIL or not _PDF_END.fullmatch(rest):
+    """Nothing but padding after the last ``%%EOF``, and no ZIP directory at the end (see
+    :class:`PdfEnd`): the end read by seeking, the whole file only when the end holds no
+    ``%%EOF`` (one sequential pass in bounded chunks)."""
+    end = PdfEnd()
+    size = _size(stream, start)
+    stream.seek(max(start, start + size - _PDF_KEEP))
+    end.feed(stream.read(_PDF_KEEP))
+
+    def again() -> Iterator[bytes]:
+        stream.seek(start)
+        while chunk := stream.read(_PDF_CHUNK):
+            yield chunk
+
+    end.check(again)
+
+
+# Types whose structure is checked by random access (a ZIP's directory, an OLE file's
+# allocation tables): a file streamed in must be kept whole until it is checked.
+WHOLE_FILE_TYPES = frozenset({*OOXML_MAIN_PART, *WPS_OOXML, *OLE_KIND, *ODF_TYPES, OFD})
+# What a PDF's end is judged by: its last %%EOF with what follows (at most _PDF_TAIL
+# bytes), and a ZIP end record with its comment (_TAIL bytes).
+_PDF_KEEP = max(_PDF_TAIL + 1, _TAIL)
+
+
+class PdfEnd:
+    """The PDF rule over a file seen once, front to back, in chunks of any size: nothing
+    but padding after the last ``%%EOF``, and no ZIP directory at the end. A PDF with no
+    ``%%EOF`` at all is broken, not a polyglot: it is taken, and its extraction failure
+    recorded, as before. Holds only the chunks that make up the file's last 64 KiB.
+
+    Whether a ``%%EOF`` lies further back matters only when the end holds none (then the
+    last one is followed by too much, or there is none at all): only then is the file read
+    again (``check``'s ``again``), so a well-formed PDF is not searched through — the
+    search costs as much as hashing it."""
+
+    def __init__(self) -> None:
+        # The last chunks themselves, not copies (a chunk is never changed once fed): as
+        # many as hold the last _PDF_KEEP bytes.
+        self._chunks: deque[bytes] = deque()
+        self._held = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self._held += len(chunk)
+        while self._held - len(self._chunks[0]) >= _PDF_KEEP:
+            self._held -= len(self._chunks.popleft())
+
+    def check(self, again: Callable[[], Iterable[bytes]]) -> None:
+        """Refuse what the rule refuses; ``again`` gives the whole file's bytes anew."""
+        tail = b"".join(self._chunks)[-_PDF_KEEP:]
+        at = tail.rfind(b"%%EOF")
+        if at >= 0:
+            rest = tail[at:]
+            if len(rest) > _PDF_TAIL or not _PDF_END.fullmatch(rest):
+                raise NotWhatItClaims(PDF_APPENDED_DATA, "data after the PDF's last %%EOF")
+        elif _holds_eof(again()):  # the last %%EOF is further from the end than padding runs
             raise NotWhatItClaims(PDF_APPENDED_DATA, "data after the PDF's last %%EOF")
-    stream.seek(start)
-    if zipfile.is_zipfile(stream):  # a ZIP directory hidden before the PDF's end
-        raise NotWhatItClaims(PDF_APPENDED_DATA, "the PDF is also a ZIP archive")
+        # zipfile looks for the end record in the last 64 KiB + 22 bytes: the tail holds them
+        if zipfile.is_zipfile(io.BytesIO(tail)):  # a ZIP directory hidden before the PDF's end
+            raise NotWhatItClaims(PDF_APPENDED_DATA, "the PDF is also a ZIP archive")
+
+
+def _holds_eof(chunks: Iterable[bytes]) -> bool:
+    carry = b""
+    for chunk in chunks:
+        if b"%%EOF" in chunk or b"%%EOF" in carry + bytes(chunk[:4]):
+            return True
+        carry = bytes(chunk[-4:])
+    return False

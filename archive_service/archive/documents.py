@@ -17,6 +17,7 @@ from archive_service.archive.facts import check_facts
 from archive_service.archive.models import (
     ArchiveNumber,
     Category,
+    Customer,
     Document,
     DocumentStatus,
     DocumentVersion,
@@ -41,16 +42,29 @@ class Upload:
     retention_class: str
     document_date: date | None
     filename: str
-    stream: IO[bytes]
+    stream: IO[bytes] | None
     facts: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     allow_duplicate: bool = False
+    # A file intake already took (streamed in before all the form's fields were read);
+    # its object is deleted if the upload is refused.
+    received: intake.Received | None = None
 
 
-def upload(
-    session: Session, by: Caller, vault: Vault, up: Upload, settings: ArchiveSettings
-) -> Document:
-    """A clerk submits a file: checked, encrypted into the store, then queued for review."""
+@dataclass(frozen=True)
+class _Checked:
+    customer: Customer
+    category: Category
+    retention_class: str | None
+    title: str
+    facts: dict[str, Any]
+
+
+def check_upload(session: Session, by: Caller, up: Upload, with_facts: bool = True) -> _Checked:
+    """Everything about an upload but its file: the customer, the caller's right, the
+    category, the retention class, the title and (``with_facts``) the category's facts;
+    read only. Without facts, the check an upload's first fields allow before its file
+    (facts may follow it)."""
     try:
         customer = get_customer(session, by, up.customer_id)
     except NotFound as exc:
@@ -61,8 +75,28 @@ def upload(
     title = (up.title or "").strip()
     if not title:
         raise InvalidInput("title is required", field="title")
-    facts = check_facts(category.facts, up.facts, category.code)
-    received = intake.receive(session, vault, up.filename, up.stream, settings.intake)
+    facts = check_facts(category.facts, up.facts, category.code) if with_facts else {}
+    return _Checked(customer, category, retention_class, title, facts)
+
+
+def upload(
+    session: Session, by: Caller, vault: Vault, up: Upload, settings: ArchiveSettings
+) -> Document:
+    """A clerk submits a file: checked, encrypted into the store, then queued for review."""
+    try:
+        checked = check_upload(session, by, up)
+    except BaseException:
+        if up.received is not None:
+            vault.delete_object(up.received.stored.object_name)
+        raise
+    customer, category, facts = checked.customer, checked.category, checked.facts
+    retention_class, title = checked.retention_class, checked.title
+    if up.received is not None:
+        received = up.received
+    elif up.stream is not None:
+        received = intake.receive(session, vault, up.filename, up.stream, settings.intake)
+    else:
+        raise InvalidInput("a file is required", field="file")
     obj = received.stored
     duplicate = session.execute(
         select(Document.id)

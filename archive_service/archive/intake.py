@@ -19,6 +19,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING
@@ -187,10 +188,17 @@ class Limits:
 
 class _Limited:
     """The sniffed head, then the rest of the stream; refused once it passes ``limit``
-    bytes (413 while it streams, not after the fact)."""
+    bytes (413 while it streams, not after the fact). ``watch`` sees every chunk."""
 
-    def __init__(self, raw: IO[bytes], head: bytes, limit: int) -> None:
+    def __init__(
+        self,
+        raw: IO[bytes],
+        head: bytes,
+        limit: int,
+        watch: Callable[[bytes], object] | None = None,
+    ) -> None:
         self.raw, self.head, self.limit, self.seen = raw, head, limit, 0
+        self.watch = watch
 
     def read(self, n: int = -1) -> bytes:
         if self.head:
@@ -199,10 +207,14 @@ class _Limited:
             else:
                 chunk, self.head = self.head[:n], self.head[n:]
         else:
-            chunk = bytes(self.raw.read(n))
+            chunk = self.raw.read(n)
+            if not isinstance(chunk, bytes):
+                chunk = bytes(chunk)
         self.seen += len(chunk)
         if self.seen > self.limit:
             raise TooLarge(f"the file is larger than {self.limit} bytes")
+        if self.watch is not None and chunk:
+            self.watch(chunk)
         return chunk
 
 
@@ -238,16 +250,80 @@ def receive(
     # The rest of the file streams in with no write lock held (SQLite's is the whole
     # database's): what the use case did so far was only read.
     release_read_transaction(session)
-    with _seekable(stream, head, limits.max_bytes) as whole:
-        try:
-            containers.check(whole, sniffed.content_type)
-        except containers.NotWhatItClaims as exc:
-            term = INTAKE_REFUSALS.get(exc.code)
-            raise UnsupportedType(
-                term.label.english if term else str(exc), field=field, reason=exc.code
-            ) from exc
-        stored = vault.put(session, _Limited(whole, b"", limits.max_bytes))
+    if _seeks(stream):
+        with _seekable(stream, head, limits.max_bytes) as whole:
+            _check_container(whole, sniffed.content_type, field)
+            stored = vault.put(session, _Limited(whole, b"", limits.max_bytes))
+    else:
+        stored = _stream_in(session, vault, stream, head, sniffed.content_type, limits, field)
     return Received(stored=stored, filename=name, content_type=sniffed.content_type)
+
+
+def _seeks(stream: IO[bytes]) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _refused(exc: containers.NotWhatItClaims, field: str) -> UnsupportedType:
+    term = INTAKE_REFUSALS.get(exc.code)
+    return UnsupportedType(term.label.english if term else str(exc), field=field, reason=exc.code)
+
+
+def _check_container(whole: IO[bytes], content_type: str, field: str) -> None:
+    try:
+        containers.check(whole, content_type)
+    except containers.NotWhatItClaims as exc:
+        raise _refused(exc, field) from exc
+
+
+def _stream_in(
+    session: Session,
+    vault: Vault,
+    stream: IO[bytes],
+    head: bytes,
+    content_type: str,
+    limits: Limits,
+    field: str,
+) -> StoredObject:
+    """A stream that cannot seek (an upload read as it arrives) goes into the store as it
+    is read, and is never read twice in the usual case: a PDF is judged by its end, kept
+    on the way (its stored copy is read back only when the end holds no ``%%EOF``); the
+    types checked by random access are checked on a temporary copy made on the way; the
+    rest need no more than their first bytes. A refused file's object is deleted before
+    any row names it."""
+    if content_type in containers.WHOLE_FILE_TYPES:
+        with tempfile.TemporaryFile() as copy:
+            stored = vault.put(
+                session,
+                _Limited(stream, head, limits.max_bytes, watch=copy.write),
+                check=lambda _again: _check_container(_rewound(copy), content_type, field),
+            )
+        return stored
+    if content_type == containers.PDF:
+        end = containers.PdfEnd()
+        return vault.put(
+            session,
+            _Limited(stream, head, limits.max_bytes, watch=end.feed),
+            check=lambda again: _check_pdf_end(end, again, field),
+        )
+    return vault.put(session, _Limited(stream, head, limits.max_bytes))
+
+
+def _rewound(copy: IO[bytes]) -> IO[bytes]:
+    copy.flush()
+    copy.seek(0)
+    return copy
+
+
+def _check_pdf_end(
+    end: containers.PdfEnd, again: Callable[[], Iterable[bytes]], field: str
+) -> None:
+    try:
+        end.check(again)
+    except containers.NotWhatItClaims as exc:
+        raise _refused(exc, field) from exc
 
 
 class _seekable:  # noqa: N801 - a context manager named for what it gives

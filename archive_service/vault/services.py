@@ -9,7 +9,7 @@ which :func:`consistency` reports and :func:`collect_garbage` removes.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,8 +74,22 @@ class Vault:
         self.refresh()
         return self._store
 
-    def put(self, session: Session, stream: Readable) -> StoredObject:
+    def put(
+        self,
+        session: Session,
+        stream: Readable,
+        check: Callable[[Callable[[], Iterable[bytes]]], None] | None = None,
+    ) -> StoredObject:
+        """Store ``stream`` and add its row. ``check``, if given, judges the content once
+        it is all stored (a stream read only once), given a way to read the plaintext
+        again: if it raises, the object is deleted and no row is added."""
         stored = self.store.store(stream)
+        if check is not None:
+            try:
+                check(lambda: self.store.open(stored.object_name, stored.wrapped_key))
+            except BaseException:
+                self.delete_object(stored.object_name)
+                raise
         obj = StoredObject(
             object_name=stored.object_name,
             wrapped_key=stored.wrapped_key,

@@ -136,3 +136,38 @@ def test_a_pdf_whose_end_hides_a_zip_directory_is_refused() -> None:
     data = buf.getvalue()
     assert data.endswith(tail) and zipfile.is_zipfile(io.BytesIO(data))
     assert refusal(data, containers.PDF) == containers.PDF_APPENDED_DATA
+
+
+def _zip_in_pdf_end() -> bytes:
+    buf = io.BytesIO()
+    buf.write(samples.pdf())
+    with zipfile.ZipFile(buf, "a") as z:
+        z.writestr("invoice.exe", samples.windows_exe())
+        z.comment = b"\n%%EOF\n"
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        samples.pdf(),
+        samples.pdf() + b"\n" * 60_000,  # padding within the bound
+        samples.pdf_with_zip(),
+        samples.pdf() + b"\n" * 70_000 + b"MZ",  # the end holds no %%EOF: read again
+        samples.pdf() + bytes(200_000),  # NUL padding past the bound
+        b"%PDF-1.4\nno end at all\n" * 5000,  # broken, not a polyglot: taken
+        _zip_in_pdf_end(),
+    ],
+)
+@pytest.mark.parametrize("chunk", [1, 3, 4096, 65_557, 1 << 20])
+def test_a_pdf_seen_once_in_chunks_is_judged_as_the_whole_file(data: bytes, chunk: int) -> None:
+    """``PdfEnd`` (a stream stored as it is read) decides as ``check`` on the whole file."""
+    end = containers.PdfEnd()
+    for at in range(0, len(data), chunk):
+        end.feed(data[at : at + chunk])
+    try:
+        end.check(lambda: (data[at : at + 1000] for at in range(0, len(data), 1000)))
+        streamed = None
+    except containers.NotWhatItClaims as exc:
+        streamed = exc.code
+    assert streamed == refusal(data, containers.PDF)
