@@ -274,26 +274,40 @@ def open_target(settings: Settings, to: str | None = None) -> Target | None:
     where = (to or settings.backup_to).strip()
     if not where:
         return None
+    secure = settings.s3_secure if settings.backup_s3_secure is None else settings.backup_s3_secure
+    return open_place(
+        where,
+        "a backup target",
+        endpoint=settings.backup_s3_endpoint or settings.s3_endpoint,
+        access_key=settings.backup_s3_access_key or settings.s3_access_key,
+        secret_key=settings.backup_s3_secret_key or settings.s3_secret_key,
+        secure=secure,
+    )
+
+
+def open_place(
+    where: str, what: str, *, endpoint: str, access_key: str, secret_key: str, secure: bool
+) -> Target:
+    """The folder or ``s3://bucket/prefix`` that ``where`` names (``what`` it is for, in
+    errors); an S3 place on ``endpoint`` with those keys."""
+    where = where.strip()
     if where.startswith("s3://"):
         url = urlsplit(where)
         if not url.netloc:
             raise TargetError(f"{where}: name a bucket (s3://bucket/prefix)")
         prefix = url.path.strip("/")
-        secure = (
-            settings.s3_secure if settings.backup_s3_secure is None else settings.backup_s3_secure
-        )
         return S3Target(
             S3Place(
-                endpoint=settings.backup_s3_endpoint or settings.s3_endpoint,
-                access_key=settings.backup_s3_access_key or settings.s3_access_key,
-                secret_key=settings.backup_s3_secret_key or settings.s3_secret_key,
+                endpoint=endpoint,
+                access_key=access_key,
+                secret_key=secret_key,
                 secure=secure,
                 bucket=url.netloc,
                 prefix=prefix + "/" if prefix else "",
             )
         )
     if "://" in where:
-        raise TargetError(f"{where}: a backup target is a folder or s3://bucket/prefix")
+        raise TargetError(f"{where}: {what} is a folder or s3://bucket/prefix")
     return FolderTarget(Path(where).expanduser().resolve())
 
 
@@ -311,6 +325,7 @@ __all__ = [
     "StoreUnavailable",
     "Target",
     "TargetError",
+    "open_place",
     "open_objects",
     "open_target",
 ]

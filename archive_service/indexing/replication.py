@@ -5,10 +5,7 @@ endpoint and keys; docs/search.md, "Several web machines"."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import urlsplit
-
-from archive_service.backup.target import FolderTarget, S3Place, S3Target, Target, TargetError
+from archive_service.backup.target import Target, open_place
 from archive_service.config import Settings
 from search import SearchBackend
 from search.keyed import TermKey
@@ -18,25 +15,14 @@ __all__ = ["open_share", "search_backend"]
 
 def open_share(settings: Settings, where: str) -> Target:
     """The shared place ``where`` names (a folder or ``s3://bucket/prefix``)."""
-    where = where.strip()
-    if where.startswith("s3://"):
-        url = urlsplit(where)
-        if not url.netloc:
-            raise TargetError(f"{where}: name a bucket (s3://bucket/prefix)")
-        prefix = url.path.strip("/")
-        return S3Target(
-            S3Place(
-                endpoint=settings.s3_endpoint,
-                access_key=settings.s3_access_key,
-                secret_key=settings.s3_secret_key,
-                secure=settings.s3_secure,
-                bucket=url.netloc,
-                prefix=prefix + "/" if prefix else "",
-            )
-        )
-    if "://" in where:
-        raise TargetError(f"{where}: the search share is a folder or s3://bucket/prefix")
-    return FolderTarget(Path(where).expanduser().resolve())
+    return open_place(
+        where,
+        "the search share",
+        endpoint=settings.s3_endpoint,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        secure=settings.s3_secure,
+    )
 
 
 def search_backend(settings: Settings, key: bytes) -> SearchBackend:
