@@ -78,3 +78,19 @@ def test_200_concurrent_acceptances_on_postgresql(pg_rt: Runtime) -> None:
     year = date.today().year
     assert len(set(numbers)) == 200
     assert sorted(numbers) == sorted(f"K001{year}{i:02d}" for i in range(1, 201))
+
+
+def test_a_session_that_counted_before_sees_the_counter_others_moved(rt: Runtime) -> None:
+    """Sessions keep what they loaded after a commit (expire_on_commit=False): the locked
+    read must refresh the counter, or a session counting twice repeats a number another
+    session took in between."""
+    from archive_service.archive.counters import next_in_scope
+
+    with rt.db.session() as mine:
+        first = next_in_scope(mine, "2026-HT")
+        mine.commit()
+        with rt.db.unit_of_work() as other:
+            taken = next_in_scope(other, "2026-HT")
+        again = next_in_scope(mine, "2026-HT")
+        mine.commit()
+    assert (first, taken, again) == (1, 2, 3)
