@@ -19,7 +19,7 @@ flushed and renamed before the segment is committed; checked (segment id, docume
 count, size, end marker) when opened; ignored (the segment's phrases are checked from
 Whoosh's blocks) when missing or unusable; deleted by Whoosh with its segment.
 
-Layout (little-endian)::
+Layout (little-endian; the container is :mod:`search.sidefile`'s)::
 
     b"WXSPOS01", u32 header length, JSON header (padded to 8 bytes)
     regions at the offsets the header gives, each 8-byte aligned:
@@ -36,33 +36,25 @@ Size: one byte per posting plus two per position, ~40 bytes per term.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
 import logging
-import mmap
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from search.index_postings import Terms, concat, hash_key, slices, sort_runs, term_key
+from search import sidefile
+from search.index_postings import Terms, concat, slices, sort_runs
 from search.whoosh_internals import position_lists
 
 SUFFIX = ".sidepos"
-_MAGIC = b"WXSPOS01"
-_END = b"WXSPOSND"
-_META = np.dtype(
-    [
-        ("key_off", "<u8"),
-        ("cnt_off", "<u8"),
-        ("pos_off", "<u8"),
-        ("count", "<u4"),
-        ("key_len", "<u2"),
-        ("kind", "u1"),
-        ("pad", "u1"),
-    ]
+FORMAT = sidefile.Format(
+    what="positions file",
+    suffix=SUFFIX,
+    magic=b"WXSPOS01",
+    end=b"WXSPOSND",
+    meta=sidefile.meta_dtype("cnt_off", "pos_off"),
 )
 _COUNTS: dict[int, np.dtype[Any]] = {1: np.dtype("u1"), 2: np.dtype("<u2"), 3: np.dtype("<u4")}
 _REGION = {1: "c8", 2: "c16", 3: "c32"}
@@ -72,7 +64,7 @@ log = logging.getLogger(__name__)
 
 
 def positions_path(directory: str | os.PathLike[str], segment_id: str) -> Path:
-    return Path(directory) / f"{segment_id}{SUFFIX}"
+    return FORMAT.path(directory, segment_id)
 
 
 # --------------------------------------------------------------------------- writing
@@ -134,7 +126,6 @@ def write_positions_file(
     per posting and some tens of MB.
     """
     path = positions_path(directory, segment_id)
-    tmp = path.with_name(path.name + ".tmp")
     keys = sorted(k for k, v in terms.items() if len(v[2]) and v[2][0])
     n = len(keys)
     per_term = np.fromiter((len(terms[k][0]) for k in keys), dtype=np.int64, count=n)
@@ -169,11 +160,7 @@ def write_positions_file(
     pos_type = np.dtype("<u2") if top < 1 << 16 else np.dtype("<u4")
     kinds = np.where(max_count <= 0xFF, 1, np.where(max_count <= 0xFFFF, 2, 3)).astype(np.uint8)
 
-    key_bytes = [term_key(f, t) for f, t in keys]
-    lengths = np.fromiter((len(k) for k in key_bytes), dtype=np.int64, count=n)
-    meta = np.zeros(n, dtype=_META)
-    meta["key_off"] = np.cumsum(lengths) - lengths
-    meta["key_len"] = lengths
+    meta = np.zeros(n, dtype=FORMAT.meta)
     meta["pos_off"] = np.cumsum(pos_per_term) - pos_per_term
     meta["count"] = per_term
     meta["kind"] = kinds
@@ -182,79 +169,41 @@ def write_positions_file(
         chosen = kinds == kind
         meta["cnt_off"][chosen] = np.cumsum(per_term[chosen]) - per_term[chosen]
         sizes[_REGION[kind]] = int(per_term[chosen].sum()) * dtype.itemsize
-    hashes = np.fromiter((hash_key(k) for k in key_bytes), dtype="<u8", count=n)
-    order = np.argsort(hashes, kind="stable")
-    tables = {
-        "hashes": hashes[order],
-        "meta": meta[order],
-        "keys": np.frombuffer(b"".join(key_bytes), dtype=np.uint8),
-    }
-    del key_bytes, hashes
+    tables = sidefile.term_tables([sidefile.term_key(f, t) for f, t in keys], meta)
     sizes.update({name: table.nbytes for name, table in tables.items()})
-
-    layout: dict[str, list[int]] = {}
-    offset = 0
-    for name in _NAMES:
-        layout[name] = [offset, sizes[name]]
-        offset += _padded(sizes[name])
     header: dict[str, Any] = {
         "segment": segment_id,
         "doc_count": doc_count,
         "terms": n,
         "postings": int(term_starts[-1]),
         "pos_type": pos_type.str,
-        "regions": layout,
     }
-    body_start = _padded(len(_MAGIC) + 4 + len(_header_bytes(header, 0)))
-    for region in layout.values():
-        region[0] += body_start
-    raw_header = _header_bytes(header, body_start)
-    head = _MAGIC + len(raw_header).to_bytes(4, "little") + raw_header
-    head += b"\0" * (body_start - len(head))
-    total_size = offset + body_start + len(_END)
-    try:
-        with open(tmp, "wb") as out:
-            out.write(head)
-            fd = out.fileno()
-            for name, table in tables.items():
-                os.pwrite(fd, np.ascontiguousarray(table).view(np.uint8).data, layout[name][0])
-            cursor = {name: layout[name][0] for name in (*_REGION.values(), "pos")}
-            for (a, b), ids in zip(term_slices, slice_ids, strict=True):
-                counts = decoder.counts[ids]
-                positions = decoder.flat[_ranges(decoder.starts[ids], counts)]
-                parts = {"pos": positions.astype(pos_type)}
-                per_posting_kind = np.repeat(kinds[a:b], per_term[a:b])
-                for kind, dtype in _COUNTS.items():
-                    parts[_REGION[kind]] = counts[per_posting_kind == kind].astype(dtype)
-                for name, part in parts.items():
-                    os.pwrite(fd, part.view(np.uint8).data, cursor[name])
-                    cursor[name] += part.nbytes
-            for name in cursor:
-                if cursor[name] != layout[name][0] + layout[name][1]:
-                    raise ValueError(f"{name}: wrote a different size than planned")
-            os.pwrite(fd, _END, total_size - len(_END))
-            os.ftruncate(fd, total_size)
-            os.fsync(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    head, layout, body_end = sidefile.plan(FORMAT, header, sizes, _NAMES)
+    total_size = body_end + len(FORMAT.end)
+    with sidefile.replacing(path) as out:
+        # Written in place (each region grows slice by slice), after the header block.
+        out.write(head)
+        out.flush()
+        fd = out.fileno()
+        for name, table in tables.items():
+            os.pwrite(fd, np.ascontiguousarray(table).view(np.uint8).data, layout[name][0])
+        cursor = {name: layout[name][0] for name in (*_REGION.values(), "pos")}
+        for (a, b), ids in zip(term_slices, slice_ids, strict=True):
+            counts = decoder.counts[ids]
+            positions = decoder.flat[_ranges(decoder.starts[ids], counts)]
+            parts = {"pos": positions.astype(pos_type)}
+            per_posting_kind = np.repeat(kinds[a:b], per_term[a:b])
+            for kind, dtype in _COUNTS.items():
+                parts[_REGION[kind]] = counts[per_posting_kind == kind].astype(dtype)
+            for name, part in parts.items():
+                os.pwrite(fd, part.view(np.uint8).data, cursor[name])
+                cursor[name] += part.nbytes
+        for name in cursor:
+            if cursor[name] != layout[name][0] + layout[name][1]:
+                raise ValueError(f"{name}: wrote a different size than planned")
+        os.pwrite(fd, FORMAT.end, total_size - len(FORMAT.end))
+        os.ftruncate(fd, total_size)
     return path
-
-
-def _header_bytes(header: dict[str, Any], body_start: int) -> bytes:
-    # Fixed-width numbers: the header's length does not depend on the offsets.
-    fixed = dict(header)
-    fixed["regions"] = {
-        name: [f"{off:016d}", f"{size:016d}"] for name, (off, size) in header["regions"].items()
-    }
-    fixed["body"] = f"{body_start:016d}"
-    return json.dumps(fixed, sort_keys=True).encode("ascii")
-
-
-def _padded(size: int) -> int:
-    return (size + 7) // 8 * 8
 
 
 # --------------------------------------------------------------------------- reading
@@ -265,63 +214,24 @@ class SidePositions:
     counts and its positions, as array views. Thread-safe (read-only)."""
 
     def __init__(self, path: Path, segment_id: str, doc_count: int) -> None:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size < len(_MAGIC) + 4 + len(_END):
-                raise ValueError("too short")
-            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        mm = self._map
-        if mm[: len(_MAGIC)] != _MAGIC or mm[size - len(_END) :] != _END:
-            raise ValueError("not a positions file, or an incomplete one")
-        length = int.from_bytes(mm[len(_MAGIC) : len(_MAGIC) + 4], "little")
-        header = json.loads(mm[len(_MAGIC) + 4 : len(_MAGIC) + 4 + length])
-        if header["segment"] != segment_id or header["doc_count"] != doc_count:
-            raise ValueError(f"written for {header['segment']} ({header['doc_count']} documents)")
-        regions = {name: (int(off), int(sz)) for name, (off, sz) in header["regions"].items()}
-        end = max(off + _padded(sz) for off, sz in regions.values())
-        if end + len(_END) != size:
-            raise ValueError("size does not match the header")
-        self.terms = int(header["terms"])
-
-        def view(name: str, dtype: Any) -> np.ndarray:
-            off, sz = regions[name]
-            dtype = np.dtype(dtype)
-            return np.frombuffer(mm, dtype=dtype, count=sz // dtype.itemsize, offset=off)
-
-        self._hashes = view("hashes", "<u8")
-        self._meta = view("meta", _META)
-        self._keys_at = regions["keys"][0]
-        self._counts = {kind: view(_REGION[kind], dtype) for kind, dtype in _COUNTS.items()}
-        self._positions = view("pos", header["pos_type"])
-        if len(self._hashes) != self.terms or len(self._meta) != self.terms:
-            raise ValueError("term tables do not match the header")
+        self._file = file = sidefile.SideFile(path, segment_id, doc_count, FORMAT)
+        self.terms = file.terms
+        self._counts = {kind: file.view(_REGION[kind], dtype) for kind, dtype in _COUNTS.items()}
+        self._positions = file.view("pos", file.header["pos_type"])
 
     def get(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         """(positions per posting, every position end to end) of a term, or None."""
-        key = term_key(field, term)
-        wanted = hash_key(key)
-        hashes = self._hashes
-        i = int(hashes.searchsorted(np.uint64(wanted)))
-        while i < len(hashes) and int(hashes[i]) == wanted:
-            key_off, cnt_off, pos_off, count, key_len, kind, _pad = self._meta[i].item()
-            start = self._keys_at + key_off
-            if self._map[start : start + key_len] == key:
-                counts = self._counts[kind][cnt_off : cnt_off + count]
-                total = int(counts.sum(dtype=np.int64))
-                return counts, self._positions[pos_off : pos_off + total]
-            i += 1
-        return None
+        record = self._file.find(field, term)
+        if record is None:
+            return None
+        _key_off, cnt_off, pos_off, count, _key_len, kind, _pad = record
+        counts = self._counts[kind][cnt_off : cnt_off + count]
+        total = int(counts.sum(dtype=np.int64))
+        return counts, self._positions[pos_off : pos_off + total]
 
 
 def open_positions_file(
     directory: str | os.PathLike[str], segment_id: str, doc_count: int
 ) -> SidePositions | None:
     """The segment's positions file, or None when it has none (or an unusable one)."""
-    path = positions_path(directory, segment_id)
-    try:
-        return SidePositions(path, segment_id, doc_count)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("ignoring the search positions file %s: %s", path, exc)
-        return None
+    return sidefile.open_or_none(SidePositions, FORMAT, directory, segment_id, doc_count, log)

@@ -15,7 +15,7 @@ deletions are kept by Whoosh and applied by the reader. Whoosh deletes the file
 with the segment's own files when a merge or rebuild retires the segment (its
 name starts with the segment id).
 
-Layout (little-endian)::
+Layout (little-endian; the container is :mod:`search.sidefile`'s)::
 
     b"WXSIDE01", u32 header length, JSON header (padded to 8 bytes)
     regions at the offsets the header gives, each 8-byte aligned:
@@ -33,11 +33,7 @@ plus ~40 bytes per distinct term.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import logging
-import mmap
 import os
 from array import array
 from collections.abc import Iterator, Mapping
@@ -47,19 +43,15 @@ from typing import Any
 
 import numpy as np
 
+from search import sidefile
+
 SUFFIX = ".sidepost"
-_MAGIC = b"WXSIDE01"
-_END = b"WXSIDEND"
-_META = np.dtype(
-    [
-        ("key_off", "<u8"),
-        ("doc_off", "<u8"),
-        ("w_off", "<u8"),
-        ("count", "<u4"),
-        ("key_len", "<u2"),
-        ("kind", "u1"),
-        ("pad", "u1"),
-    ]
+FORMAT = sidefile.Format(
+    what="side file",
+    suffix=SUFFIX,
+    magic=b"WXSIDE01",
+    end=b"WXSIDEND",
+    meta=sidefile.meta_dtype("doc_off", "w_off"),
 )
 # Weight kinds and their element types; a kind's region holds the weights of every
 # term of that kind.
@@ -72,16 +64,7 @@ Terms = Mapping[tuple[str, bytes], tuple["array[int]", "array[float]", Any]]
 
 
 def side_path(directory: str | os.PathLike[str], segment_id: str) -> Path:
-    return Path(directory) / f"{segment_id}{SUFFIX}"
-
-
-def term_key(field: str, term: bytes) -> bytes:
-    return field.encode("utf-8") + b"\0" + term
-
-
-def hash_key(key: bytes) -> int:
-    """The term table's hash of a key (also the positions files', search.index_positions)."""
-    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
+    return FORMAT.path(directory, segment_id)
 
 
 # --------------------------------------------------------------------------- writing
@@ -104,7 +87,6 @@ def write_side_file(
     writer's own buffer is ~100 bytes per term plus a few MB.
     """
     path = side_path(directory, segment_id)
-    tmp = path.with_name(path.name + ".tmp")
     keys = sorted(terms)
     n = len(keys)
     counts = np.fromiter((len(terms[k][0]) for k in keys), dtype=np.int64, count=n)
@@ -123,13 +105,7 @@ def write_side_file(
     kinds = np.zeros(n, dtype=np.uint8)
     for a, b in term_slices:
         kinds[a:b] = _weight_kinds(weights_of(a, b), starts[a:b] - starts[a])
-    key_bytes = [term_key(f, t) for f, t in keys]
-    lengths = np.fromiter((len(k) for k in key_bytes), dtype=np.int64, count=n)
-    if n and int(lengths.max()) > 0xFFFF:
-        raise ValueError("a term longer than 65,535 bytes")
-    meta = np.zeros(n, dtype=_META)
-    meta["key_off"] = np.cumsum(lengths) - lengths
-    meta["key_len"] = lengths
+    meta = np.zeros(n, dtype=FORMAT.meta)
     meta["doc_off"] = starts[:-1]
     meta["count"] = counts
     meta["kind"] = kinds
@@ -138,38 +114,18 @@ def write_side_file(
         chosen = kinds == kind
         meta["w_off"][chosen] = np.cumsum(counts[chosen]) - counts[chosen]
         sizes[_REGION[kind]] = int(counts[chosen].sum()) * dtype.itemsize
-    hashes = np.fromiter((hash_key(k) for k in key_bytes), dtype="<u8", count=n)
-    order = np.argsort(hashes, kind="stable")
-    tables = {
-        "hashes": hashes[order],
-        "meta": meta[order],
-        "keys": np.frombuffer(b"".join(key_bytes), dtype=np.uint8),
-    }
-    del key_bytes, hashes, meta
-    names = ["hashes", "meta", "keys", "docs", "w8", "w16", "w32"]
+    tables = sidefile.term_tables([sidefile.term_key(f, t) for f, t in keys], meta)
+    del meta
     sizes.update({name: table.nbytes for name, table in tables.items()})
-
-    # Region offsets follow the header, whose length does not depend on them (numbers
-    # are written at a fixed width).
-    layout: dict[str, list[int]] = {}
-    offset = 0
-    for name in names:
-        layout[name] = [offset, sizes[name]]
-        offset += _padded(sizes[name])
     header: dict[str, Any] = {
         "segment": segment_id,
         "doc_count": doc_count,
         "terms": n,
         "postings": total,
         "doc_type": doc_type.str,
-        "regions": layout,
     }
-    body_start = _padded(len(_MAGIC) + 4 + len(_header_bytes(header, 0)))
-    for region in layout.values():
-        region[0] += body_start
-    raw_header = _header_bytes(header, body_start)
-    header_block = _MAGIC + len(raw_header).to_bytes(4, "little") + raw_header
-    header_block += b"\0" * (body_start - len(header_block))
+    names = ["hashes", "meta", "keys", "docs", "w8", "w16", "w32"]
+    header_block, _layout, _size = sidefile.plan(FORMAT, header, sizes, names)
 
     def write(out: Any, name: str, parts: Iterator[np.ndarray]) -> None:
         written = 0
@@ -178,7 +134,7 @@ def write_side_file(
             written += part.nbytes
         if written != sizes[name]:
             raise ValueError(f"{name}: wrote {written} bytes, expected {sizes[name]}")
-        out.write(b"\0" * (_padded(written) - written))
+        out.write(b"\0" * (sidefile.padded(written) - written))
 
     reorder: dict[int, np.ndarray] = {}  # term → the order that sorted its documents
 
@@ -203,22 +159,14 @@ def write_side_file(
             picked = weights[np.repeat(chosen, counts[a:b])]
             yield picked.astype(_KINDS[kind])
 
-    try:
-        with open(tmp, "wb") as out:
-            out.write(header_block)
-            for name, table in tables.items():
-                write(out, name, iter([table]))
-            write(out, "docs", docs_parts())
-            for kind in _KINDS:
-                write(out, _REGION[kind], weight_parts(kind))
-            out.write(_END)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    with sidefile.replacing(path) as out:
+        out.write(header_block)
+        for name, table in tables.items():
+            write(out, name, iter([table]))
+        write(out, "docs", docs_parts())
+        for kind in _KINDS:
+            write(out, _REGION[kind], weight_parts(kind))
+        out.write(FORMAT.end)
     return path
 
 
@@ -243,21 +191,6 @@ def _weight_kinds(weights: np.ndarray, starts: np.ndarray) -> np.ndarray:
     whole = ~np.logical_or.reduceat(np.floor(weights) != weights, starts) & (wmin >= 0)
     kinds = np.where(whole & (wmax <= 0xFF), 1, np.where(whole & (wmax <= 0xFFFF), 2, 3))
     return kinds.astype(np.uint8)
-
-
-def _header_bytes(header: dict[str, Any], body_start: int) -> bytes:
-    # Offsets are written zero-padded to a fixed width so the header's length does not
-    # depend on them.
-    fixed = dict(header)
-    fixed["regions"] = {
-        name: [f"{off:016d}", f"{size:016d}"] for name, (off, size) in header["regions"].items()
-    }
-    fixed["body"] = f"{body_start:016d}"
-    return json.dumps(fixed, sort_keys=True).encode("ascii")
-
-
-def _padded(size: int) -> int:
-    return (size + 7) // 8 * 8
 
 
 def concat(parts: list[Any], dtype: Any) -> np.ndarray:
@@ -303,58 +236,23 @@ class SidePostings:
     """
 
     def __init__(self, path: Path, segment_id: str, doc_count: int) -> None:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size < len(_MAGIC) + 4 + len(_END):
-                raise ValueError("too short")
-            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        mm = self._map
-        if mm[: len(_MAGIC)] != _MAGIC or mm[size - len(_END) :] != _END:
-            raise ValueError("not a side file, or an incomplete one")
-        length = int.from_bytes(mm[len(_MAGIC) : len(_MAGIC) + 4], "little")
-        header = json.loads(mm[len(_MAGIC) + 4 : len(_MAGIC) + 4 + length])
-        if header["segment"] != segment_id or header["doc_count"] != doc_count:
-            raise ValueError(f"written for {header['segment']} ({header['doc_count']} documents)")
-        regions = {name: (int(off), int(sz)) for name, (off, sz) in header["regions"].items()}
-        end = max(off + _padded(sz) for off, sz in regions.values())
-        if end + len(_END) != size:
-            raise ValueError("size does not match the header")
-        self.terms = int(header["terms"])
-        self.postings = int(header["postings"])
-
-        def view(name: str, dtype: Any) -> np.ndarray:
-            off, sz = regions[name]
-            dtype = np.dtype(dtype)
-            return np.frombuffer(mm, dtype=dtype, count=sz // dtype.itemsize, offset=off)
-
-        self._hashes = view("hashes", "<u8")
-        self._meta = view("meta", _META)
-        self._keys_at = regions["keys"][0]
-        self._docs = view("docs", header["doc_type"])
-        self._weights = {kind: view(_REGION[kind], dtype) for kind, dtype in _KINDS.items()}
-        if len(self._hashes) != self.terms or len(self._meta) != self.terms:
-            raise ValueError("term tables do not match the header")
+        self._file = file = sidefile.SideFile(path, segment_id, doc_count, FORMAT)
+        self.terms = file.terms
+        self.postings = int(file.header["postings"])
+        self._docs = file.view("docs", file.header["doc_type"])
+        self._weights = {kind: file.view(_REGION[kind], dtype) for kind, dtype in _KINDS.items()}
 
     def get(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         """(segment docnums ascending, frequencies) of a term, or None if it is absent."""
-        key = term_key(field, term)
-        wanted = hash_key(key)
-        hashes = self._hashes
-        i = int(hashes.searchsorted(np.uint64(wanted)))
-        while i < len(hashes) and int(hashes[i]) == wanted:
-            key_off, doc_off, w_off, count, key_len, kind, _pad = self._meta[i].item()
-            start = self._keys_at + key_off
-            if self._map[start : start + key_len] == key:
-                return (
-                    self._docs[doc_off : doc_off + count],
-                    self._weights[kind][w_off : w_off + count],
-                )
-            i += 1
-        return None
+        record = self._file.find(field, term)
+        if record is None:
+            return None
+        _key_off, doc_off, w_off, count, _key_len, kind, _pad = record
+        return self._docs[doc_off : doc_off + count], self._weights[kind][w_off : w_off + count]
 
     def present(self, field: str, terms: tuple[str, ...]) -> list[str]:
         """Those of ``terms`` this segment holds in ``field``, checked in one go."""
-        hashes = self._hashes
+        hashes = self._file.hashes
         if not len(hashes) or not terms:
             return []
         wanted = _hashes_of(field, terms)
@@ -368,7 +266,9 @@ class SidePostings:
 def _hashes_of(field: str, terms: tuple[str, ...]) -> np.ndarray:
     """The table hashes of many terms of one field (a lone character's expansion)."""
     found = np.fromiter(
-        (hash_key(term_key(field, t.encode("utf-8"))) for t in terms), dtype="<u8", count=len(terms)
+        (sidefile.hash_key(sidefile.term_key(field, t.encode("utf-8"))) for t in terms),
+        dtype="<u8",
+        count=len(terms),
     )
     found.flags.writeable = False
     return found
@@ -378,11 +278,4 @@ def open_side_file(
     directory: str | os.PathLike[str], segment_id: str, doc_count: int
 ) -> SidePostings | None:
     """The segment's side file, or None when it has none (or an unusable one)."""
-    path = side_path(directory, segment_id)
-    try:
-        return SidePostings(path, segment_id, doc_count)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("ignoring the search side file %s: %s", path, exc)
-        return None
+    return sidefile.open_or_none(SidePostings, FORMAT, directory, segment_id, doc_count, log)

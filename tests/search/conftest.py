@@ -41,6 +41,25 @@ def make_doc(doc_id: int, **fields: object) -> IndexedDocument:
     return IndexedDocument(**values)  # type: ignore[arg-type]
 
 
+def positional_terms(per_doc: dict[tuple[str, bytes], dict[int, list[int]]]) -> dict[Any, Any]:
+    """A segment writer's posting buffer for side-file tests: (field, term) → (docnums,
+    weights, Whoosh position values), from each term's positions per document."""
+    from array import array
+
+    from search.whoosh_internals import encode_postings
+
+    terms: dict[Any, Any] = {}
+    for key, docs in per_doc.items():
+        entry: tuple[Any, Any, list[bytes]] = (array("I"), array("f"), [])
+        for doc, plist in docs.items():
+            (_t, _n, weight, value) = encode_postings({"x": plist})[0]
+            entry[0].append(doc)
+            entry[1].append(weight)
+            entry[2].append(value)
+        terms[key] = entry
+    return terms
+
+
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[SearchIndex]:
     yield SearchIndex(tmp_path / "index", key=KEY)

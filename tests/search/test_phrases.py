@@ -15,7 +15,7 @@ from search.analysis import index_terms
 from search.index_positions import SUFFIX, open_positions_file
 from search.publish import PublishedIndex
 from search.whoosh_internals import decode_positions, generation_files, posting_blocks
-from tests.search.conftest import KEY, Replicated, make_doc
+from tests.search.conftest import KEY, Replicated, make_doc, positional_terms
 
 EVERYONE = AccessFilter(everything=True)
 
@@ -340,7 +340,6 @@ def test_positions_file_round_trip(tmp_path: Path, slice_postings: int) -> None:
     from array import array
 
     from search.index_positions import SidePositions, write_positions_file
-    from search.whoosh_internals import encode_postings
 
     many = list(range(0, 140_000, 2))  # 70,000 positions in one document, past 2**16
     per_doc = {
@@ -348,15 +347,7 @@ def test_positions_file_round_trip(tmp_path: Path, slice_postings: int) -> None:
         ("body", b"bb"): {1: list(range(300))},
         ("title", b"aa"): {4: [0]},
     }
-    terms: dict = {}
-    for key, docs in per_doc.items():
-        entry: tuple = (array("I"), array("f"), [])
-        for doc, plist in docs.items():
-            (_t, n, weight, value) = encode_postings({"x": plist})[0]
-            entry[0].append(doc)
-            entry[1].append(weight)
-            entry[2].append(value)
-        terms[key] = entry
+    terms = positional_terms(per_doc)
     terms[("numbers", b"K1")] = (array("I", [0, 1]), array("f", [1, 1]), [b"", b""])
     path = write_positions_file(tmp_path, "seg_x", 6, terms, slice_postings=slice_postings)
     side = SidePositions(path, "seg_x", 6)
