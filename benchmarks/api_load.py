@@ -40,7 +40,6 @@ import socket
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp  # noqa: E402
 import compose_shape  # noqa: E402
+import pg_schema  # noqa: E402
 import redis  # noqa: E402
 import requests  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from archive_service.accounts import users  # noqa: E402
 from archive_service.archive import customers, documents, review  # noqa: E402
@@ -61,7 +60,6 @@ from archive_service.runtime import Runtime, build_runtime  # noqa: E402
 from tests.e2e import stack  # noqa: E402
 from workers.sender import connect  # noqa: E402
 
-PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
 BROKER, RESULTS = 10, 11
 PASSWORD = "api load bench 7"  # noqa: S105 - a throw-away account of the run
 WORDS = ["离心泵", "付款延迟", "节能空调", "应收账款", "物流外包"]
@@ -293,11 +291,7 @@ def main() -> None:
     clients = [int(c) for c in args.clients.split(",")]
     endpoints = args.endpoints.split(",")
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    pg_url = f"{PG}?options=-csearch_path%3D{schema}"
+    schema, pg_url = pg_schema.create()
     work = Path(tempfile.mkdtemp(prefix="api-load-"))
     results: list[dict[str, Any]] = []
     boots = 0
@@ -340,9 +334,7 @@ def main() -> None:
             stack.stop(proc)
             boots = log.read_text(errors="replace").count("Booting worker")
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        pg_schema.drop(schema)
         shutil.rmtree(work, ignore_errors=True)
 
     if args.json:

@@ -23,19 +23,18 @@ import statistics
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+import pg_schema  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from archive_service.archive.models import AccessRecord  # noqa: E402
 from archive_service.audit import services as audit  # noqa: E402
 from archive_service.db import Database  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 
-PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
 MODES = ("held", "at commit")
 
 
@@ -88,11 +87,7 @@ def main() -> None:
     ap.add_argument("--statements", type=int, default=3)
     ap.add_argument("--work-ms", type=float, default=2.0)
     args = ap.parse_args()
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG}?options=-csearch_path%3D{schema}"
+    schema, url = pg_schema.create()
     try:
         upgrade(url)
         db = Database(url, pool_size=args.clients, max_overflow=0)
@@ -106,9 +101,7 @@ def main() -> None:
             result = audit.verify(s)
         db.engine.dispose()
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        pg_schema.drop(schema)
     held, at_commit = (statistics.median(figures[m]) for m in MODES)
     print(
         f"{args.clients} clients, each transaction: 1 event, {args.statements} reads, "

@@ -28,7 +28,6 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import compose_shape  # noqa: E402
+import pg_schema  # noqa: E402
 import redis  # noqa: E402
-from sqlalchemy import create_engine, select, text, update  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
 
 from archive_service.accounts import users  # noqa: E402
 from archive_service.archive import customers, documents, review  # noqa: E402
@@ -51,7 +51,6 @@ from tests import samples  # noqa: E402
 from tests.e2e import stack  # noqa: E402
 from workers.sender import connect  # noqa: E402
 
-PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
 PARKED, BROKER, RESULTS = 6, 7, 8  # uploads' own jobs go to PARKED, never consumed
 PASSWORD = "extraction bench 9"  # noqa: S105 - a throw-away account of the run
 
@@ -210,11 +209,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=1000)
     args = parser.parse_args()
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    pg_url = f"{PG}?options=-csearch_path%3D{schema}"
+    schema, pg_url = pg_schema.create()
     work = Path(tempfile.mkdtemp(prefix="extraction-bench-"))
     try:
         upgrade(pg_url)
@@ -247,9 +242,7 @@ def main() -> None:
         finally:
             rt.close()
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        pg_schema.drop(schema)
         shutil.rmtree(work, ignore_errors=True)
 
     print()

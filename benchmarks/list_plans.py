@@ -15,14 +15,14 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, event, text  # noqa: E402
+import pg_schema  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import archive_service.models  # noqa: E402, F401
@@ -34,7 +34,6 @@ from archive_service.db import Database  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.policy import Caller  # noqa: E402
 
-PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
 INDEXES_0016 = {
     "ix_audit_events_target": "audit_events (target_type, target_id)",
     "ix_access_register_username": "access_register (username)",
@@ -148,11 +147,7 @@ def main() -> None:
     ap.add_argument("--register", type=int, default=300_000)
     ap.add_argument("--docs", type=int, default=100_000)
     args = ap.parse_args()
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG}?options=-csearch_path%3D{schema}"
+    schema, url = pg_schema.create()
     try:
         upgrade(url)
         db = Database(url)
@@ -175,9 +170,7 @@ def main() -> None:
         bare = _plans(db)
         db.engine.dispose()
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        pg_schema.drop(schema)
     print(f"{'filter (count + page)':<36} {'with 0016':>10} {'without':>10} {'ratio':>7}  plan")
     for name, (ms, scans) in indexed.items():
         before = bare[name][0]

@@ -43,9 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import api_load  # noqa: E402
 import compose_shape  # noqa: E402
+import pg_schema  # noqa: E402
 import redis  # noqa: E402
 import requests  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from archive_service.accounts import users  # noqa: E402
 from archive_service.archive import customers  # noqa: E402
@@ -56,7 +56,6 @@ from archive_service.runtime import build_runtime  # noqa: E402
 from tests.e2e import stack  # noqa: E402
 from workers.sender import connect  # noqa: E402
 
-PG = api_load.PG
 BROKER, RESULTS = 12, 13
 PASSWORD = "upload bench 7"  # noqa: S105 - a throw-away account of the run
 BOUNDARY = "----upload-bench-" + secrets.token_hex(8)
@@ -241,11 +240,7 @@ def main() -> None:  # noqa: PLR0915 - one linear run
         args.uploads, args.mb, args.rounds = 10, 20, 2
     routes = args.routes.split(",")
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    pg_url = f"{PG}?options=-csearch_path%3D{schema}"
+    schema, pg_url = pg_schema.create()
     work = Path(tempfile.mkdtemp(prefix="upload-bench-"))
     shm = Path(tempfile.mkdtemp(prefix="upload-bench-", dir="/dev/shm"))
     (work / "tmpfs").symlink_to(shm)  # compose mounts a tmpfs on /tmp
@@ -332,9 +327,7 @@ def main() -> None:  # noqa: PLR0915 - one linear run
     finally:
         for proc in procs:
             stack.stop(proc)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        pg_schema.drop(schema)
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
 
