@@ -52,7 +52,7 @@ import redis  # noqa: E402
 import requests  # noqa: E402
 
 from archive_service.accounts import users  # noqa: E402
-from archive_service.archive import customers, documents, review  # noqa: E402
+from archive_service.archive import documents, review  # noqa: E402
 from archive_service.config import Settings  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
 from archive_service.policy import Caller  # noqa: E402
@@ -84,14 +84,7 @@ def _env(service: str, pg_url: str, work: Path) -> dict[str, str]:
 
 def _seed(rt: Runtime, count: int) -> tuple[int, list[int]]:
     """A clerk, an archivist, one customer and ``count`` accepted, indexed text files."""
-    with rt.db.unit_of_work() as s:
-        compose_shape.staff(s, rt, PASSWORD)
-        clara = Caller.of(users.user_by_username(s, "clara"))
-        customer_id = customers.create_customer(
-            s,
-            clara,
-            {"name": "华夏贸易有限公司", "customer_type": "enterprise", "department": "SALES"},
-        ).id
+    customer_id = compose_shape.staff_and_customer(rt, PASSWORD)
     ids = []
     for n in range(count):
         body = "\n".join(f"第{n}号文件。{SENTENCES[(n + i) % len(SENTENCES)]}" for i in range(8))

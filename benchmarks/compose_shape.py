@@ -71,3 +71,15 @@ def staff(session: Session, rt: Runtime, password: str) -> None:
             roles=[role],
             settings=rt.accounts,
         )
+
+
+def staff_and_customer(rt: Runtime, password: str, name: str = "华夏贸易有限公司") -> int:
+    """:func:`staff`, and one SALES customer that ``clara`` created: its id."""
+    from archive_service.archive import customers
+
+    with rt.db.unit_of_work() as s:
+        staff(s, rt, password)
+        clara = Caller.of(users.user_by_username(s, "clara"))
+        return customers.create_customer(
+            s, clara, {"name": name, "customer_type": "enterprise", "department": "SALES"}
+        ).id

@@ -47,11 +47,8 @@ import pg_schema  # noqa: E402
 import redis  # noqa: E402
 import requests  # noqa: E402
 
-from archive_service.accounts import users  # noqa: E402
-from archive_service.archive import customers  # noqa: E402
 from archive_service.config import Settings  # noqa: E402
 from archive_service.migrate import upgrade  # noqa: E402
-from archive_service.policy import Caller  # noqa: E402
 from archive_service.runtime import build_runtime  # noqa: E402
 from tests.e2e import stack  # noqa: E402
 from workers.sender import connect  # noqa: E402
@@ -255,14 +252,7 @@ def main() -> None:  # noqa: PLR0915 - one linear run
         env = compose_shape.service_env("web", pg_url, work, broker=BROKER, results=RESULTS)
         rt = connect(build_runtime(Settings.from_env(env)))
         try:
-            with rt.db.unit_of_work() as s:
-                compose_shape.staff(s, rt, PASSWORD)
-                clara = Caller.of(users.user_by_username(s, "clara"))
-                customer = customers.create_customer(
-                    s,
-                    clara,
-                    {"name": "华夏贸易", "customer_type": "enterprise", "department": "SALES"},
-                ).id
+            customer = compose_shape.staff_and_customer(rt, PASSWORD, name="华夏贸易")
         finally:
             rt.close()
         (work / "floor").mkdir()
