@@ -231,16 +231,25 @@ def _start_web(env: dict[str, str], work: Path, port: int, extra: list[str]) -> 
     to ``port``; ``extra`` options come last, so they override the file's."""
     argv = stack.command("web")
     argv = [sys.executable, "-m", "gunicorn", *argv[1:], *extra]
-    argv = [f"--bind=127.0.0.1:{port}" if a.startswith("--bind=") else a for a in argv]
     log = work / "web.log"
+    return serve(argv, env, log, port), log
+
+
+def serve(
+    argv: list[str], env: dict[str, str], log: Path, port: int, paths: tuple[str, ...] = ()
+) -> Any:
+    """Start gunicorn as ``argv`` says, bound to ``port``, and wait until one of ``paths``
+    (default: the health check) answers; its output goes to ``log``."""
+    argv = [f"--bind=127.0.0.1:{port}" if a.startswith("--bind=") else a for a in argv]
     proc = stack.start(argv, stack.process_env(env), log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).ok:
-                return proc, log
-        except requests.RequestException:
-            pass
+        for path in paths or ("/api/v1/health",):
+            try:
+                if requests.get(f"http://127.0.0.1:{port}{path}", timeout=2).ok:
+                    return proc
+            except requests.RequestException:
+                pass
         if proc.poll() is not None:
             break
         time.sleep(0.3)

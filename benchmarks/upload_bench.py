@@ -59,24 +59,6 @@ BOUNDARY = "----upload-bench-" + secrets.token_hex(8)
 SEND_CHUNK = 1 << 20
 
 
-def _start(argv: list[str], env: dict[str, str], log: Path, port: int) -> Any:
-    argv = [f"--bind=127.0.0.1:{port}" if a.startswith("--bind=") else a for a in argv]
-    proc = stack.start(argv, stack.process_env(env), log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for path in ("/api/v1/health", "/health"):
-            try:
-                if requests.get(f"http://127.0.0.1:{port}{path}", timeout=2).ok:
-                    return proc
-            except requests.RequestException:
-                pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.3)
-    stack.stop(proc)
-    raise SystemExit(f"gunicorn did not start:\n{stack.tail(log)}")
-
-
 def _gunicorn(app: str, extra: list[str]) -> list[str]:
     """compose's web command as written, serving ``app``."""
     argv = stack.command("web")
@@ -259,12 +241,14 @@ def main() -> None:  # noqa: PLR0915 - one linear run
         floor_env = {**env, "UPLOAD_FLOOR_DIR": str(work / "floor")}
         extra = args.gunicorn.split()
         web_port, floor_port = api_load._free_port(), api_load._free_port()
-        web = _start(_gunicorn("wsgi:app", extra), env, work / "web.log", web_port)
+        web = api_load.serve(_gunicorn("wsgi:app", extra), env, work / "web.log", web_port)
         procs.append(web)
         floor_argv = _gunicorn(
             "upload_floor:app", [f"--pythonpath={Path(__file__).parent}", *extra]
         )
-        floor = _start(floor_argv, floor_env, work / "floor.log", floor_port)
+        floor = api_load.serve(
+            floor_argv, floor_env, work / "floor.log", floor_port, paths=("/health",)
+        )
         procs.append(floor)
         token = requests.post(
             f"http://127.0.0.1:{web_port}/api/v1/auth/token",
