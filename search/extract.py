@@ -66,6 +66,9 @@ class Extraction:
 
 # Characters of text kept per file (``max_chars``); more is cut (``truncated``).
 MAX_CHARS = 5_000_000
+# What the children of this module import (lazily, so the web process stays light): the
+# sandbox's fork server imports these once, so each child starts with them.
+SANDBOX_PRELOAD = ("pypdf", "docx", "openpyxl", "pptx", "search.ocr", "search.ofd")
 _OOXML = "application/vnd.openxmlformats-officedocument."
 DOCX = _OOXML + "wordprocessingml.document"
 XLSX = _OOXML + "spreadsheetml.sheet"

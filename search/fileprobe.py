@@ -21,6 +21,11 @@ from search.packages import inflation_problem
 from search.sandbox import SandboxError, run_limited
 
 PDF, OLE, OOXML, IMAGE, OTHER = "pdf", "ole", "ooxml", "image", "other"
+# Imported by the sandbox's fork server once, for every child (see search.extract).
+SANDBOX_PRELOAD = (
+    "pikepdf", "pyhanko.pdf_utils.reader", "pyhanko.sign.validation", "pyhanko_certvalidator",
+    "msoffcrypto", "olefile", "oletools.oleobj", "oletools.olevba", "PIL.Image",
+)  # fmt: skip
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe")
 _EXECUTABLE_NAMES = (

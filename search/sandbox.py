@@ -20,22 +20,30 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import pickle
 import select
 import selectors
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
 CHILD = Path(__file__).with_name("sandbox_child.py")
+SERVER = Path(__file__).with_name("sandbox_server.py")
+# Children are forked by a fork server that has the parsers imported (a few milliseconds each)
+# rather than started as fresh interpreters (a quarter of a second each); False starts every
+# child fresh, as the fork server's fallback does.
+USE_FORK_SERVER = True
 READY = b"R"  # what the child sends once its limits are set (sandbox_child.READY)
 # Starting the interpreter and importing the function's module is not the file's time:
 # it has a deadline of its own, and missing it is a start failure (retryable).
@@ -91,18 +99,7 @@ def run_limited(
     space. Raises :class:`SandboxStartFailed`, :class:`SandboxTimeout`, :class:`SandboxCrashed`
     or :class:`SandboxFailed`."""
     request = child_request(fn, *args, timeout=timeout, memory_mb=memory_mb)
-    try:
-        proc = subprocess.Popen(  # noqa: S603 - our interpreter, our script
-            _command(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_child_env(),
-            close_fds=True,
-            start_new_session=True,
-        )
-    except OSError as exc:  # EAGAIN, ENOMEM: the machine is out of processes or memory
-        raise SandboxStartFailed(f"the child could not be started: {exc}") from None
+    proc = _start(fn)
     try:
         outcome = _exchange(proc, request, timeout)
     finally:
@@ -124,6 +121,28 @@ def run_limited(
     if not ok:
         raise SandboxFailed(str(value))
     return value  # type: ignore[no-any-return]
+
+
+def _start(fn: Callable[..., Any]) -> _Child:
+    """A limited child for one call: forked by the fork server, or (without one) a fresh
+    interpreter."""
+    if USE_FORK_SERVER:
+        try:
+            return _SERVER.fork(getattr(fn, "__module__", "") or "")
+        except _ServerUnavailable:
+            pass  # a fresh interpreter does the same, only slower
+    try:
+        return subprocess.Popen(  # noqa: S603 - our interpreter, our script
+            _command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_child_env(),
+            close_fds=True,
+            start_new_session=True,
+        )
+    except OSError as exc:  # EAGAIN, ENOMEM: the machine is out of processes or memory
+        raise SandboxStartFailed(f"the child could not be started: {exc}") from None
 
 
 def child_request(
@@ -151,11 +170,12 @@ class _PlainData(pickle.Unpickler):
         raise _NotPlainData(f"the result must be plain data, not {module}.{name}")
 
 
-def _command() -> list[str]:
+def _command(script: Path | None = None) -> list[str]:
+    """How a child (or, given its script, the fork server) is started."""
     flags = ["-I"]  # no PYTHON* variables, no user site, no script directory on the path
     if sys.flags.dont_write_bytecode:
         flags.append("-B")
-    return [sys.executable, *flags, str(CHILD)]
+    return [sys.executable, *flags, str(script or CHILD)]
 
 
 def _import_path() -> list[str]:
@@ -170,6 +190,146 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+class _Child(Protocol):
+    """What the exchange needs of a child: a :class:`subprocess.Popen`, or :class:`_Forked`."""
+
+    pid: int
+    returncode: int | None
+    stdin: IO[bytes] | None
+    stdout: IO[bytes] | None
+    stderr: IO[bytes] | None
+
+    def wait(self) -> int | None: ...
+
+
+class _ServerUnavailable(Exception):
+    """The fork server could not be reached: the call goes to a fresh interpreter."""
+
+
+class _Forked:
+    """A child forked by the fork server, seen through its pipes and its supervisor's
+    connection (which tells its process id, then its exit)."""
+
+    def __init__(self, conn: socket.socket, pid: int, pipes: tuple[int, int, int]) -> None:
+        self._conn, self.pid = conn, pid
+        self.returncode: int | None = None
+        self.stdin: IO[bytes] | None = os.fdopen(pipes[0], "wb", buffering=0)
+        self.stdout: IO[bytes] | None = os.fdopen(pipes[1], "rb", buffering=0)
+        self.stderr: IO[bytes] | None = os.fdopen(pipes[2], "rb", buffering=0)
+
+    def wait(self) -> int | None:
+        if self._conn.fileno() != -1:
+            self._conn.settimeout(None)
+            line = _line(self._conn)
+            self.returncode = int(line) if line.lstrip("-").isdigit() else None
+            self._conn.close()  # the supervisor reaps the child and ends
+        return self.returncode
+
+
+def _line(conn: socket.socket) -> str:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(64)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("ascii", "replace").strip()
+
+
+class _ForkServer:
+    """One fork server per process (see :mod:`search.sandbox_server`), started on first use
+    and again if it died; a forked caller (a Celery prefork child) starts its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        os.register_at_fork(after_in_child=self._forget)
+
+    def fork(self, module: str) -> _Forked:
+        with self._lock:
+            control = self._running()
+            mine, theirs = socket.socketpair()
+            try:
+                socket.send_fds(control, [module.encode()[:512]], [theirs.fileno()])
+            except OSError:
+                mine.close()
+                self._stop()
+                raise _ServerUnavailable from None
+            finally:
+                theirs.close()
+        ends = [os.pipe() for _ in range(3)]  # the child's stdin, stdout and stderr
+        try:
+            socket.send_fds(mine, [b"p"], [ends[0][0], ends[1][1], ends[2][1]])
+            mine.settimeout(START_TIMEOUT)
+            line = _line(mine)
+        except OSError:
+            line = ""
+        finally:
+            for fd in (ends[0][0], ends[1][1], ends[2][1]):
+                os.close(fd)
+        if not line.isdigit():
+            mine.close()
+            for fd in (ends[0][1], ends[1][0], ends[2][0]):
+                os.close(fd)
+            raise _ServerUnavailable
+        return _Forked(mine, int(line), (ends[0][1], ends[1][0], ends[2][0]))
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _running(self) -> socket.socket:
+        if self._proc is not None and self._control is not None and self._proc.poll() is None:
+            return self._control
+        self._stop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._proc = subprocess.Popen(  # noqa: S603 - our interpreter, our script
+                [*_command(SERVER), json.dumps(_import_path()), str(theirs.fileno())],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=_child_env(),
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+            )
+        except OSError:
+            ours.close()
+            raise _ServerUnavailable from None
+        finally:
+            theirs.close()
+        self._control = ours
+        return ours
+
+    def _stop(self) -> None:
+        if self._control is not None:
+            self._control.close()
+        if self._proc is not None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()  # the server's end of file: it exits
+            self._proc.wait()
+        self._proc = self._control = None
+
+    def _forget(self) -> None:
+        """In a forked child: the server is the parent's; close our copies of its channels."""
+        if self._control is not None:
+            self._control.close()
+        if self._proc is not None and self._proc.stdin is not None:
+            self._proc.stdin.close()
+        self._proc = self._control = None
+        self._lock = threading.Lock()
+
+
+_SERVER = _ForkServer()
+
+
+def stop_fork_server() -> None:
+    """Stop this process's fork server; the next call starts a new one (with the code and
+    scripts installed then)."""
+    _SERVER.stop()
+
+
 @dataclass
 class _Outcome:
     # "done", "timeout", "too large", "not ready" (exited before READY), "not started" (slow)
@@ -178,7 +338,7 @@ class _Outcome:
     stderr: bytes = b""
 
 
-def _exchange(proc: subprocess.Popen[bytes], request: bytes, timeout: float) -> _Outcome:
+def _exchange(proc: _Child, request: bytes, timeout: float) -> _Outcome:
     """Send the request and collect the answer, in one loop over the three pipes so that
     neither side blocks on a full pipe. Until the child is ready the start deadline
     applies, then ``timeout``."""
@@ -228,7 +388,7 @@ def _exchange(proc: subprocess.Popen[bytes], request: bytes, timeout: float) -> 
     return _Outcome("done", answer=bytes(answer[1:]))
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
+def _kill(proc: _Child) -> None:
     """End the child's whole session (anything it started too) and reap it."""
     # Even after the child itself exited: whatever it started is in its session too.
     with contextlib.suppress(ProcessLookupError, PermissionError):

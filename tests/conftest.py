@@ -53,6 +53,16 @@ def unavailable(what: str) -> NoReturn:
     pytest.skip(what)
 
 
+def break_sandbox(mp: pytest.MonkeyPatch, where: Path) -> None:
+    """As an installation without the sandbox's scripts: no limited child can start, neither
+    forked by the fork server nor as a fresh interpreter, until ``mp`` is undone."""
+    from search import sandbox
+
+    mp.setattr(sandbox, "CHILD", where / "sandbox_child.py")
+    mp.setattr(sandbox, "SERVER", where / "sandbox_server.py")
+    sandbox.stop_fork_server()
+
+
 def require_redis(*flush_dbs: int) -> None:
     """Redis at 127.0.0.1:6379 answers (else `unavailable`); empty the given databases."""
     try:

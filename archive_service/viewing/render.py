@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 CHILD_TIMEOUT = 30.0
 CHILD_MEMORY_MB = 1024
 MIN_WIDTH, MAX_WIDTH = 200, 4096
+# Imported by the sandbox's fork server once, for every child (see search.extract).
+SANDBOX_PRELOAD = (
+    "archive_service.viewing.render_pages",
+    "archive_service.viewing.render_ofd",
+    "archive_service.viewing.render_font",
+)
 
 OFD = "application/ofd"
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -3,7 +3,7 @@ reason class (never text), the health page's count, the repair job's retries wit
 for reasons that may pass (up to a limit), ``archive search check`` by reason, and
 ``archive search reextract --failed`` for an admin. On both databases.
 
-A sandbox that cannot start is made real by an installation without the child script.
+A sandbox that cannot start is made real by an installation without the sandbox scripts.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from archive_service.audit.models import AuditEvent
 from archive_service.indexing import maintenance
 from archive_service.indexing.rules import FIRST_RETRY, RETRY_LIMIT
 from archive_service.runtime import Runtime
-from search import sandbox
 from tests import samples
-from tests.conftest import People, bearer, token_for
+from tests.conftest import People, bearer, break_sandbox, token_for
 from tests.integration.test_archive_api import new_customer, upload
 
 BODY = "本合同约定华夏贸易向本公司采购离心泵三百台。"
@@ -42,7 +41,7 @@ def clerk(client: Any, people: People) -> dict[str, Any]:
 @pytest.fixture
 def broken_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     """The child script is missing: every sandbox fails to start until ``repair()``."""
-    monkeypatch.setattr(sandbox, "CHILD", tmp_path / "missing" / "sandbox_child.py")
+    break_sandbox(monkeypatch, tmp_path / "missing")
     return lambda: monkeypatch.undo()
 
 
@@ -148,10 +147,9 @@ def test_check_reports_failures_by_reason_and_reextract_requeues_them(
     from archive_service.cli import main
 
     bad = _file(client, clerk, b"%PDF-1.4\n" + bytes(range(256)) * 40, "坏文件.pdf")
-    installed = sandbox.CHILD
-    monkeypatch.setattr(sandbox, "CHILD", tmp_path / "missing" / "sandbox_child.py")
-    stuck = _file(client, clerk, samples.word(BODY))
-    monkeypatch.setattr(sandbox, "CHILD", installed)  # fixed, e.g. by the upgrade
+    with monkeypatch.context() as broken:  # until fixed, e.g. by the upgrade
+        break_sandbox(broken, tmp_path / "missing")
+        stuck = _file(client, clerk, samples.word(BODY))
     monkeypatch.setenv("ARCHIVE_INSTANCE_DIR", str(settings.instance_dir))
     monkeypatch.setenv("ARCHIVE_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("ARCHIVE_KEYRING_FILE", settings.keyring_file)

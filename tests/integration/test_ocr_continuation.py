@@ -25,9 +25,8 @@ from archive_service.indexing.rules import OCR_FIRST_RETRY, OCR_RETRY_LIMIT
 from archive_service.policy import Caller
 from archive_service.runtime import Runtime
 from archive_service.vault.models import StoredObject
-from search import sandbox
 from tests import samples
-from tests.conftest import People, bearer, token_for
+from tests.conftest import People, bearer, break_sandbox, token_for
 from tests.integration.test_archive_api import new_customer, upload
 from tests.integration.test_web_accounts import login
 
@@ -134,7 +133,7 @@ def test_a_stalled_or_failed_batch_is_restarted_with_back_off(
     with time_machine.travel(later, tick=False), rt.db.unit_of_work() as s:
         assert continuation.due(rt.indexing, s) == [doc_id]
     with monkeypatch.context() as broken:
-        broken.setattr(sandbox, "CHILD", tmp_path / "missing" / "sandbox_child.py")
+        break_sandbox(broken, tmp_path / "missing")
         assert continuation.continue_ocr(rt.indexing, doc_id) == "failed"
     doc = _doc(rt, doc_id)
     assert (doc.ocr_state, doc.ocr_attempts, doc.ocr_pages_read) == ("failed", 1, 2)
@@ -149,7 +148,7 @@ def test_a_stalled_or_failed_batch_is_restarted_with_back_off(
         assert continuation.resume(rt.indexing) == [doc_id]
     assert held[-1] == doc_id
     with monkeypatch.context() as broken:  # it keeps failing, up to the limit
-        broken.setattr(sandbox, "CHILD", tmp_path / "missing" / "sandbox_child.py")
+        break_sandbox(broken, tmp_path / "missing")
         for _ in range(OCR_RETRY_LIMIT - 1):
             assert continuation.continue_ocr(rt.indexing, doc_id) == "failed"
     doc = _doc(rt, doc_id)

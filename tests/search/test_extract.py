@@ -11,6 +11,7 @@ import pytest
 
 from search import extract
 from search.extract import DOCX, PPTX, XLSX, decode_text
+from tests.conftest import break_sandbox
 
 CHINESE = "客户档案管理：采购合同已签订，付款条件为货到后三十日内。"
 
@@ -264,9 +265,7 @@ def test_a_sandbox_that_cannot_start_is_its_own_reason(
 ) -> None:
     """An installation without the child script (a broken image): nothing was parsed, and
     the failure says so, so the service can retry it instead of blaming the file."""
-    from search import sandbox
-
-    monkeypatch.setattr(sandbox, "CHILD", tmp_path / "missing_child.py")
+    break_sandbox(monkeypatch, tmp_path / "missing")
     path = tmp_path / "a.txt"
     path.write_text("合同", encoding="utf-8")
     result = extract(path, "text/plain")

@@ -8,13 +8,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from search import sandbox
 from search.sandbox import (
     SandboxCrashed,
     SandboxFailed,
@@ -22,6 +25,14 @@ from search.sandbox import (
     SandboxTimeout,
     run_limited,
 )
+
+
+@pytest.fixture(autouse=True, params=["fork server", "fresh interpreter"])
+def how(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every test runs both ways a child is started: forked by the fork server, and as a
+    fresh interpreter (the fork server's fallback)."""
+    monkeypatch.setattr(sandbox, "USE_FORK_SERVER", request.param == "fork server")
+    yield request.param
 
 
 def _add(a: int, b: int) -> int:
@@ -64,6 +75,10 @@ def _leave_a_grandchild(pid_file: str) -> None:
     Path(pid_file).write_text(str(sleeper.pid))
     while True:
         time.sleep(0.01)
+
+
+def _who() -> tuple[int, int]:
+    return os.getpid(), os.getsid(0)
 
 
 def _not_plain_data() -> Path:
@@ -169,3 +184,39 @@ def test_only_plain_data_comes_back() -> None:
     malicious pickle runs code) is refused, not loaded."""
     with pytest.raises(SandboxFailed, match="plain data"):
         run_limited(_not_plain_data, timeout=30)
+
+
+def test_each_child_is_a_new_process_in_a_session_of_its_own() -> None:
+    first, second = run_limited(_who, timeout=30), run_limited(_who, timeout=30)
+    assert first[0] != second[0] and os.getpid() not in (first[0], second[0])
+    assert first[0] == first[1] and second[0] == second[1]  # each leads its own session
+
+
+def test_many_callers_at_once_each_get_their_own_answer() -> None:
+    """Web threads and worker threads call at the same time: no answer goes to another."""
+    answers: dict[int, int] = {}
+
+    def call(n: int) -> None:
+        answers[n] = run_limited(_add, n, 1000, timeout=60)
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert answers == {n: n + 1000 for n in range(8)}
+
+
+@pytest.mark.parametrize("how", ["fork server"], indirect=True)
+def test_the_fork_server_outlives_a_crashed_child_and_is_restarted_if_it_dies(how: str) -> None:
+    assert run_limited(_add, 1, 1, timeout=30) == 2
+    server = sandbox._SERVER._proc
+    assert server is not None and server.poll() is None
+    with pytest.raises(SandboxCrashed, match="SIGKILL"):
+        run_limited(_die, timeout=30)
+    assert run_limited(_add, 2, 2, timeout=30) == 4
+    assert sandbox._SERVER._proc is server  # the same server forked both
+    server.kill()
+    server.wait()
+    assert run_limited(_add, 3, 3, timeout=30) == 6  # a new server (or a fresh child) answers
+    assert sandbox._SERVER._proc is not None and sandbox._SERVER._proc.poll() is None
