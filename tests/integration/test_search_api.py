@@ -120,10 +120,11 @@ def test_filters_sort_and_paging(client: Any, filed: dict[str, Any]) -> None:
     assert bad.status_code == 422
 
 
-@pytest.mark.parametrize("q", ['"unbalanced', "AND", "OR (", "*", ":", "))", "NOT", "title:", "^"])
-def test_malformed_queries_never_fail(client: Any, filed: dict[str, Any], q: str) -> None:
-    resp = client.get("/api/v1/documents", query_string={"q": q}, headers=filed["h"]["clara"])
-    assert resp.status_code in (200, 422), resp.get_json()
+def test_malformed_queries_never_fail(client: Any, filed: dict[str, Any]) -> None:
+    # One filed archive for all of them: filing it is what costs (seconds), not the queries.
+    for q in ('"unbalanced', "AND", "OR (", "*", ":", "))", "NOT", "title:", "^"):
+        resp = client.get("/api/v1/documents", query_string={"q": q}, headers=filed["h"]["clara"])
+        assert resp.status_code in (200, 422), (q, resp.get_json())
 
 
 def test_searches_are_audited(client: Any, filed: dict[str, Any], rt: Runtime) -> None:
