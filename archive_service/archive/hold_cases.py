@@ -124,7 +124,9 @@ def _unique(ids: Iterable[int]) -> list[int]:
 
 
 def _documents_to_add(session: Session, by: Caller, ids: list[int]) -> list[Document]:
-    docs = {d.id: d for d in session.execute(select(Document).where(Document.id.in_(ids))).scalars()}
+    docs = {
+        d.id: d for d in session.execute(select(Document).where(Document.id.in_(ids))).scalars()
+    }
     unknown = [i for i in ids if i not in docs or not may(by, "document.view", docs[i])]
     if unknown:
         raise InvalidInput(
@@ -189,9 +191,13 @@ def add_items(
     for cid in new_custs:
         lock_customer(session, cid)
     for did in new_docs:
-        session.add(HoldItem(case_id=case.id, document_id=did, added_at=now, added_by_id=by.user_id))
+        session.add(
+            HoldItem(case_id=case.id, document_id=did, added_at=now, added_by_id=by.user_id)
+        )
     for cid in new_custs:
-        session.add(HoldItem(case_id=case.id, customer_id=cid, added_at=now, added_by_id=by.user_id))
+        session.add(
+            HoldItem(case_id=case.id, customer_id=cid, added_at=now, added_by_id=by.user_id)
+        )
     session.flush()
     record(
         session,
@@ -271,9 +277,7 @@ def _sync(
             doc.hold_released_on = today
         action = "document.hold" if now_held else "document.hold_release"
         record(session, by.actor, action, "document", doc.id, case_id=case.id)
-        recompute_disposal(
-            session, by, doc, "hold placed" if now_held else "hold released", rules
-        )
+        recompute_disposal(session, by, doc, "hold placed" if now_held else "hold released", rules)
         changed.append(doc.id)
     refresh_later(session, changed)
     return changed

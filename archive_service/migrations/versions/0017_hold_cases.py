@@ -58,7 +58,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["users.id"], name=op.f("fk_hold_cases_created_by_id_users")
         ),
-        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_hold_cases_owner_id_users")),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_hold_cases_owner_id_users")
+        ),
         sa.ForeignKeyConstraint(
             ["released_by_id"], ["users.id"], name=op.f("fk_hold_cases_released_by_id_users")
         ),
