@@ -102,7 +102,7 @@ CasesOut = listing("HoldCasesOut", CaseOut)
 
 
 @bp.post("/holds")
-@bp.doc(security=SECURITY, responses=errors(403, 409, 422))
+@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(CaseIn, arg_name="body")
 @bp.output(CaseDetailOut, status_code=201)
 @signed_in
@@ -150,7 +150,7 @@ def get_case(case_id: int) -> Any:
 
 
 @bp.post("/holds/<int:case_id>/items")
-@bp.doc(security=SECURITY, responses=errors(403, 404, 409, 422))
+@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 409, 422))
 @bp.input(ItemsIn, arg_name="body")
 @bp.output(CaseDetailOut)
 @signed_in
@@ -170,7 +170,7 @@ def add_items(case_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.post("/holds/<int:case_id>/release")
-@bp.doc(security=SECURITY, responses=errors(403, 404, 409, 422))
+@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 409, 422))
 @bp.input(ReleaseIn, arg_name="body")
 @bp.output(CaseDetailOut)
 @signed_in

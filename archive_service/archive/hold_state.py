@@ -31,7 +31,7 @@ def held_ids(session: Session, document_ids: Collection[int]) -> set[int]:
         .join(HoldCase, HoldCase.id == HoldItem.case_id)
         .where(HoldCase.released_at.is_(None), Document.id.in_(ids))
     )
-    return {row[0] for row in session.execute(union(direct, via_customer))}
+    return set(session.execute(union(direct, via_customer)).scalars())
 
 
 def customer_held(session: Session, customer_id: int) -> bool:

@@ -268,8 +268,8 @@ def test_bad_input_changes_nothing(client: Any, rt: Runtime, people: People, org
         == 404
     )
     release = f"/api/v1/holds/{case_id}/release"
-    for body in ({}, {"reason": ""}, {"reason": "  "}):
-        assert client.post(release, json=body, headers=h["arch"]).status_code == 422
+    for reason in ({}, {"reason": ""}, {"reason": "  "}):
+        assert client.post(release, json=reason, headers=h["arch"]).status_code == 422
     assert client.post(release, json={"reason": "x"}, headers=h["clara"]).status_code == 403
     detail = client.get(f"/api/v1/holds/{case_id}", headers=h["arch"]).get_json()
     assert detail["state"] == "open" and detail["customers"] == 0 and _state(rt, doc)[0] is True

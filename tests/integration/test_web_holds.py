@@ -39,9 +39,25 @@ def test_a_case_through_its_pages(client: Any, rt: Runtime, people: People) -> N
     login(client, "arch")
     assert 'id="nav-holds"' in client.get("/").get_data(as_text=True)
     assert "合同纠纷" not in client.get("/holds/").get_data(as_text=True)
-    bad = _post(client, "/holds/new", "/holds/new", name="合同纠纷", basis="dispute", reason="诉前保全", document_ids="1, x")
+    bad = _post(
+        client,
+        "/holds/new",
+        "/holds/new",
+        name="合同纠纷",
+        basis="dispute",
+        reason="诉前保全",
+        document_ids="1, x",
+    )
     assert bad.status_code == 200 and "整数" in bad.get_data(as_text=True)
-    unknown = _post(client, "/holds/new", "/holds/new", name="合同纠纷", basis="dispute", reason="诉前保全", document_ids="999999")
+    unknown = _post(
+        client,
+        "/holds/new",
+        "/holds/new",
+        name="合同纠纷",
+        basis="dispute",
+        reason="诉前保全",
+        document_ids="999999",
+    )
     assert unknown.status_code == 200 and "999999" in unknown.get_data(as_text=True)
     with rt.db.unit_of_work() as s:
         assert s.query(HoldCase).count() == 0
@@ -62,7 +78,10 @@ def test_a_case_through_its_pages(client: Any, rt: Runtime, people: People) -> N
     page = client.get(page_url).get_data(as_text=True)
     assert "合同纠纷" in page and "纠纷" in page and "营业执照" in page and "诉前保全" in page
 
-    assert _post(client, f"/holds/{case_id}/items", page_url, customer_ids=str(other)).status_code == 302
+    assert (
+        _post(client, f"/holds/{case_id}/items", page_url, customer_ids=str(other)).status_code
+        == 302
+    )
     page = client.get(page_url).get_data(as_text=True)
     assert "另一客户" in page
     # The document page names the case holding it.
