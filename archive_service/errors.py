@@ -59,8 +59,8 @@ class InvalidInput(DomainError):
     status = 422
     code = "invalid"
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message, field=field)
+    def __init__(self, message: str, field: str | None = None, **details: Any) -> None:
+        super().__init__(message, field=field, **details)
         self.field = field
 
 

@@ -24,6 +24,7 @@ def register(app: APIFlask) -> None:
         docs,
         fixity,
         health,
+        holds,
         previews,
         viewing,
     )
@@ -35,6 +36,7 @@ def register(app: APIFlask) -> None:
         accounts,
         audit,
         archive,
+        holds,
         previews,
         access,
         changes,

@@ -14,6 +14,7 @@ from archive_service.archive import intake
 from archive_service.archive.categories import category_by_code
 from archive_service.archive.customers import get_customer
 from archive_service.archive.facts import check_facts
+from archive_service.archive.hold_state import customer_held, lock_customer
 from archive_service.archive.models import (
     ArchiveNumber,
     Category,
@@ -114,8 +115,12 @@ def upload(
             duplicate_of=duplicate[0],
             sha256=obj.sha256,
         )
+    # A customer in an open hold case holds its new documents from the start.
+    lock_customer(session, customer.id)
+    held = customer_held(session, customer.id)
     doc = Document(
         customer_id=customer.id,
+        on_hold=held,
         category_id=category.id,
         title=title[:500],
         document_date=up.document_date,
@@ -155,6 +160,8 @@ def upload(
         content_type=received.content_type,
         duplicate_of=duplicate[0] if duplicate else None,
     )
+    if held:
+        record(session, by.actor, "document.hold_joined", "document", doc.id, via="customer")
     extract_later(session, [doc.id])
     previews_later(session, [doc.id])
     check_later(session, [doc.id])

@@ -1,64 +1,79 @@
-"""Holds (法律纠纷或未结事项): while a hold is open the clock stops and nothing can be
-destroyed; after its release the document is kept a set number of years more."""
+"""Holds on one document (法律纠纷或未结事项), the per-document face of hold cases: placing
+one opens a single-document case; releasing it releases that case. While any case holds a
+document the clock stops and nothing can destroy it; after the last release that frees it
+the document is kept a set number of years more."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive_service.archive.disposal_date import recompute_disposal
+from archive_service.archive import hold_cases
 from archive_service.archive.documents import get_document
-from archive_service.archive.models import Document, DocumentStatus, Hold
+from archive_service.archive.models import Document, DocumentStatus, HoldCase, HoldItem
 from archive_service.archive.retention import RetentionRules
-from archive_service.audit.services import record
-from archive_service.db import utcnow
-from archive_service.errors import Conflict, InvalidInput
-from archive_service.indexing.later import refresh_later
+from archive_service.archive.vocabulary import HOLD_BASES
+from archive_service.errors import Conflict
 from archive_service.policy import Caller, require
 
 
-def _reason(reason: str) -> str:
-    if not (reason or "").strip():
-        raise InvalidInput("a reason is required", field="reason")
-    return reason.strip()
+def _single_document_cases(session: Session, document_id: int) -> list[HoldCase]:
+    return list(
+        session.execute(
+            select(HoldCase)
+            .join(HoldItem, HoldItem.case_id == HoldCase.id)
+            .where(
+                HoldCase.per_document.is_(True),
+                HoldCase.released_at.is_(None),
+                HoldItem.document_id == document_id,
+            )
+            .order_by(HoldCase.id)
+        ).scalars()
+    )
 
 
 def place_hold(
     session: Session, by: Caller, document_id: int, reason: str, rules: RetentionRules
 ) -> Document:
+    """A single-document case named by its reason. A document a named case already holds
+    may get one too: it then stays held when that case is released."""
     doc = get_document(session, by, document_id)
     require(by, "document.hold", doc)
-    why = _reason(reason)
+    why = hold_cases.release_reason(reason)
     if doc.status == DocumentStatus.DESTROYED:
         raise Conflict("document was destroyed")
-    if doc.on_hold:
+    if _single_document_cases(session, doc.id):
         raise Conflict("document is already on hold")
-    session.add(Hold(document_id=doc.id, reason=why[:1000], placed_by_id=by.user_id))
-    doc.on_hold = True
-    record(session, by.actor, "document.hold", "document", doc.id, reason=why)
-    recompute_disposal(session, by, doc, "hold placed", rules)
-    refresh_later(session, [doc.id])
+    hold_cases.open_case(
+        session,
+        by,
+        hold_cases.CaseIn(name=why[:200], basis=HOLD_BASES.default, reason=why),
+        rules,
+        document_ids=[doc.id],
+        per_document=True,
+    )
     return doc
 
 
 def release_hold(
     session: Session, by: Caller, document_id: int, reason: str, rules: RetentionRules
 ) -> Document:
+    """Release the single-document case(s) of this document. Named cases that hold it are
+    released on their own pages: a 409 names them, and nothing changes."""
     doc = get_document(session, by, document_id)
     require(by, "document.hold", doc)
-    why = _reason(reason)
-    hold = session.execute(
-        select(Hold).where(Hold.document_id == doc.id, Hold.released_at.is_(None))
-    ).scalar_one_or_none()
-    if hold is None or not doc.on_hold:
+    why = hold_cases.release_reason(reason)
+    cases = _single_document_cases(session, doc.id)
+    if not cases:
+        named = [c.id for c in hold_cases.cases_holding(session, doc)]
+        if named:
+            raise Conflict(
+                "the document is held by hold cases "
+                + ", ".join(f"#{i}" for i in named)
+                + "; release it there",
+                case_ids=named,
+            )
         raise Conflict("document is not on hold")
-    now = utcnow()
-    hold.released_at = now
-    hold.released_by_id = by.user_id
-    hold.release_reason = why[:1000]
-    doc.on_hold = False
-    doc.hold_released_on = now.date()
-    record(session, by.actor, "document.hold_release", "document", doc.id, reason=why)
-    recompute_disposal(session, by, doc, "hold released", rules)
-    refresh_later(session, [doc.id])
+    for case in cases:
+        hold_cases.release(session, by, case.id, why, rules)
     return doc

@@ -1,4 +1,5 @@
-"""Customers, categories, documents and their versions, numbers, holds, retention history."""
+"""Customers, categories, documents and their versions, numbers, hold cases, retention
+history."""
 
 from __future__ import annotations
 
@@ -207,19 +208,55 @@ class ArchiveNumber(Base):
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class Hold(Base):
-    """A hold (法律纠纷或未结事项): while open, nothing can be destroyed."""
+class HoldCase(Base):
+    """A hold case (保全事项: a dispute, litigation, audit or open matter). While it is open
+    nothing it holds — its documents, and every document of its customers, later ones
+    too — can be destroyed, and their clock stops. ``per_document`` marks the cases the
+    per-document hold routes place: one document, named by the reason."""
 
-    __tablename__ = "holds"
+    __tablename__ = "hold_cases"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    basis: Mapped[str] = mapped_column(String(16))  # archive.vocabulary.HOLD_BASES
+    reference: Mapped[str | None] = mapped_column(String(100))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(String(1000))
-    placed_by_id: Mapped[int | None] = mapped_column(Integer)
-    placed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    released_by_id: Mapped[int | None] = mapped_column(Integer)
-    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    per_document: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     release_reason: Mapped[str | None] = mapped_column(String(1000))
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    released_by: Mapped[User | None] = relationship(foreign_keys=[released_by_id])
+    items: Mapped[list[HoldItem]] = relationship(
+        lazy="selectin", order_by="HoldItem.id", back_populates="case"
+    )
+
+
+class HoldItem(Base):
+    """A document or a whole customer in a hold case, with when and by whom it was added
+    (the case's history: items added in one step share their time)."""
+
+    __tablename__ = "hold_items"
+    # Each leads with the item, so "which cases hold this document" reads an index.
+    __table_args__ = (
+        UniqueConstraint("document_id", "case_id"),
+        UniqueConstraint("customer_id", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("hold_cases.id"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    case: Mapped[HoldCase] = relationship(back_populates="items")
+    added_by: Mapped[User | None] = relationship()
 
 
 class RetentionChange(Base):

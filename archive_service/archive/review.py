@@ -12,6 +12,7 @@ from archive_service.archive.counters import next_in_scope
 from archive_service.archive.disposal_date import recompute_disposal
 from archive_service.archive.documents import get_document
 from archive_service.archive.facts import merge_facts
+from archive_service.archive.hold_state import held_ids
 from archive_service.archive.models import ArchiveNumber, Document, DocumentStatus
 from archive_service.archive.settings import ArchiveSettings
 from archive_service.audit.services import record
@@ -118,6 +119,7 @@ def accept(
     checks.record_acceptance(
         session, by, gate, doc, settings, number_values(doc, today.year, settings)
     )
+    doc.on_hold = doc.id in held_ids(session, [doc.id])  # under the row lock taken above
     recompute_disposal(session, by, doc, "accepted", settings.retention)
     refresh_later(session, [doc.id])
     return doc

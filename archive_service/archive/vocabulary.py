@@ -82,6 +82,29 @@ def retention_code(years: int | None) -> str:
     return "Y" if years is None else f"D{years}"
 
 
+# Why a hold case holds (保全依据): the basis a case is opened on.
+HOLD_BASES = Vocabulary(
+    "hold basis",
+    [
+        Term("dispute", _t("hold basis", "dispute")),
+        Term("litigation", _t("hold basis", "litigation")),
+        Term("audit", _t("hold basis", "audit")),
+        Term("open_matter", _t("hold basis", "open matter")),
+    ],
+    default="open_matter",
+)
+
+# A hold case is open until it is released (the list's filter).
+HOLD_OPEN, HOLD_RELEASED = "open", "released"
+HOLD_STATES = Vocabulary(
+    "hold state",
+    [
+        Term(HOLD_OPEN, _t("hold state", "open")),
+        Term(HOLD_RELEASED, _t("hold state", "released")),
+    ],
+)
+
+
 class DocumentStatus:
     SUBMITTED = "submitted"  # uploaded, waiting for the archivist
     RETURNED = "returned"  # sent back to the clerk with a reason

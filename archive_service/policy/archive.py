@@ -181,6 +181,9 @@ rule("document.review")(
 rule("document.hold")(
     any_role("archivist", "operations_head", rule_name="hold-keeper", what="place or release holds")
 )
+rule("hold.read")(
+    any_role("archivist", "operations_head", rule_name="hold-keeper", what="read hold cases")
+)
 rule("category.manage")(any_role("admin", rule_name="admin-only", what="change the category tree"))
 rule("search.manage")(
     any_role("admin", "archivist", rule_name="index-keeper", what="re-queue text extraction")

@@ -13,6 +13,7 @@ from archive_service.archive import (
     categories,
     disposal_date,
     documents,
+    hold_cases,
     holds,
     reading,
 )
@@ -244,6 +245,7 @@ def document(document_id: int) -> Any:
         can_download=bool(may(caller(), "document.download", doc)),
         needs_purpose=may(caller(), "document.read", doc).rule == "manager-registered",
         can_hold=bool(may(caller(), "document.hold", doc)),
+        holding=hold_cases.cases_holding(s, doc) if may(caller(), "hold.read") else [],
         can_review=bool(may(caller(), "document.review", doc)),
         checks=checks_shown(checks.newest_report(s, doc)),
         form=ActionForm(),

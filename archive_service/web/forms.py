@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from archive_service.accounts.vocabulary import ROLES
-from archive_service.archive.vocabulary import INTAKE_REFUSALS
+from archive_service.archive.vocabulary import HOLD_BASES, INTAKE_REFUSALS
 from archive_service.errors import DomainError
 from archive_service.http import uow
 
@@ -118,3 +118,29 @@ class DepartmentForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Create department"))
+
+
+def basis_choices() -> list[tuple[str, Any]]:
+    return [(b.code, lazy_pgettext(b.label.context, b.label.english)) for b in HOLD_BASES]
+
+
+class HoldCaseForm(FlaskForm):
+    """Open a hold case; its first documents and customers are optional (ids, any
+    separator)."""
+
+    name = StringField(_l("Case name"), validators=[DataRequired(), Length(max=200)])
+    basis = SelectField(_l("Basis"), choices=basis_choices())
+    reference = StringField(_l("Reference number"), validators=[Optional(), Length(max=100)])
+    owner = StringField(
+        _l("Owner (username; yourself when empty)"), validators=[Optional(), Length(max=150)]
+    )
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+    document_ids = StringField(_l("Document ids"), validators=[Optional(), Length(max=10000)])
+    customer_ids = StringField(_l("Customer ids"), validators=[Optional(), Length(max=10000)])
+    submit = SubmitField(_l("Open the case"))
+
+
+class HoldItemsForm(FlaskForm):
+    document_ids = StringField(_l("Document ids"), validators=[Optional(), Length(max=10000)])
+    customer_ids = StringField(_l("Customer ids"), validators=[Optional(), Length(max=10000)])
+    submit = SubmitField(_l("Add to the case"))

@@ -88,3 +88,42 @@ def test_a_migrated_database_is_already_in_wal_mode(tmp_path: Any) -> None:
         assert probe.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         probe.close()
+
+
+def test_0017_turns_each_hold_into_a_single_document_case(
+    rt: Runtime, client: Any, people: Any
+) -> None:
+    """A hold placed before 0017 is a single-document case after it (and back again on a
+    downgrade), with its placing and release kept."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from archive_service.archive.holds import place_hold
+    from archive_service.migrate import alembic_config
+    from tests import samples
+
+    people.user("clara", "clerk", department="SALES")
+    people.user("arch", "archivist", department="OPS")
+    doc = people.document(
+        "clara", people.customer("clara"), samples.pdf("held"), accepted_by=("arch",)
+    )
+    with rt.db.unit_of_work() as s:
+        place_hold(s, people.caller(s, "arch"), doc, "诉讼未结", rt.archive.retention)
+    url = rt.settings.database_url
+    rt.db.engine.dispose()
+    command.downgrade(alembic_config(url), "0016")
+    try:
+        with rt.db.engine.connect() as conn:
+            old = conn.execute(text("SELECT document_id, reason, released_at FROM holds")).all()
+        assert [tuple(r) for r in old] == [(doc, "诉讼未结", None)]
+    finally:
+        rt.db.engine.dispose()
+        command.upgrade(alembic_config(url), "head")
+    with rt.db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT c.name, c.basis, c.per_document, c.released_at, i.document_id "
+                "FROM hold_cases c JOIN hold_items i ON i.case_id = c.id"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [("诉讼未结", "open_matter", True, None, doc)]
