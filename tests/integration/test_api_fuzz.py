@@ -1,7 +1,7 @@
 """Schemathesis against the service's own OpenAPI, in-process through the WSGI app.
 
-Every operation is called with generated input (valid and invalid) as an admin and as a
-clerk, on SQLite and PostgreSQL. No answer may be a server error, every answer's status
+Every operation is called with generated input (valid and invalid) as an admin on SQLite
+and as a clerk on PostgreSQL. No answer may be a server error, every answer's status
 must be one the operation declares, and its body must fit the declared schema.
 
 The run is bounded by examples, not by time: ``MAX_EXAMPLES`` per operation and a
@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 from tests import samples
 from tests.conftest import People, bearer, token_for
 
-MAX_EXAMPLES = 3  # per operation, caller and database (12 per operation in all): ~2.5 min on 2 cores
+MAX_EXAMPLES = 5  # per operation; the run's time is mostly per operation, not per example
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -35,10 +35,12 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(params=["admin", "clerk"])
-def fuzz_caller(request: pytest.FixtureRequest, people: People) -> str:
+@pytest.fixture
+def fuzz_caller(people: People, settings: Any) -> str:
     """A small archive (a customer, an accepted and a submitted document) so that the low
-    ids the generator likes reach real records; the caller is an admin or a clerk."""
+    ids the generator likes reach real records. The caller is an admin on SQLite (every
+    operation reachable, on the embedded default) and a clerk on PostgreSQL (the refusals, on
+    the production database): one run per database keeps CI within its limit."""
     people.department("OPS", "运营部")
     people.user("root", "admin", department=None)
     people.user("clara", "clerk", department="SALES")
@@ -46,7 +48,7 @@ def fuzz_caller(request: pytest.FixtureRequest, people: People) -> str:
     customer = people.customer("clara")
     people.document("clara", customer, samples.pdf("licence"), accepted_by=("arch1",))
     people.document("clara", customer, samples.pdf("contract"), title="合同")
-    return "root" if request.param == "admin" else "clara"
+    return "root" if settings.database_url.startswith("sqlite") else "clara"
 
 
 @pytest.fixture
