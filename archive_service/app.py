@@ -176,10 +176,13 @@ def _can(action: str, target: Any = None) -> bool:
     return bool(may(caller(), action, target))
 
 
-def _label(label: Label | None, fallback: str = "") -> str:
-    """A vocabulary label in the interface's language (its context kept apart)."""
+def _label(label: Label | str | None, fallback: str = "") -> str:
+    """A vocabulary label in the interface's language (its context kept apart); words an
+    operator wrote in a setting are shown as written."""
     if label is None:
         return fallback
+    if isinstance(label, str):
+        return label
     return str(pgettext(label.context, label.english))
 
 

@@ -16,9 +16,12 @@ from typing import Any
 
 PREFIX = "ARCHIVE_"
 # Settings named after a vocabulary's codes: the field, and the variables that fill it.
-KEYED = {
-    "retention_years": re.compile(r"^ARCHIVE_RETENTION_([A-Z0-9_]+)_YEARS$"),
-    "tier_minimum_years": re.compile(r"^ARCHIVE_TIER_MINIMUM_([A-Z0-9_]+)$"),
+# A class's code (DA/T 13: ``Y``, ``D30``) and its authority (the rule it comes from) are text.
+KEYED: dict[str, tuple[re.Pattern[str], type]] = {
+    "retention_years": (re.compile(r"^ARCHIVE_RETENTION_([A-Z0-9_]+)_YEARS$"), int),
+    "retention_codes": (re.compile(r"^ARCHIVE_RETENTION_([A-Z0-9_]+)_CODE$"), str),
+    "retention_authorities": (re.compile(r"^ARCHIVE_RETENTION_([A-Z0-9_]+)_AUTHORITY$"), str),
+    "tier_minimum_years": (re.compile(r"^ARCHIVE_TIER_MINIMUM_([A-Z0-9_]+)$"), int),
 }
 
 
@@ -101,6 +104,11 @@ class Settings:
     # ARCHIVE_RETENTION_<CLASS>_YEARS and ARCHIVE_TIER_MINIMUM_<TIER>, for any class or tier
     # of the vocabularies (archive_service/archive/vocabulary.py): {"long": 25, ...}
     retention_years: dict[str, int] = field(default_factory=dict)
+    # ARCHIVE_RETENTION_<CLASS>_CODE (its code in archive numbers and exports, e.g. "D5" for
+    # the company's own 5-year class) and ARCHIVE_RETENTION_<CLASS>_AUTHORITY (the rule or
+    # regulation the class comes from, shown as written).
+    retention_codes: dict[str, str] = field(default_factory=dict)
+    retention_authorities: dict[str, str] = field(default_factory=dict)
     tier_minimum_years: dict[str, int] = field(default_factory=dict)
     hold_release_years: int = 5
     joint_review_tiers: str = "core"
@@ -157,12 +165,12 @@ class Settings:
         """Read every field from ``ARCHIVE_<FIELD>``; fill the embedded defaults."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for name, pattern in KEYED.items():
-            keyed = {}
+        for name, (pattern, kind) in KEYED.items():
+            keyed: dict[str, Any] = {}
             for key, raw in env.items():
                 match = pattern.match(key)
                 if match and raw.strip():
-                    keyed[match.group(1).lower()] = int(raw)
+                    keyed[match.group(1).lower()] = kind(raw.strip())
             values[name] = keyed
         for f in fields(cls):
             if f.name == "extra" or f.name in KEYED:

@@ -87,9 +87,9 @@ def _fixity(rt: Runtime) -> dict[str, Any]:
 def _outbox(rt: Runtime) -> dict[str, Any]:
     """Jobs not yet handed to the broker: how many, how old the oldest. A backlog older than
     ten relay periods means the broker has been unreachable (or no beat runs)."""
-    from archive_service.checks.vocabulary import chinese
     from archive_service.outbox import vocabulary
     from archive_service.outbox.relay import backlog
+    from archive_service.vocabulary import chinese
 
     with rt.db.read_only() as s:
         found = backlog(s)

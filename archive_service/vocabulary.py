@@ -102,3 +102,28 @@ def label_of(context: str, code: str | None) -> Label | None:
 
 def vocabularies() -> dict[str, Vocabulary[Any]]:
     return dict(_REGISTRY)
+
+
+_CATALOGS: dict[str, Any] = {}
+
+
+def chinese(label: Label) -> str:
+    """The Chinese words of a label outside a request (the 409 of a blocked acceptance and
+    the exports carry both languages)."""
+    from pathlib import Path
+
+    from babel.support import Translations
+
+    catalog = _CATALOGS.get("zh")
+    if catalog is None:
+        here = Path(__file__).resolve().parent / "translations"
+        catalog = _CATALOGS["zh"] = Translations.load(str(here), ["zh"])
+    return str(catalog.pgettext(label.context, label.english))
+
+
+def both_languages(words: Label | str) -> dict[str, str]:
+    """``{"en": ..., "zh": ...}`` of a label, or the same text twice for words an operator
+    wrote in a setting (shown as written)."""
+    if isinstance(words, Label):
+        return {"en": words.english, "zh": chinese(words)}
+    return {"en": words, "zh": words}

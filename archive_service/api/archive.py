@@ -22,6 +22,7 @@ from archive_service.api.archive_answers import (
     DocumentOut,
     DocumentsOut,
     ReviewQueueOut,
+    document_out,
 )
 from archive_service.api.common import (
     SECURITY,
@@ -264,7 +265,7 @@ def upload() -> Any:
     try:
         with uow() as s:
             doc = _take_upload(s, form)
-            return serializers.document_dict(doc), 201
+            return document_out(doc), 201
     except (DomainError, HTTPError):
         form.discard()  # read what the client still sends: it gets the answer, not a reset
         raise
@@ -335,14 +336,14 @@ def list_documents(q: dict[str, Any]) -> Any:
                 s, caller(), runtime().vault, runtime().search_index, params
             )
             items = [
-                {**serializers.document_dict(f.document), "score": f.score, "snippets": f.snippets}
+                {**document_out(f.document), "score": f.score, "snippets": f.snippets}
                 for f in found
             ]
             return {"items": items, "total": total}
         for unused in ("department", "date_from", "date_to", "sort"):
             q.pop(unused)
         rows, total = documents.list_documents(s, caller(), **q)
-        return {"items": [serializers.document_dict(d) for d in rows], "total": total}
+        return {"items": [document_out(d) for d in rows], "total": total}
 
 
 @bp.get("/documents/review-queue")
@@ -353,7 +354,7 @@ def review_queue() -> Any:
     """Submitted documents waiting for an archivist."""
     with uow() as s:
         rows = review.review_queue(s, caller())
-        return {"items": [serializers.document_dict(d) for d in rows], "total": len(rows)}
+        return {"items": [document_out(d) for d in rows], "total": len(rows)}
 
 
 @bp.get("/documents/<int:document_id>")
@@ -366,7 +367,7 @@ def get_document(document_id: int) -> Any:
         doc = documents.get_document(s, caller(), document_id)
         if doc.status == "destroyed":
             raise Gone("document was destroyed", tombstone=serializers.tombstone(doc))
-        return serializers.document_dict(doc)
+        return document_out(doc)
 
 
 @bp.get("/documents/by-number/<path:number>")
@@ -376,7 +377,7 @@ def get_document(document_id: int) -> Any:
 def by_number(number: str) -> Any:
     """Find a document by its current or an earlier archive number."""
     with uow() as s:
-        return serializers.document_dict(documents.find_by_number(s, caller(), number))
+        return document_out(documents.find_by_number(s, caller(), number))
 
 
 class AcceptIn(Schema):
@@ -404,7 +405,7 @@ def accept(document_id: int, body: dict[str, Any]) -> Any:
         doc = review.accept(
             s, caller(), document_id, rt.archive, rt.checking, body.get("override_reason")
         )
-        out = serializers.document_dict(doc)
+        out = document_out(doc)
     return out
 
 
@@ -416,9 +417,7 @@ def accept(document_id: int, body: dict[str, Any]) -> Any:
 def return_document(document_id: int, body: dict[str, Any]) -> Any:
     """The archivist returns a submission to the clerk, with the reason."""
     with uow() as s:
-        return serializers.document_dict(
-            review.return_to_clerk(s, caller(), document_id, body["reason"])
-        )
+        return document_out(review.return_to_clerk(s, caller(), document_id, body["reason"]))
 
 
 @bp.post("/documents/<int:document_id>/hold")
@@ -430,7 +429,7 @@ def place_hold(document_id: int, body: dict[str, Any]) -> Any:
     """Place a hold (dispute, litigation, open matter): the clock stops."""
     rt = runtime()
     with uow() as s:
-        return serializers.document_dict(
+        return document_out(
             holds.place_hold(s, caller(), document_id, body["reason"], rt.archive.retention)
         )
 
@@ -444,7 +443,7 @@ def release_hold(document_id: int, body: dict[str, Any]) -> Any:
     """Release the hold: the document is kept at least five more years."""
     rt = runtime()
     with uow() as s:
-        return serializers.document_dict(
+        return document_out(
             holds.release_hold(s, caller(), document_id, body["reason"], rt.archive.retention)
         )
 

@@ -3,9 +3,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
 
 from archive_service.api.common import Out, listing
+from archive_service.archive import serializers
+from archive_service.http import runtime
+
+
+def document_out(doc: Any) -> dict[str, Any]:
+    """A document as DocumentOut describes it, with the retention rules in force."""
+    return serializers.document_dict(doc, runtime().archive.retention)
 
 
 class CustomerOut(Out):
@@ -90,6 +99,21 @@ class OcrProgressOut(Out):
     retry_at = String(allow_none=True)  # when a failed batch is tried again (null: not)
 
 
+class WordsOut(Out):
+    """Words in both languages."""
+
+    en = String()
+    zh = String()
+
+
+class RetentionOut(Out):
+    """The retention class's code in numbers and exports (DA/T 13: Y, D30, D10) and the
+    rule or regulation it comes from."""
+
+    code = String()
+    authority = Nested(WordsOut, allow_none=True)
+
+
 class DocumentOut(Out):
     """A document's metadata (its file's are those of the current version)."""
 
@@ -101,6 +125,7 @@ class DocumentOut(Out):
     status = String()
     archive_number = String(allow_none=True)
     retention_class = String()
+    retention = Nested(RetentionOut)
     filing_date = String(allow_none=True)
     disposal_date = String(allow_none=True)
     on_hold = Boolean()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from archive_service.archive.vocabulary import RETENTION_CLASSES, TIERS, retention_code
+from archive_service.vocabulary import Label
 
 RELEASE_MINIMUM_YEARS = 5
 
@@ -52,13 +53,29 @@ class RetentionRules:
     class_years: dict[str, int | None] = field(default_factory=default_class_years)
     tier_minimum: dict[str, int] = field(default_factory=default_tier_minimum)
     release_minimum_years: int = RELEASE_MINIMUM_YEARS
+    # Set codes and authorities (ARCHIVE_RETENTION_<CLASS>_CODE / _AUTHORITY) by class.
+    class_codes: dict[str, str] = field(default_factory=dict)
+    authorities: dict[str, str] = field(default_factory=dict)
 
     def code(self, retention_class: str) -> str:
-        """The class's code in archive numbers, from the years in force (``D25`` when the
-        long class is set to 25 years)."""
+        """The class's code in archive numbers and exports: the one set for it, else from
+        the years in force (``D25`` when the long class is set to 25 years)."""
         if retention_class not in self.class_years:
             raise ValueError(f"unknown retention class {retention_class!r}")
-        return retention_code(self.class_years[retention_class])
+        return self.class_codes.get(retention_class) or retention_code(
+            self.class_years[retention_class]
+        )
+
+    def codes(self) -> dict[str, str]:
+        return {c: self.code(c) for c in self.class_years}
+
+    def authority(self, retention_class: str) -> Label | str | None:
+        """The rule the class comes from: the words set for it (shown as written), else the
+        vocabulary's label (translated where it is shown)."""
+        if retention_class not in self.class_years:
+            raise ValueError(f"unknown retention class {retention_class!r}")
+        term = RETENTION_CLASSES.get(retention_class)
+        return self.authorities.get(retention_class) or (term.authority if term else None)
 
     def shortens(self, before: str, after: str) -> bool:
         """Would moving a document from class ``before`` to ``after`` keep it less long?"""

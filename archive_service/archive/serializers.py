@@ -6,6 +6,8 @@ from typing import Any
 
 from archive_service.archive.customers import PERSONAL_FIELDS
 from archive_service.archive.models import Customer, Document
+from archive_service.archive.retention import RetentionRules
+from archive_service.vocabulary import both_languages
 
 
 def _text(value: Any) -> str | None:
@@ -37,7 +39,17 @@ def customer_dict(customer: Customer, with_personal: bool = True) -> dict[str, A
     return data
 
 
-def document_dict(doc: Document) -> dict[str, Any]:
+def retention_dict(rules: RetentionRules, retention_class: str) -> dict[str, Any]:
+    """A retention class's code and its authority (the rule it comes from) in both
+    languages, as the API and the exports show them."""
+    authority = rules.authority(retention_class)
+    return {
+        "code": rules.code(retention_class),
+        "authority": both_languages(authority) if authority is not None else None,
+    }
+
+
+def document_dict(doc: Document, rules: RetentionRules) -> dict[str, Any]:
     v = doc.current_version
     return {
         "id": doc.id,
@@ -48,6 +60,7 @@ def document_dict(doc: Document) -> dict[str, Any]:
         "status": doc.status,
         "archive_number": doc.archive_number,
         "retention_class": doc.retention_class,
+        "retention": retention_dict(rules, doc.retention_class),
         "filing_date": doc.filing_date.isoformat() if doc.filing_date else None,
         "disposal_date": doc.disposal_date.isoformat() if doc.disposal_date else None,
         "on_hold": doc.on_hold,

@@ -1,8 +1,10 @@
 """The archive's vocabularies: customer types, tiers, scales and retention classes.
 
 Each is one table. A retention class names its default years (``None``: permanent), which
-``ARCHIVE_RETENTION_<CLASS>_YEARS`` overrides; its code in archive numbers (DA/T 13
-practice: ``Y``, ``D30``, ``D10``) follows the years in force. A tier names the minimum
+``ARCHIVE_RETENTION_<CLASS>_YEARS`` overrides; its code in archive numbers and exports
+(DA/T 13 practice: ``Y``, ``D30``, ``D10``) follows the years in force unless
+``ARCHIVE_RETENTION_<CLASS>_CODE`` names one; and its authority (依据), the rule or regulation
+it comes from, which ``ARCHIVE_RETENTION_<CLASS>_AUTHORITY`` replaces. A tier names the minimum
 years its customers' documents are kept (``ARCHIVE_TIER_MINIMUM_<TIER>``). Adding a class
 or a tier is one line here and its translation.
 """
@@ -18,14 +20,16 @@ from archive_service.archive.containers import (
     NOT_OPENDOCUMENT,
     PDF_APPENDED_DATA,
 )
-from archive_service.vocabulary import Term, Vocabulary, _t
+from archive_service.vocabulary import Label, Term, Vocabulary, _t
 
 
 @dataclass(frozen=True)
 class RetentionClass(Term):
-    """A retention class (保管期限): how many years by default (None: permanent)."""
+    """A retention class (保管期限): how many years by default (None: permanent), and the rule
+    or regulation it comes from (its authority, shown on the document and in exports)."""
 
     years: int | None = None
+    authority: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -65,13 +69,24 @@ SCALES = Vocabulary(
     ],
 )
 
+# The national periods (永久, 定期30年, 定期10年) come from SAAC Order No. 10; the 5-year class
+# is the company's own, from its customer archive rules.
+_SAAC_10 = _t(
+    "retention authority",
+    "Provisions on the Filing Scope of Enterprise Documents and the Retention Periods "
+    "of Enterprise Archives (SAAC Order No. 10)",
+)
+_COMPANY_RULES = _t("retention authority", "The company's customer archive management rules")
+
 RETENTION_CLASSES = Vocabulary(
     "retention class",
     [
-        RetentionClass("permanent", _t("retention class", "permanent"), years=None),
-        RetentionClass("long", _t("retention class", "long"), years=30),
-        RetentionClass("medium", _t("retention class", "medium"), years=10),
-        RetentionClass("short", _t("retention class", "short"), years=5),
+        RetentionClass(
+            "permanent", _t("retention class", "permanent"), years=None, authority=_SAAC_10
+        ),
+        RetentionClass("long", _t("retention class", "long"), years=30, authority=_SAAC_10),
+        RetentionClass("medium", _t("retention class", "medium"), years=10, authority=_SAAC_10),
+        RetentionClass("short", _t("retention class", "short"), years=5, authority=_COMPANY_RULES),
     ],
     default="medium",
 )

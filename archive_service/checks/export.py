@@ -12,8 +12,8 @@ from typing import Any
 from archive_service.archive.models import Customer
 from archive_service.checks import rules
 from archive_service.checks.services import ListedReport
-from archive_service.checks.vocabulary import CHECK_GROUPS, STAGES, chinese
-from archive_service.vocabulary import _t
+from archive_service.checks.vocabulary import CHECK_GROUPS, STAGES
+from archive_service.vocabulary import _t, chinese
 
 FONT_CANDIDATES = (
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),

@@ -6,7 +6,8 @@ from typing import Any
 
 from archive_service.checks import rules
 from archive_service.checks.models import CheckReport
-from archive_service.checks.vocabulary import CHECK_GROUPS, chinese
+from archive_service.checks.vocabulary import CHECK_GROUPS
+from archive_service.vocabulary import chinese
 
 
 def report_dict(report: CheckReport, version_number: int | None = None) -> dict[str, Any]:

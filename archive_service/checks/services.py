@@ -34,12 +34,13 @@ from archive_service.archive.settings import ArchiveSettings
 from archive_service.audit.services import Actor, record
 from archive_service.checks import rules
 from archive_service.checks.models import CheckReport
-from archive_service.checks.vocabulary import CHECK_ITEMS, Stage, chinese
+from archive_service.checks.vocabulary import CHECK_ITEMS, Stage
 from archive_service.db import Database, release_read_transaction, utcnow
 from archive_service.errors import Conflict, InvalidInput, NotFound
 from archive_service.policy import Caller, require
 from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
+from archive_service.vocabulary import chinese
 from search.fileprobe import Probe, probe
 
 log = logging.getLogger(__name__)

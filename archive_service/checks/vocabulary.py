@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive_service.vocabulary import Label, Term, Vocabulary, _t
+from archive_service.vocabulary import Term, Vocabulary, _t
 
 
 class Stage:
@@ -72,18 +72,3 @@ CHECK_ITEMS: Vocabulary[CheckItem] = Vocabulary(
 
 # Words of the report that are not item labels.
 NOT_APPLICABLE = _t("check detail", "not applicable")
-_CATALOGS: dict[str, object] = {}
-
-
-def chinese(label: Label) -> str:
-    """The Chinese words of a label outside a request (the 409 of a blocked acceptance and
-    the exports carry both languages)."""
-    from pathlib import Path
-
-    from babel.support import Translations
-
-    catalog = _CATALOGS.get("zh")
-    if catalog is None:
-        here = Path(__file__).resolve().parent.parent / "translations"
-        catalog = _CATALOGS["zh"] = Translations.load(str(here), ["zh"])
-    return str(catalog.pgettext(label.context, label.english))  # type: ignore[attr-defined]

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from archive_service.audit.services import record
-from archive_service.checks.vocabulary import chinese
 from archive_service.disposal import keys
 from archive_service.disposal.models import Destruction
 from archive_service.disposal.reviews import one
@@ -25,6 +24,7 @@ from archive_service.disposal.signing import Signer, verify
 from archive_service.disposal.vocabulary import PERMANENT, DestructionStatus
 from archive_service.errors import Conflict
 from archive_service.policy import Caller
+from archive_service.vocabulary import chinese
 
 SIGNATURE_ALGORITHM = "Ed25519 over the canonical JSON of 'record'"
 

@@ -239,6 +239,8 @@ def document(document_id: int) -> Any:
         doc=doc,
         numbers=archive_review.number_history(s, doc.id),
         retention=disposal_date.retention_history(s, doc.id),
+        retention_code=runtime().archive.retention.code(doc.retention_class),
+        authority=runtime().archive.retention.authority(doc.retention_class),
         register=reading.register_for(s, doc.id),
         renditions=previews.renditions_of(s, doc),
         can_read=bool(may(caller(), "document.read", doc)),

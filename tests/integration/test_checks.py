@@ -268,7 +268,8 @@ def test_a_file_the_child_cannot_finish_is_a_failed_item_with_a_reason(
 
     tok = _org(client, people)
     cid = people.customer("clara")
-    doc = _upload(client, tok["clara"], cid, samples.pdf("slow"), "slow.pdf")
+    # Hundreds of pages: a warm child could examine a one-page PDF within the millisecond.
+    doc = _upload(client, tok["clara"], cid, samples.pdf_that_warns(300), "slow.pdf")
     assert checks.check_submitted(replace(rt.checking, timeout=0.001), doc) == "failed"
     items = _items(client.get(f"/api/v1/documents/{doc}/checks", headers=tok["arch1"]).get_json())
     assert not items["whole"]["passed"]

@@ -49,9 +49,38 @@ def test_settings_for_every_class_and_tier_are_read_by_name() -> None:
     assert number == "Q001-K·2026-D25-0001"
 
 
+def test_each_class_names_its_authority_and_a_set_code_or_authority_wins() -> None:
+    """DA/T 13 codes by default; the company's own 5-year class may carry its own code; the
+    rule a class comes from is named for every class, and a setting's words replace it."""
+    defaults = ArchiveSettings.from_settings(Settings.from_env({})).retention
+    assert defaults.codes() == {"permanent": "Y", "long": "D30", "medium": "D10", "short": "D5"}
+    assert all(defaults.authority(c.code) is not None for c in RETENTION_CLASSES)
+    assert "SAAC Order No. 10" in str(getattr(defaults.authority("long"), "english", ""))
+    rules = ArchiveSettings.from_settings(
+        Settings.from_env(
+            {
+                "ARCHIVE_RETENTION_SHORT_CODE": "C5",
+                "ARCHIVE_RETENTION_SHORT_AUTHORITY": "《客户档案管理办法》第十二条",
+            }
+        )
+    ).retention
+    assert rules.code("short") == "C5" and rules.code("long") == "D30"
+    assert rules.authority("short") == "《客户档案管理办法》第十二条"
+    number = NumberPattern(DAT13).render(
+        {"fonds": "Q001", "category": "K", "year": 2026, "retention": rules.code("short")}, 7
+    )
+    assert number == "Q001-K·2026-C5-0007"
+
+
 @pytest.mark.parametrize(
     "env",
     [
+        {"ARCHIVE_RETENTION_FOREVER_CODE": "F"},
+        {"ARCHIVE_RETENTION_FOREVER_AUTHORITY": "a rule"},
+        {"ARCHIVE_RETENTION_SHORT_CODE": "d5"},  # codes are capitals and digits
+        {"ARCHIVE_RETENTION_SHORT_CODE": "D5-X"},  # a separator would break the pattern
+        {"ARCHIVE_RETENTION_SHORT_CODE": "D10"},  # the medium class's code
+        {"ARCHIVE_RETENTION_SHORT_YEARS": "10"},  # D10 twice: a code must tell them apart
         {"ARCHIVE_RETENTION_FOREVER_YEARS": "99"},
         {"ARCHIVE_RETENTION_PERMANENT_YEARS": "99"},
         {"ARCHIVE_TIER_MINIMUM_VIP": "20"},
