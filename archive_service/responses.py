@@ -103,6 +103,18 @@ def csv_response(filename: str, columns: Sequence[str], rows: Iterable[Sequence[
     )
 
 
+def download_response(body: bytes, content_type: str, filename: str) -> Response:
+    """A generated file (a list as PDF or XLSX) as a download nobody caches."""
+    return Response(
+        body,
+        mimetype=content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename={filename}",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 def table(items: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[list[Any]]:
     """Dicts as rows of ``columns``."""
     return ([item[c] for c in columns] for item in items)

@@ -13,10 +13,9 @@ from archive_service.api.common import SECURITY, Out, blueprint, errors, file_an
 from archive_service.checks import export, serializers
 from archive_service.checks import services as checks
 from archive_service.http import caller, signed_in, uow
+from archive_service.tables import XLSX
 
 bp = blueprint("checks", "Checks")
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class CheckItemOut(Out):

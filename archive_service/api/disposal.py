@@ -15,13 +15,16 @@ from archive_service.api.common import (
     StepOut,
     blueprint,
     errors,
+    file_answer,
     listing,
     page_of,
 )
-from archive_service.disposal import destructions, keys, records, reviews
+from archive_service.disposal import destruction_list, destructions, keys, records, reviews
 from archive_service.disposal.serializers import destruction_dict, review_dict
 from archive_service.disposal.vocabulary import APPRAISALS
 from archive_service.http import caller, public, runtime, signed_in, uow
+from archive_service.responses import download_response
+from archive_service.tables import XLSX
 
 bp = blueprint("disposal", "Disposal")
 
@@ -298,6 +301,32 @@ def destruction_record(destruction_id: int) -> Any:
     with uow() as s:
         _dest, signed = records.export_record(s, caller(), runtime().signer, destruction_id)
         return signed
+
+
+class ListQuery(Schema):
+    format = String(load_default="pdf", validate=OneOf(destruction_list.FORMATS))
+
+
+@bp.get("/destructions/<int:destruction_id>/list")
+@bp.doc(
+    security=SECURITY,
+    responses={
+        **file_answer("the destruction list (销毁清册)", "application/pdf", XLSX),
+        **errors(403, 404, 409, 422),
+    },
+)
+@bp.input(ListQuery, location="query", arg_name="q")
+@signed_in
+def destruction_list_file(destruction_id: int, q: dict[str, Any]) -> Any:
+    """The destruction list (销毁清册) in its standard layout — archive number, title, date
+    formed, retention period, time kept, time destroyed, then the approvers and the
+    witness — as PDF or XLSX (409 until the destruction completes)."""
+    with uow() as s:
+        listed = destruction_list.destruction_list(
+            s, caller(), runtime().archive.retention, destruction_id, q["format"]
+        )
+        body, content_type, name = destruction_list.render(listed, q["format"])
+    return download_response(body, content_type, name)
 
 
 @bp.get("/destructions/<int:destruction_id>/record/verify")

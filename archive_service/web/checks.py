@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
@@ -15,10 +15,10 @@ from archive_service.checks.models import CheckReport
 from archive_service.checks.services import ChecksFailed
 from archive_service.checks.vocabulary import CHECK_GROUPS, CHECK_ITEMS
 from archive_service.http import caller, request_session, signed_in
+from archive_service.responses import download_response
+from archive_service.tables import XLSX
 
 bp = Blueprint("web_checks", __name__)
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def checks_shown(report: CheckReport | None) -> dict[str, Any] | None:
@@ -50,14 +50,8 @@ def customer_checks(customer_id: int) -> Any:
     if wanted:
         fmt = checks.export_format(wanted)
         body = export.pdf(customer, listed) if fmt == "pdf" else export.xlsx(customer, listed)
-        return Response(
-            body,
-            mimetype="application/pdf" if fmt == "pdf" else XLSX,
-            headers={
-                "Content-Disposition": f"attachment; filename=checks-{customer_id}.{fmt}",
-                "Cache-Control": "no-store",
-            },
-        )
+        content_type = "application/pdf" if fmt == "pdf" else XLSX
+        return download_response(body, content_type, f"checks-{customer_id}.{fmt}")
     return render_template(
         "archive/checks.html",
         customer=customer,

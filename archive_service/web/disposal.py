@@ -6,16 +6,26 @@ import json
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from archive_service.accounts.users import active_holders
-from archive_service.disposal import destructions, records, reviews
+from archive_service.disposal import destruction_list, destructions, records, reviews
 from archive_service.disposal.serializers import backup_dict
 from archive_service.disposal.vocabulary import DestructionStatus
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
 from archive_service.policy import may
+from archive_service.responses import download_response
 from archive_service.web.forms import ActionForm, attempt
 
 bp = Blueprint("web_disposal", __name__, url_prefix="/disposal")
@@ -195,6 +205,20 @@ def record_page(destruction_id: int) -> Any:
     return render_template(
         "disposal/record.html", dest=dest, signed=signed, rec=signed["record"], ok=ok
     )
+
+
+@bp.get("/destructions/<int:destruction_id>/list.<fmt>")
+@signed_in
+def list_file(destruction_id: int, fmt: str) -> Any:
+    """The destruction list (销毁清册) as PDF or XLSX."""
+    if fmt not in destruction_list.FORMATS:
+        abort(404)
+    with uow() as s:
+        listed = destruction_list.destruction_list(
+            s, caller(), runtime().archive.retention, destruction_id, fmt
+        )
+        body, content_type, name = destruction_list.render(listed, fmt)
+    return download_response(body, content_type, name)
 
 
 @bp.get("/destructions/<int:destruction_id>/record.json")

@@ -1,0 +1,116 @@
+"""A titled table as an XLSX workbook (openpyxl) or a landscape A4 PDF (reportlab, with a
+Chinese font): the lists the archive hands out (检测清单, 销毁清册). Cells a spreadsheet
+would run as formulas are made inert text; text reaches the PDF escaped."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+FONT_CANDIDATES = (
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
+)
+_FONT = "ArchiveListCJK"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def inert(value: Any) -> Any:
+    """A cell a spreadsheet would run as a formula is made inert text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def xlsx(
+    sheet_name: str,
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    footer: Sequence[str] = (),
+) -> bytes:
+    """One sheet: the title, the header, the rows, then the footer lines."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = sheet_name
+    sheet.append([inert(title)])
+    sheet.append([inert(h) for h in header])
+    for values in rows:
+        sheet.append([inert(v) for v in values])
+    if footer:
+        sheet.append([])
+        for line in footer:
+            sheet.append([inert(line)])
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def font() -> str:
+    """A registered font that has Chinese glyphs: an installed CJK font (embedded), else
+    reportlab's built-in STSong-Light (not embedded)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if _FONT in pdfmetrics.getRegisteredFontNames():
+        return _FONT
+    for path, index in FONT_CANDIDATES:
+        if Path(path).exists():
+            try:
+                pdfmetrics.registerFont(TTFont(_FONT, path, subfontIndex=index))
+                return _FONT
+            except Exception:  # noqa: BLE001, S112 - try the next font
+                continue
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    return "STSong-Light"
+
+
+def pdf(
+    doc_title: str,
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    footer: Sequence[str] = (),
+) -> bytes:
+    """The title, the table (its header repeated on every page), then the footer lines."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    name = font()
+    cell = ParagraphStyle("cell", fontName=name, fontSize=7, leading=9)
+    head = ParagraphStyle("head", fontName=name, fontSize=12, leading=16)
+    line = ParagraphStyle("line", fontName=name, fontSize=9, leading=13)
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=landscape(A4), title=doc_title)
+
+    def p(text: Any, style: ParagraphStyle = cell) -> Paragraph:
+        escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return Paragraph(escaped, style)
+
+    table = Table([[p(h) for h in header]] + [[p(v) for v in r] for r in rows], repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    flow: list[Any] = [p(title, head), table]
+    if footer:
+        flow.append(Spacer(1, 12))
+        flow.extend(p(text, line) for text in footer)
+    doc.build(flow)
+    return buf.getvalue()
