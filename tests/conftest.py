@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 
 from archive_service.accounts import departments, tokens, users
 from archive_service.archive import customers, documents, review
+from archive_service.archive.models import Category
 from archive_service.audit.chain import GENESIS
 from archive_service.config import Settings
 from archive_service.db import Base
@@ -104,21 +105,38 @@ def pg_schema_url() -> Iterator[str]:
     sep = "&" if "?" in PG_BASE_URL else "?"
     url = f"{PG_BASE_URL}{sep}options=-csearch_path%3D{schema}"
     upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        _SEEDED_CATEGORIES[:] = [
+            dict(r._mapping) for r in conn.execute(Category.__table__.select())
+        ]
+    engine.dispose()
     yield url
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
 
 
+# The category tree as the migrations seed it: a test may extend it or add triggers.
+_SEEDED_CATEGORIES: list[dict[str, Any]] = []
+
+
 def _reset_pg(url: str) -> None:
     engine = create_engine(url)
-    # Seeded reference data (the chain head, the category tree) stays; the rest is emptied.
-    keep = {"audit_chain", "categories"}
+    # Seeded reference data (the chain head, the category tree) is restored; the rest is
+    # emptied.
+    keep = {"audit_chain"}
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name not in keep)
     with engine.begin() as conn:
         # Tests start empty; the append-only triggers are bypassed only here.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(Category.__table__.insert(), _SEEDED_CATEGORIES)
+        conn.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('categories', 'id'), max(id)) FROM categories"
+            )
+        )
         conn.execute(text("UPDATE audit_chain SET last_seq = 0, last_hash = :g"), {"g": GENESIS})
     engine.dispose()
 

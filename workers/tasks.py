@@ -67,7 +67,7 @@ def compile_retention_review() -> int | None:
     from archive_service.policy import Caller
 
     with runtime().db.unit_of_work() as session:
-        review = compile_if_due(session, Caller.cli())
+        review = compile_if_due(session, Caller.cli(), runtime().archive.retention)
         return review.id if review else None
 
 

@@ -7,15 +7,13 @@ from dataclasses import replace
 from typing import IO, Any, cast
 
 from apiflask import HTTPError, Schema
-from apiflask.fields import Boolean, Date, Dict, File, List, String
+from apiflask.fields import Boolean, Date, File, List, String
 from apiflask.validators import Length, OneOf
 from flask import request
 from marshmallow import EXCLUDE
 
 from archive_service import upload_parsing
 from archive_service.api.archive_answers import (
-    CategoriesOut,
-    CategoryCreatedOut,
     CustomerDetailOut,
     CustomerOut,
     CustomersOut,
@@ -33,9 +31,6 @@ from archive_service.api.common import (
     blueprint,
     errors,
     file_answer,
-)
-from archive_service.archive import (
-    categories as archive_categories,
 )
 from archive_service.archive import (
     customers,
@@ -179,56 +174,6 @@ def get_customer(customer_id: int) -> Any:
         )
         out["documents_by_category"] = customers.category_counts(s, caller(), customer.id)
         return out
-
-
-@bp.get("/categories")
-@bp.doc(security=SECURITY, responses=errors(403))
-@bp.output(CategoriesOut)
-@signed_in
-def categories() -> Any:
-    """The category tree, with the facts each category asks for."""
-    with uow() as s:
-        return {
-            "items": [
-                {
-                    "code": top.code,
-                    "name_zh": top.name_zh,
-                    "name_en": top.name_en,
-                    "children": [
-                        {
-                            "code": c.code,
-                            "name_zh": c.name_zh,
-                            "name_en": c.name_en,
-                            "facts": c.facts,
-                            "retention_trigger": c.retention_trigger,
-                        }
-                        for c in children
-                    ],
-                }
-                for top, children in archive_categories.category_tree(s)
-            ]
-        }
-
-
-class CategoryIn(Schema):
-    code = String(required=True, validate=Length(min=1, max=64))
-    name_zh = String(required=True, validate=Length(min=1, max=200))
-    name_en = String(required=True, validate=Length(min=1, max=200))
-    letter = String(load_default="K", validate=Length(min=1, max=8))
-    retention_trigger = String(load_default="filing", validate=Length(min=1, max=64))
-    facts = List(Dict(), load_default=list)
-
-
-@bp.post("/categories")
-@bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
-@bp.input(CategoryIn, arg_name="body")
-@bp.output(CategoryCreatedOut, status_code=201)
-@signed_in
-def create_category(body: dict[str, Any]) -> Any:
-    """Extend the category tree (admin)."""
-    with uow() as s:
-        cat = archive_categories.create_category(s, caller(), **body)
-        return {"code": cat.code, "parent_code": cat.parent_code, "facts": cat.facts}, 201
 
 
 def _facts(fields: Any) -> dict[str, Any]:

@@ -35,6 +35,9 @@ class CustomerOut(Out):
     department = String()
     responsible_clerk = String(allow_none=True)
     created_at = String()
+    relationship = String()  # active, or ended (合作终止) by an applied change request
+    relationship_ended_on = String(allow_none=True)
+    relationship_end_reason = String(allow_none=True)
     credit_code = String(allow_none=True)
     legal_representative = String(allow_none=True)
     address = String(allow_none=True)
@@ -52,31 +55,6 @@ class CustomerDetailOut(CustomerOut):
 
 
 CustomersOut = listing("CustomersOut", CustomerItem)
-
-
-class ChildCategoryOut(Out):
-    code = String()
-    name_zh = String()
-    name_en = String()
-    facts = List(Dict())
-    retention_trigger = String()
-
-
-class TopCategoryOut(Out):
-    code = String()
-    name_zh = String()
-    name_en = String()
-    children = List(Nested(ChildCategoryOut))
-
-
-class CategoriesOut(Out):
-    items = List(Nested(TopCategoryOut))
-
-
-class CategoryCreatedOut(Out):
-    code = String()
-    parent_code = String(allow_none=True)
-    facts = List(Dict())
 
 
 class VersionOut(Out):

@@ -172,7 +172,7 @@ class SigningKeysOut(Out):
 def compile_review() -> Any:
     """Compile a review now (the beat schedule does it daily)."""
     with uow() as s:
-        review = reviews.compile_review(s, caller())
+        review = reviews.compile_review(s, caller(), runtime().archive.retention)
         return review_dict(review), 201
 
 

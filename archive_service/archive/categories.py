@@ -1,5 +1,6 @@
 """The category tree (档案内容): two levels, data an admin extends, each second-level
-category stating the facts it asks for and what starts its retention clock."""
+category stating the facts it asks for and what starts its retention clock (the latest
+of its retention triggers' dates, ``archive.disposal_date``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive_service.archive import facts as fact_rules
-from archive_service.archive.models import Category
+from archive_service.archive.disposal_date import recompute_disposal
+from archive_service.archive.models import Category, Document, DocumentStatus
+from archive_service.archive.retention import RetentionRules
+from archive_service.archive.vocabulary import FILING, RETENTION_EVENTS
 from archive_service.audit.services import record
 from archive_service.errors import Conflict, InvalidInput
 from archive_service.policy import Caller, require
@@ -51,7 +55,7 @@ def create_category(
     name_zh: str,
     name_en: str,
     letter: str = "K",
-    retention_trigger: str = "filing",
+    retention_triggers: list[str] | None = None,
     facts: list[dict[str, Any]] | None = None,
 ) -> Category:
     """An admin extends the tree: a top-level code (``legal``) or a child (``legal.court``)."""
@@ -74,11 +78,7 @@ def create_category(
     if not (name_zh or "").strip() or not (name_en or "").strip():
         raise InvalidInput("both names are required", field="name_zh")
     checked = fact_rules.check_specs(facts)
-    dates = {f["name"] for f in checked if f["type"] == "date"}
-    if retention_trigger != "filing" and retention_trigger not in dates:
-        raise InvalidInput(
-            "retention_trigger: 'filing' or one of the date facts", field="retention_trigger"
-        )
+    triggers = check_triggers(retention_triggers or [FILING], checked)
     position = (session.execute(select(func.max(Category.position))).scalar() or 0) + 1
     cat = Category(
         code=code,
@@ -86,11 +86,52 @@ def create_category(
         name_zh=name_zh.strip()[:200],
         name_en=name_en.strip()[:200],
         letter=(letter or "K").strip()[:8],
-        retention_trigger=retention_trigger,
+        retention_triggers=triggers,
         facts=checked,
         position=position,
     )
     session.add(cat)
     session.flush()
-    record(session, by.actor, "category.create", "category", cat.id, code=code)
+    record(session, by.actor, "category.create", "category", cat.id, code=code, triggers=triggers)
+    return cat
+
+
+def check_triggers(triggers: Any, facts: list[dict[str, Any]]) -> list[str]:
+    """The category's retention triggers: events of RETENTION_EVENTS or its date facts,
+    each once, filing always among them (first); a 422 names anything else."""
+    if not isinstance(triggers, list) or not all(isinstance(t, str) for t in triggers):
+        raise InvalidInput("retention_triggers must be a list of names", field="retention_triggers")
+    dates = {f["name"] for f in facts if f["type"] == "date"}
+    unknown = [t for t in triggers if t not in RETENTION_EVENTS and t not in dates]
+    if unknown:
+        raise InvalidInput(
+            f"retention_triggers: {', '.join(unknown)} is neither an event "
+            f"({', '.join(RETENTION_EVENTS.codes)}) nor a date fact of the category",
+            field="retention_triggers",
+        )
+    return [FILING, *dict.fromkeys(t for t in triggers if t != FILING)]
+
+
+def add_retention_triggers(
+    session: Session, by: Caller, code: str, triggers: list[str], rules: RetentionRules
+) -> Category:
+    """An admin adds triggers to a category; its accepted documents' disposal dates are
+    recomputed. Triggers are only added: the latest of more dates is never earlier, while
+    removing one could shorten a period, which no setting may do."""
+    require(by, "category.manage")
+    cat = category_by_code(session, code, field="code")
+    wanted = check_triggers([*cat.retention_triggers, *triggers], cat.facts)
+    added = [t for t in wanted if t not in cat.retention_triggers]
+    if not added:
+        raise InvalidInput("nothing would change", field="retention_triggers")
+    cat.retention_triggers = wanted
+    session.flush()
+    record(session, by.actor, "category.triggers", "category", cat.id, code=cat.code, added=added)
+    docs = session.scalars(
+        select(Document).where(
+            Document.category_id == cat.id, Document.status == DocumentStatus.ACCEPTED
+        )
+    )
+    for doc in docs:
+        recompute_disposal(session, by, doc, f"retention triggers of {cat.code}", rules)
     return cat

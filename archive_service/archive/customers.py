@@ -40,7 +40,10 @@ CHOICES: dict[str, Vocabulary[Any]] = {
     "tier": TIERS,
     "scale": SCALES,
 }
-FIELDS = ("name", *CHOICES, *TEXT_FIELDS, *MONEY_FIELDS)
+# The customer's life cycle: active until the relationship ends (合作终止), with a date and
+# a reason, by change request; retention that waits for the end starts on that date.
+LIFECYCLE_FIELDS = ("relationship_ended_on", "relationship_end_reason")
+FIELDS = ("name", *CHOICES, *TEXT_FIELDS, *MONEY_FIELDS, *LIFECYCLE_FIELDS)
 
 
 def money(value: Any, name: str) -> Decimal | None:

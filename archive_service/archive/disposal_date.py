@@ -1,5 +1,11 @@
-"""Recomputing a document's disposal date whenever an input changes (class, tier, trigger,
-hold, appraisal), and the history of every recomputation."""
+"""Recomputing a document's disposal date whenever an input changes (class, tier, trigger
+dates, the customer relationship's end, hold, appraisal), and the history of every
+recomputation.
+
+The clock starts at the latest of the dates the document's category names
+(``Category.retention_triggers``): its filing, date facts such as a contract's expiry or
+a project's end, the last hold release, or the end of the customer relationship — which
+is waited for: until the relationship ends such a document has no disposal date."""
 
 from __future__ import annotations
 
@@ -10,17 +16,53 @@ from sqlalchemy.orm import Session
 
 from archive_service.archive.models import Document, DocumentStatus, RetentionChange
 from archive_service.archive.retention import RetentionInputs, RetentionRules
+from archive_service.archive.vocabulary import FILING, HOLD_RELEASE, RELATIONSHIP_END
 from archive_service.audit.services import record
 from archive_service.policy import Caller
 
 
-def trigger_date(doc: Document) -> date:
-    """Filing, or the date fact the category names (a contract's expiry), when recorded."""
+def trigger_date(doc: Document) -> date | None:
+    """The latest of the dates the category's triggers name: filing always counts; a date
+    fact or the last hold release counts when recorded; the end of the customer
+    relationship is waited for (None until the customer's relationship has ended)."""
     assert doc.filing_date is not None
-    trigger = doc.category.retention_trigger
-    if trigger != "filing" and doc.facts.get(trigger):
-        return date.fromisoformat(doc.facts[trigger])
-    return doc.filing_date
+    dates = [doc.filing_date]
+    for trigger in doc.category.retention_triggers or [FILING]:
+        if trigger == FILING:
+            continue
+        if trigger == RELATIONSHIP_END:
+            if doc.customer.relationship_ended_on is None:
+                return None
+            dates.append(doc.customer.relationship_ended_on)
+        elif trigger == HOLD_RELEASE:
+            if doc.hold_released_on is not None:
+                dates.append(doc.hold_released_on)
+        elif doc.facts.get(trigger):
+            dates.append(date.fromisoformat(doc.facts[trigger]))
+    return max(dates)
+
+
+def waiting_for_event(doc: Document) -> bool:
+    """Has the document no disposal date only because its clock has not started yet?"""
+    return doc.filing_date is not None and not doc.on_hold and trigger_date(doc) is None
+
+
+def disposal_date_of(doc: Document, rules: RetentionRules) -> date | None:
+    """The disposal date the rules give the document now (None: permanent, held, or its
+    clock not started)."""
+    start = trigger_date(doc)
+    if start is None:
+        return None
+    return rules.disposal_date(
+        RetentionInputs(
+            trigger_date=start,
+            retention_class=doc.retention_class,
+            tier=doc.customer.tier,
+            on_hold=doc.on_hold,
+            hold_released_on=doc.hold_released_on,
+            retain_until=doc.retain_until,
+        )
+    )
 
 
 def recompute_disposal(
@@ -30,16 +72,7 @@ def recompute_disposal(
     if doc.status != DocumentStatus.ACCEPTED:
         return
     old = doc.disposal_date
-    doc.disposal_date = rules.disposal_date(
-        RetentionInputs(
-            trigger_date=trigger_date(doc),
-            retention_class=doc.retention_class,
-            tier=doc.customer.tier,
-            on_hold=doc.on_hold,
-            hold_released_on=doc.hold_released_on,
-            retain_until=doc.retain_until,
-        )
-    )
+    doc.disposal_date = disposal_date_of(doc, rules)
     session.add(
         RetentionChange(
             document_id=doc.id,

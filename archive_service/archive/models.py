@@ -54,6 +54,10 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     revision: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each applied change
+    # The customer relationship's end (合作终止): set by an applied change request, with its
+    # reason; retention of the categories that wait for it runs from this date.
+    relationship_ended_on: Mapped[date | None] = mapped_column(Date)
+    relationship_end_reason: Mapped[str | None] = mapped_column(String(1000))
 
     department: Mapped[Department] = relationship(lazy="joined")
     # Loaded when asked for (from the session's identity map, usually): joined here, every
@@ -73,7 +77,8 @@ class Category(Base):
     name_en: Mapped[str] = mapped_column(String(200))
     letter: Mapped[str] = mapped_column(String(8), default="K")  # archive category in numbers
     # "filing" (the acceptance date) or the name of a date fact, e.g. "valid_until".
-    retention_trigger: Mapped[str] = mapped_column(String(64), default="filing")
+    # What starts the retention clock: the latest of these dates (archive.retention_events).
+    retention_triggers: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["filing"])
     facts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -33,6 +33,11 @@ def customer_dict(customer: Customer, with_personal: bool = True) -> dict[str, A
         if customer.responsible_clerk
         else None,
         "created_at": customer.created_at.isoformat(),
+        "relationship": "ended" if customer.relationship_ended_on else "active",
+        "relationship_ended_on": customer.relationship_ended_on.isoformat()
+        if customer.relationship_ended_on
+        else None,
+        "relationship_end_reason": customer.relationship_end_reason,
     }
     for f in PERSONAL_FIELDS:
         data[f] = getattr(customer, f) if with_personal else None

@@ -92,6 +92,20 @@ RETENTION_CLASSES = Vocabulary(
 )
 
 
+# What may start a category's retention clock besides its date facts (a contract's expiry,
+# a project's end): the retention runs from the latest of the dates a category names.
+FILING, RELATIONSHIP_END, HOLD_RELEASE = "filing", "relationship_end", "hold_release"
+RETENTION_EVENTS = Vocabulary(
+    "retention event",
+    [
+        Term(FILING, _t("retention event", "filing")),
+        # Waited for: until the customer relationship ends, the clock has not started.
+        Term(RELATIONSHIP_END, _t("retention event", "end of the customer relationship")),
+        Term(HOLD_RELEASE, _t("retention event", "release of the last hold")),
+    ],
+)
+
+
 def retention_code(years: int | None) -> str:
     """The retention code of archive numbers: ``Y`` for permanent, else ``D`` and the years."""
     return "Y" if years is None else f"D{years}"

@@ -2,8 +2,8 @@
 
 The archivist checks every request first (pass it on, or return it with a reason); the
 operations head approves; an important change — a core customer's tier, a
-reclassification, a retention class that keeps the document less long — also needs a
-leader.
+reclassification, a retention class that keeps the document less long, an end of the
+customer relationship moved earlier — also needs a leader.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def is_important(
         return True
     if "retention_class" in changes:
         return shortens(changes["retention_class"]["before"], changes["retention_class"]["after"])
-    return False
+    # An earlier end starts the clocks that wait for it sooner.
+    ended = changes.get("relationship_ended_on")
+    return bool(ended and ended["before"] and ended["after"] and ended["after"] < ended["before"])
 
 
 def change_chain(important: bool, operations_department: str) -> list[Step]:

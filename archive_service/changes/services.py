@@ -85,7 +85,39 @@ def _customer_value(name: str, after: Any) -> Any:
         return str(amount) if amount is not None else None
     if name == "name" and not (after or "").strip():
         raise InvalidInput("name is required", field="name")
+    if name == "relationship_ended_on":
+        return _end_date(after)
     return (after.strip() or None) if isinstance(after, str) else after
+
+
+def _end_date(after: Any) -> str | None:
+    """The day the relationship ended: a past or present date; empty reopens it."""
+    if after in (None, ""):
+        return None
+    try:
+        day = date.fromisoformat(str(after))
+    except ValueError as exc:
+        raise InvalidInput(
+            "relationship_ended_on must be YYYY-MM-DD", field="relationship_ended_on"
+        ) from exc
+    if day > utcnow().date():
+        raise InvalidInput(
+            "relationship_ended_on cannot be in the future", field="relationship_ended_on"
+        )
+    return day.isoformat()
+
+
+def _check_lifecycle(target: Customer, changes: dict[str, Any]) -> None:
+    """An ended relationship says why: the reason given now or already recorded."""
+    ended = changes.get("relationship_ended_on", {}).get("after", target.relationship_ended_on)
+    if "relationship_end_reason" in changes:
+        reason = changes["relationship_end_reason"]["after"]
+    else:
+        reason = target.relationship_end_reason
+    if ended and not reason:
+        raise InvalidInput(
+            "give the reason the relationship ended", field="relationship_end_reason"
+        )
 
 
 def _document_value(session: Session, target: Document, name: str, after: Any) -> Any:
@@ -126,6 +158,8 @@ def _diff(
             after = _document_value(session, target, name, after)
         if before != after:
             changes[name] = {"before": before, "after": after}
+    if target_type == "customer":
+        _check_lifecycle(target, changes)
     if target_type == "document":
         # The facts the document will have, checked against the category it will be in.
         given = values.get("facts") or {}
@@ -328,8 +362,8 @@ def _set(
 ) -> None:
     if name == "category":
         apply_reclassification(session, by, target, after, f"change request {req.id}", settings)
-    elif name == "document_date":
-        target.document_date = date.fromisoformat(after) if after else None
+    elif name in ("document_date", "relationship_ended_on"):
+        setattr(target, name, date.fromisoformat(after) if after else None)
     elif name in customers.MONEY_FIELDS:
         setattr(target, name, customers.money(after, name))
     else:
@@ -409,6 +443,11 @@ def _follow_up(
     if "tier" in req.changes:
         for doc in docs:
             recompute_disposal(session, by, doc, f"tier changed ({cause})", settings.retention)
+    elif "relationship_ended_on" in req.changes:
+        ended = req.changes["relationship_ended_on"]["after"]
+        why = "customer relationship ended" if ended else "customer relationship reopened"
+        for doc in docs:
+            recompute_disposal(session, by, doc, f"{why} ({cause})", settings.retention)
     refresh_later(session, [d.id for d in docs])
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive_service.archive.disposal_date import recompute_disposal
+from archive_service.archive.disposal_date import disposal_date_of, recompute_disposal
 from archive_service.archive.models import Document, DocumentStatus
 from archive_service.archive.retention import RetentionRules
 from archive_service.audit.services import record
@@ -45,26 +45,46 @@ def documents_in_open_work() -> Any:
     return on_review.union(in_destruction)
 
 
-def compile_review(session: Session, by: Caller, today: date | None = None) -> RetentionReview:
+def compile_review(
+    session: Session, by: Caller, rules: RetentionRules, today: date | None = None
+) -> RetentionReview:
     """Someone asks for a review now: the list of what is due (an empty list is kept,
     closed at once, so the asker sees that nothing was due)."""
-    review = _compile(session, by, today, keep_empty=True)
+    review = _compile(session, by, rules, today, keep_empty=True)
     assert review is not None
     return review
 
 
 def compile_if_due(
-    session: Session, by: Caller, today: date | None = None
+    session: Session, by: Caller, rules: RetentionRules, today: date | None = None
 ) -> RetentionReview | None:
     """The daily schedule: a review only when something is due."""
-    return _compile(session, by, today, keep_empty=False)
+    return _compile(session, by, rules, today, keep_empty=False)
+
+
+def _still_due(
+    session: Session, by: Caller, rules: RetentionRules, docs: list[Document], today: date
+) -> list[Document]:
+    """Each stored date re-checked against the rules in force: a date the rules now put
+    later (a setting, a category's trigger or its meaning changed since it was computed)
+    is recomputed and recorded, and the document waits."""
+    due = []
+    for doc in docs:
+        if disposal_date_of(doc, rules) != doc.disposal_date:
+            recompute_disposal(
+                session, by, doc, "re-checked when the review list was compiled", rules
+            )
+        if doc.disposal_date is not None and doc.disposal_date <= today:
+            due.append(doc)
+    return due
 
 
 def _compile(
-    session: Session, by: Caller, today: date | None, keep_empty: bool
+    session: Session, by: Caller, rules: RetentionRules, today: date | None, keep_empty: bool
 ) -> RetentionReview | None:
-    """List accepted documents due for disposal and not on hold, none twice in open work.
-    Permanent documents have no disposal date and never appear."""
+    """List accepted documents due for disposal and not on hold, none twice in open work,
+    each due by the rules in force. Permanent documents have no disposal date and never
+    appear."""
     require(by, "review.compile")
     today = today or utcnow().date()
     due = (
@@ -82,6 +102,7 @@ def _compile(
         .scalars()
         .all()
     )
+    due = _still_due(session, by, rules, list(due), today)
     if not due and not keep_empty:
         return None
     review = RetentionReview(compiled_by=by.actor.username or "system", as_of=today)

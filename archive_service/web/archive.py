@@ -122,6 +122,7 @@ def customer(customer_id: int) -> Any:
         personal=archive_customers.personal_details_visible(caller(), c),
         history=shown(change_history(s, "customer", c.id)),
         can_change=bool(may(caller(), "change.file", c)),
+        waiting=disposal_date.waiting_for_event,
     )
 
 
@@ -239,6 +240,7 @@ def document(document_id: int) -> Any:
         doc=doc,
         numbers=archive_review.number_history(s, doc.id),
         retention=disposal_date.retention_history(s, doc.id),
+        waiting=disposal_date.waiting_for_event,
         retention_code=runtime().archive.retention.code(doc.retention_class),
         authority=runtime().archive.retention.authority(doc.retention_class),
         register=reading.register_for(s, doc.id),

@@ -54,7 +54,7 @@ def compile_review() -> Any:
         return redirect(url_for("web_disposal.index"))
     try:
         with uow() as s:
-            review = reviews.compile_review(s, caller())
+            review = reviews.compile_review(s, caller(), runtime().archive.retention)
             review_id, count = review.id, len(review.items)
         flash(_("Review %(id)s compiled with %(n)s documents.", id=review_id, n=count), "info")
         return redirect(url_for("web_disposal.review", review_id=review_id))

@@ -115,7 +115,7 @@ def _prepare(rt: Runtime) -> int:
             review.accept(s, arch, doc.id, rt.archive, rt.checking)
     with rt.db.unit_of_work() as s:
         arch = _as(s, "arch")
-        listed = reviews.compile_review(s, arch)
+        listed = reviews.compile_review(s, arch, rt.archive.retention)
         assert listed is not None and len(listed.items) == DOCUMENTS
         reviews.confirm(s, _as(s, "olga"), listed.id)
         for item in listed.items:

@@ -27,7 +27,9 @@ def _rows(body: bytes) -> list[list[Any]]:
 
 
 def test_the_list_of_a_completed_destruction(
-    client: Any, rt: Runtime, archive: dict[str, int]
+    client: Any,
+    rt: Runtime,
+    archive: dict[str, int],  # noqa: F811 - the fixture
 ) -> None:
     h = headers(client)
     _, did = _run_to_approval(client, h, archive)
