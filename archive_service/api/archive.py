@@ -76,6 +76,7 @@ class CustomerIn(Schema):
     credit_rating = String(load_default=None, validate=Length(max=32))
     credit_limit = String(load_default=None, validate=Length(max=32))
     responsible_clerk = String(load_default=None, validate=Length(max=150))
+    fonds = String(load_default=None, validate=Length(max=16))  # groups only (全宗)
 
 
 class CustomerQuery(Schema):

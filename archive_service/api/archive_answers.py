@@ -33,6 +33,7 @@ class CustomerOut(Out):
     credit_rating = String(allow_none=True)
     credit_limit = String(allow_none=True)
     department = String()
+    fonds = String(allow_none=True)  # null: the default fonds (ARCHIVE_FONDS)
     responsible_clerk = String(allow_none=True)
     created_at = String()
     relationship = String()  # active, or ended (合作终止) by an applied change request

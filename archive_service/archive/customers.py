@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from archive_service.accounts.departments import department_by_code
 from archive_service.accounts.models import User
 from archive_service.archive.counters import next_in_scope
+from archive_service.archive.fonds import fonds_by_code
 from archive_service.archive.models import Category, Customer, Document, DocumentStatus
 from archive_service.archive.vocabulary import CUSTOMER_TYPES, SCALES, TIERS
 from archive_service.audit.services import record
@@ -87,6 +88,7 @@ def create_customer(session: Session, by: Caller, fields: dict[str, Any]) -> Cus
         registered_capital=money(fields.get("registered_capital"), "registered_capital"),
         credit_limit=money(fields.get("credit_limit"), "credit_limit"),
         department_id=dept.id,
+        fonds=fonds_by_code(session, fields.get("fonds")),
         responsible_clerk_id=clerk_id,
         created_by_id=by.user_id,
         **{k: (str(fields[k]).strip() or None) if fields.get(k) else None for k in TEXT_FIELDS},
@@ -102,6 +104,7 @@ def create_customer(session: Session, by: Caller, fields: dict[str, Any]) -> Cus
         seq=customer.seq,
         department=dept.code,
         tier=customer.tier,
+        fonds=customer.fonds.code if customer.fonds else None,
     )
     return customer
 

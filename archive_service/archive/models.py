@@ -26,6 +26,19 @@ from archive_service.archive.vocabulary import DocumentStatus
 from archive_service.db import Base, UTCDateTime, utcnow
 
 
+class Fonds(Base):
+    """A fonds (全宗): the archive of one legal entity of a group, with its own code and
+    numbering series. Optional: a customer without one is in the default fonds of the
+    settings (``ARCHIVE_FONDS``), and a single-company install has none."""
+
+    __tablename__ = "fonds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Customer(Base):
     """A customer's archive (客户档案)."""
 
@@ -58,8 +71,10 @@ class Customer(Base):
     # reason; retention of the categories that wait for it runs from this date.
     relationship_ended_on: Mapped[date | None] = mapped_column(Date)
     relationship_end_reason: Mapped[str | None] = mapped_column(String(1000))
+    fonds_id: Mapped[int | None] = mapped_column(ForeignKey("fonds.id"), index=True)
 
     department: Mapped[Department] = relationship(lazy="joined")
+    fonds: Mapped[Fonds | None] = relationship()
     # Loaded when asked for (from the session's identity map, usually): joined here, every
     # customer loaded would re-read the clerk's roles (the user's selectin), hit or not.
     responsible_clerk: Mapped[User | None] = relationship()

@@ -12,6 +12,7 @@ from archive_service.archive.counters import next_in_scope
 from archive_service.archive.disposal_date import recompute_disposal
 from archive_service.archive.documents import get_document
 from archive_service.archive.facts import merge_facts
+from archive_service.archive.fonds import fonds_code
 from archive_service.archive.hold_state import held_ids
 from archive_service.archive.models import ArchiveNumber, Document, DocumentStatus
 from archive_service.archive.settings import ArchiveSettings
@@ -42,7 +43,7 @@ def number_values(doc: Document, year: int, settings: ArchiveSettings) -> dict[s
         "customer": doc.customer.seq,
         "year": year,
         "retention": settings.retention.code(doc.retention_class),
-        "fonds": settings.fonds,
+        "fonds": fonds_code(doc.customer, settings.fonds),
         "department": doc.customer.department.code,
     }
 

@@ -29,6 +29,7 @@ def customer_dict(customer: Customer, with_personal: bool = True) -> dict[str, A
         "credit_rating": customer.credit_rating,
         "credit_limit": _text(customer.credit_limit),
         "department": customer.department.code,
+        "fonds": customer.fonds.code if customer.fonds else None,
         "responsible_clerk": customer.responsible_clerk.username
         if customer.responsible_clerk
         else None,

@@ -18,6 +18,7 @@ for command in (
     start.run,
     users.user,
     users.department,
+    users.fonds,
     keys.keys,
     keys.storage,
     search.search,

@@ -1,4 +1,5 @@
-"""``archive user …`` and ``archive department …``: accounts and departments."""
+"""``archive user …``, ``archive department …`` and ``archive fonds …``: accounts,
+departments and the fonds of a group."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from archive_service.accounts import authentication, departments, users, web_sessions
 from archive_service.accounts.vocabulary import ROLES
+from archive_service.archive import fonds as archive_fonds
 from archive_service.cli.common import OPERATOR, fail, runtime
 from archive_service.errors import DomainError
 
@@ -140,3 +142,35 @@ def department_create(code: str, name: str) -> None:
             click.echo(f"{d.code} {d.name}")
     except DomainError as exc:
         fail(exc)
+
+
+@click.group()
+def fonds() -> None:
+    """Fonds (全宗) of a group: one per legal entity, each its own numbering series."""
+
+
+@fonds.command("create")
+@click.argument("code")
+@click.argument("name")
+def fonds_create(code: str, name: str) -> None:
+    rt = runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            made = archive_fonds.create_fonds(s, OPERATOR, code, name, rt.archive.number_pattern)
+            click.echo(f"fonds {made.code} created")
+    except DomainError as exc:
+        fail(exc)
+    finally:
+        rt.close()
+
+
+@fonds.command("list")
+def fonds_list() -> None:
+    rt = runtime()
+    try:
+        with rt.db.unit_of_work() as s:
+            for f in archive_fonds.list_fonds(s):
+                click.echo(f"{f.code}\t{f.name}")
+        click.echo(f"(customers without a fonds: {rt.archive.fonds})")
+    finally:
+        rt.close()

@@ -185,6 +185,7 @@ rule("hold.read")(
     any_role("archivist", "operations_head", rule_name="hold-keeper", what="read hold cases")
 )
 rule("category.manage")(any_role("admin", rule_name="admin-only", what="change the category tree"))
+rule("fonds.manage")(any_role("admin", rule_name="admin-only", what="add a fonds"))
 rule("search.manage")(
     any_role("admin", "archivist", rule_name="index-keeper", what="re-queue text extraction")
 )

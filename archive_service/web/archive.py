@@ -23,6 +23,7 @@ from archive_service.archive import (
 from archive_service.archive import (
     review as archive_review,
 )
+from archive_service.archive.fonds import list_fonds
 from archive_service.archive.vocabulary import (
     CUSTOMER_TYPES,
     PREVIEW_PDF,
@@ -92,6 +93,8 @@ def new_customer() -> Any:
     return render_template(
         "archive/customer_new.html",
         form=form,
+        fonds=list_fonds(request_session()),
+        default_fonds=runtime().archive.fonds,
         values=values,
         types=CUSTOMER_TYPES,
         tiers=TIERS,
