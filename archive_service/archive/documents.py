@@ -70,6 +70,14 @@ def check_upload(session: Session, by: Caller, up: Upload, with_facts: bool = Tr
         customer = get_customer(session, by, up.customer_id)
     except NotFound as exc:
         raise InvalidInput("unknown customer", field="customer_id") from exc
+    return check_upload_for(session, by, customer, up, with_facts)
+
+
+def check_upload_for(
+    session: Session, by: Caller, customer: Customer, up: Upload, with_facts: bool = True
+) -> _Checked:
+    """:func:`check_upload` for a customer in hand — also one an import will open (not yet
+    stored: the rule asks only for its department)."""
     require(by, "document.upload", customer)
     category = category_by_code(session, up.category)
     retention_class = RETENTION_CLASSES.check(up.retention_class, "retention_class")

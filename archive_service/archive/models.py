@@ -312,3 +312,39 @@ class AccessRecord(Base):
     viewing_session_id: Mapped[int | None] = mapped_column(Integer, index=True)
     page: Mapped[int | None] = mapped_column(Integer)
     supervisor: Mapped[str | None] = mapped_column(String(150))
+
+
+class ImportBatch(Base):
+    """One import of an existing archive (档案导入批次): a manifest and its files folder. A
+    run that stops (killed, or at a row that fails) leaves the batch open; running the same
+    manifest again continues it (``archive.importing``)."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manifest_name: Mapped[str] = mapped_column(String(300))
+    manifest_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_by_id: Mapped[int | None] = mapped_column(Integer)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_imported: Mapped[int] = mapped_column(Integer, default=0)
+    rows_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    rows_failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ImportedRow(Base):
+    """A manifest row an import stored, by its row key (the old archive number, or a digest
+    of the row) and its file's SHA-256: a row whose key is here is not imported again."""
+
+    __tablename__ = "imported_rows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    row_number: Mapped[int] = mapped_column(Integer)
+    row_key: Mapped[str] = mapped_column(String(128), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    # stored (uploaded, not yet accepted) | accepted | checks_failed | first_review
+    status: Mapped[str] = mapped_column(String(16))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

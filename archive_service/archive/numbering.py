@@ -77,6 +77,31 @@ class NumberPattern:
         return TOKEN_RE.sub(fill, self.text)
 
 
+_TOKEN_SHAPES = {
+    "category": r"[A-Za-z0-9]+",
+    "customer": r"\d+",
+    "year": r"\d{4}",
+    "seq": r"\d+",
+    "retention": r"(?:Y|D\d+)",
+    "fonds": r".+?",
+    "department": r".+?",
+}
+
+
+def shape_of(pattern: NumberPattern) -> re.Pattern[str]:
+    """A regular expression every number ``pattern`` can render matches (any values): an
+    earlier number of that shape could meet one handed out later, so an import refuses it
+    as an alias."""
+    parts: list[str] = []
+    at = 0
+    for m in TOKEN_RE.finditer(pattern.text):
+        parts.append(re.escape(pattern.text[at : m.start()]))
+        parts.append(_TOKEN_SHAPES[m.group(1)])
+        at = m.end()
+    parts.append(re.escape(pattern.text[at:]))
+    return re.compile("".join(parts), re.IGNORECASE)
+
+
 def series_gaps(
     pattern: NumberPattern, values: dict[str, str | int], last: int, existing: set[str]
 ) -> list[str]:

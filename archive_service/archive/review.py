@@ -4,6 +4,8 @@ document and computes its disposal date), return to the clerk, and reclassificat
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -82,8 +84,13 @@ def accept(
     settings: ArchiveSettings,
     checking: Checking,
     override_reason: str | None = None,
+    filing_date: date | None = None,
 ) -> Document:
     """The archivist accepts: the number is allocated and the disposal date computed.
+
+    The filing date (归档日期) is today, or ``filing_date`` for a document filed before it
+    came into this service (an import keeps the old archive's date): the number's year
+    and the retention clock then count from it.
 
     The intake checks (四性检测) run again first; a failed mandatory item refuses the
     acceptance (409) unless ``override_reason`` says why it is accepted anyway (audited,
@@ -110,13 +117,23 @@ def accept(
         doc.first_reviewer_id = user_id
         record(session, by.actor, "document.first_review", "document", doc.id)
         return doc
-    today = utcnow().date()
+    today = filing_date or utcnow().date()
+    if today > utcnow().date():
+        raise InvalidInput("the filing date is in the future", field="filing_date")
     doc.status = DocumentStatus.ACCEPTED
     doc.accepted_at = utcnow()
     doc.accepted_by_id = user_id
     doc.filing_date = today
     number = allocate_number(session, by, doc, today.year, "accepted", settings)
-    record(session, by.actor, "document.accept", "document", doc.id, archive_number=number)
+    record(
+        session,
+        by.actor,
+        "document.accept",
+        "document",
+        doc.id,
+        archive_number=number,
+        **({"filing_date": today.isoformat()} if filing_date else {}),
+    )
     checks.record_acceptance(
         session, by, gate, doc, settings, number_values(doc, today.year, settings)
     )

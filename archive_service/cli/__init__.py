@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from archive_service.cli import backup, keys, records, search, start, users
+from archive_service.cli import backup, importing, keys, records, search, start, users
 
 
 @click.group()
@@ -26,5 +26,6 @@ for command in (
     records.audit_group,
     backup.backup,
     backup.restore,
+    importing.import_archive,
 ):
     main.add_command(command)
