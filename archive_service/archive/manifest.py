@@ -36,6 +36,7 @@ REQUIRED = ("category", "title", "retention_class", "file")
 FACT_PREFIX = "fact."
 _HEADER_OF = {alias.lower(): column for column, aliases in COLUMNS.items() for alias in aliases}
 READ_CHUNK = 1 << 20
+DECODE_CHUNK = 1 << 16
 
 
 class ManifestError(Exception):
@@ -168,7 +169,7 @@ def encoding_of(path: Path) -> str:
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         with path.open("rb") as f:
-            while chunk := f.read(READ_CHUNK):
+            while chunk := f.read(DECODE_CHUNK):
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
