@@ -21,11 +21,13 @@ indexing, checks and previews are queued after each row's commit, as for an uplo
 from __future__ import annotations
 
 import csv
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from archive_service.archive import documents, intake, manifest, review
 from archive_service.archive.customers import create_customer
@@ -50,13 +52,19 @@ from archive_service.archive.models import (
 from archive_service.archive.settings import ArchiveSettings
 from archive_service.audit.services import record
 from archive_service.checks.services import Checking, ChecksFailed
-from archive_service.db import Database, utcnow
+from archive_service.db import Database, note_write, utcnow
 from archive_service.errors import Conflict, DomainError
 from archive_service.policy import Caller
 
 if TYPE_CHECKING:
     from archive_service.runtime import Runtime
     from archive_service.vault.services import Vault
+
+
+# A small batch of rows per transaction: the commit, the audit chain's seal and the jobs'
+# relay are paid once per batch; on SQLite the write lock is held no longer than this.
+BATCH_ROWS = 25
+BATCH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -116,38 +124,52 @@ def dry_run(ctx: Importing, by: Caller, source: Source, progress: Progress | Non
     return report
 
 
-def run(ctx: Importing, by: Caller, source: Source, progress: Progress | None = None) -> Report:
-    """Check the whole manifest, then import it row by row (see the module's docstring)."""
+def run(
+    ctx: Importing,
+    by: Caller,
+    source: Source,
+    progress: Progress | None = None,
+    *,
+    batch_rows: int = BATCH_ROWS,
+) -> Report:
+    """Check the whole manifest, then import it (see the module's docstring): each row in
+    a savepoint of its own, committed every ``batch_rows`` rows or once a second; the
+    progress counts committed rows."""
     checked = dry_run(ctx, by, source, progress)
     if checked.problems:
         checked.dry_run, checked.refused = False, True
         return checked
     report = Report(dry_run=False, rows=checked.rows)
     report.batch_id = batch_id = _open_batch(ctx, by, source, checked.rows)
-    again = Report(dry_run=False)  # each row is checked again just before it is imported
+    again = Tally()  # each row is checked again just before it is imported
+    pending, since = 0, time.monotonic()
     done = 0
-    with ctx.db.read_only() as s:
+    with ctx.db.sessions() as s:
+        # The check reads in the transaction the rows are written in, so a row sees what
+        # the rows before it stored (a customer one of them opened).
         rows = checked_rows(s, ctx.archive, by, source, again, None, "importing")
         for planned in rows:
-            # The check only read; ending its transaction lets the next row's check see
-            # what this row stores (a customer it opens).
-            s.rollback()
             if again.problems:  # the files or the archive changed since the first check
                 break
             try:
-                going_on = _import_row(ctx, by, batch_id, planned, report)
+                going_on = _import_row(s, ctx, by, batch_id, planned, report)
             except OSError as exc:
-                report.problems.append(
-                    Problem(planned.number, "file", f"the file could not be read: {os_reason(exc)}")
-                )
+                reason = f"the file could not be read: {os_reason(exc)}"
+                report.problems.append(Problem(planned.number, "file", reason))
                 going_on = False
             if not going_on:
                 report.stopped_at = planned.number
                 break
-            done += 1
-            if progress is not None:
-                progress(done, checked.rows, "importing")
+            pending += 1
+            if pending >= batch_rows or time.monotonic() - since > BATCH_SECONDS:
+                s.commit()
+                done, pending, since = done + pending, 0, time.monotonic()
+                if progress is not None:
+                    progress(done, checked.rows, "importing")
         rows.close()
+        s.commit()
+    if progress is not None and pending:
+        progress(done + pending, checked.rows, "importing")
     if again.problems and report.stopped_at is None:
         report.problems.extend(again.problems)
         report.stopped_at = again.problems[0].row
@@ -226,86 +248,94 @@ def _close_batch(ctx: Importing, by: Caller, batch_id: int, report: Report) -> N
 # --------------------------------------------------------------------------- a row
 
 
-def _import_row(ctx: Importing, by: Caller, batch_id: int, p: Planned, report: Report) -> bool:
-    """Store, record and accept one row; False when the run must stop here."""
+def _import_row(
+    s: Session, ctx: Importing, by: Caller, batch_id: int, p: Planned, report: Report
+) -> bool:
+    """Store, record and accept one row in a savepoint; False when the run must stop."""
     if p.imported is not None:
-        return _again(ctx, by, p, report)
+        return _again(s, ctx, by, p, report)
+    savepoint = s.begin_nested()
+    # The batch's transaction is kept while the file streams in (intake would otherwise
+    # end a transaction that has not written yet, and with it this savepoint).
+    note_write(s)
     doc_id: int | None = None
     try:
-        with ctx.db.unit_of_work() as s:
-            customer_id = p.customer_id
-            if customer_id is None:
-                assert p.new_customer is not None
-                customer_id = create_customer(s, by, p.new_customer).id
-            with open_file(p.path) as f:
-                doc = documents.upload(
-                    s,
-                    by,
-                    ctx.vault,
-                    documents.Upload(
-                        customer_id=customer_id,
-                        category=p.category,
-                        title=p.title,
-                        retention_class=p.retention_class,
-                        document_date=p.document_date,
-                        filename=p.filename,
-                        stream=f,
-                        facts=p.facts,
-                    ),
-                    ctx.archive,
-                )
-            version = doc.current_version
-            if version is None or version.sha256 != p.sha256:
-                raise Conflict("the file changed after it was checked")
-            doc_id = doc.id
-            now = utcnow()
-            if p.old_number:
-                s.add(
-                    ArchiveNumber(
-                        number=p.old_number,
-                        document_id=doc.id,
-                        assigned_at=now,
-                        assigned_by_id=by.user_id,
-                        reason=f"imported: the number in the earlier archive (batch {batch_id})",
-                        superseded_at=now,
-                    )
-                )
-            row = ImportedRow(
-                batch_id=batch_id,
-                row_number=p.number,
-                row_key=p.key,
-                sha256=p.sha256,
-                document_id=doc.id,
-                status="stored",
-            )
-            s.add(row)
-            s.flush()
-            record(
+        customer_id = p.customer_id
+        if customer_id is None:
+            assert p.new_customer is not None
+            customer_id = create_customer(s, by, p.new_customer).id
+        with open_file(p.path) as f:
+            doc = documents.upload(
                 s,
-                by.actor,
-                "document.import",
-                "document",
-                doc.id,
-                batch_id=batch_id,
-                row=p.number,
-                old_number=p.old_number,
-                sha256=p.sha256,
+                by,
+                ctx.vault,
+                documents.Upload(
+                    customer_id=customer_id,
+                    category=p.category,
+                    title=p.title,
+                    retention_class=p.retention_class,
+                    document_date=p.document_date,
+                    filename=p.filename,
+                    stream=f,
+                    facts=p.facts,
+                ),
+                ctx.archive,
             )
-            # A failed mandatory check commits what is stored so far (the document waits
-            # in the review queue) and raises: the row is then marked below.
-            accepted = review.accept(
-                s, by, doc.id, ctx.archive, ctx.checking, filing_date=p.filing_date
+        version = doc.current_version
+        if version is None or version.sha256 != p.sha256:
+            raise Conflict("the file changed after it was checked")
+        doc_id = doc.id
+        now = utcnow()
+        if p.old_number:
+            s.add(
+                ArchiveNumber(
+                    number=p.old_number,
+                    document_id=doc.id,
+                    assigned_at=now,
+                    assigned_by_id=by.user_id,
+                    reason=f"imported: the number in the earlier archive (batch {batch_id})",
+                    superseded_at=now,
+                )
             )
-            row.status = (
-                "accepted" if accepted.status == DocumentStatus.ACCEPTED else "first_review"
-            )
+        row = ImportedRow(
+            batch_id=batch_id,
+            row_number=p.number,
+            row_key=p.key,
+            sha256=p.sha256,
+            document_id=doc.id,
+            status="stored",
+        )
+        s.add(row)
+        s.flush()
+        record(
+            s,
+            by.actor,
+            "document.import",
+            "document",
+            doc.id,
+            batch_id=batch_id,
+            row=p.number,
+            old_number=p.old_number,
+            sha256=p.sha256,
+        )
+        # A failed mandatory check commits what is stored so far (the document waits in
+        # the review queue) and raises: the row is then marked below.
+        accepted = review.accept(
+            s, by, doc.id, ctx.archive, ctx.checking, filing_date=p.filing_date
+        )
+        row.status = _status_of(accepted)
+        savepoint.commit()
     except ChecksFailed as exc:
         assert doc_id is not None
-        _mark(ctx, p.key, "checks_failed")
+        _mark(s, p.key, "checks_failed")
         report.imported += 1
         report.problems.append(Problem(p.number, "file", _checks_failed(doc_id, exc)))
         return True
-    except DomainError as exc:
+    except BaseException as exc:
+        if savepoint.is_active:
+            savepoint.rollback()
+        if not isinstance(exc, DomainError):
+            raise
         report.problems.append(Problem(p.number, field_of(exc) or "file", exc.message))
         return False
     report.imported += 1
@@ -314,36 +344,33 @@ def _import_row(ctx: Importing, by: Caller, batch_id: int, p: Planned, report: R
     return True
 
 
-def _again(ctx: Importing, by: Caller, p: Planned, report: Report) -> bool:
+def _again(s: Session, ctx: Importing, by: Caller, p: Planned, report: Report) -> bool:
     """A row imported before: skipped, or — stored but not yet accepted (a run stopped
     between the two) — accepted now."""
     assert p.imported is not None
-    with ctx.db.read_only() as s:
-        doc = s.get(Document, p.imported.document_id)
-        status = doc.status if doc is not None else None
+    doc_id = p.imported.document_id
+    doc = s.get(Document, doc_id)
+    status = doc.status if doc is not None else None
     if p.imported.status != "stored" or status != DocumentStatus.SUBMITTED:
         report.skipped += 1
         if status == DocumentStatus.SUBMITTED and p.imported.status == "checks_failed":
-            report.problems.append(
-                Problem(p.number, "file", _waiting(p.imported.document_id, "checks failed"))
-            )
+            report.problems.append(Problem(p.number, "file", _waiting(doc_id, "checks failed")))
         return True
+    savepoint = s.begin_nested()
     try:
-        with ctx.db.unit_of_work() as s:
-            accepted = review.accept(
-                s, by, p.imported.document_id, ctx.archive, ctx.checking, filing_date=p.filing_date
-            )
-            row = s.get(ImportedRow, p.imported.id)
-            assert row is not None
-            row.status = (
-                "accepted" if accepted.status == DocumentStatus.ACCEPTED else "first_review"
-            )
-    except ChecksFailed as exc:
-        _mark(ctx, p.key, "checks_failed")
-        report.problems.append(
-            Problem(p.number, "file", _checks_failed(p.imported.document_id, exc))
+        accepted = review.accept(
+            s, by, doc_id, ctx.archive, ctx.checking, filing_date=p.filing_date
         )
-    except DomainError as exc:
+        _mark(s, p.key, _status_of(accepted))
+        savepoint.commit()
+    except ChecksFailed as exc:
+        _mark(s, p.key, "checks_failed")
+        report.problems.append(Problem(p.number, "file", _checks_failed(doc_id, exc)))
+    except BaseException as exc:
+        if savepoint.is_active:
+            savepoint.rollback()
+        if not isinstance(exc, DomainError):
+            raise
         report.problems.append(Problem(p.number, field_of(exc) or "file", exc.message))
         return False
     report.imported += 1
@@ -354,10 +381,10 @@ def _status_of(doc: Document) -> str:
     return "accepted" if doc.status == DocumentStatus.ACCEPTED else "first_review"
 
 
-def _mark(ctx: Importing, key: str, status: str) -> None:
-    with ctx.db.unit_of_work() as s:
-        row = s.execute(select(ImportedRow).where(ImportedRow.row_key == key)).scalar_one()
-        row.status = status
+def _mark(s: Session, key: str, status: str) -> None:
+    row = s.execute(select(ImportedRow).where(ImportedRow.row_key == key)).scalar_one()
+    row.status = status
+    s.flush()
 
 
 def _checks_failed(doc_id: int, exc: ChecksFailed) -> str:

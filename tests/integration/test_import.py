@@ -29,7 +29,7 @@ from archive_service.archive.models import (
 )
 from archive_service.audit.models import AuditEvent
 from archive_service.policy import Caller
-from tests import samples
+from tests import check_files, samples
 from tests.conftest import People, bearer, token_for
 
 OPERATOR = Caller.cli()
@@ -164,7 +164,7 @@ def test_a_run_that_stops_at_an_unreadable_file_continues_when_run_again(
             third.unlink()  # the share goes away after the check passed
             third.mkdir()  # and a folder stands in its place: the read fails
 
-    stopped = importing.run(ctx, OPERATOR, good, lose_the_third)
+    stopped = importing.run(ctx, OPERATOR, good, lose_the_third, batch_rows=1)
     assert stopped.stopped_at == 4 and stopped.imported == 2
     assert [p.row for p in stopped.problems] == [4]
     with rt.db.read_only() as s:
@@ -196,14 +196,14 @@ class Killed(Exception):
 def test_a_killed_run_continues_where_it_stopped(
     rt: Any, ctx: importing.Importing, good: importing.Source
 ) -> None:
-    def kill_after_one(done: int, _total: int | None, stage: str) -> None:
-        if stage == "importing" and done == 1:
+    def kill_after_two(done: int, _total: int | None, stage: str) -> None:
+        if stage == "importing" and done == 2:  # progress counts committed rows
             raise Killed
 
     with pytest.raises(Killed):
-        importing.run(ctx, OPERATOR, good, kill_after_one)
+        importing.run(ctx, OPERATOR, good, kill_after_two, batch_rows=2)
     resumed = importing.run(ctx, OPERATOR, good)
-    assert resumed.ok and (resumed.imported, resumed.skipped) == (2, 1)
+    assert resumed.ok and (resumed.imported, resumed.skipped) == (1, 2)
     with rt.db.read_only() as s:
         assert s.execute(select(func.count()).select_from(Document)).scalar_one() == 3
         assert s.execute(select(func.count()).select_from(ImportBatch)).scalar_one() == 1
@@ -358,3 +358,23 @@ def test_the_command_line_reports_a_dry_run_and_imports(
     done = runner.invoke(main, [*args, "--department", "SALES"])
     assert done.exit_code == 0 and "3 imported" in done.output, done.output
     assert os.path.exists(good.manifest)
+
+
+def test_a_file_that_fails_a_mandatory_check_waits_in_the_review_queue(
+    rt: Any, ctx: importing.Importing, good: importing.Source
+) -> None:
+    (good.files / "hx" / "licence.pdf").write_bytes(check_files.pdf_with_javascript())
+    report = importing.run(ctx, OPERATOR, good)
+    assert (report.imported, report.stopped_at) == (3, None)
+    assert [p.row for p in report.problems] == [2]
+    assert "active_content" in report.problems[0].message
+    with rt.db.read_only() as s:
+        held_back = documents.find_by_number(s, OPERATOR, "WS-2019-001")
+        assert held_back.status == DocumentStatus.SUBMITTED and held_back.archive_number is None
+        others = [documents.find_by_number(s, OPERATOR, n) for n in ("WS-2018-017", "WS-2016-100")]
+        assert {d.status for d in others} == {DocumentStatus.ACCEPTED}
+        statuses = sorted(r.status for r in s.execute(select(ImportedRow)).scalars())
+    assert statuses == ["accepted", "accepted", "checks_failed"]
+    again = importing.run(ctx, OPERATOR, good)
+    assert (again.imported, again.skipped) == (0, 3)
+    assert [p.row for p in again.problems] == [2]  # still waiting for the archivist
