@@ -117,6 +117,8 @@ def checked_rows(
     report: Tally,
     progress: Progress | None,
     stage: str,
+    *,
+    judge_files: bool = True,
 ) -> Generator[Planned, None, None]:
     """Check the manifest row by row, adding the problems to ``report``; yields each row
     that passed. Only reads."""
@@ -133,7 +135,7 @@ def checked_rows(
     report.problems.extend(Problem(1, c, m) for c, m in header.problems)
     if header.problems:
         return
-    checker = _RowCheck(s, settings, by, source)
+    checker = _RowCheck(s, settings, by, source, judge_files)
     seen = 0
     try:
         for row in rows:
@@ -163,8 +165,18 @@ def _message(exc: Exception) -> str:
 class _RowCheck:
     """The check of one row against the archive and the rows before it."""
 
-    def __init__(self, s: Session, settings: ArchiveSettings, by: Caller, source: Source) -> None:
+    def __init__(
+        self,
+        s: Session,
+        settings: ArchiveSettings,
+        by: Caller,
+        source: Source,
+        judge_files: bool = True,
+    ) -> None:
         self.s, self.settings, self.by, self.source = s, settings, by, source
+        # Without: the type and structure are not judged again (intake judges them as the
+        # file is stored); the path, the size and the digest are.
+        self.judge_files = judge_files
         self.root = source.files.resolve()
         self.shape = shape_of(settings.number_pattern)
         self.keys: dict[str, int] = {}
@@ -396,11 +408,13 @@ class _RowCheck:
                 problem("file", f"the file is larger than {limits.max_bytes} bytes")
                 return None
             with open_file(path) as f:
-                head = f.read(intake.SNIFF_BYTES)
-                sniffed = intake.sniff(head, intake.clean_filename(path.name), limits.allowed_types)
-                f.seek(0)
-                containers.check(f, sniffed.content_type)
-                f.seek(0)
+                if self.judge_files:
+                    head = f.read(intake.SNIFF_BYTES)
+                    name = intake.clean_filename(path.name)
+                    sniffed = intake.sniff(head, name, limits.allowed_types)
+                    f.seek(0)
+                    containers.check(f, sniffed.content_type)
+                    f.seek(0)
                 sha = hashlib.sha256()
                 while chunk := f.read(manifest.READ_CHUNK):
                     sha.update(chunk)

@@ -147,7 +147,7 @@ def run(
     with ctx.db.sessions() as s:
         # The check reads in the transaction the rows are written in, so a row sees what
         # the rows before it stored (a customer one of them opened).
-        rows = checked_rows(s, ctx.archive, by, source, again, None, "importing")
+        rows = checked_rows(s, ctx.archive, by, source, again, None, "importing", judge_files=False)
         for planned in rows:
             if again.problems:  # the files or the archive changed since the first check
                 break
