@@ -127,6 +127,10 @@ def checked_rows(
     if not source.files.is_dir():
         report.problems.append(Problem(0, "files", "the files folder does not exist"))
         return
+    accepting = may(by, "document.review", None)
+    if not accepting:  # each imported document is accepted: the caller must be able to
+        report.problems.append(Problem(0, "", f"the import accepts: {accepting.reason}"))
+        return
     try:
         header, rows = manifest.rows(source.manifest, fact_names)
     except (manifest.ManifestError, OSError) as exc:

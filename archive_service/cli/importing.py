@@ -61,7 +61,7 @@ def import_archive(
     rt = runtime()
     by = OPERATOR
     if username:
-        with rt.db.read_only() as s:
+        with rt.db.sessions() as s:  # closed, not rolled back: the user stays loaded
             user = user_by_username(s, username)
             if user is None or not user.is_active_account:
                 raise click.ClickException(f"no active user {username!r}")

@@ -334,9 +334,13 @@ def test_a_gb18030_manifest_with_chinese_headers_is_read(
 
 
 def test_the_command_line_reports_a_dry_run_and_imports(
-    settings: Any, ctx: importing.Importing, good: importing.Source, tmp_path: Path,
+    settings: Any,
+    people: People,
+    ctx: importing.Importing,
+    good: importing.Source,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     from click.testing import CliRunner
 
     from archive_service.cli import main
@@ -357,6 +361,11 @@ def test_the_command_line_reports_a_dry_run_and_imports(
     assert nowhere.exit_code == 1 and "--department" in nowhere.output, nowhere.output
     dry = runner.invoke(main, [*args, "--dry-run", "--department", "SALES"])
     assert dry.exit_code == 0 and "ready to import" in dry.output, dry.output
+    people.user("clara", "clerk")
+    as_clerk = runner.invoke(main, [*args, "--dry-run", "--department", "SALES", "--as", "clara"])
+    assert as_clerk.exit_code == 1 and "the import accepts" in as_clerk.output, as_clerk.output
+    nobody = runner.invoke(main, [*args, "--dry-run", "--as", "nobody"])
+    assert nobody.exit_code != 0 and "no active user" in nobody.output
     done = runner.invoke(main, [*args, "--department", "SALES"])
     assert done.exit_code == 0 and "3 imported" in done.output, done.output
     assert os.path.exists(good.manifest)
@@ -380,3 +389,15 @@ def test_a_file_that_fails_a_mandatory_check_waits_in_the_review_queue(
     again = importing.run(ctx, OPERATOR, good)
     assert (again.imported, again.skipped) == (0, 3)
     assert [p.row for p in again.problems] == [2]  # still waiting for the archivist
+
+
+def test_a_caller_who_may_not_accept_cannot_import(
+    rt: Any, ctx: importing.Importing, good: importing.Source, people: People
+) -> None:
+    people.user("clara", "clerk")  # uploads for SALES, but accepts nothing
+    with rt.db.sessions() as s:  # closed, not rolled back: the user stays loaded
+        clara = people.caller(s, "clara")
+    report = importing.run(ctx, clara, good)
+    assert report.refused and [(p.row, p.column) for p in report.problems] == [(0, "")]
+    assert "archivist" in report.problems[0].message
+    assert counts(rt)["documents"] == 0
