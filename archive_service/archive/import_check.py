@@ -184,7 +184,6 @@ class _RowCheck:
         self.root = source.files.resolve()
         self.shape = shape_of(settings.number_pattern)
         self.keys: dict[str, int] = {}
-        self.old_numbers: dict[str, int] = {}
         self.files: dict[tuple[str, str], int] = {}
         self.new_customers: dict[str, int] = {}
         self.retention = {c: c for c in RETENTION_CLASSES.codes}
@@ -326,8 +325,18 @@ class _RowCheck:
             return None, "", None
         column, value = ("credit_code", code) if code else ("customer", name)
         key = f"{column}:{value}"
-        where = Customer.credit_code == code if code else Customer.name == name
-        ids = list(self.s.execute(select(Customer.id).where(where).limit(2)).scalars())
+        ids = self._ids(Customer.credit_code == code) if code else []
+        if code and not ids and name:
+            # Not by its code: a customer of that name is it when its code is not recorded
+            # (an archive opened without one); with another code it is someone else.
+            ids = self._ids(Customer.name == name)
+            if len(ids) == 1:
+                other = self.s.get(Customer, ids[0])
+                if other is not None and other.credit_code:
+                    problem("credit_code", f"{name!r} has another credit code in the archive")
+                    return None, key, None
+        elif not code:
+            ids = self._ids(Customer.name == name)
         if len(ids) > 1:
             problem(column, f"more than one customer has {column} {value!r}")
             return None, key, None
@@ -358,6 +367,9 @@ class _RowCheck:
             return None, key, None
         # Not stored: what the upload's check asks of a customer (its department).
         return Customer(name=name, department_id=dept.id, department=dept), key, fields
+
+    def _ids(self, where: Any) -> list[int]:
+        return list(self.s.execute(select(Customer.id).where(where).limit(2)).scalars())
 
     def _old_number(
         self, number: str, imported: ImportedRow | None, problem: Callable[[str, str], None]

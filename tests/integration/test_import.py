@@ -401,3 +401,21 @@ def test_a_caller_who_may_not_accept_cannot_import(
     assert report.refused and [(p.row, p.column) for p in report.problems] == [(0, "")]
     assert "archivist" in report.problems[0].message
     assert counts(rt)["documents"] == 0
+
+
+def test_a_customer_is_matched_by_credit_code_then_by_name(
+    rt: Any, ctx: importing.Importing, good: importing.Source, people: People, tmp_path: Path
+) -> None:
+    people.user("clara", "clerk")
+    known = people.customer("clara", name="华夏贸易有限公司")  # opened without a code
+    other = people.customer("clara", name="远航物流", credit_code="91110000000000000X")
+    assert importing.run(ctx, OPERATOR, good).ok
+    with rt.db.read_only() as s:
+        assert {d.customer_id for d in s.execute(select(Document)).scalars()} == {known, other}
+        assert s.execute(select(func.count()).select_from(Customer)).scalar_one() == 2
+    # The same name with another code is another customer: a problem, not a guess.
+    row = [*GOOD[2]]
+    row[1], row[6] = "91440000000000000Y", "WS-2016-101"
+    elsewhere = write_csv(tmp_path / "other.csv", [HEADER, row])
+    report = importing.dry_run(ctx, OPERATOR, importing.Source(elsewhere, good.files, "SALES"))
+    assert [(p.row, p.column) for p in report.problems] == [(2, "credit_code")]
