@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 TOKEN_RE = re.compile(r"\{(\w+)(?::(\d+))?\}")
 KNOWN_TOKENS = {"category", "customer", "year", "seq", "retention", "fonds", "department"}
@@ -50,9 +51,20 @@ class NumberPattern:
         if "{" in TOKEN_RE.sub("", self.text) or "}" in TOKEN_RE.sub("", self.text):
             raise PatternError("unbalanced braces")
 
-    @property
+    @cached_property
     def tokens(self) -> list[str]:
         return [m.group(1) for m in TOKEN_RE.finditer(self.text)]
+
+    @cached_property
+    def _parts(self) -> tuple[tuple[str, str | None, int], ...]:
+        """The text cut at its tokens: (literal before, token or None at the end, width)."""
+        parts: list[tuple[str, str | None, int]] = []
+        at = 0
+        for m in TOKEN_RE.finditer(self.text):
+            parts.append((self.text[at : m.start()], m.group(1), int(m.group(2) or 0)))
+            at = m.end()
+        parts.append((self.text[at:], None, 0))
+        return tuple(parts)
 
     def scope(self, values: dict[str, str | int]) -> str:
         """The counter key: the pattern and every non-sequence value it uses."""
@@ -60,21 +72,20 @@ class NumberPattern:
         return self.text + "|" + "|".join(parts)
 
     def render(self, values: dict[str, str | int], seq: int) -> str:
-        def fill(m: re.Match[str]) -> str:
-            name, width = m.group(1), m.group(2)
-            value = seq if name == "seq" else values[name]
-            text = str(value)
-            if width and text.isdigit():
-                if len(text) > int(width) and name == "seq":
-                    # Widen rather than wrap: a number is never reused.
-                    return text
-                text = text.zfill(int(width))
-            return text
-
+        # Rendered once per number of a series by the acceptance's gap check (the whole
+        # series each time): cut once, joined here. A width pads digits with zeros and
+        # never cuts: a sequence past its width widens rather than wraps (never reused).
         missing = [t for t in self.tokens if t != "seq" and t not in values]
         if missing:
             raise PatternError(f"missing values for: {', '.join(missing)}")
-        return TOKEN_RE.sub(fill, self.text)
+        out: list[str] = []
+        for literal, name, width in self._parts:
+            out.append(literal)
+            if name is None:
+                continue
+            text = str(seq if name == "seq" else values[name])
+            out.append(text.zfill(width) if width and text.isdigit() else text)
+        return "".join(out)
 
 
 _TOKEN_SHAPES = {
