@@ -397,4 +397,7 @@ def _waiting(doc_id: int, why: str) -> str:
 
 
 def _second_review(doc_id: int) -> str:
-    return f"document {doc_id} had its first review; a second archivist accepts it"
+    return (
+        f"document {doc_id} is a core customer's (joint review, 双人审核): it waits in the "
+        "review queue for the archivists"
+    )

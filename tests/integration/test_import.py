@@ -419,3 +419,20 @@ def test_a_customer_is_matched_by_credit_code_then_by_name(
     elsewhere = write_csv(tmp_path / "other.csv", [HEADER, row])
     report = importing.dry_run(ctx, OPERATOR, importing.Source(elsewhere, good.files, "SALES"))
     assert [(p.row, p.column) for p in report.problems] == [(2, "credit_code")]
+
+
+def test_a_core_customer_s_documents_wait_for_the_joint_review(
+    rt: Any, ctx: importing.Importing, good: importing.Source, people: People
+) -> None:
+    people.user("clara", "clerk")
+    people.customer("clara", name="华夏贸易有限公司", credit_code="91310000MA1FL8XQ30", tier="core")
+    report = importing.run(ctx, OPERATOR, good)
+    assert report.ok and report.imported == 3
+    assert [n.row for n in report.notes] == [2, 3]  # a note, not a problem
+    with rt.db.read_only() as s:
+        licence = documents.find_by_number(s, OPERATOR, "WS-2019-001")
+        assert licence.status == DocumentStatus.SUBMITTED and licence.archive_number is None
+        statuses = sorted(r.status for r in s.execute(select(ImportedRow)).scalars())
+    assert statuses == ["accepted", "first_review", "first_review"]
+    again = importing.run(ctx, OPERATOR, good)
+    assert again.ok and (again.imported, again.skipped) == (0, 3)
