@@ -1,7 +1,7 @@
 """Import batches: an existing archive brought in from a manifest
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06
 
 ``import_batches`` holds one row per import of a manifest (its digest finds an open batch
@@ -12,8 +12,8 @@ again skips what is in.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
