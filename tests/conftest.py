@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, select, text
 
 from archive_service.accounts import departments, tokens, users
 from archive_service.archive import customers, documents, review
@@ -107,9 +107,7 @@ def pg_schema_url() -> Iterator[str]:
     upgrade(url)
     engine = create_engine(url)
     with engine.connect() as conn:
-        _SEEDED_CATEGORIES[:] = [
-            dict(r._mapping) for r in conn.execute(Category.__table__.select())
-        ]
+        _SEEDED_CATEGORIES[:] = [dict(r._mapping) for r in conn.execute(select(Category.__table__))]
     engine.dispose()
     yield url
     with admin.begin() as conn:
@@ -131,7 +129,7 @@ def _reset_pg(url: str) -> None:
         # Tests start empty; the append-only triggers are bypassed only here.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        conn.execute(Category.__table__.insert(), _SEEDED_CATEGORIES)
+        conn.execute(insert(Category), _SEEDED_CATEGORIES)
         conn.execute(
             text(
                 "SELECT setval(pg_get_serial_sequence('categories', 'id'), max(id)) FROM categories"

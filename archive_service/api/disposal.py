@@ -303,7 +303,7 @@ def destruction_record(destruction_id: int) -> Any:
         return signed
 
 
-class ListQuery(Schema):
+class DestructionListQuery(Schema):
     format = String(load_default="pdf", validate=OneOf(destruction_list.FORMATS))
 
 
@@ -315,7 +315,7 @@ class ListQuery(Schema):
         **errors(403, 404, 409, 422),
     },
 )
-@bp.input(ListQuery, location="query", arg_name="q")
+@bp.input(DestructionListQuery, location="query", arg_name="q")
 @signed_in
 def destruction_list_file(destruction_id: int, q: dict[str, Any]) -> Any:
     """The destruction list (销毁清册) in its standard layout — archive number, title, date

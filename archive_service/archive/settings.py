@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from archive_service.archive import intake
 from archive_service.archive.numbering import DEFAULT_PATTERN, NumberPattern
@@ -54,7 +55,7 @@ CODE_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 def retention_rules(settings: Settings) -> RetentionRules:
     """The years, codes and authorities of the retention classes and the tier minimums in
     force; raises ValueError for a setting that names no class or tier or breaks a rule."""
-    by_class = {
+    by_class: dict[str, dict[str, Any]] = {
         "YEARS": settings.retention_years,
         "CODE": settings.retention_codes,
         "AUTHORITY": settings.retention_authorities,
