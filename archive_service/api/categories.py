@@ -112,6 +112,10 @@ def create_category(body: dict[str, Any]) -> Any:
         }, 201
 
 
+class CategoryTriggersOut(ChildCategoryOut):
+    """The category with the triggers it has now."""
+
+
 class TriggersIn(Schema):
     retention_triggers = List(String(validate=Length(min=1, max=64)), required=True)
 
@@ -119,7 +123,7 @@ class TriggersIn(Schema):
 @bp.post("/categories/<code>/retention-triggers")
 @bp.doc(security=SECURITY, responses=errors(400, 403, 422))
 @bp.input(TriggersIn, arg_name="body")
-@bp.output(ChildCategoryOut)
+@bp.output(CategoryTriggersOut)
 @signed_in
 def add_retention_triggers(code: str, body: dict[str, Any]) -> Any:
     """Add retention triggers to a category (admin); its accepted documents' disposal

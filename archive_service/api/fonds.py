@@ -28,6 +28,10 @@ class FondsListOut(Out):
     default = String()  # the code of customers without a fonds (ARCHIVE_FONDS)
 
 
+class FondsCreatedOut(FondsOut):
+    """The fonds just added."""
+
+
 class FondsIn(Schema):
     code = String(required=True, validate=Length(min=1, max=16))
     name = String(required=True, validate=Length(min=1, max=300))
@@ -53,7 +57,7 @@ def list_fonds() -> Any:
 @bp.post("/fonds")
 @bp.doc(security=SECURITY, responses=errors(400, 403, 409, 422))
 @bp.input(FondsIn, arg_name="body")
-@bp.output(FondsOut, status_code=201)
+@bp.output(FondsCreatedOut, status_code=201)
 @signed_in
 def create_fonds(body: dict[str, Any]) -> Any:
     """Add a legal entity's fonds (admin); 409 while the number pattern has no {fonds}."""
