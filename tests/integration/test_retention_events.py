@@ -17,7 +17,10 @@ from tests.conftest import People, bearer, token_for
 from tests.integration.test_changes_api import decide, file
 from tests.integration.test_web_accounts import login
 
-TODAY = date.today()
+
+def _today() -> date:
+    """Asked each time: a suite that runs past midnight must not carry yesterday's date."""
+    return date.today()
 
 
 def _org(client: Any, people: People) -> dict[str, dict[str, str]]:
@@ -52,6 +55,7 @@ def test_the_clock_waits_for_the_relationship_to_end(
     client: Any, people: People, rt: Runtime
 ) -> None:
     h = _org(client, people)
+    today = _today()
     made = client.post(
         "/api/v1/categories",
         headers=h["root"],
@@ -73,7 +77,7 @@ def test_the_clock_waits_for_the_relationship_to_end(
     assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "retention_triggers"
 
     customer = people.customer("clara")
-    expiry = TODAY + timedelta(days=400)
+    expiry = today + timedelta(days=400)
     doc = people.document(
         "clara",
         customer,
@@ -91,13 +95,13 @@ def test_the_clock_waits_for_the_relationship_to_end(
     assert "合作中" in listing and "自合作终止起计算" in listing
 
     # Ending it: by change request, with a date and a reason; no future end, no silent one.
-    ended = TODAY - timedelta(days=30)
+    ended = today - timedelta(days=30)
     future = file(
         client,
         h["clara"],
         "customer",
         customer,
-        values={"relationship_ended_on": (TODAY + timedelta(days=1)).isoformat()},
+        values={"relationship_ended_on": (today + timedelta(days=1)).isoformat()},
     )
     assert future.status_code == 422
     assert future.get_json()["error"]["field"] == "relationship_ended_on"
@@ -177,7 +181,8 @@ def test_a_review_rechecks_each_date_before_listing_it(
     client: Any, people: People, rt: Runtime
 ) -> None:
     h = _org(client, people)
-    with time_machine.travel(TODAY - timedelta(days=6 * 366), tick=True):
+    today = _today()
+    with time_machine.travel(today - timedelta(days=6 * 366), tick=True):
         customer = people.customer("clara")
         due = people.document("clara", customer, samples.pdf("old"), accepted_by=("arch",))
         stale = people.document(
@@ -188,16 +193,16 @@ def test_a_review_rechecks_each_date_before_listing_it(
             facts={"contract_number": "HT-9"},
             accepted_by=("arch",),
         )
-    later = _add_years(TODAY + timedelta(days=30), 0)
+    later = _add_years(today + timedelta(days=30), 0)
     with rt.db.unit_of_work() as s:
         # The contract's expiry was recorded after it was filed, and its stored date is of
         # the first release's rule (the expiry alone), which the latest-of rule lengthens.
         doc = s.get(Document, stale)
         assert doc is not None
         doc.facts = {**doc.facts, "valid_until": (later - timedelta(days=5 * 366)).isoformat()}
-        doc.disposal_date = TODAY - timedelta(days=300)
+        doc.disposal_date = today - timedelta(days=300)
     listed = client.post("/api/v1/retention-reviews", headers=h["arch"])
     assert listed.status_code == 201, listed.get_json()
     assert [i["document_id"] for i in listed.get_json()["items"]] == [due]
     stored = _doc(client, h, stale)["disposal_date"]
-    assert stored is not None and date.fromisoformat(stored) > TODAY
+    assert stored is not None and date.fromisoformat(stored) > today
