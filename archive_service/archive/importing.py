@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from archive_service.archive import documents, intake, manifest, review
 from archive_service.archive.customers import create_customer
@@ -327,17 +327,11 @@ def _import_row(
         savepoint.commit()
     except ChecksFailed as exc:
         assert doc_id is not None
-        _mark(s, p.key, "checks_failed")
+        _waits_for_checks(s, p, doc_id, exc, report)
         report.imported += 1
-        report.problems.append(Problem(p.number, "file", _checks_failed(doc_id, exc)))
         return True
     except BaseException as exc:
-        if savepoint.is_active:
-            savepoint.rollback()
-        if not isinstance(exc, DomainError):
-            raise
-        report.problems.append(Problem(p.number, field_of(exc) or "file", exc.message))
-        return False
+        return _refused(savepoint, p, exc, report)
     report.imported += 1
     if row.status == "first_review":
         report.notes.append(Problem(p.number, "", _second_review(row.document_id)))
@@ -364,17 +358,30 @@ def _again(s: Session, ctx: Importing, by: Caller, p: Planned, report: Report) -
         _mark(s, p.key, _status_of(accepted))
         savepoint.commit()
     except ChecksFailed as exc:
-        _mark(s, p.key, "checks_failed")
-        report.problems.append(Problem(p.number, "file", _checks_failed(doc_id, exc)))
+        _waits_for_checks(s, p, doc_id, exc, report)
     except BaseException as exc:
-        if savepoint.is_active:
-            savepoint.rollback()
-        if not isinstance(exc, DomainError):
-            raise
-        report.problems.append(Problem(p.number, field_of(exc) or "file", exc.message))
-        return False
+        return _refused(savepoint, p, exc, report)
     report.imported += 1
     return True
+
+
+def _waits_for_checks(
+    s: Session, p: Planned, doc_id: int, exc: ChecksFailed, report: Report
+) -> None:
+    """A stored row whose file failed a mandatory check: it waits in the review queue."""
+    _mark(s, p.key, "checks_failed")
+    report.problems.append(Problem(p.number, "file", _checks_failed(doc_id, exc)))
+
+
+def _refused(savepoint: SessionTransaction, p: Planned, exc: BaseException, report: Report) -> bool:
+    """Roll the row back and report why it was refused (False); anything that is not a
+    refusal goes on up."""
+    if savepoint.is_active:
+        savepoint.rollback()
+    if not isinstance(exc, DomainError):
+        raise exc
+    report.problems.append(Problem(p.number, field_of(exc) or "file", exc.message))
+    return False
 
 
 def _status_of(doc: Document) -> str:
