@@ -101,6 +101,8 @@ class Settings:
     # Numbering and retention (the rules' "[X] years" are settings)
     number_pattern: str = "{category}{customer:3}{year}{seq:2}"
     fonds: str = "Q001"
+    # The organisation keeping the archive (立档单位名称): the sender of transfer packages.
+    organisation: str = ""
     # ARCHIVE_RETENTION_<CLASS>_YEARS and ARCHIVE_TIER_MINIMUM_<TIER>, for any class or tier
     # of the vocabularies (archive_service/archive/vocabulary.py): {"long": 25, ...}
     retention_years: dict[str, int] = field(default_factory=dict)

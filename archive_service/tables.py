@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from archive_service.vocabulary import Label, chinese
+
+if TYPE_CHECKING:
+    from archive_service.accounts.models import User
 
 FONT_CANDIDATES = (
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
@@ -17,6 +23,19 @@ FONT_CANDIDATES = (
 )
 _FONT = "ArchiveListCJK"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def both(label: Label) -> str:
+    """A label in Chinese, then English (the lists are read by either)."""
+    return f"{chinese(label)} {label.english}"
+
+
+def person(user: User | None) -> str:
+    return f"{user.display_name} ({user.username})" if user else "—"
+
+
+def utc(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
 def inert(value: Any) -> Any:

@@ -28,6 +28,7 @@ def register(app: APIFlask) -> None:
         health,
         holds,
         previews,
+        transfers,
         viewing,
     )
 
@@ -47,6 +48,7 @@ def register(app: APIFlask) -> None:
         checks,
         disposal,
         fixity,
+        transfers,
         viewing,
     ):
         app.register_blueprint(module.bp)

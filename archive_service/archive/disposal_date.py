@@ -49,13 +49,15 @@ def waiting_for_event(doc: Document) -> bool:
 
 def disposal_date_of(doc: Document, rules: RetentionRules) -> date | None:
     """The disposal date the rules give the document now (None: permanent, held, or its
-    clock not started)."""
-    start = trigger_date(doc)
+    clock not started). A copy to go after its confirmed transfer is due at once."""
+    transferred = doc.transferred_on if doc.transfer_disposal else None
+    start = trigger_date(doc) or transferred
     if start is None:
         return None
     return rules.disposal_date(
         RetentionInputs(
             trigger_date=start,
+            transferred_on=transferred,
             retention_class=doc.retention_class,
             tier=doc.customer.tier,
             on_hold=doc.on_hold,

@@ -125,6 +125,10 @@ class Document(Base):
     returned_reason: Mapped[str | None] = mapped_column(String(1000))
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     destruction_ref: Mapped[str | None] = mapped_column(String(64))
+    # A confirmed transfer (移交): when, which, and whether this copy goes after it.
+    transferred_on: Mapped[date | None] = mapped_column(Date)
+    transfer_ref: Mapped[str | None] = mapped_column(String(64))
+    transfer_disposal: Mapped[bool] = mapped_column(Boolean, default=False)
     revision: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each applied change
     # The text rendition: extracted text of the current version, encrypted like a document,
     # used to re-index without re-extracting and to highlight hits. The index keeps no text.

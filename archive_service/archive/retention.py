@@ -46,6 +46,8 @@ class RetentionInputs:
     on_hold: bool = False
     hold_released_on: date | None = None
     retain_until: date | None = None
+    # A transferred document whose copy here goes after the transfer (移交后销毁).
+    transferred_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,20 @@ class RetentionRules:
         return max(years, self.tier_minimum[tier])
 
     def disposal_date(self, inp: RetentionInputs) -> date | None:
-        """When the document may be destroyed; None while held or if permanent."""
+        """When the document may be destroyed; None while held or if permanent.
+
+        A copy that goes after its transfer is due on the transfer's date, whatever its
+        class (the receiving archive keeps the document now); a hold, the minimum after a
+        release and an appraisal's retain-until date still keep it longer."""
         years = self.years(inp.retention_class, inp.tier)
-        if years is None or inp.on_hold:
+        if inp.on_hold:
             return None
-        due = add_years(inp.trigger_date, years)
+        if inp.transferred_on is not None:
+            due = inp.transferred_on
+        elif years is None:
+            return None
+        else:
+            due = add_years(inp.trigger_date, years)
         if inp.hold_released_on is not None:
             due = max(due, add_years(inp.hold_released_on, self.release_minimum_years))
         if inp.retain_until is not None:

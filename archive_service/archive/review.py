@@ -57,7 +57,12 @@ def allocate_number(
     superseded (it still finds the document)."""
     values = number_values(doc, year, settings)
     pattern = settings.number_pattern
-    number = pattern.render(values, next_in_scope(session, pattern.scope(values)))
+    scope = pattern.scope(values)
+    number = pattern.render(values, next_in_scope(session, scope))
+    # A number another archive gave a document received here (移交接收) stays that
+    # document's: the series goes past it.
+    while session.get(ArchiveNumber, number) is not None:
+        number = pattern.render(values, next_in_scope(session, scope))
     now = utcnow()
     if doc.archive_number:
         old = session.get(ArchiveNumber, doc.archive_number)

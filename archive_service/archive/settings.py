@@ -21,6 +21,7 @@ from archive_service.config import Settings
 class ArchiveSettings:
     number_pattern: NumberPattern = NumberPattern(DEFAULT_PATTERN)
     fonds: str = "Q001"
+    organisation: str = ""  # 立档单位名称; empty: the fonds code stands for it
     retention: RetentionRules = field(default_factory=RetentionRules)
     intake: intake.Limits = field(default_factory=intake.Limits)
     joint_review_tiers: frozenset[str] = frozenset({"core"})
@@ -41,6 +42,7 @@ class ArchiveSettings:
         return cls(
             number_pattern=NumberPattern(settings.number_pattern),
             fonds=settings.fonds,
+            organisation=settings.organisation.strip(),
             retention=retention_rules(settings),
             intake=intake.Limits(max_bytes=settings.max_upload_mb * 1024 * 1024),
             joint_review_tiers=joint,

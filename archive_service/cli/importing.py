@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from archive_service.cli.common import OPERATOR, runtime
+from archive_service.cli.common import acting_as, runtime
 
 
 @click.command("import")
@@ -54,18 +54,10 @@ def import_archive(
     A run checks the whole manifest first and starts only when no row has a problem; it
     is resumable: run it again and the rows already in are skipped.
     """
-    from archive_service.accounts.users import user_by_username
     from archive_service.archive import importing
-    from archive_service.policy import Caller
 
     rt = runtime()
-    by = OPERATOR
-    if username:
-        with rt.db.sessions() as s:  # closed, not rolled back: the user stays loaded
-            user = user_by_username(s, username)
-            if user is None or not user.is_active_account:
-                raise click.ClickException(f"no active user {username!r}")
-            by = Caller.of(user)
+    by = acting_as(rt, username)
     source = importing.Source(manifest_path, files_dir, department)
     ctx = importing.Importing.of(rt)
 

@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive_service import tables
-from archive_service.accounts.models import User
 from archive_service.accounts.vocabulary import ROLES
 from archive_service.approvals import STEP_STATUSES
 from archive_service.archive.models import Document
@@ -30,7 +29,7 @@ from archive_service.disposal.reviews import one
 from archive_service.disposal.vocabulary import ITEM_RESULTS, DestructionStatus, ItemResult
 from archive_service.errors import Conflict
 from archive_service.policy import Caller
-from archive_service.vocabulary import Label, _t, chinese
+from archive_service.vocabulary import _t, chinese
 
 FORMATS = ("pdf", "xlsx")
 COLUMNS = (
@@ -64,18 +63,6 @@ class DestructionList:
     footer: list[str]
 
 
-def _both(label: Label) -> str:
-    return f"{chinese(label)} {label.english}"
-
-
-def _person(user: User | None) -> str:
-    return f"{user.display_name} ({user.username})" if user else "—"
-
-
-def _utc(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
-
-
 def _kept(filed: date | None, destroyed: datetime | None) -> str:
     """Whole years and months from filing to destruction, in both languages."""
     if filed is None or destroyed is None:
@@ -87,11 +74,11 @@ def _kept(filed: date | None, destroyed: datetime | None) -> str:
     return f"{chinese(KEPT) % values} {KEPT.english % values}"
 
 
-def _period(rules: RetentionRules, retention_class: str | None) -> str:
+def period(rules: RetentionRules, retention_class: str | None) -> str:
     term = RETENTION_CLASSES.get(retention_class)
     if term is None or retention_class is None:
         return retention_class or "—"
-    return f"{rules.code(retention_class)} {_both(term.label)}"
+    return f"{rules.code(retention_class)} {tables.both(term.label)}"
 
 
 def destruction_list(
@@ -114,39 +101,41 @@ def destruction_list(
                 item.archive_number or "—",
                 item.title,
                 doc.document_date.isoformat() if doc and doc.document_date else "—",
-                _period(rules, doc.retention_class if doc else None),
+                period(rules, doc.retention_class if doc else None),
                 _kept(doc.filing_date if doc else None, item.done_at if done else None),
-                _utc(item.done_at) if done else "—",
-                "" if item.result == ItemResult.DESTROYED or not result else _both(result.label),
+                tables.utc(item.done_at) if done else "—",
+                ""
+                if item.result == ItemResult.DESTROYED or not result
+                else tables.both(result.label),
             ]
         )
     record(session, by.actor, "destruction.list_export", "destruction", dest.id, format=fmt)
     return DestructionList(
         destruction=dest,
-        title=f"{_both(TITLE)} #{dest.id} · {_utc(dest.completed_at)}",
-        header=[_both(c) for c in COLUMNS],
+        title=f"{tables.both(TITLE)} #{dest.id} · {tables.utc(dest.completed_at)}",
+        header=[tables.both(c) for c in COLUMNS],
         rows=rows,
         footer=_footer(dest),
     )
 
 
 def _footer(dest: Destruction) -> list[str]:
-    lines = [f"{_both(APPLICANT)}: {_person(dest.applicant)}"]
+    lines = [f"{tables.both(APPLICANT)}: {tables.person(dest.applicant)}"]
     for step in dest.steps:
         role, status = ROLES.get(step.role), STEP_STATUSES.get(step.status)
         lines.append(
-            f"{_both(APPROVAL)}: {_both(role.label) if role else step.role} · "
-            f"{_person(step.decided_by)} · {_utc(step.decided_at)} · "
-            f"{_both(status.label) if status else step.status}"
+            f"{tables.both(APPROVAL)}: {tables.both(role.label) if role else step.role} · "
+            f"{tables.person(step.decided_by)} · {tables.utc(step.decided_at)} · "
+            f"{tables.both(status.label) if status else step.status}"
         )
     method = dest.method
     if method == CRYPTOGRAPHIC_ERASE.english:
-        method = _both(CRYPTOGRAPHIC_ERASE)
+        method = tables.both(CRYPTOGRAPHIC_ERASE)
     lines += [
-        f"{_both(EXECUTOR)}: {_person(dest.executor)}",
-        f"{_both(SUPERVISOR)}: {_person(dest.supervisor)}",
-        f"{_both(PLACE_AND_METHOD)}: {dest.place or '—'} · {method}",
-        f"{_both(RECORD)}: #{dest.id} · Ed25519 · {dest.signing_key_id or '—'}",
+        f"{tables.both(EXECUTOR)}: {tables.person(dest.executor)}",
+        f"{tables.both(SUPERVISOR)}: {tables.person(dest.supervisor)}",
+        f"{tables.both(PLACE_AND_METHOD)}: {dest.place or '—'} · {method}",
+        f"{tables.both(RECORD)}: #{dest.id} · Ed25519 · {dest.signing_key_id or '—'}",
     ]
     return lines
 

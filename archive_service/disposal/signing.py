@@ -54,6 +54,10 @@ class Signer:
     def sign(self, record: dict[str, Any]) -> str:
         return base64.b64encode(self._key.sign(canonical(record))).decode()
 
+    def sign_bytes(self, data: bytes) -> bytes:
+        """The raw 64-byte signature of ``data`` (``openssl pkeyutl -verify -rawin`` checks it)."""
+        return self._key.sign(data)
+
 
 def verify(public_pem: str, record: dict[str, Any], signature: str) -> bool:
     key = serialization.load_pem_public_key(public_pem.encode())
@@ -64,6 +68,32 @@ def verify(public_pem: str, record: dict[str, Any], signature: str) -> bool:
         return True
     except (InvalidSignature, ValueError):
         return False
+
+
+def verify_bytes(public_pem: str, data: bytes, signature: bytes) -> bool:
+    try:
+        key = serialization.load_pem_public_key(public_pem.encode())
+    except ValueError:
+        return False
+    if not isinstance(key, Ed25519PublicKey):
+        return False
+    try:
+        key.verify(signature, data)
+        return True
+    except InvalidSignature:
+        return False
+
+
+def key_id_of(public_pem: str) -> str | None:
+    """The id of a public key (as :attr:`Signer.key_id`), or None if it is no Ed25519 key."""
+    try:
+        key = serialization.load_pem_public_key(public_pem.encode())
+    except ValueError:
+        return None
+    if not isinstance(key, Ed25519PublicKey):
+        return None
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def new_key_pem() -> str:

@@ -13,6 +13,7 @@ from archive_service.policy import (  # noqa: F401
     changes,
     disposal,
     storage,
+    transfer,
 )
 from archive_service.policy.archive import KNOWN_TO_CALLER
 from archive_service.policy.core import Caller, Decision, known_actions, may, require, rule

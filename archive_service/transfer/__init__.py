@@ -1,0 +1,1 @@
+"""Transfers (移交): documents leaving for another archive in a self-describing package."""
