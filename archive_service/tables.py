@@ -93,6 +93,25 @@ def font() -> str:
     return "STSong-Light"
 
 
+CELL_POINTS = 7
+ROWS_PER_TABLE = 40
+
+
+def _ems(text: str) -> float:
+    """The width of ``text`` in ems, roughly: a Chinese character is one, a Latin one half."""
+    return sum(1.0 if ord(ch) > 0x2E80 else 0.55 for ch in text)
+
+
+def _widths(header: Sequence[str], rows: Sequence[Sequence[Any]], page: float) -> list[float]:
+    """Column widths in proportion to what they hold (capped, so a long title wraps)."""
+    wants = [
+        min(max([_ems(str(h)) * 0.6, *(_ems(str(r[i])) for r in rows[:200] if i < len(r))]), 40)
+        for i, h in enumerate(header)
+    ]
+    wants = [max(w, 4.5) for w in wants]
+    return [page * w / sum(wants) for w in wants]
+
+
 def pdf(
     doc_title: str,
     title: str,
@@ -107,27 +126,45 @@ def pdf(
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     name = font()
-    cell = ParagraphStyle("cell", fontName=name, fontSize=7, leading=9)
+    cell = ParagraphStyle("cell", fontName=name, fontSize=CELL_POINTS, leading=9)
     head = ParagraphStyle("head", fontName=name, fontSize=12, leading=16)
     line = ParagraphStyle("line", fontName=name, fontSize=9, leading=13)
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=landscape(A4), title=doc_title)
+    widths = _widths(header, rows, landscape(A4)[0] - doc.leftMargin - doc.rightMargin)
 
     def p(text: Any, style: ParagraphStyle = cell) -> Paragraph:
         escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return Paragraph(escaped, style)
 
-    table = Table([[p(h) for h in header]] + [[p(v) for v in r] for r in rows], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
+    def c(text: Any, width: float) -> Any:
+        # Only a cell too long for its column is a paragraph (wrapped): a long list of
+        # short cells is laid out many times faster.
+        return p(text) if _ems(str(text)) * CELL_POINTS > width - 6 else str(text)
+
+    style = TableStyle(
+        [
+            ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("FONTNAME", (0, 0), (-1, -1), name),
+            ("FONTSIZE", (0, 0), (-1, -1), CELL_POINTS),
+            ("LEADING", (0, 0), (-1, -1), 9),
+        ]
     )
-    flow: list[Any] = [p(title, head), table]
+    top = [p(h) for h in header]
+    tables = []
+    # A table per block of rows, each with the header: splitting one long table across
+    # pages lays it out again for every page.
+    for at in range(0, max(len(rows), 1), ROWS_PER_TABLE):
+        block = [
+            [c(v, w) for v, w in zip(r, widths, strict=False)]
+            for r in rows[at : at + ROWS_PER_TABLE]
+        ]
+        table = Table([top, *block], colWidths=widths, repeatRows=1)
+        table.setStyle(style)
+        tables.append(table)
+    flow: list[Any] = [p(title, head), *tables]
     if footer:
         flow.append(Spacer(1, 12))
         flow.extend(p(text, line) for text in footer)

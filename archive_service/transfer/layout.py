@@ -9,12 +9,13 @@ A package is a ZIP file with one folder, ``transfer-<package id>/``, holding::
     manifest.sig            Ed25519 signature (64 raw bytes) over manifest.json as stored
     public_key.pem          the key that signed it (compare its id with the sender's)
     checksums.sha256        every file listed in the manifest, in ``sha256sum -c`` form
+    check-items.json        what each 四性检测 item of the reports is, in both languages
     transfer-list.pdf/.xlsx the 移交清单
     documents/<number>/metadata.xml        DA/T 46 element names, in a DA/T 48 envelope
     documents/<number>/metadata.json       the same and more, for machines
     documents/<number>/history.json        the document's audit events, oldest first
     documents/<number>/access-register.json who read it
-    documents/<number>/checks.json         its 四性检测 reports
+    documents/<number>/checks.json         its 四性检测 reports, as stored
     documents/<number>/files/v<n>-<name>   the original files, decrypted
 """
 
@@ -29,6 +30,7 @@ SIGNATURE = "manifest.sig"
 PUBLIC_KEY = "public_key.pem"
 CHECKSUMS = "checksums.sha256"
 README = "README.txt"
+CHECK_ITEMS = "check-items.json"
 LIST_PDF = "transfer-list.pdf"
 LIST_XLSX = "transfer-list.xlsx"
 METADATA_XML = "metadata.xml"

@@ -15,12 +15,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
+import threading
 import zipfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,16 +31,20 @@ from sqlalchemy.orm import Session
 from archive_service import tables
 from archive_service.accounts.vocabulary import ROLES
 from archive_service.approvals import STEP_STATUSES
-from archive_service.archive.disposal_date import retention_history
 from archive_service.archive.hold_cases import cases_holding
-from archive_service.archive.models import AccessRecord, Document
-from archive_service.archive.review import number_history
+from archive_service.archive.models import (
+    AccessRecord,
+    ArchiveNumber,
+    Document,
+    HoldCase,
+    RetentionChange,
+)
 from archive_service.archive.serializers import customer_dict, retention_dict
 from archive_service.archive.settings import ArchiveSettings
 from archive_service.audit.models import AuditEvent
 from archive_service.audit.services import event_dict, record
 from archive_service.checks.models import CheckReport
-from archive_service.checks.serializers import report_dict
+from archive_service.checks.vocabulary import CHECK_GROUPS, CHECK_ITEMS
 from archive_service.db import Database, utcnow
 from archive_service.disposal.destruction_list import period
 from archive_service.disposal.keys import ensure_known
@@ -50,7 +57,7 @@ from archive_service.transfer.metadata import metadata_xml
 from archive_service.transfer.models import Transfer
 from archive_service.transfer.vocabulary import DISPOSITIONS, TransferStatus
 from archive_service.vault.models import StoredObject
-from archive_service.vocabulary import _t
+from archive_service.vocabulary import _t, both_languages
 
 if TYPE_CHECKING:
     from archive_service.runtime import Runtime
@@ -184,6 +191,8 @@ def _registered(s: Session, ctx: Exporting, by: Caller, transfer_id: int, key_id
     events = _events(s, ids)
     registers = _registers(s, ids)
     reports = _reports(s, ids)
+    numbers = _grouped(s, ArchiveNumber, ArchiveNumber.assigned_at, ids)
+    changes = _grouped(s, RetentionChange, RetentionChange.id, ids)
     now = utcnow()
     sender = ctx.archive.organisation or ctx.archive.fonds
     head = _transfer_dict(transfer, sender, key_id, now)
@@ -211,7 +220,16 @@ def _registered(s: Session, ctx: Exporting, by: Caller, transfer_id: int, key_id
                     "path": path,
                 }
             )
-        meta = _document_dict(s, ctx.archive, doc, versions, head)
+        holds = cases_holding(s, doc) if doc.on_hold else []
+        meta = _document_dict(
+            ctx.archive,
+            doc,
+            versions,
+            head,
+            numbers.get(doc.id, []),
+            changes.get(doc.id, []),
+            holds,
+        )
         history = events.get(doc.id, [])
         documents.append(
             {
@@ -220,7 +238,6 @@ def _registered(s: Session, ctx: Exporting, by: Caller, transfer_id: int, key_id
                 "history": history,
                 "register": registers.get(doc.id, []),
                 "checks": reports.get(doc.id, []),
-                "xml": metadata_xml(meta, history, head),
             }
         )
         rows.append(
@@ -283,11 +300,13 @@ def _transfer_dict(t: Transfer, sender: str, key_id: str, now: datetime) -> dict
 
 
 def _document_dict(
-    s: Session,
     settings: ArchiveSettings,
     doc: Document,
     versions: list[dict[str, Any]],
     head: dict[str, Any],
+    numbers: list[ArchiveNumber],
+    changes: list[RetentionChange],
+    holds: list[HoldCase],
 ) -> dict[str, Any]:
     cat = doc.category
     return {
@@ -300,7 +319,7 @@ def _document_dict(
                 "reason": n.reason,
                 "superseded_at": n.superseded_at.isoformat() if n.superseded_at else None,
             }
-            for n in number_history(s, doc.id)
+            for n in numbers
             if n.number != doc.archive_number
         ],
         "title": doc.title,
@@ -329,7 +348,7 @@ def _document_dict(
                 "opened_at": c.created_at.isoformat(),
                 "per_document": c.per_document,
             }
-            for c in cases_holding(s, doc)
+            for c in holds
         ],
         "tags": list(doc.tags or []),
         "facts": dict(doc.facts or {}),
@@ -341,7 +360,7 @@ def _document_dict(
                 "old": r.old_date.isoformat() if r.old_date else None,
                 "new": r.new_date.isoformat() if r.new_date else None,
             }
-            for r in retention_history(s, doc.id)
+            for r in changes
         ],
         "versions": versions,
     }
@@ -350,6 +369,15 @@ def _document_dict(
 def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
     for at in range(0, len(ids), size):
         yield ids[at : at + size]
+
+
+def _grouped(s: Session, model: Any, order: Any, ids: list[int]) -> dict[int, list[Any]]:
+    """Rows of ``model`` (with a ``document_id``) of these documents, by document."""
+    out: dict[int, list[Any]] = {}
+    for part in _chunks(ids):
+        for row in s.scalars(select(model).where(model.document_id.in_(part)).order_by(order)):
+            out.setdefault(row.document_id, []).append(row)
+    return out
 
 
 def _events(s: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -388,13 +416,33 @@ def _registers(s: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
 
 
 def _reports(s: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each document's 四性检测 reports as stored (the items' words: ``check-items.json``)."""
     out: dict[int, list[dict[str, Any]]] = {}
     for part in _chunks(ids):
         for rep in s.scalars(
             select(CheckReport).where(CheckReport.document_id.in_(part)).order_by(CheckReport.id)
         ):
-            out.setdefault(rep.document_id, []).append(report_dict(rep))
+            out.setdefault(rep.document_id, []).append(
+                {
+                    "stage": rep.stage,
+                    "checked_at": rep.checked_at.isoformat(),
+                    "passed": rep.passed,
+                    "override_reason": rep.override_reason,
+                    "results": rep.results,
+                }
+            )
     return out
+
+
+def check_items() -> dict[str, Any]:
+    """What each check item and group of the reports is, in both languages."""
+    return {
+        "groups": {g.code: both_languages(g.label) for g in CHECK_GROUPS},
+        "items": {
+            i.code: {"group": i.group, "mandatory": i.mandatory, **both_languages(i.label)}
+            for i in CHECK_ITEMS
+        },
+    }
 
 
 def _footer(t: Transfer, sender: str, key_id: str) -> list[str]:
@@ -418,7 +466,43 @@ def _footer(t: Transfer, sender: str, key_id: str) -> list[str]:
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, indent=1).encode()
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class _SM3:
+    """SM3 of the original files on a second thread while the first decrypts and writes
+    them (hashlib lets go of the GIL): the digest costs little time beside the copy. The
+    queue is short, so no more than a few chunks wait in memory."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=8)
+        self.digests: dict[str, str] = {}
+        self._thread = threading.Thread(target=self._run, name="transfer-sm3", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        h, path = hashlib.new("sm3"), ""
+        while (item := self._queue.get()) is not None:
+            kind, value = item
+            if kind == "start":
+                h, path = hashlib.new("sm3"), value
+            elif kind == "data":
+                h.update(value)
+            else:
+                self.digests[path] = h.hexdigest()
+
+    def start(self, path: str) -> None:
+        self._queue.put(("start", path))
+
+    def feed(self, chunk: bytes) -> None:
+        self._queue.put(("data", chunk))
+
+    def end(self) -> None:
+        self._queue.put(("end", None))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
 
 
 class _Writer:
@@ -428,26 +512,47 @@ class _Writer:
         self.zf, self.root = zf, root
         self.files: list[dict[str, Any]] = []
         self.bytes = 0
+        self.sm3 = _SM3()
+
+    def _open(self, path: str, compress: bool) -> IO[bytes]:
+        info = zipfile.ZipInfo(f"{self.root}/{path}", date_time=_stamp())
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        return self.zf.open(info, "w", force_zip64=True)
 
     def put(self, path: str, data: bytes, compress: bool = True) -> None:
-        self.write(path, [data], compress)
+        """A file the package makes (metadata, lists): its digests computed here."""
+        with self._open(path, compress) as f:
+            f.write(data)
+        self._listed(
+            path, len(data), hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
+        )
 
-    def write(self, path: str, chunks: Iterable[bytes], compress: bool = False) -> str:
-        sha, sm3, size = hashlib.sha256(), hashlib.new("sm3"), 0
-        method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-        info = zipfile.ZipInfo(f"{self.root}/{path}", date_time=_stamp())
-        info.compress_type = method
-        with self.zf.open(info, "w", force_zip64=True) as f:
+    def copy(self, c: _Content, chunks: Iterable[bytes]) -> None:
+        """An original file, streamed from the store. Its SHA-256 is the one taken when it
+        came in: the store's authenticated encryption refuses any other bytes; its SM3 is
+        computed on the way."""
+        size = 0
+        self.sm3.start(c.path)
+        with self._open(c.path, compress=False) as f:
             for chunk in chunks:
                 f.write(chunk)
-                sha.update(chunk)
-                sm3.update(chunk)
+                self.sm3.feed(chunk)
                 size += len(chunk)
-        self.files.append(
-            {"path": path, "size": size, "sha256": sha.hexdigest(), "sm3": sm3.hexdigest()}
-        )
+        self.sm3.end()
+        if size != c.size:
+            raise RuntimeError(f"{c.path}: {size} bytes read, {c.size} stored")
+        self._listed(c.path, size, c.sha256, None)
+
+    def _listed(self, path: str, size: int, sha256: str, sm3: str | None) -> None:
+        self.files.append({"path": path, "size": size, "sha256": sha256, "sm3": sm3})
         self.bytes += size
-        return sha.hexdigest()
+
+    def finish(self) -> None:
+        """Wait for the last SM3 digests and put them in the list."""
+        self.sm3.close()
+        for f in self.files:
+            if f["sm3"] is None:
+                f["sm3"] = self.sm3.digests[f["path"]]
 
     def raw(self, path: str, data: bytes) -> None:
         """A file outside the manifest's list (the manifest and what checks it)."""
@@ -467,23 +572,11 @@ def _write(vault: Vault, plan: _Plan, path: Path, signer: Any) -> tuple[str, int
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", allowZip64=True) as zf:
         w = _Writer(zf, layout.root(head["package_id"]))
-        w.put(layout.README, README_TEXT.encode())
-        for doc in plan.documents:
-            folder = doc["dir"]
-            w.put(f"{folder}/{layout.METADATA_XML}", doc["xml"])
-            w.put(f"{folder}/{layout.METADATA_JSON}", _json(doc["metadata"]))
-            w.put(f"{folder}/{layout.HISTORY}", _json(doc["history"]))
-            w.put(f"{folder}/{layout.REGISTER}", _json(doc["register"]))
-            w.put(f"{folder}/{layout.CHECKS}", _json(doc["checks"]))
-        for c in plan.contents:
-            digest = w.write(c.path, vault.store.open(c.object_name, c.wrapped_key))
-            if digest != c.sha256:
-                raise RuntimeError(f"{c.path}: the stored file does not match its digest")
-        title, header, rows, footer = plan.list_table
-        w.put(layout.LIST_PDF, tables.pdf("transfer list", title, header, rows, footer), False)
-        w.put(layout.LIST_XLSX, tables.xlsx("transfer list", title, header, rows, footer), False)
+        try:
+            _fill(w, vault, plan)
+        finally:
+            w.finish()
         sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in w.files).encode()
-        checksums_sha = hashlib.sha256(sums).hexdigest()
         manifest = {
             "format": layout.FORMAT,
             "version": layout.VERSION,
@@ -493,7 +586,7 @@ def _write(vault: Vault, plan: _Plan, path: Path, signer: Any) -> tuple[str, int
                 for d in plan.documents
             ],
             "files": w.files,
-            "checksums": {"path": layout.CHECKSUMS, "sha256": checksums_sha},
+            "checksums": {"path": layout.CHECKSUMS, "sha256": hashlib.sha256(sums).hexdigest()},
         }
         body = _json(manifest)
         w.raw(layout.CHECKSUMS, sums)
@@ -501,6 +594,39 @@ def _write(vault: Vault, plan: _Plan, path: Path, signer: Any) -> tuple[str, int
         w.raw(layout.SIGNATURE, signer.sign_bytes(body))
         w.raw(layout.PUBLIC_KEY, signer.public_pem.encode())
         return hashlib.sha256(body).hexdigest(), len(w.files), w.bytes
+
+
+def _fill(w: _Writer, vault: Vault, plan: _Plan) -> None:
+    """The original files stream in while a second thread turns the metadata into its files
+    (XML, JSON, the lists): the copy waits on the disk and the store, that on the CPU."""
+    with ThreadPoolExecutor(1, thread_name_prefix="transfer-metadata") as pool:
+        made = pool.submit(_made, plan)
+        for c in plan.contents:
+            w.copy(c, vault.store.open(c.object_name, c.wrapped_key))
+        for path, data, compress in made.result():
+            w.put(path, data, compress)
+
+
+def _made(plan: _Plan) -> list[tuple[str, bytes, bool]]:
+    """Every file of the package but the originals: (path, bytes, compressed)."""
+    out = [
+        (layout.README, README_TEXT.encode(), True),
+        (layout.CHECK_ITEMS, _json(check_items()), True),
+    ]
+    for doc in plan.documents:
+        folder = doc["dir"]
+        xml = metadata_xml(doc["metadata"], doc["history"], plan.transfer)
+        out += [
+            (f"{folder}/{layout.METADATA_XML}", xml, True),
+            (f"{folder}/{layout.METADATA_JSON}", _json(doc["metadata"]), True),
+            (f"{folder}/{layout.HISTORY}", _json(doc["history"]), True),
+            (f"{folder}/{layout.REGISTER}", _json(doc["register"]), True),
+            (f"{folder}/{layout.CHECKS}", _json(doc["checks"]), True),
+        ]
+    title, header, rows, footer = plan.list_table
+    out.append((layout.LIST_PDF, tables.pdf("transfer list", title, header, rows, footer), False))
+    out.append((layout.LIST_XLSX, tables.xlsx("transfer list", title, header, rows, footer), False))
+    return out
 
 
 README_TEXT = """\
