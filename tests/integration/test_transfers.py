@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,6 +216,22 @@ def test_a_transfer_from_application_to_the_other_archive(
     assert sorted(r[1] for r in rows[2:5]) == sorted(
         i["archive_number"] for i in manifest["documents"]
     )
+
+    # And with the standard tools README.txt names: openssl and sha256sum.
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(unpacked)
+    (top,) = unpacked.iterdir()
+    signed = subprocess.run(
+        ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "public_key.pem", "-rawin",
+         "-in", "manifest.json", "-sigfile", "manifest.sig"],
+        cwd=top, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert signed.returncode == 0 and "Verified Successfully" in signed.stdout, signed.stderr
+    sums = subprocess.run(
+        ["sha256sum", "-c", "checksums.sha256"], cwd=top, capture_output=True, check=False
+    )
+    assert sums.returncode == 0, sums.stdout[-500:]
 
     # The CLI agrees, and pins the key when given one.
     from archive_service.cli import main
