@@ -122,7 +122,7 @@ def main() -> None:
                 .join(Document, Document.id == DocumentVersion.document_id)
                 .where(Document.customer_id == customer)
             ).all()
-            objects = [(o, w, f"{v}-{i}.txt") for i, (o, w, v) in enumerate(rows)]
+            objects = [(o, w or "", f"{v}-{i}.txt") for i, (o, w, v) in enumerate(rows)]
         total_mb = len(objects) * args.kb / 1024
         copy_times, export_times = [], []
         for run in range(args.runs):

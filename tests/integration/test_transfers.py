@@ -37,7 +37,7 @@ from archive_service.transfer.verify import verify
 from archive_service.vault.models import StoredObject
 from storage.keyring import Keyring
 from tests import samples
-from tests.conftest import CHEAP_HASHING, People
+from tests.conftest import CHEAP_HASHING, People, unavailable
 from tests.integration.test_disposal_api import headers, org  # noqa: F401 - fixtures
 from workers.sender import connect
 
@@ -142,6 +142,13 @@ def _package(client: Any, h: dict[str, Any], tid: int, where: Path) -> Path:
     return where
 
 
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        unavailable(f"{name} is not installed")
+    return path
+
+
 def _caller(rt: Runtime, people: People, username: str) -> Any:
     with rt.db.session() as s:  # closed: the user stays loaded, no transaction stays open
         return people.caller(s, username)
@@ -223,13 +230,13 @@ def test_a_transfer_from_application_to_the_other_archive(
         zf.extractall(unpacked)
     (top,) = unpacked.iterdir()
     signed = subprocess.run(
-        ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "public_key.pem", "-rawin",
+        [_tool("openssl"), "pkeyutl", "-verify", "-pubin", "-inkey", "public_key.pem", "-rawin",
          "-in", "manifest.json", "-sigfile", "manifest.sig"],
         cwd=top, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert signed.returncode == 0 and "Verified Successfully" in signed.stdout, signed.stderr
     sums = subprocess.run(
-        ["sha256sum", "-c", "checksums.sha256"], cwd=top, capture_output=True, check=False
+        [_tool("sha256sum"), "-c", "checksums.sha256"], cwd=top, capture_output=True, check=False
     )
     assert sums.returncode == 0, sums.stdout[-500:]
 
