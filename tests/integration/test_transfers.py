@@ -402,3 +402,47 @@ def test_a_tampered_package_fails_naming_its_file(
         assert s.scalar(select(func.count()).select_from(AccessRecord)) == registers
         t = s.get(Transfer, tid)
         assert t is not None and t.exports == 1 and t.status == "exported"
+
+
+def _point_at(mp: pytest.MonkeyPatch, settings: Settings) -> None:
+    mp.setenv("ARCHIVE_INSTANCE_DIR", str(settings.instance_dir))
+    mp.setenv("ARCHIVE_DATABASE_URL", settings.database_url)
+    mp.setenv("ARCHIVE_CELERY_ALWAYS_EAGER", "1")
+
+
+def test_the_command_line_exports_and_another_archive_imports(
+    client: Any,
+    rt: Runtime,
+    other: Runtime,
+    filed: dict[str, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from archive_service.cli import main
+
+    h = headers(client)
+    tid = _approved(client, h, filed)
+    runner = CliRunner()
+    _point_at(monkeypatch, rt.settings)
+    listed = runner.invoke(main, ["transfer", "list"])
+    assert listed.exit_code == 0 and f"{tid}\tapproved\t3 documents" in listed.output
+    out = tmp_path / "cli.zip"
+    clerk = runner.invoke(
+        main, ["transfer", "export", str(tid), "--out", str(out), "--as", "clara"]
+    )
+    assert clerk.exit_code != 0 and not out.exists(), clerk.output  # not an archivist
+    done = runner.invoke(main, ["transfer", "export", str(tid), "--out", str(out), "--as", "arch"])
+    assert done.exit_code == 0 and "3 documents" in done.output, done.output
+    assert runner.invoke(main, ["transfer", "verify", str(out)]).exit_code == 0
+
+    _point_at(monkeypatch, other.settings)
+    People(other).user("rita", "archivist", "clerk", department="ARCH")
+    nowhere = runner.invoke(main, ["transfer", "import", str(out), "--as", "rita"])
+    assert nowhere.exit_code != 0 and "name a department" in nowhere.output, nowhere.output
+    taken = runner.invoke(main, ["transfer", "import", str(out), "--department", "ARCH"])
+    assert taken.exit_code == 0 and "3 documents, 1 customers opened" in taken.output
+    with other.db.unit_of_work() as s:
+        numbers = set(s.scalars(select(Document.archive_number)))
+    with rt.db.unit_of_work() as s:
+        sent = {s.get(Document, filed[k]).archive_number for k in ("contract", "licence", "held")}  # type: ignore[union-attr]
+    assert numbers == sent
