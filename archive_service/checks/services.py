@@ -405,11 +405,17 @@ _EMPTY_FACTS = rules.Facts(
 def _series_gaps(
     session: Session, settings: ArchiveSettings, values: dict[str, str | int]
 ) -> list[str]:
-    """Gaps in the series a number of these pattern values belongs to (its scope)."""
+    """Gaps in the series a number of these pattern values belongs to (its scope), among
+    the numbers after the part an earlier check found complete (at most ``MAX_SERIES`` at
+    a time); a complete part is remembered on the counter, whose row the acceptance holds
+    locked, so each acceptance looks at what is new rather than the whole series."""
     pattern = settings.number_pattern
     counter = session.get(NumberCounter, pattern.scope(values))
-    last = min(counter.last_value if counter else 0, MAX_SERIES)
-    expected = [pattern.render(values, n) for n in range(1, last + 1)]
+    if counter is None:
+        return []
+    first = counter.checked_through + 1 if counter.checked_through < counter.last_value else 1
+    last = min(counter.last_value, first + MAX_SERIES - 1)
+    expected = [pattern.render(values, n) for n in range(first, last + 1)]
     existing: set[str] = set()
     for start in range(0, len(expected), 500):
         existing.update(
@@ -419,7 +425,10 @@ def _series_gaps(
                 )
             ).scalars()
         )
-    return [n for n in expected if n not in existing]  # series_gaps, rendered once
+    gaps = [n for n in expected if n not in existing]  # series_gaps, rendered once
+    if not gaps:
+        counter.checked_through = last
+    return gaps
 
 
 # --------------------------------------------------------------------------- reading

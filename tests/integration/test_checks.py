@@ -305,3 +305,37 @@ def test_uploaded_hard_files_get_their_failed_items_and_a_signed_pdf_passes(
     assert item["passed"] and item["detail"] != "not applicable", item
     accepted = client.post(f"/api/v1/documents/{signed}/accept", headers=tok["arch1"])
     assert accepted.status_code == 200, accepted.get_json()
+
+
+def test_a_lost_number_is_reported_by_every_later_acceptance(
+    client: Any, people: People, rt: Any
+) -> None:
+    """The series check looks only past what an earlier check found whole, yet a gap, once
+    there, is listed by every acceptance after it."""
+    from archive_service.archive.counters import next_in_scope
+    from archive_service.archive.models import NumberCounter
+
+    tok = _org(client, people)
+    cid = people.customer("clara")
+
+    def accept(title: str) -> dict[str, Any]:
+        doc = _upload(client, tok["clara"], cid, samples.pdf(title), f"{title}.pdf")
+        assert (
+            client.post(f"/api/v1/documents/{doc}/accept", headers=tok["arch1"]).status_code == 200
+        )
+        report = client.get(f"/api/v1/documents/{doc}/checks", headers=tok["arch1"]).get_json()
+        return _items(report)["series"]
+
+    assert accept("one")["detail"] == "no gap"
+    assert accept("two")["detail"] == "no gap"
+    with rt.db.unit_of_work() as s:
+        (counter,) = s.scalars(select(NumberCounter).where(NumberCounter.scope != "customer"))
+        assert counter.checked_through == counter.last_value == 2
+        next_in_scope(s, counter.scope)  # number 3 handed out, then lost
+    for title in ("four", "five"):
+        series = accept(title)
+        assert not series["passed"] and series["detail"].startswith("missing numbers:")
+        assert series["detail"].endswith("03"), series["detail"]
+    with rt.db.unit_of_work() as s:
+        (counter,) = s.scalars(select(NumberCounter).where(NumberCounter.scope != "customer"))
+        assert counter.checked_through == 2 and counter.last_value == 5
