@@ -242,7 +242,7 @@ def confirm(
     lock(session, transfer_id)
     transfer = get_transfer(session, by, transfer_id)
     require(by, "transfer.confirm", transfer)
-    if transfer.status != TransferStatus.EXPORTED:
+    if transfer.status != TransferStatus.EXPORTED or transfer.manifest_sha256 is None:
         raise Conflict(f"transfer is {transfer.status}: export the package before confirming")
     receipt = _text(receipt, "receipt", 300)
     today = utcnow().date()

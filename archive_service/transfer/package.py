@@ -92,11 +92,10 @@ class Exporting:
     vault: Vault
     archive: ArchiveSettings
     signing: SigningKeySource
-    temp_dir: Path
 
     @classmethod
     def of(cls, rt: Runtime) -> Exporting:
-        return cls(rt.db, rt.vault, rt.archive, rt.signing, rt.temp_dir)
+        return cls(rt.db, rt.vault, rt.archive, rt.signing)
 
 
 @dataclass(frozen=True)

@@ -139,11 +139,18 @@ def receive(
                 select(ReceivedTransfer.id).where(ReceivedTransfer.package_id == package_id)
             ):
                 raise Conflict("this package was received already", package_id=package_id)
-            docs = [_metadata(zf, checked.root, d) for d in manifest["documents"]]
-            problems = _problems(s, docs, department)
-            if problems:
-                raise PackageRefused("documents of the package cannot be taken", problems)
-            out = _take(s, ctx, by, zf, checked, docs, department, stored)
+            try:
+                docs = [_metadata(zf, checked.root, d) for d in manifest["documents"]]
+                problems = _problems(s, docs, department)
+                if problems:
+                    raise PackageRefused("documents of the package cannot be taken", problems)
+                out = _take(s, ctx, by, zf, checked, docs, department, stored)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                # Signed, but not by this service's rules (a field missing or of another kind).
+                raise PackageRefused(
+                    "the package's metadata cannot be read",
+                    [Problem(layout.METADATA_JSON, f"{type(exc).__name__}: {exc}"[:300])],
+                ) from exc
     except BaseException:
         for name in stored:  # the rows rolled back: their objects go too
             ctx.vault.delete_object(name)

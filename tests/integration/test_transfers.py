@@ -446,3 +446,74 @@ def test_the_command_line_exports_and_another_archive_imports(
     with rt.db.unit_of_work() as s:
         sent = {s.get(Document, filed[k]).archive_number for k in ("contract", "licence", "held")}  # type: ignore[union-attr]
     assert numbers == sent
+
+
+def _resign(src: Path, dst: Path, change: Any) -> str:
+    """Repackage ``src`` with members passed through ``change(rel, data)``, digests and
+    checksums made anew and signed with a fresh key: a package that verifies, from
+    someone else. Returns that key's public PEM."""
+    from archive_service.disposal.signing import new_key_pem, signer_of
+
+    signer = signer_of(new_key_pem().encode())
+    with zipfile.ZipFile(src) as zin:
+        root = zin.namelist()[0].split("/", 1)[0]
+        files = {n[len(root) + 1 :]: zin.read(n) for n in zin.namelist()}
+    manifest = json.loads(files["manifest.json"])
+    for f in manifest["files"]:
+        data = change(f["path"], files[f["path"]])
+        files[f["path"]] = data
+        f.update(
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            sm3=hashlib.new("sm3", data).hexdigest(),
+        )
+    sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in manifest["files"]).encode()
+    manifest["checksums"]["sha256"] = hashlib.sha256(sums).hexdigest()
+    body = json.dumps(manifest, ensure_ascii=False).encode()
+    files.update(
+        {
+            "checksums.sha256": sums,
+            "manifest.json": body,
+            "manifest.sig": signer.sign_bytes(body),
+            "public_key.pem": signer.public_pem.encode(),
+        }
+    )
+    with zipfile.ZipFile(dst, "w") as zout:
+        for rel, data in files.items():
+            zout.writestr(f"{root}/{rel}", data)
+    return signer.public_pem
+
+
+def test_a_package_signed_by_someone_else_is_refused_or_taken_with_care(
+    client: Any, other: Runtime, filed: dict[str, int], tmp_path: Path
+) -> None:
+    h = headers(client)
+    tid = _approved(client, h, filed)
+    good = _package(client, h, tid, tmp_path / "good.zip")
+    sender_key = _member(good, "public_key.pem").decode()
+
+    def untitled(rel: str, data: bytes) -> bytes:
+        if rel.endswith("/metadata.json"):
+            meta = json.loads(data)
+            del meta["title"]
+            return json.dumps(meta).encode()
+        return data
+
+    forged = tmp_path / "forged.zip"
+    _resign(good, forged, untitled)
+    assert verify(forged).ok  # self-consistent: only a trusted key tells it apart
+    assert [p.path for p in verify(forged, sender_key).problems] == ["public_key.pem"]
+    receiver = People(other)
+    receiver.user("rita", "archivist", "clerk", department="ARCH")
+    rita = _caller(other, receiver, "rita")
+    with pytest.raises(receive.PackageRefused) as refused:
+        receive.receive(receive.Receiving.of(other), rita, forged, "ARCH", sender_key)
+    assert refused.value.problems[0].path == "public_key.pem"
+    with pytest.raises(receive.PackageRefused) as unreadable:
+        receive.receive(receive.Receiving.of(other), rita, forged, "ARCH")
+    assert "cannot be read" in unreadable.value.message
+    with other.db.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(Document)) == 0
+        assert s.scalar(select(func.count()).select_from(StoredObject)) == 0
+    got = receive.receive(receive.Receiving.of(other), rita, good, "ARCH", sender_key)
+    assert got.documents == 3 and got.verification is not None and got.verification.pinned
