@@ -132,7 +132,8 @@ def new() -> Any:
             form[field].errors = [refusal(exc)]
         else:
             numbers = ", ".join(exc.details.get("numbers") or [])
-            flash(refusal(exc) + (f": {numbers}" if numbers else ""), "error")
+            why = refusal(exc) + (f": {numbers}" if numbers else "")
+            flash(_("Not filed: %(why)s", why=why), "error")
         return _new_page(form, prefilled)
     flash(
         _(
@@ -161,6 +162,7 @@ def transfer(transfer_id: int) -> Any:
         items_page=page,
         items_pages=pages,
         customers=reading.selection_customers(s, caller(), t),
+        categories={c.code: c for top, kids in category_tree(s) for c in (top, *kids)},
         may_decide=bool(
             t.status == TransferStatus.PENDING
             and step is not None

@@ -138,6 +138,7 @@ def test_a_transfer_through_its_pages(
     detail = arch.get(made.headers["Location"]).get_data(as_text=True)
     assert "集团综合档案室" in detail and "待审批" in detail and "移交客户" in detail
     assert "合同" in detail and "营业执照" in detail and "别的" not in detail
+    assert "基本资料（证照）" in detail  # the category in words
     assert 'id="approve"' not in detail  # nobody decides their own application
     # The same documents again: refused as spoken for, nothing filed.
     again = _post(
