@@ -197,6 +197,9 @@ def test_a_transfer_through_its_pages(
     assert confirmed.status_code == 302 and _status(rt, tid) == "confirmed"
     page = arch.get(f"/transfers/{tid}").get_data(as_text=True)
     assert "接收回执 2026-001" in page and "已确认接收" in page
+    assert f"/transfers/{tid}" in arch.get("/transfers/?status=confirmed").get_data(as_text=True)
+    assert f"/transfers/{tid}" not in arch.get("/transfers/?status=pending").get_data(as_text=True)
+    assert f"/transfers/{tid}" in arch.get("/transfers/?status=nonsense").get_data(as_text=True)
     assert 'id="download-package"' not in page and 'id="confirm-receipt"' not in page
     doc_page = arch.get(f"/documents/{filed['contract']}").get_data(as_text=True)
     assert 'id="transferred"' in doc_page and f"T{tid}" in doc_page
@@ -240,12 +243,17 @@ def test_a_clerk_sees_no_transfer_pages(
         arch,
         "/transfers/new",
         "/transfers/new",
-        customer_ids=str(filed["customer"]),
+        customer="91310000TRANSFER",  # the customer by its credit code
         receiver="R",
         purpose="P",
         disposition="keep",
     )
     tid = int(re.search(r"/transfers/(\d+)", made.headers["Location"])[1])  # type: ignore[index]
+    assert "营业执照" in arch.get(f"/transfers/{tid}").get_data(as_text=True)
+    # Not approved yet: no package; the page says why, and no temporary file stays.
+    early = _post(arch, f"/transfers/{tid}/package", f"/transfers/{tid}")
+    assert early.status_code == 302
+    assert "not approved" in arch.get(f"/transfers/{tid}").get_data(as_text=True)
     clara = _as(app, "clara")
     assert 'id="nav-transfers"' not in clara.get("/").get_data(as_text=True)
     page = clara.get(f"/customers/{filed['customer']}").get_data(as_text=True)
