@@ -162,6 +162,7 @@ def _init_extensions(app: APIFlask) -> None:
             "locales": LOCALES,
             "inbox_count": _inbox_count(),
             "disposal_count": _disposal_count(),
+            "transfer_count": _transfer_count(),
         }
 
     # Globals rather than context: imported macros (``_steps.html``) see them too.
@@ -222,6 +223,16 @@ def _disposal_count() -> int | None:
     from archive_service.http import caller
 
     if not _signed_in_page() or not _can("review.read"):
+        return None
+    return sum(len(v) for v in waiting_for(request_session(), caller()).values())
+
+
+def _transfer_count() -> int | None:
+    """How many transfers wait for the signed-in person (None: not a transfer reader)."""
+    from archive_service.http import caller
+    from archive_service.transfer.applications import waiting_for
+
+    if not _signed_in_page() or not _can("transfer.read"):
         return None
     return sum(len(v) for v in waiting_for(request_session(), caller()).values())
 

@@ -159,6 +159,7 @@ READINGS = Vocabulary(
         Term("preview", _t("reading", "preview")),
         Term("download", _t("reading", "download")),
         Term("thumbnail", _t("reading", "thumbnail")),
+        Term("transfer", _t("reading", "transfer")),  # written into a transfer package
     ],
 )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from archive_service.approvals import open_chain, open_next, pending_step
 from archive_service.archive.disposal_date import recompute_disposal
@@ -285,8 +285,11 @@ def waiting_for(session: Session, by: Caller) -> dict[str, list[Transfer]]:
     out: dict[str, list[Transfer]] = {"decide": [], "export": [], "confirm": []}
     if not may(by, "transfer.read"):
         return out
+    # Asked on every page a transfer reader opens (the nav's count): the items stay unread.
     open_ones = session.execute(
-        select(Transfer).where(Transfer.status.in_(TransferStatus.IN_FLIGHT))
+        select(Transfer)
+        .where(Transfer.status.in_(TransferStatus.IN_FLIGHT))
+        .options(lazyload(Transfer.items))
     ).scalars()
     for t in open_ones:
         step = current_step(t)

@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
         holds,
         home,
         search,
+        transfers,
         viewing,
     )
 
@@ -34,6 +35,7 @@ def register(app: Flask) -> None:
         changes,
         checks,
         disposal,
+        transfers,
         fixity,
         viewing,
     ):

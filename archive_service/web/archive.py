@@ -39,6 +39,7 @@ from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
 from archive_service.policy import may
 from archive_service.responses import content_response, png_response, rendition_response
+from archive_service.transfer import reading as transfer_reading
 from archive_service.viewing import page_views, previews
 from archive_service.web.changes import shown
 from archive_service.web.checks import checks_refusal, checks_shown
@@ -259,6 +260,8 @@ def document(document_id: int) -> Any:
         reason_form=ReasonForm(),
         history=shown(change_history(s, "document", doc.id)),
         can_change=doc.status == "accepted" and bool(may(caller(), "change.file", doc.customer)),
+        transferred_by=transfer_reading.transferred_by(s, caller(), doc),
+        received=transfer_reading.received_history(s, doc.id),
     ), (410 if doc.status == "destroyed" else 200)
 
 

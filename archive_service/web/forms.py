@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from wtforms import (
     DateField,
     EmailField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -25,7 +27,8 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from archive_service.accounts.vocabulary import ROLES
 from archive_service.archive.vocabulary import HOLD_BASES, INTAKE_REFUSALS
 from archive_service.errors import DomainError
-from archive_service.http import uow
+from archive_service.http import DB_INT_MAX, uow
+from archive_service.transfer.vocabulary import DISPOSITIONS, Disposition
 
 
 def refusal(exc: DomainError) -> str:
@@ -46,6 +49,18 @@ def attempt(success: str, action: Callable[[Session], Any]) -> bool:
         return False
     flash(success, "info")
     return True
+
+
+class BadIds(ValueError):
+    """A box of ids holds something that is not one."""
+
+
+def parse_ids(raw: str | None) -> list[int]:
+    """``"12, 15 18"`` → ``[12, 15, 18]``; anything else than whole numbers is refused."""
+    tokens = [t for t in re.split(r"[\s,;，、]+", raw or "") if t]
+    if not all(t.isdigit() and 0 < int(t) <= DB_INT_MAX for t in tokens):
+        raise BadIds(raw)
+    return [int(t) for t in tokens]
 
 
 def role_choices() -> list[tuple[str, Any]]:
@@ -144,3 +159,36 @@ class HoldItemsForm(FlaskForm):
     document_ids = StringField(_l("Document ids"), validators=[Optional(), Length(max=10000)])
     customer_ids = StringField(_l("Customer ids"), validators=[Optional(), Length(max=10000)])
     submit = SubmitField(_l("Add to the case"))
+
+
+def disposition_choices() -> list[tuple[str, Any]]:
+    return [(d.code, lazy_pgettext(d.label.context, d.label.english)) for d in DISPOSITIONS]
+
+
+class TransferForm(FlaskForm):
+    """A transfer application (移交申请): which accepted documents go (every criterion given
+    must hold), to whom, why, and what becomes of the copies here. The categories are the
+    category table's (the page lists them; the service refuses an unknown one)."""
+
+    customer = StringField(
+        _l("Customer: exact name or credit code"), validators=[Optional(), Length(max=300)]
+    )
+    customer_ids = StringField(_l("…or customer ids"), validators=[Optional(), Length(max=10000)])
+    categories = SelectMultipleField(_l("Categories"), choices=[], validate_choice=False)
+    number_from = StringField(_l("Archive numbers from"), validators=[Optional(), Length(max=64)])
+    number_to = StringField(_l("Archive numbers to"), validators=[Optional(), Length(max=64)])
+    receiver = StringField(_l("Receiver"), validators=[DataRequired(), Length(max=300)])
+    purpose = TextAreaField(
+        _l("Reason for the transfer"), validators=[DataRequired(), Length(max=1000)]
+    )
+    disposition = RadioField(
+        _l("Copies here after the receipt"),
+        choices=disposition_choices(),
+        default=Disposition.KEEP,
+    )
+    submit = SubmitField(_l("Apply for the transfer"))
+
+
+class ReceiptForm(FlaskForm):
+    receipt = StringField(_l("Receipt reference"), validators=[DataRequired(), Length(max=300)])
+    submit = SubmitField(_l("Confirm receipt"))

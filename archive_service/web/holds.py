@@ -3,7 +3,6 @@ documents and customers, releasing it with a reason."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -14,7 +13,6 @@ from archive_service.archive.hold_serializers import case_detail
 from archive_service.archive.vocabulary import HOLD_STATES
 from archive_service.errors import DomainError
 from archive_service.http import (
-    DB_INT_MAX,
     caller,
     db_int,
     request_session,
@@ -23,21 +21,16 @@ from archive_service.http import (
     uow,
 )
 from archive_service.policy import may, require
-from archive_service.web.forms import HoldCaseForm, HoldItemsForm, ReasonForm, refusal
+from archive_service.web.forms import (
+    BadIds,
+    HoldCaseForm,
+    HoldItemsForm,
+    ReasonForm,
+    parse_ids,
+    refusal,
+)
 
 bp = Blueprint("web_holds", __name__, url_prefix="/holds")
-
-
-class BadIds(ValueError):
-    """A box of ids holds something that is not one."""
-
-
-def _ids(raw: str | None) -> list[int]:
-    """``"12, 15 18"`` → ``[12, 15, 18]``; anything else than whole numbers is refused."""
-    tokens = [t for t in re.split(r"[\s,;，、]+", raw or "") if t]
-    if not all(t.isdigit() and 0 < int(t) <= DB_INT_MAX for t in tokens):
-        raise BadIds(raw)
-    return [int(t) for t in tokens]
 
 
 @bp.get("/")
@@ -66,7 +59,10 @@ def new() -> Any:
     form = HoldCaseForm()
     if form.validate_on_submit():
         try:
-            documents, customers = _ids(form.document_ids.data), _ids(form.customer_ids.data)
+            documents, customers = (
+                parse_ids(form.document_ids.data),
+                parse_ids(form.customer_ids.data),
+            )
         except BadIds:
             flash(_("Ids are whole numbers, separated by commas or spaces."), "error")
             return render_template("holds/new.html", form=form)
@@ -117,7 +113,10 @@ def add_items(case_id: int) -> Any:
     form = HoldItemsForm()
     if form.validate_on_submit():
         try:
-            documents, customers = _ids(form.document_ids.data), _ids(form.customer_ids.data)
+            documents, customers = (
+                parse_ids(form.document_ids.data),
+                parse_ids(form.customer_ids.data),
+            )
             with uow() as s:
                 hold_cases.add_items(
                     s,

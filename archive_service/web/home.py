@@ -1,4 +1,4 @@
-"""The start page after sign-in."""
+"""The start page after sign-in: who you are, and what waits for you."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from archive_service.http import signed_in
+from archive_service.http import caller, request_session, signed_in
+from archive_service.transfer.applications import waiting_for as transfers_waiting
 
 bp = Blueprint("web_home", __name__)
 
@@ -14,4 +15,4 @@ bp = Blueprint("web_home", __name__)
 @bp.get("/")
 @signed_in
 def index() -> Any:
-    return render_template("home.html")
+    return render_template("home.html", transfers=transfers_waiting(request_session(), caller()))
