@@ -128,6 +128,17 @@ def open_next(steps: Sequence[DecisionStep]) -> bool:
     return False
 
 
+def checked_decision(decision: str, comment: str | None) -> tuple[bool, str | None]:
+    """A decision on a step — approve, or reject with its reason — and its comment trimmed:
+    (approved, comment); anything else is a 422."""
+    if decision not in ("approve", "reject"):
+        raise InvalidInput("decision must be approve or reject", field="decision")
+    comment = (comment or "").strip()[:1000] or None
+    if decision == "reject" and not comment:
+        raise InvalidInput("a rejection gives its reason", field="comment")
+    return decision == "approve", comment
+
+
 def steps_dict(steps: Sequence[DecisionStep]) -> list[dict[str, Any]]:
     """The steps as the API shows them (``approval_steps[]`` of the contract)."""
     return [

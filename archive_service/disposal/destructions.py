@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive_service.accounts.users import user_by_username
-from archive_service.approvals import open_chain, open_next, pending_step
+from archive_service.approvals import checked_decision, open_chain, open_next, pending_step
 from archive_service.audit.services import record
 from archive_service.db import utcnow
 from archive_service.disposal import rules
@@ -115,12 +115,8 @@ def decide(
     if dest.status != DestructionStatus.PENDING or step is None:
         raise Conflict(f"destruction is {dest.status}; nothing waits for a decision")
     require(by, "destruction.decide", step)
-    if decision not in ("approve", "reject"):
-        raise InvalidInput("decision must be approve or reject", field="decision")
-    comment = (comment or "").strip()[:1000] or None
-    if decision == "reject" and not comment:
-        raise InvalidInput("a rejection gives its reason", field="comment")
-    step.settle(decision == "approve", by.user, utcnow(), comment)
+    approved, comment = checked_decision(decision, comment)
+    step.settle(approved, by.user, utcnow(), comment)
     record(
         session,
         by.actor,

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from archive_service.approvals import open_chain, open_next, pending_step
+from archive_service.approvals import checked_decision, open_chain, open_next, pending_step
 from archive_service.archive.disposal_date import recompute_disposal
 from archive_service.archive.models import Category, Document, DocumentStatus
 from archive_service.archive.retention import RetentionRules
@@ -211,12 +211,8 @@ def decide(
     if transfer.status != TransferStatus.PENDING or step is None:
         raise Conflict(f"transfer is {transfer.status}; nothing waits for a decision")
     require(by, "transfer.decide", step)
-    if decision not in ("approve", "reject"):
-        raise InvalidInput("decision must be approve or reject", field="decision")
-    comment = (comment or "").strip()[:1000] or None
-    if decision == "reject" and not comment:
-        raise InvalidInput("a rejection gives its reason", field="comment")
-    step.settle(decision == "approve", by.user, utcnow(), comment)
+    approved, comment = checked_decision(decision, comment)
+    step.settle(approved, by.user, utcnow(), comment)
     record(
         session,
         by.actor,
