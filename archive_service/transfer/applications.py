@@ -146,6 +146,7 @@ def apply(
         purpose=purpose,
         disposition=disposition,
         selection=app.selection.as_dict(),
+        documents=len(docs),
     )
     session.add(transfer)
     session.flush()

@@ -32,6 +32,7 @@ class Transfer(Base):
     disposition: Mapped[str] = mapped_column(String(16), default=Disposition.KEEP)
     # How the documents were chosen (customer, categories, number range, ids), as applied.
     selection: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    documents: Mapped[int] = mapped_column(Integer, default=0)  # how many items
     exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     exported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     exports: Mapped[int] = mapped_column(Integer, default=0)
@@ -47,7 +48,8 @@ class Transfer(Base):
     steps: Mapped[list[TransferStep]] = relationship(
         lazy="selectin", order_by="TransferStep.position", back_populates="transfer"
     )
-    items: Mapped[list[TransferItem]] = relationship(lazy="selectin", order_by="TransferItem.id")
+    # Loaded when asked for: a list of transfers shows ``documents``, not the items.
+    items: Mapped[list[TransferItem]] = relationship(order_by="TransferItem.id")
 
 
 class TransferStep(DecisionStep, Base):

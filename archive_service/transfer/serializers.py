@@ -31,7 +31,7 @@ def transfer_dict(t: Transfer, with_items: bool = True) -> dict[str, Any]:
         "signing_key_id": t.signing_key_id,
         "confirmed_at": _iso(t.confirmed_at),
         "receipt": t.receipt,
-        "count": len(t.items),
+        "count": t.documents,
         "items": [
             {
                 "document_id": i.document_id,

@@ -125,7 +125,7 @@ def new() -> Any:
     try:
         with uow() as tx:
             made = applications.apply(tx, caller(), data, runtime().archive.operations_department)
-            transfer_id, count = made.id, len(made.items)
+            transfer_id, count = made.id, made.documents
     except DomainError as exc:
         field = exc.details.get("field")
         if isinstance(exc, InvalidInput) and field in form and field != "submit":
@@ -153,7 +153,7 @@ def transfer(transfer_id: int) -> Any:
     t = applications.get_transfer(s, caller(), transfer_id)
     step = applications.current_step(t)
     page = _page("items_page")
-    pages = max(1, -(-len(t.items) // ITEMS_PER_PAGE))
+    pages = max(1, -(-t.documents // ITEMS_PER_PAGE))
     page = min(page, pages)
     return render_template(
         "transfers/transfer.html",

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("purpose", sa.String(length=1000), nullable=False),
         sa.Column("disposition", sa.String(length=16), nullable=False),
         sa.Column("selection", sa.JSON(), nullable=False),
+        sa.Column("documents", sa.Integer(), nullable=False),
         sa.Column("exported_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("exported_by_id", sa.Integer(), nullable=True),
         sa.Column("exports", sa.Integer(), nullable=False),
