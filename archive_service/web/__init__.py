@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
         fixity,
         holds,
         home,
+        importing,
         search,
         viewing,
     )
@@ -29,6 +30,7 @@ def register(app: Flask) -> None:
         audit,
         archive,
         holds,
+        importing,
         search,
         access,
         changes,

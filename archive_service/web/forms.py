@@ -9,6 +9,7 @@ from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext, pgettext
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from sqlalchemy.orm import Session
 from wtforms import (
     DateField,
@@ -144,3 +145,16 @@ class HoldItemsForm(FlaskForm):
     document_ids = StringField(_l("Document ids"), validators=[Optional(), Length(max=10000)])
     customer_ids = StringField(_l("Customer ids"), validators=[Optional(), Length(max=10000)])
     submit = SubmitField(_l("Add to the case"))
+
+
+class ImportForm(FlaskForm):
+    """The import page's upload: the manifest, and a ZIP of its files or a folder under
+    the import root (the service decides which it got)."""
+
+    manifest = FileField(_l("Manifest (.xlsx or .csv)"))
+    files = FileField(_l("The files, as one ZIP"))
+    folder = SelectField(_l("Or a folder on the server"), choices=[], validate_choice=False)
+    department = StringField(
+        _l("Department for new customers (code)"), validators=[Optional(), Length(max=32)]
+    )
+    submit = SubmitField(_l("Check the manifest"))
