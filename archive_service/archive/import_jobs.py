@@ -14,18 +14,14 @@ folder is what the page needs while the job runs. The files go once they are imp
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import logging
 import os
 import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -34,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from archive_service import jobs as background
 from archive_service.accounts.models import User
+from archive_service.archive import import_status as status_file
 from archive_service.archive import importing, intake, unzipping
 from archive_service.archive.import_check import Problem, Progress, Source
 from archive_service.archive.models import Document, ImportBatch, ImportedRow
@@ -151,7 +148,7 @@ def stage(s: Session, jobs: Jobs, by: Caller, up: Upload) -> str:
                 if exc.too_large:
                     raise TooLarge(exc.message, field="files", reason="zip-too-large") from None
                 raise InvalidInput(exc.message, field="files", reason="zip-refused") from None
-        _write(
+        status_file.write(
             folder,
             "status.json",
             {
@@ -162,7 +159,7 @@ def stage(s: Session, jobs: Jobs, by: Caller, up: Upload) -> str:
                 "folder": up.folder if up.folder else None,
                 "files": str(files) if files is not None else None,
                 "department": (up.department or "").strip() or None,
-                "created_at": _now(),
+                "created_at": status_file.now(),
                 "state": CHECKING,
                 "stage": CHECKING,
                 "done": 0,
@@ -189,7 +186,7 @@ def start(s: Session, jobs: Jobs, by: Caller, job_id: str) -> None:
         os.close(os.open(folder / "started", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         raise Conflict("this import has already started", reason="started") from None
-    _update(folder, state=QUEUED, stage=IMPORTING, done=0, total=status.get("rows"))
+    status_file.update(folder, state=QUEUED, stage=IMPORTING, done=0, total=status.get("rows"))
     record(
         s,
         by.actor,
@@ -213,7 +210,7 @@ def report_of(jobs: Jobs, by: Caller, job_id: str) -> list[Problem]:
     """The job's report (row, column, problem): the run's once it ran, else the check's."""
     require(by, "import.run")
     folder, _status = _own(jobs, by, job_id)
-    return _read_report(folder)
+    return status_file.read_report(folder)
 
 
 def recent(jobs: Jobs, by: Caller) -> list[dict[str, Any]]:
@@ -223,7 +220,7 @@ def recent(jobs: Jobs, by: Caller) -> list[dict[str, Any]]:
     out = []
     if jobs.staging.is_dir():
         for folder in jobs.staging.iterdir():
-            status = _read(folder) if _JOB_ID.match(folder.name) else None
+            status = status_file.read(folder) if _JOB_ID.match(folder.name) else None
             if status is not None and status.get("user_id") == by.user_id:
                 out.append(_shown(status))
     return sorted(out, key=lambda j: j["created_at"], reverse=True)
@@ -262,7 +259,7 @@ def batch_documents(
 def check(jobs: Jobs, job_id: str) -> str:
     """The worker's dry run of a job; its state afterwards. Safe to run again."""
     folder = _folder(jobs, job_id)
-    with _running(folder) as status:
+    with status_file.running(folder) as status:
         if status is None or status["state"] != CHECKING:
             return status["state"] if status else "gone"
         try:
@@ -272,8 +269,8 @@ def check(jobs: Jobs, job_id: str) -> str:
             )
         except Exception as exc:  # noqa: BLE001 - recorded on the job; the page shows it
             return _failed(folder, exc)
-        _write_report(folder, report)
-        _update(
+        status_file.write_report(folder, report)
+        status_file.update(
             folder,
             state=CHECKED,
             stage=CHECKING,
@@ -292,10 +289,10 @@ def run(jobs: Jobs, job_id: str) -> str:
     """The worker's import of a job; its state afterwards. A run again after a crash
     continues the batch (:func:`importing.run` is resumable); one already done is left."""
     folder = _folder(jobs, job_id)
-    with _running(folder) as status:
+    with status_file.running(folder) as status:
         if status is None or status["state"] not in (QUEUED, IMPORTING):
             return status["state"] if status else "gone"
-        _update(folder, state=IMPORTING)
+        status_file.update(folder, state=IMPORTING)
         try:
             by = _caller_of(jobs, status)
             report = importing.run(
@@ -304,8 +301,8 @@ def run(jobs: Jobs, job_id: str) -> str:
         except Exception as exc:  # noqa: BLE001 - recorded on the job; the page shows it
             _drop_inputs(folder)
             return _failed(folder, exc)
-        _write_report(folder, report)
-        _update(
+        status_file.write_report(folder, report)
+        status_file.update(
             folder,
             state=DONE,
             stage=IMPORTING,
@@ -318,7 +315,7 @@ def run(jobs: Jobs, job_id: str) -> str:
             batch_id=report.batch_id,
             refused=report.refused,
             stopped_at=report.stopped_at,
-            finished_at=_now(),
+            finished_at=status_file.now(),
         )
         _drop_inputs(folder)
         return DONE
@@ -336,7 +333,7 @@ def sweep(jobs: Jobs) -> int:
         try:
             if folder.stat().st_mtime >= cutoff:
                 continue
-            with _locked(folder, wait=False) as got:
+            with status_file.locked(folder, wait=False) as got:
                 if got:
                     shutil.rmtree(folder, ignore_errors=True)
                     removed += 1
@@ -370,7 +367,7 @@ def _folder(jobs: Jobs, job_id: str) -> Path:
 def _own(jobs: Jobs, by: Caller, job_id: str) -> tuple[Path, dict[str, Any]]:
     """The job's folder and status, if it is the caller's (another's is not found)."""
     folder = _folder(jobs, job_id)
-    status = _read(folder)
+    status = status_file.read(folder)
     if status is None or status.get("user_id") != by.user_id:
         raise NotFound("no such import")
     return folder, status
@@ -401,7 +398,7 @@ def _progress(folder: Path, stage: str) -> Progress:
         now = time.monotonic()
         if now - last >= PROGRESS_SECONDS or (total is not None and done >= total):
             last = now
-            _update(folder, stage=_stage or stage, done=done, total=total)
+            status_file.update(folder, stage=_stage or stage, done=done, total=total)
 
     return progress
 
@@ -414,7 +411,7 @@ def _failed(folder: Path, exc: Exception) -> str:
     else:
         log.exception("import job %s failed", folder.name)
         reason = f"the run failed ({type(exc).__name__}); see the service's log"
-    _update(folder, state=FAILED, error=reason, finished_at=_now())
+    status_file.update(folder, state=FAILED, error=reason, finished_at=status_file.now())
     return FAILED
 
 
@@ -431,68 +428,3 @@ def _shown(status: dict[str, Any]) -> dict[str, Any]:
     if status.get("state") in (CHECKED, DONE):
         percent = 100
     return {**status, "percent": percent, "running": status.get("state") in RUNNING}
-
-
-def _write_report(folder: Path, report: importing.Report) -> None:
-    lines = [[p.row, p.column, p.message, "problem"] for p in report.problems]
-    lines += [[p.row, p.column, p.message, "note"] for p in report.notes]
-    _write(folder, "report.json", {"lines": lines})
-
-
-def _read_report(folder: Path) -> list[Problem]:
-    try:
-        data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    return [Problem(int(r), str(c), str(m)) for r, c, m, _kind in data.get("lines", [])]
-
-
-def _read(folder: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((folder / "status.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _update(folder: Path, **changes: Any) -> None:
-    status = _read(folder) or {}
-    status.update(changes, updated_at=_now())
-    _write(folder, "status.json", status)
-
-
-def _write(folder: Path, name: str, data: dict[str, Any]) -> None:
-    """Replace the file at once: a reader sees the old state or the new, never half."""
-    tmp = folder / f".{name}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, folder / name)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@contextlib.contextmanager
-def _locked(folder: Path, *, wait: bool) -> Iterator[bool]:
-    """The job's lock (held by the process working on it; released if it dies)."""
-    fd = os.open(folder / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _running(folder: Path) -> Iterator[dict[str, Any] | None]:
-    """The job's status while this worker holds its lock; None when it is gone or another
-    worker has it (a message delivered twice: the first one goes on)."""
-    if not folder.is_dir():
-        yield None
-        return
-    with _locked(folder, wait=False) as got:
-        yield _read(folder) if got else {"state": "busy"}
