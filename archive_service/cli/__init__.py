@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from archive_service.cli import backup, importing, keys, records, search, start, users
+from archive_service.cli import backup, holds, importing, keys, records, search, start, users
 
 
 @click.group()
@@ -27,5 +27,6 @@ for command in (
     backup.backup,
     backup.restore,
     importing.import_archive,
+    holds.hold,
 ):
     main.add_command(command)

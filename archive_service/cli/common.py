@@ -24,6 +24,19 @@ def runtime() -> Runtime:
     return connect(build_runtime(Settings.from_env()))
 
 
+def acting_as(rt: Runtime, username: str | None) -> Caller:
+    """The operator, or the active user ``username`` (whose rights then apply)."""
+    if not username:
+        return OPERATOR
+    from archive_service.accounts.users import user_by_username
+
+    with rt.db.session() as s:  # closed, not rolled back: the user stays loaded
+        user = user_by_username(s, username)
+        if user is None or not user.is_active_account:
+            raise click.ClickException(f"no active user {username!r}")
+        return Caller.of(user)
+
+
 def fail(exc: DomainError) -> NoReturn:
     raise click.ClickException(exc.message) from exc
 
