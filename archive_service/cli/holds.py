@@ -63,8 +63,11 @@ def hold_show(case_id: int, username: str | None) -> None:
     except DomainError as exc:
         fail(exc)
     click.echo(f"case {shown['id']}: {shown['name']} [{shown['state']}]")
-    click.echo(f"  basis {shown['basis']}; reference {shown['reference'] or '-'}; ")
-    click.echo(f"  owner {shown['owner'] or '-'}; reason: {shown['reason']}")
+    click.echo(
+        f"  basis {shown['basis']}; reference {shown['reference'] or '-'}; "
+        f"owner {shown['owner'] or '-'}"
+    )
+    click.echo(f"  reason: {shown['reason']}")
     if shown["release_reason"]:
         click.echo(f"  released {shown['released_at']}: {shown['release_reason']}")
     for item in shown["items"]:
