@@ -35,8 +35,8 @@ from archive_service.archive import importing, intake, unzipping
 from archive_service.archive.import_check import Problem, Progress, Source
 from archive_service.archive.models import Document, ImportBatch, ImportedRow
 from archive_service.audit.services import record
-from archive_service.errors import Conflict, InvalidInput, NotFound, TooLarge
-from archive_service.policy import Caller, require
+from archive_service.errors import Conflict, DomainError, InvalidInput, NotFound, TooLarge
+from archive_service.policy import Caller, may, require
 
 if TYPE_CHECKING:
     from archive_service.runtime import Runtime
@@ -250,6 +250,7 @@ def batch_documents(
             "status": r.status,
         }
         for r, d in rows
+        if may(by, "document.view", d)
     ]
 
 
@@ -404,8 +405,6 @@ def _progress(folder: Path, stage: str) -> Progress:
 
 
 def _failed(folder: Path, exc: Exception) -> str:
-    from archive_service.errors import DomainError
-
     if isinstance(exc, DomainError):
         reason = exc.message
     else:
