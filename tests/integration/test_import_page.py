@@ -319,3 +319,27 @@ def test_the_page_follows_a_job_the_worker_has_not_finished(
     page = client.get(f"/import/{job}").get_data(as_text=True)
     assert 'data-running="0"' in page and 'id="import-start"' in page
     assert "http-equiv" not in page
+
+
+def test_the_import_stands_for_the_upload_only_inside_it(
+    rt: Runtime, people: People, arch: str
+) -> None:
+    """An archivist uploads nothing outside an import; inside one the import's rule decides
+    the upload (a clerk of another department gains nothing from acting in it)."""
+    from archive_service.archive.models import Customer
+    from archive_service.policy import may
+
+    people.user("clara", "clerk", department="SALES")
+    people.user("fred", "clerk", department="FIN")
+    customer_id = people.customer("clara")
+    with rt.db.sessions() as s:
+        customer = s.get(Customer, customer_id)
+        archivist, other_clerk = people.caller(s, arch), people.caller(s, "fred")
+        assert not may(archivist, "document.upload", customer)
+        inside = may(archivist.acting_in("import.run"), "document.upload", customer)
+        assert inside and inside.rule == "import.run"
+        assert not may(archivist.acting_in("import.run"), "category.manage")  # not a step
+        assert not may(other_clerk.acting_in("import.run"), "document.upload", customer)
+        assert not may(
+            people.caller(s, "clara").acting_in("import.run"), "document.upload", customer
+        )
