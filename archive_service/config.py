@@ -160,6 +160,15 @@ class Settings:
     # The job outbox: beat sends the jobs left unsent (broker was down) this often; a backlog
     # older than ten of these periods (at least 5 minutes) degrades the health check.
     outbox_relay_seconds: int = 30
+    # The import page (docs/import.md): uploads are unpacked into import_staging_dir (default
+    # instance/imports), which the web processes and the workers must share; a ZIP of more
+    # than import_zip_max_files members or import_zip_max_mb unpacked is refused. A folder
+    # under import_root (only its subfolders) may be named instead of a ZIP, for large imports.
+    import_staging_dir: str = ""
+    import_root: str = ""
+    import_zip_max_files: int = 20000
+    import_zip_max_mb: int = 4096
+    import_keep_hours: int = 72  # a job's folder (its report) is removed this long after
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -206,6 +215,7 @@ class Settings:
             search_index_dir=self.search_index_dir or str(inst / "index"),
             keyring_file=self.keyring_file or str(inst / "keyring.json"),
             temp_dir=self.temp_dir or str(inst / "tmp"),
+            import_staging_dir=self.import_staging_dir or str(inst / "imports"),
             # The file anchor is the default unless a bucket is named (then only if asked).
             audit_anchor_dir=self.audit_anchor_dir
             or ("" if self.audit_anchor_s3_bucket else str(inst / "audit-anchor")),

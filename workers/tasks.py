@@ -121,6 +121,26 @@ def purge_destruction_records() -> list[int]:
         return purge_expired_records(session, datetime.now(UTC).date())
 
 
+# --- the import page (archive_service/archive/import_jobs.py): its check and its run ---
+
+
+@celery.task(name="workers.tasks.check_import", acks_late=True)
+def check_import(job_id: str) -> str:
+    """The dry run of an import staged on the web page; its progress goes to the job."""
+    from archive_service.archive import import_jobs
+
+    return import_jobs.check(import_jobs.Jobs.of(runtime()), job_id)
+
+
+@celery.task(name="workers.tasks.run_import", acks_late=True)
+def run_import(job_id: str) -> str:
+    """The import an archivist started on the web page; delivered again after a crash,
+    it continues the batch (a second delivery while it runs leaves it to the first)."""
+    from archive_service.archive import import_jobs
+
+    return import_jobs.run(import_jobs.Jobs.of(runtime()), job_id)
+
+
 # --- search: extraction on the default queue; index writes on the single-consumer queue ---
 
 

@@ -125,9 +125,29 @@ def _history(case: HoldCase) -> list[dict[str, Any]]:
     return out
 
 
-def case_detail(session: Session, by: Caller, case: HoldCase) -> dict[str, Any]:
+ITEMS_PER_PAGE = 100
+
+
+def case_detail(
+    session: Session,
+    by: Caller,
+    case: HoldCase,
+    page: int | None = None,
+    per_page: int = ITEMS_PER_PAGE,
+) -> dict[str, Any]:
+    """The case, its items — all of them, or one ``page`` of them (only the page's
+    documents and customers are looked up; ``items_total``, ``items_page`` and
+    ``items_pages`` say where it is) — and its history."""
+    items = list(case.items)
+    paging: dict[str, int] = {}
+    if page is not None:
+        pages = max(1, -(-len(items) // per_page))
+        page = min(max(1, page), pages)
+        paging = {"items_total": len(items), "items_page": page, "items_pages": pages}
+        items = items[(page - 1) * per_page : page * per_page]
     return {
         **case_dict(case),
-        "items": _items(session, by, list(case.items)),
+        "items": _items(session, by, items),
+        **paging,
         "history": _history(case),
     }

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, SessionTransaction
@@ -103,16 +104,18 @@ class Report(Tally):
         """The report as CSV (UTF-8 with a BOM, as Excel opens it), cells made safe from
         being read as formulas."""
         with path.open("w", encoding="utf-8-sig", newline="") as f:
-            out = csv.writer(f)
-            out.writerow(["row", "column", "problem"])
-            for p in [*self.problems, *self.notes]:
-                out.writerow(
-                    [
-                        p.row,
-                        manifest.spreadsheet_safe(p.column),
-                        manifest.spreadsheet_safe(p.message),
-                    ]
-                )
+            write_report_csv(f, [*self.problems, *self.notes])
+
+
+def write_report_csv(f: IO[str], lines: Iterable[Problem]) -> None:
+    """A report's lines as CSV (row, column, problem), cells made safe from being read as
+    formulas (the CLI's --report and the import page's download)."""
+    out = csv.writer(f)
+    out.writerow(["row", "column", "problem"])
+    for p in lines:
+        out.writerow(
+            [p.row, manifest.spreadsheet_safe(p.column), manifest.spreadsheet_safe(p.message)]
+        )
 
 
 def dry_run(ctx: Importing, by: Caller, source: Source, progress: Progress | None = None) -> Report:

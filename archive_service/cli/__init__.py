@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import click
 
-from archive_service.cli import backup, importing, keys, records, search, start, transfer, users
+from archive_service.cli import (
+    backup,
+    holds,
+    importing,
+    keys,
+    records,
+    search,
+    start,
+    transfer,
+    users,
+)
 
 
 @click.group()
@@ -28,5 +38,6 @@ for command in (
     backup.restore,
     importing.import_archive,
     transfer.transfer,
+    holds.hold,
 ):
     main.add_command(command)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from archive_service.access import coverage
 from archive_service.accounts.vocabulary import EXTERNAL_ROLE
 from archive_service.archive.vocabulary import DocumentStatus
-from archive_service.policy.core import Decision, any_role, rule, same_department
+from archive_service.policy.core import Decision, any_role, covers, rule, same_department
 
 if TYPE_CHECKING:
     from archive_service.accounts.models import User
@@ -181,6 +181,14 @@ rule("document.review")(
 rule("document.hold")(
     any_role("archivist", "operations_head", rule_name="hold-keeper", what="place or release holds")
 )
+rule("import.run")(
+    any_role("archivist", rule_name="archivist-only", what="import an existing archive")
+)
+# An archivist's import (the web page) uploads the documents of the customers it names,
+# in any department, as the operator's import at the console does; opening a customer
+# (customer.create), acceptance (document.review) and a core customer's second review
+# stay their own rules.
+covers("import.run", "document.upload")
 rule("hold.read")(
     any_role("archivist", "operations_head", rule_name="hold-keeper", what="read hold cases")
 )

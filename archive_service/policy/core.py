@@ -9,7 +9,7 @@ rule applied. The areas' rules live beside this module, one file per area.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from archive_service.audit.services import Actor
@@ -30,6 +30,9 @@ class Caller:
     user: User | None
     ip: str | None = None
     operator: bool = False
+    # The use case the caller acts in, when its own rule stands for some of its steps'
+    # rules (:func:`covers`): an archivist's import opens customers and uploads for them.
+    within: str | None = None
 
     @classmethod
     def of(cls, user: User | None, ip: str | None = None) -> Caller:
@@ -38,6 +41,10 @@ class Caller:
     @classmethod
     def cli(cls) -> Caller:
         return cls(user=None, operator=True)
+
+    def acting_in(self, use_case: str) -> Caller:
+        """This caller inside ``use_case`` (whose rule is still asked at every step)."""
+        return replace(self, within=use_case)
 
     @property
     def actor(self) -> Actor:
@@ -63,6 +70,7 @@ class Decision:
 
 RuleFn = Callable[["User", Any], Decision]
 _RULES: dict[str, RuleFn] = {}
+_COVERS: dict[str, frozenset[str]] = {}
 
 
 def rule(action: str) -> Callable[[RuleFn], RuleFn]:
@@ -77,6 +85,12 @@ def rule(action: str) -> Callable[[RuleFn], RuleFn]:
     return register
 
 
+def covers(use_case: str, *actions: str) -> None:
+    """Let ``use_case``'s rule decide ``actions`` for a caller acting in it
+    (:meth:`Caller.acting_in`), as the steps of that use case and nowhere else."""
+    _COVERS[use_case] = frozenset(actions)
+
+
 def known_actions() -> frozenset[str]:
     return frozenset(_RULES)
 
@@ -89,6 +103,9 @@ def may(caller: Caller, action: str, target: Any = None) -> Decision:
         return Decision(True, "operator")
     if caller.user is None or not caller.user.is_active_account:
         return Decision(False, "authenticated", "sign in first")
+    if caller.within is not None and action in _COVERS.get(caller.within, ()):
+        decision = _RULES[caller.within](caller.user, None)
+        return Decision(decision.allowed, caller.within, decision.reason)
     return _RULES[action](caller.user, target)
 
 

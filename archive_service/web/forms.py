@@ -10,6 +10,7 @@ from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext, pgettext
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from sqlalchemy.orm import Session
 from wtforms import (
     DateField,
@@ -192,3 +193,16 @@ class TransferForm(FlaskForm):
 class ReceiptForm(FlaskForm):
     receipt = StringField(_l("Receipt reference"), validators=[DataRequired(), Length(max=300)])
     submit = SubmitField(_l("Confirm receipt"))
+
+
+class ImportForm(FlaskForm):
+    """The import page's upload: the manifest, and a ZIP of its files or a folder under
+    the import root (the service decides which it got)."""
+
+    manifest = FileField(_l("Manifest (.xlsx or .csv)"))
+    files = FileField(_l("The files, as one ZIP"))
+    folder = SelectField(_l("Or a folder on the server"), choices=[], validate_choice=False)
+    department = StringField(
+        _l("Department for new customers (code)"), validators=[Optional(), Length(max=32)]
+    )
+    submit = SubmitField(_l("Check the manifest"))

@@ -100,7 +100,7 @@ def case(case_id: int) -> Any:
     return render_template(
         "holds/case.html",
         case=found,
-        shown=case_detail(s, caller(), found),
+        shown=case_detail(s, caller(), found, page=request.args.get("page", 1, type=db_int)),
         may_change=bool(may(caller(), "document.hold")),
         items_form=HoldItemsForm(),
         release_form=ReasonForm(),

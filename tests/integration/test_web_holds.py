@@ -9,7 +9,7 @@ from typing import Any
 from archive_service.archive.models import Document, HoldCase
 from archive_service.runtime import Runtime
 from tests import samples
-from tests.conftest import People
+from tests.conftest import People, bearer, token_for
 from tests.integration.test_web_accounts import csrf, login
 
 
@@ -96,3 +96,43 @@ def test_a_case_through_its_pages(client: Any, rt: Runtime, people: People) -> N
     listed = client.get("/holds/?state=released").get_data(as_text=True)
     assert "合同纠纷" in listed
     assert "合同纠纷" not in client.get("/holds/?state=open").get_data(as_text=True)
+
+
+def test_a_large_case_shows_its_items_in_pages(client: Any, rt: Runtime, people: People) -> None:
+    from archive_service.archive import hold_cases
+    from archive_service.archive.hold_serializers import ITEMS_PER_PAGE
+
+    people.user("clara", "clerk", department="SALES")
+    people.user("arch", "archivist", department="OPS")
+    ids = [
+        people.customer("clara", name=f"客户{n:03d}", credit_code=f"C{n:03d}")
+        for n in range(ITEMS_PER_PAGE + 5)
+    ]
+    with rt.db.unit_of_work() as s:
+        case = hold_cases.open_case(
+            s,
+            people.caller(s, "arch"),
+            hold_cases.CaseIn(name="大案", basis="audit", reason="审计"),
+            rt.archive.retention,
+            customer_ids=ids,
+        )
+        case_id = case.id
+    login(client, "arch")
+    first = client.get(f"/holds/{case_id}").get_data(as_text=True)
+    names = re.compile(r"<td>客户\d{3}</td>")
+    assert (
+        len(names.findall(first)) == ITEMS_PER_PAGE
+        and "客户000" in first
+        and "客户104" not in first
+    )
+    assert 'id="items-next"' in first and 'id="items-prev"' not in first
+    assert f"{ITEMS_PER_PAGE + 5}" in first
+    second = client.get(f"/holds/{case_id}?page=2").get_data(as_text=True)
+    assert len(names.findall(second)) == 5 and "客户104" in second and "客户000" not in second
+    assert 'id="items-prev"' in second and 'id="items-next"' not in second
+    past = client.get(f"/holds/{case_id}?page=99").get_data(as_text=True)
+    assert "客户104" in past  # past the end: the last page
+    assert client.get(f"/holds/{case_id}?page=x").status_code == 200  # not a page: the first
+    # The API answers the whole case, as before.
+    api = client.get(f"/api/v1/holds/{case_id}", headers=bearer(token_for(client, "arch")))
+    assert len(api.get_json()["items"]) == ITEMS_PER_PAGE + 5
