@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from archive_service.cli.common import acting_as, runtime
+from archive_service.cli.common import acting_as, fail, runtime
+from archive_service.errors import DomainError
 
 
 @click.command("import")
@@ -58,6 +59,14 @@ def import_archive(
 
     rt = runtime()
     by = acting_as(rt, username)
+    if username:  # as on the import page: the import's rule stands for its uploads
+        from archive_service.policy import require
+
+        try:
+            require(by, "import.run")
+        except DomainError as exc:
+            fail(exc)
+        by = by.acting_in("import.run")
     source = importing.Source(manifest_path, files_dir, department)
     ctx = importing.Importing.of(rt)
 
