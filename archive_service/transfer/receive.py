@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     from archive_service.runtime import Runtime
     from archive_service.vault.services import Vault
 
+# A document's metadata, history or register larger than this is not one this service wrote.
+MAX_METADATA_BYTES = 64 * 1024 * 1024
+
 CUSTOMER_FIELDS = (
     "name",
     "customer_type",
@@ -159,14 +162,20 @@ def receive(
     return out
 
 
+def _json_member(zf: zipfile.ZipFile, name: str) -> Any:
+    """A JSON file of the package, refused when larger than any this service writes (its
+    size was checked against the manifest, which its signer could have made huge)."""
+    if zf.getinfo(name).file_size > MAX_METADATA_BYTES:
+        raise PackageRefused("a metadata file is too large", [Problem(name, "too large")])
+    with zf.open(name) as f:
+        return json.load(f)
+
+
 def _metadata(zf: zipfile.ZipFile, root: str, entry: dict[str, Any]) -> dict[str, Any]:
     folder = f"{root}/{entry['dir']}"
-    with zf.open(f"{folder}/{layout.METADATA_JSON}") as f:
-        meta: dict[str, Any] = json.load(f)
-    with zf.open(f"{folder}/{layout.HISTORY}") as f:
-        meta["_history"] = json.load(f)
-    with zf.open(f"{folder}/{layout.REGISTER}") as f:
-        meta["_register"] = json.load(f)
+    meta: dict[str, Any] = _json_member(zf, f"{folder}/{layout.METADATA_JSON}")
+    meta["_history"] = _json_member(zf, f"{folder}/{layout.HISTORY}")
+    meta["_register"] = _json_member(zf, f"{folder}/{layout.REGISTER}")
     meta["_dir"] = entry["dir"]
     return meta
 

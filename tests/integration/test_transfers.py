@@ -517,3 +517,21 @@ def test_a_package_signed_by_someone_else_is_refused_or_taken_with_care(
         assert s.scalar(select(func.count()).select_from(StoredObject)) == 0
     got = receive.receive(receive.Receiving.of(other), rita, good, "ARCH", sender_key)
     assert got.documents == 3 and got.verification is not None and got.verification.pinned
+
+
+def test_a_metadata_file_larger_than_any_this_service_writes_is_refused(
+    client: Any,
+    other: Runtime,
+    filed: dict[str, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    h = headers(client)
+    good = _package(client, h, _approved(client, h, filed), tmp_path / "good.zip")
+    receiver = People(other)
+    receiver.user("rita", "archivist", "clerk", department="ARCH")
+    monkeypatch.setattr(receive, "MAX_METADATA_BYTES", 100)  # each metadata.json is larger
+    with pytest.raises(receive.PackageRefused) as refused:
+        receive.receive(receive.Receiving.of(other), _caller(other, receiver, "rita"), good, "ARCH")
+    assert refused.value.problems[0].path.endswith("/metadata.json")
+    assert refused.value.problems[0].message == "too large"
