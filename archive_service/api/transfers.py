@@ -14,6 +14,7 @@ from flask import send_file
 
 from archive_service.api.common import (
     SECURITY,
+    Id,
     Out,
     PageQuery,
     StepOut,
@@ -32,13 +33,11 @@ bp = blueprint("transfers", "Transfers")
 
 
 class SelectionIn(Schema):
-    customer_ids = List(Integer(), load_default=list, validate=Length(max=1000))
+    customer_ids = List(Id(), load_default=list, validate=Length(max=1000))
     categories = List(String(validate=Length(max=64)), load_default=list, validate=Length(max=100))
     number_from = String(load_default=None, validate=Length(max=64))
     number_to = String(load_default=None, validate=Length(max=64))
-    document_ids = List(
-        Integer(), load_default=list, validate=Length(max=applications.MAX_DOCUMENTS)
-    )
+    document_ids = List(Id(), load_default=list, validate=Length(max=applications.MAX_DOCUMENTS))
 
 
 class TransferIn(Schema):
