@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from flask import Response, stream_with_context
+from flask import Response, send_file, stream_with_context
 
 from archive_service.access.applications import Attachment
 from archive_service.archive.reading import Reading, RenditionReading
+from archive_service.transfer import package
+
+if TYPE_CHECKING:
+    from archive_service.policy import Caller
+    from archive_service.runtime import Runtime
 
 
 def stream_file(
@@ -118,3 +126,27 @@ def download_response(body: bytes, content_type: str, filename: str) -> Response
 def table(items: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[list[Any]]:
     """Dicts as rows of ``columns``."""
     return ([item[c] for c in columns] for item in items)
+
+
+def transfer_package(rt: Runtime, by: Caller, transfer_id: int) -> Response:
+    """Write an approved transfer's package (``transfer.package.export``: registered and
+    audited first) into the private temporary folder and hand it over; the file is gone
+    from the folder before the first byte is sent (the open handle keeps it)."""
+    fd, name = tempfile.mkstemp(prefix="transfer-", suffix=".zip", dir=rt.temp_dir)
+    os.close(fd)
+    path = Path(name)
+    try:
+        done = package.export(package.Exporting.of(rt), by, transfer_id, path)
+        handle = path.open("rb")
+    finally:
+        path.unlink(missing_ok=True)
+    response = send_file(
+        handle,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"transfer-{transfer_id}.zip",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Manifest-SHA256"] = done.manifest_sha256
+    return response

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from apiflask import Schema
 from apiflask.fields import Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
-from flask import send_file
 
 from archive_service.api.common import (
     SECURITY,
@@ -25,7 +21,8 @@ from archive_service.api.common import (
     page_of,
 )
 from archive_service.http import caller, runtime, signed_in, uow
-from archive_service.transfer import applications, package
+from archive_service.responses import transfer_package
+from archive_service.transfer import applications
 from archive_service.transfer.serializers import transfer_dict
 from archive_service.transfer.vocabulary import DISPOSITIONS, TRANSFER_STATUSES
 
@@ -169,25 +166,7 @@ def export_package(transfer_id: int) -> Any:
     """Write the package of an approved transfer and hand it over (archivist). Each
     document's access register records the export first; writing it again is allowed
     and recorded (a lost copy), the package keeps its identity."""
-    rt = runtime()
-    fd, name = tempfile.mkstemp(prefix="transfer-", suffix=".zip", dir=rt.temp_dir)
-    os.close(fd)
-    path = Path(name)
-    try:
-        done = package.export(package.Exporting.of(rt), caller(), transfer_id, path)
-        handle = path.open("rb")
-    finally:
-        path.unlink(missing_ok=True)  # an open handle keeps the bytes until it is sent
-    response = send_file(
-        handle,
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"transfer-{transfer_id}.zip",
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Manifest-SHA256"] = done.manifest_sha256
-    return response
+    return transfer_package(runtime(), caller(), transfer_id)
 
 
 @bp.post("/transfers/<int:transfer_id>/confirm")

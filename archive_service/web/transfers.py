@@ -3,12 +3,9 @@ and documents; deciding, writing the package, confirming the receipt."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from archive_service.access.applications import resolve_customer
@@ -17,7 +14,8 @@ from archive_service.archive.customers import get_customer
 from archive_service.errors import Conflict, DomainError, InvalidInput
 from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
 from archive_service.policy import may, require
-from archive_service.transfer import applications, package, reading
+from archive_service.responses import transfer_package
+from archive_service.transfer import applications, reading
 from archive_service.transfer.vocabulary import TRANSFER_STATUSES, TransferStatus
 from archive_service.web.forms import (
     ActionForm,
@@ -203,28 +201,11 @@ def export_package(transfer_id: int) -> Any:
     temporary file only until they are sent."""
     if not ActionForm().validate_on_submit():
         return redirect(url_for("web_transfers.transfer", transfer_id=transfer_id))
-    rt = runtime()
-    fd, name = tempfile.mkstemp(prefix="transfer-", suffix=".zip", dir=rt.temp_dir)
-    os.close(fd)
-    path = Path(name)
     try:
-        done = package.export(package.Exporting.of(rt), caller(), transfer_id, path)
-        handle = path.open("rb")
+        return transfer_package(runtime(), caller(), transfer_id)
     except (Conflict, InvalidInput) as exc:
         flash(refusal(exc), "error")
         return redirect(url_for("web_transfers.transfer", transfer_id=transfer_id))
-    finally:
-        path.unlink(missing_ok=True)  # an open handle keeps the bytes until they are sent
-    response = send_file(
-        handle,
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"transfer-{transfer_id}.zip",
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Manifest-SHA256"] = done.manifest_sha256
-    return response
 
 
 @bp.post("/<int:transfer_id>/confirm")
