@@ -28,10 +28,14 @@ from archive_service.disposal.vocabulary import (
 )
 from archive_service.errors import Conflict, InvalidInput, NotFound
 from archive_service.policy import Caller, require
+from archive_service.transfer.models import Transfer, TransferItem
+from archive_service.transfer.vocabulary import TransferStatus
 
 
 def documents_in_open_work() -> Any:
-    """SQL: documents already on an open review or in a destruction not yet finished."""
+    """SQL: documents already on an open review, in a destruction not yet finished, or in a
+    transfer under way (移交: a copy another archive waits for is not destroyed meanwhile;
+    once the transfer is confirmed, a copy to be destroyed is listed again)."""
     on_review = (
         select(ReviewItem.document_id)
         .join(RetentionReview, RetentionReview.id == ReviewItem.review_id)
@@ -42,7 +46,12 @@ def documents_in_open_work() -> Any:
         .join(Destruction, Destruction.id == DestructionItem.destruction_id)
         .where(Destruction.status.in_(DestructionStatus.IN_FLIGHT))
     )
-    return on_review.union(in_destruction)
+    in_transfer = (
+        select(TransferItem.document_id)
+        .join(Transfer, Transfer.id == TransferItem.transfer_id)
+        .where(Transfer.status.in_(TransferStatus.IN_FLIGHT))
+    )
+    return on_review.union(in_destruction, in_transfer)
 
 
 def compile_review(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from archive_service.approvals import checked_decision, open_chain, open_next, pending_step
@@ -20,7 +20,7 @@ from archive_service.archive.models import Category, Document, DocumentStatus
 from archive_service.archive.retention import RetentionRules
 from archive_service.audit.services import record
 from archive_service.db import utcnow
-from archive_service.disposal.reviews import listed, one
+from archive_service.disposal.reviews import documents_in_open_work, listed, one
 from archive_service.errors import Conflict, InvalidInput
 from archive_service.policy import Caller, may, require
 from archive_service.transfer import rules
@@ -113,18 +113,13 @@ def _chosen(session: Session, by: Caller, sel: Selection) -> list[Document]:
 
 
 def _spoken_for(session: Session, ids: list[int]) -> list[str]:
-    """Numbers of these documents already in a transfer under way, or transferred."""
-    busy = session.execute(
-        select(TransferItem.archive_number)
-        .join(Transfer, Transfer.id == TransferItem.transfer_id)
-        .where(Transfer.status.in_(TransferStatus.IN_FLIGHT), TransferItem.document_id.in_(ids))
+    """Numbers of these documents already transferred, or in open work: a review not
+    closed, a destruction or a transfer under way (a document is in one at a time)."""
+    busy = or_(Document.id.in_(documents_in_open_work()), Document.transferred_on.is_not(None))
+    numbers = session.execute(
+        select(Document.archive_number).where(Document.id.in_(ids), busy)
     ).scalars()
-    done = session.execute(
-        select(Document.archive_number).where(
-            Document.id.in_(ids), Document.transferred_on.is_not(None)
-        )
-    ).scalars()
-    return sorted({n for n in [*busy, *done] if n})
+    return sorted({n for n in numbers if n})
 
 
 def apply(
@@ -138,7 +133,10 @@ def apply(
     docs = _chosen(session, by, app.selection)
     busy = _spoken_for(session, [d.id for d in docs])
     if busy:
-        raise Conflict("documents already in a transfer", numbers=busy[:50])
+        raise Conflict(
+            "documents already transferred, or in a review, destruction or transfer under way",
+            numbers=busy[:50],
+        )
     transfer = Transfer(
         package_id=str(uuid.uuid4()),
         applicant_id=by.user_id,

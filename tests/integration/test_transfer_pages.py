@@ -150,7 +150,7 @@ def test_a_transfer_through_its_pages(
         purpose="P",
         disposition="keep",
     )
-    assert again.status_code == 200 and "already in a transfer" in again.get_data(as_text=True)
+    assert again.status_code == 200 and "transfer under way" in again.get_data(as_text=True)
     assert _transfers(rt) == 1
 
     # The operations head, then a leader, approve on the page; each sees it waiting.

@@ -535,3 +535,25 @@ def test_a_metadata_file_larger_than_any_this_service_writes_is_refused(
         receive.receive(receive.Receiving.of(other), _caller(other, receiver, "rita"), good, "ARCH")
     assert refused.value.problems[0].path.endswith("/metadata.json")
     assert refused.value.problems[0].message == "too large"
+
+
+def test_a_document_is_in_a_transfer_or_in_disposal_work_never_both(
+    client: Any, rt: Runtime, people: People, filed: dict[str, int]
+) -> None:
+    from datetime import date
+
+    h = headers(client)
+    body = {"selection": {"customer_ids": [filed["customer"]]}, "receiver": "R", "purpose": "P"}
+    assert client.post("/api/v1/transfers", json=body, headers=h["arch"]).status_code == 201
+    # Decades later everything short-lived is due: the review leaves out what another
+    # archive waits for, and lists the rest.
+    with rt.db.unit_of_work() as s:
+        review = compile_review(
+            s, people.caller(s, "arch"), rt.archive.retention, today=date(2070, 1, 1)
+        )
+        listed = {i.document_id for i in review.items}
+    assert listed == {filed["elsewhere"]}
+    # A document on an open review is not put into a transfer.
+    other = {**body, "selection": {"document_ids": [filed["elsewhere"]]}}
+    busy = client.post("/api/v1/transfers", json=other, headers=h["arch"])
+    assert busy.status_code == 409 and "review" in busy.get_json()["error"]["message"]
