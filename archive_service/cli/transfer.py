@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from archive_service.cli.common import acting_as, fail, runtime
+from archive_service.cli.common import OPERATOR, acting_as, fail, runtime
 from archive_service.errors import DomainError
 
 
@@ -20,7 +20,6 @@ def transfer() -> None:
 @transfer.command("list")
 @click.option("--status", help="Only transfers in this state.")
 def transfer_list(status: str | None) -> None:
-    from archive_service.cli.common import OPERATOR
     from archive_service.transfer import applications
 
     rt = runtime()

@@ -13,7 +13,6 @@ indexing, previews and the intake checks are queued as for an upload.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -222,10 +221,11 @@ def _take(
 ) -> Received:
     manifest = checked.manifest
     assert manifest is not None and checked.key_id is not None and checked.public_key
+    assert checked.manifest_sha256 is not None
     head = manifest["transfer"]
     received = ReceivedTransfer(
         package_id=head["package_id"],
-        manifest_sha256=_manifest_sha(zf, checked.root),
+        manifest_sha256=checked.manifest_sha256,
         sender=str(head.get("sender") or "")[:300],
         signing_key_id=checked.key_id,
         public_key=checked.public_key,
@@ -292,10 +292,6 @@ def _take(
         customers_opened=opened,
     )
     return out
-
-
-def _manifest_sha(zf: zipfile.ZipFile, root: str) -> str:
-    return hashlib.sha256(zf.read(f"{root}/{layout.MANIFEST}")).hexdigest()
 
 
 def _document(

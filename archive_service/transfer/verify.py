@@ -34,6 +34,7 @@ class Verification:
     public_key: str | None = None
     pinned: bool = False  # checked against a key the caller trusts
     root: str = ""
+    manifest_sha256: str | None = None  # of manifest.json as signed
 
     @property
     def ok(self) -> bool:
@@ -105,6 +106,7 @@ def _check(zf: zipfile.ZipFile, out: Verification, trusted_key: str | None) -> N
         out.problem(layout.MANIFEST, "not a transfer manifest this service can read")
         return
     out.manifest = manifest
+    out.manifest_sha256 = hashlib.sha256(body).hexdigest()
     listed = set()
     for f in files:
         rel = f.get("path", "")

@@ -14,8 +14,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +25,9 @@ from archive_service.config import Settings
 from storage.keyring import Keyring
 from tests.conftest import require_redis
 from workers.celery_app import make_celery
+
+if TYPE_CHECKING:
+    from archive_service.runtime import Runtime
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +42,38 @@ def _clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
     env.update(extra)
     return env
+
+
+@contextmanager
+def embedded_instance(instance: Path) -> Iterator[Runtime]:
+    """``archive run`` on the embedded default in ``instance`` (web, worker and beat), and a
+    runtime of another process of the same instance, as the web server is: its jobs go to
+    the embedded broker, and the worker that `archive run` started does them."""
+    from archive_service.runtime import build_runtime
+    from workers.sender import connect
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archive_service.cli", "run", "--port", str(_free_port())],
+        env=_clean_env(ARCHIVE_INSTANCE_DIR=str(instance)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        output, deadline = "", time.time() + 60
+        while "running at" not in output and time.time() < deadline:
+            output += proc.stdout.readline() or ""
+        assert "running at" in output, output
+        rt = connect(build_runtime(Settings.from_env({"ARCHIVE_INSTANCE_DIR": str(instance)})))
+        assert not rt.settings.celery_always_eager
+        try:
+            yield rt
+        finally:
+            rt.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def _http(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:

@@ -7,8 +7,6 @@ archive shows its history before the transfer; a clerk sees none of it."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,41 +15,22 @@ from sqlalchemy import func, select
 
 from archive_service.app import create_app
 from archive_service.archive.models import Document
-from archive_service.config import Settings
-from archive_service.runtime import Runtime, build_runtime
+from archive_service.runtime import Runtime
 from archive_service.transfer import receive
 from archive_service.transfer.models import Transfer
 from archive_service.transfer.verify import verify
-from storage.keyring import Keyring
-from tests.conftest import CHEAP_HASHING, People
+from tests.conftest import People
 from tests.integration.test_disposal_api import org  # noqa: F401 - fixture
-from tests.integration.test_transfers import filed  # noqa: F401 - fixture
+from tests.integration.test_transfers import filed, other  # noqa: F401 - fixtures
 from tests.integration.test_web_accounts import csrf, login
-from workers.sender import connect
 
 
 @pytest.fixture
-def other_app(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Runtime, Any]]:
+def other_app(other: Runtime) -> tuple[Runtime, Any]:  # noqa: F811 - the fixture
     """A second archive (the receiver), on its own database, store and keys, with its pages."""
-    instance = tmp_path / "other"
-    instance.mkdir()
-    db = instance / "archive.sqlite3"
-    shutil.copyfile(sqlite_template, db)
-    keyring = instance / "keyring.json"
-    Keyring.generate().save(keyring)
-    settings = Settings(
-        instance_dir=instance,
-        database_url=f"sqlite:///{db}",
-        secret_key="other-secret-key",
-        keyring_file=str(keyring),
-        celery_always_eager=True,
-        **CHEAP_HASHING,
-    ).with_defaults()
-    runtime = connect(build_runtime(settings))
-    application = create_app(settings, runtime=runtime)
+    application = create_app(other.settings, runtime=other)
     application.config["TESTING"] = True
-    yield runtime, application
-    runtime.close()
+    return other, application
 
 
 def _as(app: Any, username: str) -> Any:
@@ -214,7 +193,7 @@ def test_a_transfer_through_its_pages(
     assert "transfer" in audrey.get("/access/register?lang=en").get_data(as_text=True)
 
     # Received into another archive, the document's page shows its history before.
-    other, other_web = other_app
+    other, other_web = other_app  # noqa: F811 - the fixture's runtime
     receiver = People(other)
     receiver.user("rita", "archivist", "clerk", department="ARCH")
     with other.db.session() as s:
