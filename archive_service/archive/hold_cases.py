@@ -311,13 +311,18 @@ def list_cases(
 
 def cases_holding(session: Session, doc: Document) -> list[HoldCase]:
     """The open cases that hold this document, directly or through its customer."""
+    return cases_holding_ids(session, doc.id, doc.customer_id)
+
+
+def cases_holding_ids(session: Session, document_id: int, customer_id: int) -> list[HoldCase]:
+    """``cases_holding`` of a document known by its id and its customer's."""
     return list(
         session.execute(
             select(HoldCase)
             .join(HoldItem, HoldItem.case_id == HoldCase.id)
             .where(
                 HoldCase.released_at.is_(None),
-                or_(HoldItem.document_id == doc.id, HoldItem.customer_id == doc.customer_id),
+                or_(HoldItem.document_id == document_id, HoldItem.customer_id == customer_id),
             )
             .order_by(HoldCase.id)
         )

@@ -52,7 +52,7 @@ def continue_ocr(ix: Indexing, document_id: int) -> str:
         assert obj is not None
         content_type, version_id, start = version.content_type, version.id, doc.ocr_pages_read
         doc.ocr_state, doc.ocr_touched_at = RUNNING, utcnow()  # the stall clock restarts
-    result = extract_stored(ix, obj, content_type, first_page=start)
+    result, _ = extract_stored(ix, obj, content_type, first_page=start)
     with ix.db.unit_of_work() as s:
         s.execute(select(Document.id).where(Document.id == document_id).with_for_update())
         doc = s.get(Document, document_id, populate_existing=True)

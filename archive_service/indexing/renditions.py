@@ -3,6 +3,7 @@ limited child process; failures recorded by reason class and retried when they m
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import tempfile
@@ -29,15 +30,18 @@ SYSTEM = Actor.system("indexer")
 
 def extract_stored(
     ix: Indexing, obj: StoredObject, content_type: str, first_page: int = 0
-) -> Extraction:
+) -> tuple[Extraction, str]:
     """Decrypt a stored file into the instance's private temp area and extract its text
     (from ``first_page`` on, for an OCR continuation) in the limited child; the plaintext
-    file exists only while the child reads it."""
+    file exists only while the child reads it. Also returns the file's SM3 digest, taken on
+    the way (a transfer package lists it)."""
     from search.extract import extract
 
+    sm3 = hashlib.new("sm3")
     with tempfile.NamedTemporaryFile(dir=ix.temp_dir, prefix="extract-") as plain:
         for chunk in ix.vault.open(obj):
             plain.write(chunk)
+            sm3.update(chunk)
         plain.flush()
         return extract(
             plain.name,
@@ -46,7 +50,7 @@ def extract_stored(
             memory_mb=ix.extract_memory_mb,
             ocr=ix.ocr,
             first_page=first_page,
-        )
+        ), sm3.hexdigest()
 
 
 def extract_text(ix: Indexing, document_id: int) -> str:
@@ -69,7 +73,7 @@ def extract_text(ix: Indexing, document_id: int) -> str:
         obj = s.get(StoredObject, version.stored_object_id)
         assert obj is not None
         content_type, version_id = version.content_type, version.id
-    result = extract_stored(ix, obj, content_type)
+    result, sm3 = extract_stored(ix, obj, content_type)
     with ix.db.unit_of_work() as s:
         s.execute(select(Document.id).where(Document.id == document_id).with_for_update())
         doc = s.get(Document, document_id, populate_existing=True)
@@ -78,6 +82,7 @@ def extract_text(ix: Indexing, document_id: int) -> str:
         current = doc.current_version
         if current is None or current.id != version_id:
             return "stale"  # a newer version arrived meanwhile; its own extraction follows
+        current.sm3 = current.sm3 or sm3
         old = s.get(StoredObject, doc.text_object_id) if doc.text_object_id else None
         if result.text:
             new = ix.vault.put(s, io.BytesIO(result.text.encode("utf-8")))

@@ -4,29 +4,34 @@ metadata, history, access register and 四性检测 reports, the originals to co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from archive_service import tables
 from archive_service.accounts.vocabulary import ROLES
 from archive_service.approvals import STEP_STATUSES
-from archive_service.archive.hold_cases import cases_holding
+from archive_service.archive.hold_cases import cases_holding_ids
 from archive_service.archive.models import (
     AccessRecord,
     ArchiveNumber,
+    Category,
+    Customer,
     Document,
+    DocumentVersion,
     HoldCase,
     RetentionChange,
 )
 from archive_service.archive.serializers import customer_dict, retention_dict
 from archive_service.archive.settings import ArchiveSettings
 from archive_service.audit.models import AuditEvent
-from archive_service.audit.services import event_dict
+from archive_service.audit.services import EVENT_COLUMNS, event_dict
 from archive_service.checks.models import CheckReport
 from archive_service.disposal.destruction_list import period
 from archive_service.transfer import layout
@@ -64,12 +69,14 @@ class Content:
     wrapped_key: str
     size: int
     sha256: str
+    sm3: str | None  # None: not taken yet (the extraction takes it), the export takes it
 
 
 @dataclass
 class Plan:
     transfer: dict[str, Any]
-    documents: list[dict[str, Any]]  # each: dir, metadata, history, register, checks
+    # each: dir, metadata, history, register, checks (the JSON of checks.json)
+    documents: list[dict[str, Any]]
     contents: list[Content]
     list_table: tuple[str, list[str], list[list[Any]], list[str]]
 
@@ -78,18 +85,24 @@ def gather(
     s: Session,
     settings: ArchiveSettings,
     transfer: Transfer,
-    docs: dict[int, Document],
+    docs: dict[int, Row[Any]],
     sender: str,
     key_id: str,
     now: datetime,
 ) -> Plan:
-    """Everything the package of ``transfer`` holds but the originals' bytes."""
+    """Everything the package of ``transfer`` holds but the originals' bytes. ``docs``: the
+    documents' rows (``document_rows``): a package's thousands of rows are read as rows,
+    not objects."""
     ids = list(docs)
     events = _events(s, ids)
     registers = _registers(s, ids)
     reports = _reports(s, ids)
     numbers = _grouped(s, ArchiveNumber, ArchiveNumber.assigned_at, ids)
     changes = _grouped(s, RetentionChange, RetentionChange.id, ids)
+    all_versions = _grouped(s, DocumentVersion, DocumentVersion.number, ids)
+    objects = _objects(s, [v.stored_object_id for vs in all_versions.values() for v in vs])
+    customers = _by_id(s, Customer, {d.customer_id for d in docs.values()})
+    categories = _by_id(s, Category, {d.category_id for d in docs.values()})
     head = _transfer_dict(transfer, sender, key_id, now)
     taken: set[str] = set()
     documents: list[dict[str, Any]] = []
@@ -99,11 +112,10 @@ def gather(
         doc = docs[item.document_id]
         folder = layout.document_dir(doc.archive_number or f"document-{doc.id}", taken)
         versions: list[dict[str, Any]] = []
-        for v in doc.versions:
-            obj = s.get(StoredObject, v.stored_object_id)
-            assert obj is not None and obj.wrapped_key is not None
+        for v in all_versions.get(doc.id, []):
+            object_name, wrapped_key = objects[v.stored_object_id]
             path = f"{folder}/{layout.file_name(v.number, v.filename)}"
-            contents.append(Content(path, obj.object_name, obj.wrapped_key, v.size, v.sha256))
+            contents.append(Content(path, object_name, wrapped_key, v.size, v.sha256, v.sm3))
             versions.append(
                 {
                     "number": v.number,
@@ -115,10 +127,12 @@ def gather(
                     "path": path,
                 }
             )
-        holds = cases_holding(s, doc) if doc.on_hold else []
+        holds = cases_holding_ids(s, doc.id, doc.customer_id) if doc.on_hold else []
         meta = _document_dict(
             settings,
             doc,
+            customers[doc.customer_id],
+            categories[doc.category_id],
             versions,
             head,
             numbers.get(doc.id, []),
@@ -132,7 +146,7 @@ def gather(
                 "metadata": meta,
                 "history": history,
                 "register": registers.get(doc.id, []),
-                "checks": reports.get(doc.id, []),
+                "checks": reports.get(doc.id, b"[]"),
             }
         )
         rows.append(
@@ -182,14 +196,15 @@ def _transfer_dict(t: Transfer, sender: str, key_id: str, now: datetime) -> dict
 
 def _document_dict(
     settings: ArchiveSettings,
-    doc: Document,
+    doc: Row[Any],
+    customer: Customer,
+    cat: Category,
     versions: list[dict[str, Any]],
     head: dict[str, Any],
-    numbers: list[ArchiveNumber],
-    changes: list[RetentionChange],
+    numbers: list[Row[Any]],
+    changes: list[Row[Any]],
     holds: list[HoldCase],
 ) -> dict[str, Any]:
-    cat = doc.category
     return {
         "source": {"package_id": head["package_id"], "sender": head["sender"], "id": doc.id},
         "archive_number": doc.archive_number,
@@ -210,7 +225,7 @@ def _document_dict(
             "name_en": cat.name_en,
             "letter": cat.letter,
         },
-        "fonds": doc.customer.fonds.code if doc.customer.fonds else settings.fonds,
+        "fonds": customer.fonds.code if customer.fonds else settings.fonds,
         "document_date": doc.document_date.isoformat() if doc.document_date else None,
         "filing_date": doc.filing_date.isoformat() if doc.filing_date else None,
         "accepted_at": doc.accepted_at.isoformat() if doc.accepted_at else None,
@@ -233,7 +248,7 @@ def _document_dict(
         ],
         "tags": list(doc.tags or []),
         "facts": dict(doc.facts or {}),
-        "customer": customer_dict(doc.customer, with_personal=True),
+        "customer": customer_dict(customer, with_personal=True),
         "retention_changes": [
             {
                 "at": r.at.isoformat(),
@@ -252,34 +267,78 @@ def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
         yield ids[at : at + size]
 
 
-def _grouped(s: Session, model: Any, order: Any, ids: list[int]) -> dict[int, list[Any]]:
-    """Rows of ``model`` (with a ``document_id``) of these documents, by document."""
-    out: dict[int, list[Any]] = {}
+def document_rows(s: Session, ids: list[int]) -> dict[int, Row[Any]]:
+    """The documents' rows (every column), by id."""
+    out: dict[int, Row[Any]] = {}
     for part in _chunks(ids):
-        for row in s.scalars(select(model).where(model.document_id.in_(part)).order_by(order)):
+        for row in s.execute(select(Document.__table__).where(Document.id.in_(part))):
+            out[row.id] = row
+    return out
+
+
+def _grouped(s: Session, model: Any, order: Any, ids: list[int]) -> dict[int, list[Row[Any]]]:
+    """Rows of ``model``'s table (with a ``document_id``) of these documents, by document."""
+    out: dict[int, list[Row[Any]]] = {}
+    table = model.__table__
+    for part in _chunks(ids):
+        q = select(table).where(table.c.document_id.in_(part)).order_by(order)
+        for row in s.execute(q):
             out.setdefault(row.document_id, []).append(row)
     return out
 
 
+def _by_id(s: Session, model: Any, ids: set[int]) -> dict[int, Any]:
+    """Objects of ``model`` by id (the few customers and categories of many documents)."""
+    out: dict[int, Any] = {}
+    for part in _chunks(sorted(ids)):
+        out.update((o.id, o) for o in s.scalars(select(model).where(model.id.in_(part))))
+    return out
+
+
+def _objects(s: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Each stored object's name and wrapped key, by id."""
+    out: dict[int, tuple[str, str]] = {}
+    for part in _chunks(ids):
+        q = select(StoredObject.id, StoredObject.object_name, StoredObject.wrapped_key)
+        for oid, name, key in s.execute(q.where(StoredObject.id.in_(part))):
+            assert key is not None, "a destroyed object in an accepted document"
+            out[oid] = (name, key)
+    return out
+
+
 def _events(s: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each document's audit events as ``audit.services.event_dict`` gives them (read as
+    rows, not objects: a thousand documents have thousands of events)."""
     out: dict[int, list[dict[str, Any]]] = {}
     for part in _chunks(ids):
-        rows = s.scalars(
-            select(AuditEvent)
+        rows = s.execute(
+            select(*EVENT_COLUMNS, AuditEvent.target_id.label("document"))
             .where(AuditEvent.target_type == "document")
             .where(AuditEvent.target_id.in_([str(i) for i in part]))
             .order_by(AuditEvent.seq)
         )
         for ev in rows:
-            out.setdefault(int(ev.target_id or 0), []).append(event_dict(ev))
+            out.setdefault(int(ev.document), []).append(event_dict(ev))
     return out
+
+
+_REGISTER = (
+    AccessRecord.document_id,
+    AccessRecord.at,
+    AccessRecord.username,
+    AccessRecord.action,
+    AccessRecord.purpose,
+    AccessRecord.rule,
+    AccessRecord.supervisor,
+    AccessRecord.page,
+)
 
 
 def _registers(s: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
     for part in _chunks(ids):
-        rows = s.scalars(
-            select(AccessRecord).where(AccessRecord.document_id.in_(part)).order_by(AccessRecord.id)
+        rows = s.execute(
+            select(*_REGISTER).where(AccessRecord.document_id.in_(part)).order_by(AccessRecord.id)
         )
         for r in rows:
             out.setdefault(r.document_id, []).append(
@@ -296,23 +355,37 @@ def _registers(s: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     return out
 
 
-def _reports(s: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each document's 四性检测 reports as stored (the items' words: ``check-items.json``)."""
-    out: dict[int, list[dict[str, Any]]] = {}
+def _reports(s: Session, ids: list[int]) -> dict[int, bytes]:
+    """Each document's 四性检测 reports as stored (the items' words: ``check-items.json``),
+    as the JSON of ``checks.json``. The results are copied as the database holds them,
+    without being parsed and written again: they are most of a package's metadata."""
+    parts: dict[int, list[str]] = {}
+    columns = (
+        CheckReport.document_id,
+        CheckReport.stage,
+        CheckReport.checked_at,
+        CheckReport.passed,
+        CheckReport.override_reason,
+        cast(CheckReport.results, Text).label("results"),
+    )
     for part in _chunks(ids):
-        for rep in s.scalars(
-            select(CheckReport).where(CheckReport.document_id.in_(part)).order_by(CheckReport.id)
+        for rep in s.execute(
+            select(*columns).where(CheckReport.document_id.in_(part)).order_by(CheckReport.id)
         ):
-            out.setdefault(rep.document_id, []).append(
+            head = json.dumps(
                 {
                     "stage": rep.stage,
                     "checked_at": rep.checked_at.isoformat(),
                     "passed": rep.passed,
                     "override_reason": rep.override_reason,
-                    "results": rep.results,
-                }
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
             )
-    return out
+            parts.setdefault(rep.document_id, []).append(
+                f'{head[:-1]},"results":{rep.results or "[]"}}}'
+            )
+    return {doc: f"[{','.join(reports)}]".encode() for doc, reports in parts.items()}
 
 
 def _footer(t: Transfer, sender: str, key_id: str) -> list[str]:

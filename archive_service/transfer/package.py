@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from archive_service.archive.models import AccessRecord, Document
+from archive_service.archive.models import AccessRecord
 from archive_service.archive.settings import ArchiveSettings
 from archive_service.audit.services import record
 from archive_service.db import Database, utcnow
@@ -29,7 +29,7 @@ from archive_service.disposal.signing import SigningKeySource
 from archive_service.errors import Conflict
 from archive_service.policy import Caller, require
 from archive_service.transfer.applications import get_transfer, lock
-from archive_service.transfer.gathering import Plan, gather
+from archive_service.transfer.gathering import Plan, document_rows, gather
 from archive_service.transfer.models import Transfer
 from archive_service.transfer.vocabulary import TransferStatus
 from archive_service.transfer.writer import write
@@ -103,25 +103,29 @@ def _registered(s: Session, ctx: Exporting, by: Caller, transfer_id: int, key_id
     require(by, "transfer.export", transfer)
     if transfer.status not in TransferStatus.EXPORTABLE:
         raise Conflict(f"transfer is {transfer.status}, not approved")
-    ids = [i.document_id for i in transfer.items]
-    docs = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids)))}
+    docs = document_rows(s, [i.document_id for i in transfer.items])
     gone = sorted(
         i.archive_number for i in transfer.items if docs[i.document_id].status != "accepted"
     )
     if gone:
         raise Conflict("documents of the transfer are no longer in the archive", numbers=gone)
-    for doc in docs.values():  # registered first: the package carries its own reading
-        s.add(
-            AccessRecord(
-                user_id=by.user_id or 0,
-                username=by.actor.username or "operator",
-                document_id=doc.id,
-                archive_number=doc.archive_number,
-                action="transfer",
-                purpose=f"transfer {transfer.id} to {transfer.receiver}"[:1000],
-                rule="transfer-approved",
-            )
-        )
+    # Registered first: the package carries its own reading (one statement for them all).
+    purpose = f"transfer {transfer.id} to {transfer.receiver}"[:1000]
+    s.execute(
+        insert(AccessRecord),
+        [
+            {
+                "user_id": by.user_id or 0,
+                "username": by.actor.username or "operator",
+                "document_id": doc.id,
+                "archive_number": doc.archive_number,
+                "action": "transfer",
+                "purpose": purpose,
+                "rule": "transfer-approved",
+            }
+            for doc in docs.values()
+        ],
+    )
     s.flush()
     now = utcnow()
     sender = ctx.archive.organisation or ctx.archive.fonds

@@ -1,7 +1,7 @@
-"""Writing a transfer package's ZIP file: the originals streamed from the store with their
-SM3 computed on a second thread, the files the package makes (metadata, lists) made on a
-third while the originals stream in, every digest listed in the manifest, the manifest
-signed (the package's layout: ``transfer.layout``)."""
+"""Writing a transfer package's ZIP file: the originals streamed from the store (their SM3
+taken at extraction, or else computed on a second thread), the files the package makes
+(metadata, lists) made on another while the originals stream in, every digest listed in the
+manifest, the manifest signed (the package's layout: ``transfer.layout``)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ def check_items() -> dict[str, Any]:
             for i in CHECK_ITEMS
         },
     }
+
+
+SMALL = 16 << 10  # metadata files up to this size are not deflated
 
 
 def _json(value: Any) -> bytes:
@@ -87,7 +90,7 @@ class _Writer:
         self.zf, self.root = zf, root
         self.files: list[dict[str, Any]] = []
         self.bytes = 0
-        self.sm3 = _SM3()
+        self.sm3: _SM3 | None = None  # started for the first original whose SM3 is not known
 
     def _open(self, path: str, compress: bool) -> IO[bytes]:
         info = zipfile.ZipInfo(f"{self.root}/{path}", date_time=_stamp())
@@ -95,8 +98,10 @@ class _Writer:
         return self.zf.open(info, "w", force_zip64=True)
 
     def put(self, path: str, data: bytes, compress: bool = True) -> None:
-        """A file the package makes (metadata, lists): its digests computed here."""
-        with self._open(path, compress) as f:
+        """A file the package makes (metadata, lists): its digests computed here. A small
+        one is stored as it is: deflating thousands of small files costs more time than
+        the few bytes it saves."""
+        with self._open(path, compress and len(data) > SMALL) as f:
             f.write(data)
         self._listed(
             path, len(data), hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
@@ -104,19 +109,28 @@ class _Writer:
 
     def copy(self, c: Content, chunks: Iterable[bytes]) -> None:
         """An original file, streamed from the store. Its SHA-256 is the one taken when it
-        came in: the store's authenticated encryption refuses any other bytes; its SM3 is
-        computed on the way."""
+        came in: the store's authenticated encryption refuses any other bytes; so is its SM3
+        once the extraction has taken it, else it is computed on the way."""
         size = 0
-        self.sm3.start(c.path)
+        sm3 = None if c.sm3 else self._sm3()
+        if sm3:
+            sm3.start(c.path)
         with self._open(c.path, compress=False) as f:
             for chunk in chunks:
                 f.write(chunk)
-                self.sm3.feed(chunk)
+                if sm3:
+                    sm3.feed(chunk)
                 size += len(chunk)
-        self.sm3.end()
+        if sm3:
+            sm3.end()
         if size != c.size:
             raise RuntimeError(f"{c.path}: {size} bytes read, {c.size} stored")
-        self._listed(c.path, size, c.sha256, None)
+        self._listed(c.path, size, c.sha256, c.sm3)
+
+    def _sm3(self) -> _SM3:
+        if self.sm3 is None:
+            self.sm3 = _SM3()
+        return self.sm3
 
     def _listed(self, path: str, size: int, sha256: str, sm3: str | None) -> None:
         self.files.append({"path": path, "size": size, "sha256": sha256, "sm3": sm3})
@@ -124,6 +138,8 @@ class _Writer:
 
     def finish(self) -> None:
         """Wait for the last SM3 digests and put them in the list."""
+        if self.sm3 is None:
+            return
         self.sm3.close()
         for f in self.files:
             if f["sm3"] is None:
@@ -196,7 +212,7 @@ def _made(plan: Plan) -> list[tuple[str, bytes, bool]]:
             (f"{folder}/{layout.METADATA_JSON}", _json(doc["metadata"]), True),
             (f"{folder}/{layout.HISTORY}", _json(doc["history"]), True),
             (f"{folder}/{layout.REGISTER}", _json(doc["register"]), True),
-            (f"{folder}/{layout.CHECKS}", _json(doc["checks"]), True),
+            (f"{folder}/{layout.CHECKS}", doc["checks"], True),
         ]
     title, header, rows, footer = plan.list_table
     out.append((layout.LIST_PDF, tables.pdf("transfer list", title, header, rows, footer), False))
