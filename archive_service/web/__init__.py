@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
         holds,
         home,
         importing,
+        paper,
         search,
         transfers,
         viewing,
@@ -38,6 +39,7 @@ def register(app: Flask) -> None:
         checks,
         disposal,
         transfers,
+        paper,
         fixity,
         viewing,
     ):

@@ -44,6 +44,7 @@ from archive_service.viewing import page_views, previews
 from archive_service.web.changes import shown
 from archive_service.web.checks import checks_refusal, checks_shown
 from archive_service.web.forms import ActionForm, ReasonForm, attempt, refusal
+from archive_service.web.paper import paper_context
 
 bp = Blueprint("web_archive", __name__)
 
@@ -262,6 +263,7 @@ def document(document_id: int) -> Any:
         can_change=doc.status == "accepted" and bool(may(caller(), "change.file", doc.customer)),
         transferred_by=transfer_reading.transferred_by(s, caller(), doc),
         received=transfer_reading.received_history(s, doc.id),
+        **paper_context(s, doc),
     ), (410 if doc.status == "destroyed" else 200)
 
 

@@ -29,6 +29,7 @@ from archive_service.accounts.vocabulary import ROLES
 from archive_service.archive.vocabulary import HOLD_BASES, INTAKE_REFUSALS
 from archive_service.errors import DomainError
 from archive_service.http import DB_INT_MAX, uow
+from archive_service.paper.vocabulary import LOCATION_KINDS
 from archive_service.transfer.vocabulary import DISPOSITIONS, Disposition
 
 
@@ -206,3 +207,35 @@ class ImportForm(FlaskForm):
         _l("Department for new customers (code)"), validators=[Optional(), Length(max=32)]
     )
     submit = SubmitField(_l("Check the manifest"))
+
+
+def location_kind_choices() -> list[tuple[str, Any]]:
+    return [(k.code, lazy_pgettext(k.label.context, k.label.english)) for k in LOCATION_KINDS]
+
+
+class LocationForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=location_kind_choices())
+    parent_id = SelectField(_l("Inside"), choices=[], validate_choice=False)
+    submit = SubmitField(_l("Add the place"))
+
+
+class PaperForm(FlaskForm):
+    location_id = SelectField(_l("Kept at"), choices=[], validate_choice=False)
+    pages = StringField(_l("Pages"), validators=[Optional(), Length(max=6)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Save the paper original"))
+
+
+class FindForm(FlaskForm):
+    code = StringField(
+        _l("Label code or archive number"), validators=[DataRequired(), Length(max=2000)]
+    )
+    location_id = SelectField(_l("Found at"), choices=[], validate_choice=False)
+    submit = SubmitField(_l("Record as found"))
+
+
+class SignForm(FlaskForm):
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=1000)])
+    submit = SubmitField(_l("Sign the report off"))

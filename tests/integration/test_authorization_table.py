@@ -60,6 +60,8 @@ DOCUMENT_READ_ROUTES = {
     "/api/v1/documents/<int:document_id>/history": "api_history",
     # The intake check report: whoever may see the document's metadata.
     "/api/v1/documents/<int:document_id>/checks": "api_checks",
+    # The paper original's record (where it is kept): as the document's metadata.
+    "/api/v1/documents/<int:document_id>/paper": "api_paper",
     "/documents/<int:document_id>": "web_page",
     "/documents/<int:document_id>/file": "web_download web_preview",
     # Page images: what a view-only reader gets instead of the file.
@@ -130,6 +132,7 @@ def expected(who: str, column: str) -> int:
         "api_meta",
         "api_history",
         "api_checks",
+        "api_paper",
         "web_page",
         "api_pages",
         "api_page",
@@ -216,6 +219,15 @@ def test_every_role_and_grant_state_on_every_read_path(
 
     target = put("target", "business.contract")
     other = put("other", "basic.profile")
+    box = client.post(
+        "/api/v1/paper/locations",
+        headers=tok["archivist"],
+        json={"code": "B1", "name": "盒 1", "kind": "box"},
+    ).get_json()["id"]
+    kept = client.put(
+        f"/api/v1/documents/{target}/paper", headers=tok["archivist"], json={"location_id": box}
+    )
+    assert kept.status_code == 200, kept.get_json()
     # Applicants name documents they may not see by the archive numbers they were given.
     number = {
         d: client.get(f"/api/v1/documents/{d}", headers=tok["clerk-same"]).get_json()[
