@@ -338,9 +338,11 @@ class EventFields(Protocol):
     actor_id: int | None
     ip: str | None
     action: str
-    target: str | None
     details: dict[str, Any]
     hash: str
+
+    @property
+    def target(self) -> str | None: ...
 
 
 # The columns of ``event_dict`` for a query of rows (a long history is read faster as rows).
