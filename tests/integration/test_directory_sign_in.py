@@ -99,6 +99,13 @@ def test_a_directory_person_signs_in_with_mapped_roles_and_department(
     assert "ARCHIVE_LDAP_GROUP_ROLES" in opened[0].details["approval"]
     success = events(rt, "login.success")[-1]
     assert success.actor == uid and success.details["channel"] == "web"
+    # The admin's page says where the account comes from.
+    people.user("root", "admin", department=None)
+    admin = client.application.test_client()
+    assert login(admin, "root", LOCAL_PASSWORD).status_code == 302
+    assert user is not None
+    page = admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "目录条目" in page and slapd.dn(uid) in page
 
 
 def test_a_directory_person_gets_an_api_token(client: Any, slapd: Slapd, people: People) -> None:
@@ -247,3 +254,39 @@ def test_a_directory_account_changes_its_password_in_the_directory(
         },
     )
     assert resp.status_code == 409
+
+
+def test_behind_proxy_fix_the_gateway_is_known_by_its_own_address(
+    settings: Settings, people: People
+) -> None:
+    people.user("clara", "clerk")
+    app = other_app(settings, extra={"PROXY_FIX": True})
+    # A client claiming to be forwarded by the gateway is still the client.
+    forged = app.test_client().get(
+        "/login",
+        headers={"X-Remote-User": "clara", "X-Forwarded-For": PROXY},
+        environ_base={"REMOTE_ADDR": "192.0.2.9"},
+    )
+    assert forged.status_code == 200
+    real = app.test_client().get(
+        "/login",
+        headers={"X-Remote-User": "clara", "X-Forwarded-For": "192.0.2.9"},
+        environ_base={"REMOTE_ADDR": PROXY},
+    )
+    assert real.status_code == 302
+    rt = app.extensions["archive"]
+    assert events(rt, "login.success")[-1].ip == "192.0.2.9"  # the client, as forwarded
+    rt.close()
+
+
+def test_repeated_wrong_directory_passwords_make_the_address_wait(
+    client: Any, slapd: Slapd, rt: Any
+) -> None:
+    uid = slapd.add_person("lihua", CLERKS)
+    for _ in range(5):
+        resp = client.post("/api/v1/auth/token", json={"username": uid, "password": "nope 12345"})
+        assert resp.status_code == 401
+    # Now even the right password waits, with the same answer (the directory is not asked).
+    resp = client.post("/api/v1/auth/token", json={"username": uid, "password": PASSWORD})
+    assert resp.status_code == 401
+    assert [e.action for e in events(rt, "login.throttled")] == ["login.throttled"]
