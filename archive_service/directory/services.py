@@ -71,7 +71,7 @@ def open_account(session: Session, person: Person, config: DirectorySettings) ->
     user = User(
         username=person.username,
         display_name=(person.display_name or person.username)[:200],
-        email=(person.email or None) and person.email[:254],
+        email=person.email[:254] if person.email else None,
         department_id=dept.id if dept else None,
         status=AccountStatus.ACTIVE,
         password_hash=NO_LOCAL_PASSWORD,
@@ -124,6 +124,10 @@ def update_account(
     if name != user.display_name:
         changes.update(display_name=name)
         user.display_name = name
+    email = person.email[:254] if person.email else None
+    if email != user.email:
+        changes.update(email_changed=True)  # the address itself is personal: not in the trail
+        user.email = email
     if not changes:
         return None
     removed = sorted(set(before) - set(after))

@@ -290,3 +290,17 @@ def test_repeated_wrong_directory_passwords_make_the_address_wait(
     resp = client.post("/api/v1/auth/token", json={"username": uid, "password": PASSWORD})
     assert resp.status_code == 401
     assert [e.action for e in events(rt, "login.throttled")] == ["login.throttled"]
+
+
+def test_the_gateway_s_directory_person_is_told_when_the_directory_is_down(
+    settings: Settings, slapd: Slapd, people: People
+) -> None:
+    people.user("clara", "clerk")
+    uid = slapd.add_person("lihua", CLERKS)
+    down = other_app(settings, ldap_url=f"ldap://127.0.0.1:{free_port()}")
+    for name, status in ((uid, 503), ("clara", 302)):  # a local account needs no directory
+        resp = down.test_client().get(
+            "/login", headers={"X-Remote-User": name}, environ_base={"REMOTE_ADDR": PROXY}
+        )
+        assert resp.status_code == status, name
+    down.extensions["archive"].close()
