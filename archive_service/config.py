@@ -108,6 +108,7 @@ class Settings:
     ldap_email_attribute: str = "mail"
     ldap_timeout_seconds: int = 5
     ldap_sync_minutes: int = 15  # the beat's leaver sync (0: only by hand)
+    ldap_sync_max_close: int = 25  # a sync that would close more changes nothing (0: no limit)
     # SSO behind a gateway: the header naming the signed-in user, honoured only from these
     # proxy addresses (CIDRs, comma-separated).
     sso_header: str = ""

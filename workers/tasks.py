@@ -60,7 +60,7 @@ def directory_sync() -> dict[str, Any]:
     rt = runtime()
     if rt.accounts.directory is None:
         return {"error": "no directory configured"}
-    return sync(rt.db, rt.accounts.directory).as_dict()
+    return sync(rt.db, rt.accounts.directory, rt.settings.ldap_sync_max_close).as_dict()
 
 
 @celery.task(name="workers.tasks.expire_grants")

@@ -41,7 +41,7 @@ class AccountNotActive(DomainError):
     code = "account_not_active"
 
 
-class DirectoryUnavailable(DomainError):
+class DirectoryDown(DomainError):
     """The account is the directory's (LDAP / AD), which cannot be asked now."""
 
     status = 503
@@ -63,7 +63,7 @@ def create_token(body: dict[str, Any]) -> Any:
     # The failed attempt and its audit event are kept, whatever the outcome.
     session.commit()
     if result.outcome == authentication.LoginOutcome.DIRECTORY_UNAVAILABLE:
-        raise DirectoryUnavailable("the directory is unavailable; try again later")
+        raise DirectoryDown("the directory is unavailable; try again later")
     if result.outcome == authentication.LoginOutcome.NOT_ACTIVE:
         raise AccountNotActive(f"account is {result.status}", status=result.status)
     if not result.ok:

@@ -31,14 +31,20 @@ def ldap_check(username: str | None) -> None:
 
 
 @ldap.command("sync")
-def ldap_sync() -> None:
+@click.option(
+    "--no-limit",
+    is_flag=True,
+    help="close however many the directory says have left (ARCHIVE_LDAP_SYNC_MAX_CLOSE)",
+)
+def ldap_sync(no_limit: bool) -> None:
     """Close leavers and bring mapped roles up to date now."""
     from archive_service.directory.services import sync
 
     rt = runtime()
     if rt.accounts.directory is None:
         raise click.ClickException("no directory configured (ARCHIVE_LDAP_URL)")
-    report = sync(rt.db, rt.accounts.directory)
+    limit = 0 if no_limit else rt.settings.ldap_sync_max_close
+    report = sync(rt.db, rt.accounts.directory, limit)
     click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     if report.error is not None:
         raise SystemExit(1)

@@ -143,13 +143,15 @@ class Reader:
         entry = self.find(username)
         if entry is None:
             return None
-        return self.describe(*entry)
+        return self.describe(*entry, username=username)
 
-    def describe(self, dn: str, attributes: dict[str, Any]) -> Person:
+    def describe(self, dn: str, attributes: dict[str, Any], username: str) -> Person:
+        """The person of an entry; their username as the directory spells it (``username``,
+        as asked for, when the entry does not show that attribute)."""
         config = self._config
         me = rules.normalise_dn(dn)
         groups = frozenset(g for g, members in self.groups().items() if me in members)
-        name = _first(attributes, config.username_attribute) or ""
+        name = _first(attributes, config.username_attribute) or username
         return Person(
             dn=dn,
             username=name,
@@ -235,7 +237,7 @@ class LdapDirectory:
             if conn is None:
                 return "wrong password", None
             _close(conn)
-            return "ok", reader.describe(*entry)
+            return "ok", reader.describe(*entry, username=username)
 
     def person(self, username: str) -> Person | None:
         with self.reading() as reader:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from archive_service.accounts.vocabulary import EXTERNAL_ROLE, ROLES
 
@@ -105,6 +106,24 @@ def next_roles(
     give them; roles no group gives (given here, by admins) stay as they are."""
     managed_set = set(managed)
     return sorted((set(current) - managed_set) | (set(from_directory) & managed_set))
+
+
+class Found(Protocol):
+    """A person as the directory describes them (``client.Person``)."""
+
+    @property
+    def disabled(self) -> bool: ...
+
+
+def leaves(person: Found | None) -> bool:
+    """Does the sync close the account of this person (None: no longer in the directory)?"""
+    return person is None or person.disabled
+
+
+def too_many_leavers(closing: int, limit: int) -> bool:
+    """A sync that would close more than ``limit`` accounts at once changes nothing
+    (0: no limit): an empty answer from a misconfigured directory must not close everyone."""
+    return limit > 0 and closing > limit
 
 
 def department_value(dn: str, attribute_values: Iterable[str], attribute: str) -> str | None:

@@ -202,7 +202,7 @@ class SyncReport:
         }
 
 
-def sync(db: Database, directory: LdapDirectory) -> SyncReport:
+def sync(db: Database, directory: LdapDirectory, max_close: int = 0) -> SyncReport:
     """The leaver sync (beat, ``archive ldap sync``): every active directory account is
     looked up; a person removed from the directory (or from its user base) or disabled
     there is closed, one moved out of a mapped group loses that role and their sessions
@@ -210,7 +210,9 @@ def sync(db: Database, directory: LdapDirectory) -> SyncReport:
 
     Everything is read from the directory before anything changes: a directory that cannot
     be read, in full, changes nothing (a leaver is then closed by the next sync, or at
-    their next sign-in, which asks the directory too).
+    their next sign-in, which asks the directory too). So does a sync that would close more
+    than ``max_close`` accounts (0: no limit): a service account that suddenly sees nobody
+    looks the same as everyone leaving.
     """
     config = directory.config
     with db.session() as s:
@@ -228,6 +230,15 @@ def sync(db: Database, directory: LdapDirectory) -> SyncReport:
     except DirectoryUnavailable as exc:
         log.error("directory sync: directory unavailable, nothing changed: %s", exc.reason)
         return SyncReport(checked=0, error=exc.reason)
+    leaving = [uid for uid, _name in accounts if rules.leaves(people[uid])]
+    if rules.too_many_leavers(len(leaving), max_close):
+        reason = (
+            f"the directory would close {len(leaving)} accounts at once, more than "
+            f"ARCHIVE_LDAP_SYNC_MAX_CLOSE ({max_close}): nothing changed; check the "
+            "directory and the service account, then run `archive ldap sync --no-limit`"
+        )
+        log.error("directory sync: %s", reason)
+        return SyncReport(checked=len(accounts), error=reason)
     report = SyncReport(checked=len(accounts))
     with db.unit_of_work() as session:
         for uid, _name in accounts:

@@ -140,6 +140,19 @@ def test_a_sync_that_cannot_read_the_directory_changes_nothing(
     assert still_in(client, browser, token) == (True, True)
 
 
+def test_a_sync_that_would_close_more_than_the_limit_closes_nobody(
+    client: Any, slapd: Slapd, rt: Any
+) -> None:
+    leavers = [slapd.add_person("lihua", CLERKS) for _ in range(2)]
+    for uid in leavers:
+        signed_in_twice(client, uid)
+        slapd.remove(uid)
+    held = sync(rt.db, rt.accounts.directory, max_close=1)
+    assert held.closed == [] and "ARCHIVE_LDAP_SYNC_MAX_CLOSE" in (held.error or "")
+    assert events(rt, "user.close") == []
+    assert sorted(sync(rt.db, rt.accounts.directory, max_close=2).closed) == sorted(leavers)
+
+
 def test_the_beat_task_and_the_command_run_the_same_sync(
     client: Any, settings: Settings, slapd: Slapd, rt: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -172,7 +185,7 @@ def test_the_beat_task_and_the_command_run_the_same_sync(
     assert checked.exit_code == 0, checked.output
     report = json.loads(checked.output)
     assert report["ok"] and report["person"] is None and len(report["groups"]) == 3
-    synced = runner.invoke(main, ["ldap", "sync"])
+    synced = runner.invoke(main, ["ldap", "sync", "--no-limit"])
     assert synced.exit_code == 0, synced.output
     assert json.loads(synced.output)["closed"] == [uid]
     monkeypatch.setenv("ARCHIVE_LDAP_CA_FILE", slapd.other_ca_file)

@@ -106,3 +106,10 @@ def test_the_beat_syncs_only_with_a_directory() -> None:
     configured = Settings(ldap_url="ldaps://dc1", ldap_sync_minutes=10).with_defaults()
     schedule = make_celery(configured).conf.beat_schedule["directory-sync"]
     assert schedule == {"task": "workers.tasks.directory_sync", "schedule": 600.0}
+
+
+def test_a_sync_that_would_close_too_many_closes_none() -> None:
+    assert not rules.too_many_leavers(25, 25)
+    assert rules.too_many_leavers(26, 25)
+    assert not rules.too_many_leavers(1000, 0)  # no limit
+    assert rules.leaves(None)
