@@ -89,6 +89,30 @@ class Settings:
     token_ttl_hours: int = 12
     session_hours: int = 8  # a web session ends this long after sign-in, whatever happens
     session_idle_minutes: int = 30  # ... or this long after its last request
+    # The directory (LDAP / Active Directory, docs/accounts.md): empty ldap_url, none.
+    # ldaps://host:636, or ldap://host:389 upgraded with StartTLS; the server's certificate
+    # is always checked (against ldap_ca_file, else the system's roots).
+    ldap_url: str = ""
+    ldap_ca_file: str = ""
+    ldap_bind_dn: str = ""  # the service account that searches (sync, SSO, finding people)
+    ldap_bind_password: str = ""  # or:
+    ldap_bind_password_file: str = ""  # production: a mounted file holding it
+    ldap_user_base: str = ""
+    ldap_user_filter: str = "(&(objectClass=inetOrgPerson)(uid={username}))"
+    ldap_username_attribute: str = "uid"  # AD: sAMAccountName
+    ldap_disabled_filter: str = ""  # AD: (userAccountControl:1.2.840.113556.1.4.803:=2)
+    ldap_group_roles: str = ""  # "group-dn=role;..." or JSON {"group-dn": "role" | [roles]}
+    ldap_department_attribute: str = "departmentNumber"  # "ou": the entry's first OU
+    ldap_departments: str = ""  # "value=CODE;..." or JSON; empty: the value is the code
+    ldap_name_attribute: str = "displayName"
+    ldap_email_attribute: str = "mail"
+    ldap_timeout_seconds: int = 5
+    ldap_sync_minutes: int = 15  # the beat's leaver sync (0: only by hand)
+    ldap_sync_max_close: int = 25  # a sync that would close more changes nothing (0: no limit)
+    # SSO behind a gateway: the header naming the signed-in user, honoured only from these
+    # proxy addresses (CIDRs, comma-separated).
+    sso_header: str = ""
+    sso_trusted_proxies: str = ""
     celery_always_eager: bool = False
     # Storage and keys
     keyring: str = ""  # production: the keyring JSON itself (or use keyring_file)

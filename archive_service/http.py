@@ -124,6 +124,14 @@ def web_session_id() -> int | None:
     return ident
 
 
+def peer_address() -> str | None:
+    """The address of whoever opened the connection: with ``PROXY_FIX`` on, the proxy's
+    own, not the client address it forwarded (the SSO gateway is recognised by it)."""
+    original = request.environ.get("werkzeug.proxy_fix.orig") or {}
+    peer: str | None = original.get("REMOTE_ADDR") or request.environ.get("REMOTE_ADDR")
+    return peer
+
+
 def caller() -> Caller:
     return Caller.of(current_account(), request.remote_addr)
 

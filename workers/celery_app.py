@@ -105,6 +105,7 @@ def make_celery(settings: Settings) -> Celery:
                 "schedule": crontab(hour="2", minute="30"),
             },
             **_backup_schedule(settings),
+            **_directory_schedule(settings),
         },
     )
     return app
@@ -123,6 +124,14 @@ def _backup_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     if every is not None:
         out["backup"] = {"task": "workers.tasks.backup", "schedule": every}
     return out
+
+
+def _directory_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The leaver sync every ARCHIVE_LDAP_SYNC_MINUTES, when a directory is configured."""
+    if not settings.ldap_url or settings.ldap_sync_minutes <= 0:
+        return {}
+    every = 60.0 * settings.ldap_sync_minutes
+    return {"directory-sync": {"task": "workers.tasks.directory_sync", "schedule": every}}
 
 
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}

@@ -51,6 +51,18 @@ def rewrap_keys() -> int:
     return rewrap_all(rt.db, rt.vault)
 
 
+@celery.task(name="workers.tasks.directory_sync")
+def directory_sync() -> dict[str, Any]:
+    """Every few minutes: people disabled or removed in the directory are closed, roles
+    follow the mapped groups; a directory that cannot be read changes nothing."""
+    from archive_service.directory.services import sync
+
+    rt = runtime()
+    if rt.accounts.directory is None:
+        return {"error": "no directory configured"}
+    return sync(rt.db, rt.accounts.directory, rt.settings.ldap_sync_max_close).as_dict()
+
+
 @celery.task(name="workers.tasks.expire_grants")
 def expire_grants() -> int:
     """Mark grants whose window has ended (they already stop working at use)."""

@@ -56,6 +56,10 @@ class User(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_reason: Mapped[str | None] = mapped_column(String(500))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The person's entry in the directory (LDAP / AD) when the account is the directory's:
+    # its password, roles from mapped groups and department come from there
+    # (archive_service/directory). None: a local account.
+    directory_dn: Mapped[str | None] = mapped_column(String(500))
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
@@ -108,6 +112,7 @@ class User(Base):
             "account_end_date": self.account_end_date.isoformat()
             if self.account_end_date
             else None,
+            "source": "directory" if self.directory_dn else "local",
         }
 
 

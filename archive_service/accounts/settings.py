@@ -1,6 +1,7 @@
 """The accounts' settings as their use cases need them: password policy, sign-in throttling,
-token and web session lifetimes, and the password hasher (argon2id; its cost is a setting
-so tests can make it cheap while production keeps argon2-cffi's recommended strength)."""
+token and web session lifetimes, the password hasher (argon2id; its cost is a setting
+so tests can make it cheap while production keeps argon2-cffi's recommended strength), and
+the directory and SSO gateway people may sign in through (``archive_service/directory``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from archive_service.accounts import rules
 from archive_service.config import Settings
+from archive_service.directory.client import LdapDirectory
+from archive_service.directory.settings import DirectorySettings, SsoGate
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class AccountSettings:
     token_ttl: timedelta = timedelta(hours=12)
     sessions: rules.SessionTimeouts = rules.SessionTimeouts()
     passwords: Passwords = field(default_factory=Passwords)
+    directory: LdapDirectory | None = None  # LDAP / AD (ARCHIVE_LDAP_*), if configured
+    sso: SsoGate | None = None  # a trusted gateway's header (ARCHIVE_SSO_*), if configured
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AccountSettings:
@@ -79,7 +84,14 @@ class AccountSettings:
                     parallelism=settings.password_hash_parallelism,
                 )
             ),
+            directory=_directory(settings),
+            sso=SsoGate.from_settings(settings),
         )
+
+
+def _directory(settings: Settings) -> LdapDirectory | None:
+    config = DirectorySettings.from_settings(settings)
+    return LdapDirectory(config) if config is not None else None
 
 
 DEFAULT = AccountSettings()

@@ -454,6 +454,8 @@ def change_password(
     user = by.user
     if user is None:
         raise InvalidInput("sign in first")
+    if user.directory_dn is not None:
+        raise Conflict("a directory account's password is changed in the directory")
     if not settings.passwords.verify(user.password_hash, old_password or ""):
         raise InvalidInput("the current password is wrong", field="old_password")
     problems = rules.password_problems(

@@ -76,6 +76,7 @@ class AccountOut(Out):
     status = String()
     organisation = String(allow_none=True)
     account_end_date = String(allow_none=True)
+    source = String()  # local, or directory (LDAP / AD: its password and mapped roles)
 
 
 UsersOut = listing("UsersOut", AccountOut)

@@ -41,8 +41,15 @@ class AccountNotActive(DomainError):
     code = "account_not_active"
 
 
+class DirectoryDown(DomainError):
+    """The account is the directory's (LDAP / AD), which cannot be asked now."""
+
+    status = 503
+    code = "directory_unavailable"
+
+
 @bp.post("/auth/token")
-@bp.doc(responses=errors(400, 401, 422))
+@bp.doc(responses=errors(400, 401, 422, 503))
 @bp.input(TokenIn, arg_name="body")
 @bp.output(TokenOut, status_code=201)
 @public
@@ -55,6 +62,8 @@ def create_token(body: dict[str, Any]) -> Any:
     )
     # The failed attempt and its audit event are kept, whatever the outcome.
     session.commit()
+    if result.outcome == authentication.LoginOutcome.DIRECTORY_UNAVAILABLE:
+        raise DirectoryDown("the directory is unavailable; try again later")
     if result.outcome == authentication.LoginOutcome.NOT_ACTIVE:
         raise AccountNotActive(f"account is {result.status}", status=result.status)
     if not result.ok:

@@ -7,6 +7,7 @@ import click
 
 from archive_service.cli import (
     backup,
+    directory,
     holds,
     importing,
     keys,
@@ -39,5 +40,6 @@ for command in (
     importing.import_archive,
     transfer.transfer,
     holds.hold,
+    directory.ldap,
 ):
     main.add_command(command)

@@ -33,6 +33,9 @@ class Caller:
     # The use case the caller acts in, when its own rule stands for some of its steps'
     # rules (:func:`covers`): an archivist's import opens customers and uploads for them.
     within: str | None = None
+    # A scheduled job acting with the operator's rights (the directory sync), named so in
+    # the audit trail.
+    name: str | None = None
 
     @classmethod
     def of(cls, user: User | None, ip: str | None = None) -> Caller:
@@ -42,6 +45,11 @@ class Caller:
     def cli(cls) -> Caller:
         return cls(user=None, operator=True)
 
+    @classmethod
+    def job(cls, name: str) -> Caller:
+        """A job the operator configured (its settings are the operator's decision)."""
+        return cls(user=None, operator=True, name=name)
+
     def acting_in(self, use_case: str) -> Caller:
         """This caller inside ``use_case`` (whose rule is still asked at every step)."""
         return replace(self, within=use_case)
@@ -50,7 +58,7 @@ class Caller:
     def actor(self) -> Actor:
         if self.user is not None:
             return Actor(self.user.id, self.user.username, self.ip)
-        return Actor(None, "operator" if self.operator else None, self.ip)
+        return Actor(None, self.name or ("operator" if self.operator else None), self.ip)
 
     @property
     def user_id(self) -> int | None:

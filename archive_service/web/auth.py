@@ -15,6 +15,7 @@ from archive_service.accounts import authentication, departments, users, web_ses
 from archive_service.errors import DomainError
 from archive_service.http import (
     caller,
+    peer_address,
     public,
     request_session,
     runtime,
@@ -48,58 +49,115 @@ def _safe_next(target: str | None) -> str:
     return url_for("web_home.index")
 
 
+def _signed_in(result: authentication.LoginResult) -> Any:
+    """Open the server's web session for a successful sign-in and go on; None when the
+    sign-in failed (the attempt is committed either way)."""
+    session = request_session()
+    key = None
+    if result.ok:
+        assert result.user is not None
+        key = web_sessions.open_web_session(
+            session, result.user, request.remote_addr, request.user_agent.string
+        )
+    session.commit()
+    if key is None:
+        return None
+    login_user(_SessionKey(key))
+    if result.notice is not None:
+        flash(
+            _(
+                "%(count)d failed sign-ins to your account since %(since)s. "
+                "If they were not yours, tell your administrator.",
+                count=result.notice.count,
+                since=format_datetime(result.notice.since),
+            ),
+            "warning",
+        )
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _refusal(result: authentication.LoginResult) -> int | None:
+    """Say why a sign-in that is not a wrong password failed; its status (None: it was
+    a wrong password or an unknown name, answered alike by the caller)."""
+    if result.outcome == authentication.LoginOutcome.DIRECTORY_UNAVAILABLE:
+        flash(
+            _(
+                "The directory (LDAP / Active Directory) is unavailable, so directory "
+                "accounts cannot sign in right now. Try again later or tell your administrator."
+            ),
+            "error",
+        )
+        return 503
+    if result.outcome == authentication.LoginOutcome.NOT_ACTIVE:
+        messages = {
+            "applied": _("Your account application is waiting for approval."),
+            "approved": _("Your application was approved; an administrator will activate it."),
+            "closed": _("This account is closed."),
+            "rejected": _("This account application was rejected."),
+            "no_roles": _(
+                "Your directory account is in no group that gives access to the archive. "
+                "Ask your administrator."
+            ),
+        }
+        flash(messages.get(result.status or "", _("This account cannot sign in.")), "error")
+        return 401
+    return None
+
+
+def _gateway_sign_in() -> Any:
+    """A trusted SSO gateway names the person (``ARCHIVE_SSO_HEADER`` from an address of
+    ``ARCHIVE_SSO_TRUSTED_PROXIES``): sign them in without a password. None: no such
+    header from such an address (it is then ignored), and the form is shown."""
+    gate = runtime().accounts.sso
+    if gate is None:
+        return None
+    username = gate.username(request.headers, peer_address())
+    if username is None:
+        return None
+    result = authentication.authenticate_sso(
+        request_session(), username, request.remote_addr, runtime().accounts
+    )
+    done = _signed_in(result)
+    if done is not None:
+        return done
+    status = _refusal(result)
+    if status is None:
+        flash(_("The sign-in gateway named an account this archive does not know."), "error")
+    return render_template("auth/login.html", form=LoginForm()), status or 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> Any:
+    if request.method == "GET":
+        via_gateway = _gateway_sign_in()
+        if via_gateway is not None:
+            return via_gateway
     form = LoginForm()
     if form.validate_on_submit():
-        session = request_session()
         result = authentication.authenticate(
-            session,
+            request_session(),
             form.username.data or "",
             form.password.data or "",
             request.remote_addr,
             "web",
             runtime().accounts,
         )
-        key = None
-        if result.ok:
-            assert result.user is not None
-            key = web_sessions.open_web_session(
-                session, result.user, request.remote_addr, request.user_agent.string
-            )
-        session.commit()
-        if key is not None:
-            login_user(_SessionKey(key))
-            if result.notice is not None:
-                flash(
-                    _(
-                        "%(count)d failed sign-ins to your account since %(since)s. "
-                        "If they were not yours, tell your administrator.",
-                        count=result.notice.count,
-                        since=format_datetime(result.notice.since),
-                    ),
-                    "warning",
-                )
-            return redirect(_safe_next(request.args.get("next")))
-        if result.outcome == authentication.LoginOutcome.NOT_ACTIVE:
-            messages = {
-                "applied": _("Your account application is waiting for approval."),
-                "approved": _("Your application was approved; an administrator will activate it."),
-                "closed": _("This account is closed."),
-                "rejected": _("This account application was rejected."),
-            }
-            flash(messages.get(result.status or "", _("This account cannot sign in.")), "error")
-        else:
-            # The same words whether the name is unknown, the password wrong, or this
-            # address waits after repeated failures: nothing tells which accounts exist.
-            flash(
-                _(
-                    "Wrong username or password. After repeated failures, sign-in from "
-                    "your address waits a little longer each time."
-                ),
-                "error",
-            )
+        done = _signed_in(result)
+        if done is not None:
+            return done
+        status = _refusal(result)
+        if status is not None:
+            return render_template("auth/login.html", form=form), status
+        # The same words whether the name is unknown, the password wrong, or this
+        # address waits after repeated failures: nothing tells which accounts exist.
+        flash(
+            _(
+                "Wrong username or password. After repeated failures, sign-in from "
+                "your address waits a little longer each time."
+            ),
+            "error",
+        )
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
 
