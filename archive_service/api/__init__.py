@@ -27,6 +27,7 @@ def register(app: APIFlask) -> None:
         fonds,
         health,
         holds,
+        notifications,
         previews,
         transfers,
         viewing,
@@ -50,5 +51,6 @@ def register(app: APIFlask) -> None:
         fixity,
         transfers,
         viewing,
+        notifications,
     ):
         app.register_blueprint(module.bp)

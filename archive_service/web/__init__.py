@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
         holds,
         home,
         importing,
+        notifications,
         search,
         transfers,
         viewing,
@@ -40,5 +41,6 @@ def register(app: Flask) -> None:
         transfers,
         fixity,
         viewing,
+        notifications,
     ):
         app.register_blueprint(module.bp)
