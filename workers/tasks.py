@@ -343,7 +343,7 @@ def _relay_at_start(**_kwargs: Any) -> None:
 
 def _notifying() -> tuple[Any, Any, Any]:
     from archive_service.notifications.channels import Channels
-    from archive_service.notifications.services import Retry
+    from archive_service.notifications.delivery import Retry
 
     rt = runtime()
     retry = Retry(rt.settings.notify_max_attempts, rt.settings.notify_retry_seconds)
@@ -354,7 +354,7 @@ def _notifying() -> tuple[Any, Any, Any]:
 def deliver_notifications(delivery_ids: list[int]) -> dict[str, int]:
     """After the commit of the action that noted them: send these deliveries. A failure is
     tried again by ``retry_notifications`` (its wait growing), failed after the last try."""
-    from archive_service.notifications.services import deliver
+    from archive_service.notifications.delivery import deliver
 
     rt, channels, retry = _notifying()
     return deliver(rt.db, channels, delivery_ids, retry)
@@ -363,7 +363,7 @@ def deliver_notifications(delivery_ids: list[int]) -> dict[str, int]:
 @celery.task(name="workers.tasks.retry_notifications")
 def retry_notifications() -> dict[str, int]:
     """Every minute: deliveries whose next try has come."""
-    from archive_service.notifications.services import retry_due
+    from archive_service.notifications.delivery import retry_due
 
     rt, channels, retry = _notifying()
     return retry_due(rt.db, channels, retry)
@@ -372,7 +372,7 @@ def retry_notifications() -> dict[str, int]:
 @celery.task(name="workers.tasks.send_digests")
 def send_digests() -> int:
     """Daily at ARCHIVE_NOTIFY_DIGEST_HOUR: one message per person and channel who chose it."""
-    from archive_service.notifications.services import send_digests as send
+    from archive_service.notifications.delivery import send_digests as send
 
     rt, channels, retry = _notifying()
     return send(rt.db, channels, retry)

@@ -144,7 +144,7 @@ def preferences() -> Any:
 
 
 @bp.put("/notifications/preferences")
-@bp.doc(security=SECURITY, responses=errors(422))
+@bp.doc(security=SECURITY, responses=errors(400, 422))
 @bp.input(PreferencesIn, arg_name="body")
 @bp.output(PreferencesOut)
 @signed_in
@@ -156,7 +156,7 @@ def set_preferences(body: dict[str, Any]) -> Any:
 
 
 @bp.put("/departments/<code>/webhooks/<channel>")
-@bp.doc(security=SECURITY, responses=errors(403, 404, 422))
+@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 422))
 @bp.input(WebhookIn, arg_name="body")
 @bp.output(WebhookOut)
 @signed_in

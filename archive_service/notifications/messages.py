@@ -36,8 +36,9 @@ def line(n: Notification, translate: Translate) -> str:
     """The one line a notification says, in the language of ``translate``."""
     words = _Words(n.words or {})
     words["number"] = n.archive_number or words.get("number", "")
-    if n.subject in SUBJECTS:
-        words["what"] = translate(SUBJECTS[n.subject].label) % {"number": words["number"]}
+    subject = SUBJECTS.get(n.subject)
+    if subject is not None:
+        words["what"] = translate(subject.label) % {"number": words["number"]}
     if words.get("outcome") in OUTCOMES:
         words["outcome"] = translate(OUTCOMES[words["outcome"]].label)
     kind = KINDS.get(n.kind)

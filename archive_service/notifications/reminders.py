@@ -100,7 +100,8 @@ def _remind_one(
         kind, people = Kind.STEP_REMINDER, events.deciders(session, step)
     else:
         kind, people = Kind.STEP_ESCALATED, _above(session, step, plan.operations)
-    session.add(StepReminder(chain=chain, step_id=step.id, stage=stage, sent_at=utcnow()))
+    step_id = int(step.id)  # type: ignore[attr-defined]  # every step table has its id
+    session.add(StepReminder(chain=chain, step_id=step_id, stage=stage, sent_at=utcnow()))
     session.flush()  # the unique row: a second run (or a second beat) stops here
     made = notify(
         session,
@@ -137,6 +138,7 @@ def remind_waiting(db: Database, plan: Plan, now: datetime | None = None) -> dic
                 )
             ).all()
         for step_id, opened_at in rows:
+            assert opened_at is not None
             waited = plan.calendar.working_days_between(opened_at, now)
             if waited < waiting.remind:
                 continue

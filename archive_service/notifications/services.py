@@ -3,19 +3,16 @@ committed, the notification centre's reads, and each person's choices.
 
 :func:`notify` is called by a use case (through :mod:`.events`): the notification and a
 delivery row per channel are written in its transaction, and the deliveries are noted as
-one job (``deliver_notifications``) that the outbox sends once it commits. So a
-notification exists exactly when its action does, and a channel that fails never rolls the
-action back. :func:`deliver` claims each due delivery in a short transaction, sends it
-with none open, and settles it in another: sent, or tried again later (:func:`rules.backoff`)
-and failed after the last try, which admins see (:func:`failed_deliveries`).
+one job (``deliver_notifications``) that the outbox sends once it commits
+(:mod:`.delivery`). So a notification exists exactly when its action does, and a channel
+that fails never rolls the action back; admins see the failed ones
+(:func:`failed_deliveries`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -23,15 +20,14 @@ from sqlalchemy.orm import Session
 
 from archive_service import jobs
 from archive_service.accounts.models import Department, User
-from archive_service.audit.services import Actor, record
-from archive_service.db import Database, utcnow
+from archive_service.audit.services import record
+from archive_service.db import utcnow
 from archive_service.errors import InvalidInput, NotFound
-from archive_service.notifications import messages, rules
-from archive_service.notifications.channels import Channels, DeliveryError, Refused
+from archive_service.notifications import rules
+from archive_service.notifications.channels import Channels, Refused
 from archive_service.notifications.models import Delivery, Notification, Preference, Webhook
 from archive_service.notifications.vocabulary import (
     CHANNELS,
-    DIGEST_TITLE,
     KINDS,
     WEBHOOK_CHANNELS,
     Channel,
@@ -41,16 +37,6 @@ from archive_service.policy import Caller, require
 
 log = logging.getLogger(__name__)
 TASK = "deliver_notifications"
-CLAIM = timedelta(minutes=5)  # a delivery being sent is not taken by another worker
-SYSTEM = Actor.system("notifications")
-
-
-@dataclass(frozen=True)
-class Retry:
-    max_attempts: int = 5
-    base_seconds: int = 60
-
-
 # --- noting (in the use case's transaction) ---
 
 
@@ -132,245 +118,6 @@ def notify(
     return made
 
 
-# --- delivering (a worker, after the commit) ---
-
-
-@dataclass(frozen=True)
-class _Claimed:
-    id: int
-    channel: str
-    notification: Notification
-    email: str | None
-    webhook: tuple[str, str | None] | None
-
-
-def _words_of(n: Notification) -> Notification:
-    """A copy outside any session of what a message says (sent with no transaction open)."""
-    return Notification(
-        id=n.id,
-        recipient_id=n.recipient_id,
-        kind=n.kind,
-        subject=n.subject,
-        archive_number=n.archive_number,
-        words=dict(n.words or {}),
-        link=n.link,
-        created_at=n.created_at,
-    )
-
-
-def _claim(db: Database, ids: Sequence[int], now: datetime) -> list[_Claimed]:
-    with db.unit_of_work() as s:
-        # Lock the rows alone (PostgreSQL refuses FOR UPDATE across the eager outer join).
-        locked = (
-            s.execute(
-                select(Delivery.id)
-                .where(
-                    Delivery.id.in_(ids),
-                    Delivery.status == DeliveryStatus.QUEUED,
-                    Delivery.next_try_at <= now,
-                )
-                .order_by(Delivery.id)
-                .with_for_update(skip_locked=True)
-            )
-            .scalars()
-            .all()
-        )
-        rows = [d for i in locked if (d := s.get(Delivery, i)) is not None]
-        out = []
-        for d in rows:
-            d.next_try_at = now + CLAIM
-            user = s.get(User, d.notification.recipient_id)
-            hook = None
-            if d.channel in WEBHOOK_CHANNELS and user is not None and user.department_id:
-                row = s.execute(
-                    select(Webhook).where(
-                        Webhook.department_id == user.department_id, Webhook.channel == d.channel
-                    )
-                ).scalar_one_or_none()
-                hook = (row.url, row.secret) if row is not None else None
-            out.append(
-                _Claimed(d.id, d.channel, d.notification, user.email if user else None, hook)
-            )
-    return out
-
-
-def _send(channels: Channels, item: _Claimed) -> None:
-    msg = messages.message([item.notification], channels.public_url)
-    _send_message(channels, item.channel, item.email, item.webhook, msg)
-
-
-def _send_message(
-    channels: Channels,
-    channel: str,
-    email: str | None,
-    webhook: tuple[str, str | None] | None,
-    msg: messages.Message,
-) -> None:
-    if channel == Channel.EMAIL:
-        if not channels.smtp.configured:
-            raise DeliveryError("e-mail is not configured (ARCHIVE_SMTP_HOST)")
-        if not email:
-            raise Refused("the account has no e-mail address")
-        channels.smtp.send(email, msg)
-        return
-    if webhook is None:
-        raise Refused("the department has no such group robot")
-    url, secret = webhook
-    if channel == Channel.WECOM:
-        channels.webhooks.wecom(url, msg)
-    else:
-        channels.webhooks.dingtalk(url, secret, msg)
-
-
-def _settle(
-    db: Database, outcomes: dict[int, str | None], refused: set[int], retry: Retry, now: datetime
-) -> None:
-    with db.unit_of_work() as s:
-        for delivery_id, error in outcomes.items():
-            d = s.get(Delivery, delivery_id)
-            if d is None:
-                continue
-            d.attempts += 1
-            if error is None:
-                d.status, d.sent_at, d.next_try_at, d.last_error = (
-                    DeliveryStatus.SENT,
-                    now,
-                    None,
-                    None,
-                )
-                continue
-            d.last_error = error[:200]
-            if delivery_id in refused or d.attempts >= retry.max_attempts:
-                d.status, d.next_try_at = DeliveryStatus.FAILED, None
-                record(
-                    s,
-                    SYSTEM,
-                    "notification.delivery_failed",
-                    "notification",
-                    d.notification_id,
-                    delivery=d.id,
-                    channel=d.channel,
-                    attempts=d.attempts,
-                    error=d.last_error,
-                )
-            else:
-                d.next_try_at = now + rules.backoff(d.attempts, retry.base_seconds)
-
-
-def deliver(
-    db: Database,
-    channels: Channels,
-    delivery_ids: Sequence[int],
-    retry: Retry = Retry(),
-    now: datetime | None = None,
-) -> dict[str, int]:
-    """Send the due deliveries among ``delivery_ids`` (others are skipped: sent already,
-    held for the digest, or not due). Returns how many were sent and how many failed."""
-    now = now or utcnow()
-    claimed = _claim(db, delivery_ids, now)
-    outcomes: dict[int, str | None] = {}
-    refused: set[int] = set()
-    for item in claimed:
-        try:
-            _send(channels, item)
-            outcomes[item.id] = None
-        except DeliveryError as exc:
-            log.warning("notification delivery %s (%s) failed: %s", item.id, item.channel, exc)
-            outcomes[item.id] = str(exc)
-            if isinstance(exc, Refused):
-                refused.add(item.id)
-    if outcomes:
-        _settle(db, outcomes, refused, retry, now)
-    sent = sum(1 for e in outcomes.values() if e is None)
-    return {"sent": sent, "failed": len(outcomes) - sent}
-
-
-def retry_due(
-    db: Database, channels: Channels, retry: Retry = Retry(), now: datetime | None = None
-) -> dict[str, int]:
-    """Every minute: deliveries whose next try has come (a failure, or a lost job)."""
-    now = now or utcnow()
-    with db.read_only() as s:
-        ids = list(
-            s.execute(
-                select(Delivery.id)
-                .where(Delivery.status == DeliveryStatus.QUEUED, Delivery.next_try_at <= now)
-                .order_by(Delivery.id)
-                .limit(500)
-            ).scalars()
-        )
-    return deliver(db, channels, ids, retry, now) if ids else {"sent": 0, "failed": 0}
-
-
-def send_digests(
-    db: Database, channels: Channels, retry: Retry = Retry(), now: datetime | None = None
-) -> int:
-    """Daily: each person who chose the digest gets one message per channel with what was
-    held for it; returns how many digests were sent."""
-    now = now or utcnow()
-    with db.read_only() as s:
-        rows = s.execute(
-            select(Delivery.id, Delivery.channel, Notification.recipient_id)
-            .join(Notification, Delivery.notification_id == Notification.id)
-            .where(Delivery.status == DeliveryStatus.HELD)
-            .order_by(Delivery.id)
-        ).all()
-    groups: dict[tuple[int, str], list[int]] = {}
-    for delivery_id, channel, recipient in rows:
-        groups.setdefault((recipient, channel), []).append(delivery_id)
-    sent = 0
-    for (recipient, channel), ids in groups.items():
-        with db.read_only() as s:
-            user = s.get(User, recipient)
-            items = [
-                _words_of(d.notification)
-                for d in s.execute(
-                    select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)
-                )
-                .unique()
-                .scalars()
-            ]
-            hook_row = (
-                s.execute(
-                    select(Webhook).where(
-                        Webhook.department_id == user.department_id, Webhook.channel == channel
-                    )
-                ).scalar_one_or_none()
-                if user is not None and user.department_id
-                else None
-            )
-            hook = (hook_row.url, hook_row.secret) if hook_row is not None else None
-            email = user.email if user is not None else None
-            msg = messages.message(items, channels.public_url, DIGEST_TITLE)
-        error: str | None = None
-        try:
-            _send_message(channels, channel, email, hook, msg)
-            sent += 1
-        except DeliveryError as exc:
-            error = str(exc)
-        with db.unit_of_work() as s:
-            for d in s.execute(select(Delivery).where(Delivery.id.in_(ids))).unique().scalars():
-                d.attempts += 1
-                if error is None:
-                    d.status, d.sent_at, d.last_error = DeliveryStatus.SENT, now, None
-                elif d.attempts >= retry.max_attempts:
-                    d.status, d.last_error = DeliveryStatus.FAILED, error[:200]
-                    record(
-                        s,
-                        SYSTEM,
-                        "notification.delivery_failed",
-                        "notification",
-                        d.notification_id,
-                        delivery=d.id,
-                        channel=d.channel,
-                        attempts=d.attempts,
-                        error=d.last_error,
-                    )
-                else:
-                    d.last_error = error[:200]  # held: the next digest tries again
-    return sent
-
-
 # --- the notification centre ---
 
 
@@ -417,7 +164,8 @@ def mark_read(session: Session, by: Caller, notification_id: int | None = None) 
         if n is None or n.recipient_id != by.user.id:
             raise NotFound("no such notification")
         where.append(Notification.id == notification_id)
-    changed = session.execute(update(Notification).where(*where).values(read_at=utcnow())).rowcount
+    result = session.execute(update(Notification).where(*where).values(read_at=utcnow()))
+    changed = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if changed:
         record(
             session,
@@ -427,7 +175,7 @@ def mark_read(session: Session, by: Caller, notification_id: int | None = None) 
             notification_id if notification_id is not None else "all",
             count=changed,
         )
-    return int(changed or 0)
+    return changed
 
 
 # --- choices and configuration ---

@@ -79,9 +79,7 @@ class Mailbox:
 
     def to(self, address: str) -> list[str]:
         return [
-            e.content.decode("utf-8", "replace")
-            for e in self.messages
-            if address in e.rcpt_tos
+            e.content.decode("utf-8", "replace") for e in self.messages if address in e.rcpt_tos
         ]
 
 
