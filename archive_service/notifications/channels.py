@@ -33,6 +33,10 @@ class DeliveryError(Exception):
     """A channel could not deliver; ``str()`` is safe to keep and show to admins."""
 
 
+class NotConfigured(DeliveryError):
+    """The channel is not set up in this installation (no mail server): not a failure."""
+
+
 class Refused(DeliveryError):
     """Delivery will never work as configured (a webhook on a private address): not retried."""
 

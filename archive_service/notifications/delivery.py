@@ -14,12 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from archive_service.accounts.models import User
 from archive_service.audit.services import Actor, record
 from archive_service.db import Database, utcnow
 from archive_service.notifications import messages, rules
-from archive_service.notifications.channels import Channels, DeliveryError, Refused
+from archive_service.notifications.channels import (
+    Channels,
+    DeliveryError,
+    NotConfigured,
+    Refused,
+)
 from archive_service.notifications.models import Delivery, Notification, Webhook
 from archive_service.notifications.vocabulary import (
     DIGEST_TITLE,
@@ -112,7 +118,7 @@ def _send_message(
 ) -> None:
     if channel == Channel.EMAIL:
         if not channels.smtp.configured:
-            raise DeliveryError("e-mail is not configured (ARCHIVE_SMTP_HOST)")
+            raise NotConfigured("e-mail is not configured (ARCHIVE_SMTP_HOST)")
         if not email:
             raise Refused("the account has no e-mail address")
         channels.smtp.send(email, msg)
@@ -126,8 +132,23 @@ def _send_message(
         channels.webhooks.dingtalk(url, secret, msg)
 
 
+def _failed(s: Session, d: Delivery) -> None:
+    d.status, d.next_try_at = DeliveryStatus.FAILED, None
+    record(
+        s,
+        SYSTEM,
+        "notification.delivery_failed",
+        "notification",
+        d.notification_id,
+        delivery=d.id,
+        channel=d.channel,
+        attempts=d.attempts,
+        error=d.last_error,
+    )
+
+
 def _settle(
-    db: Database, outcomes: dict[int, str | None], refused: set[int], retry: Retry, now: datetime
+    db: Database, outcomes: dict[int, DeliveryError | None], retry: Retry, now: datetime
 ) -> None:
     with db.unit_of_work() as s:
         for delivery_id, error in outcomes.items():
@@ -135,28 +156,13 @@ def _settle(
             if d is None:
                 continue
             d.attempts += 1
+            d.last_error = str(error)[:200] if error is not None else None
             if error is None:
-                d.status, d.sent_at, d.next_try_at, d.last_error = (
-                    DeliveryStatus.SENT,
-                    now,
-                    None,
-                    None,
-                )
-                continue
-            d.last_error = error[:200]
-            if delivery_id in refused or d.attempts >= retry.max_attempts:
-                d.status, d.next_try_at = DeliveryStatus.FAILED, None
-                record(
-                    s,
-                    SYSTEM,
-                    "notification.delivery_failed",
-                    "notification",
-                    d.notification_id,
-                    delivery=d.id,
-                    channel=d.channel,
-                    attempts=d.attempts,
-                    error=d.last_error,
-                )
+                d.status, d.sent_at, d.next_try_at = DeliveryStatus.SENT, now, None
+            elif isinstance(error, NotConfigured):
+                d.status, d.next_try_at = DeliveryStatus.SKIPPED, None
+            elif isinstance(error, Refused) or d.attempts >= retry.max_attempts:
+                _failed(s, d)
             else:
                 d.next_try_at = now + rules.backoff(d.attempts, retry.base_seconds)
 
@@ -168,25 +174,24 @@ def deliver(
     retry: Retry = Retry(),
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Send the due deliveries among ``delivery_ids`` (others are skipped: sent already,
-    held for the digest, or not due). Returns how many were sent and how many failed."""
+    """Send the due deliveries among ``delivery_ids`` (others are left: sent already, held
+    for the digest, or not due). Returns how many were sent and how many failed."""
     now = now or utcnow()
-    claimed = _claim(db, delivery_ids, now)
-    outcomes: dict[int, str | None] = {}
-    refused: set[int] = set()
-    for item in claimed:
+    outcomes: dict[int, DeliveryError | None] = {}
+    for item in _claim(db, delivery_ids, now):
         try:
             _send(channels, item)
             outcomes[item.id] = None
+        except NotConfigured as exc:
+            outcomes[item.id] = exc
         except DeliveryError as exc:
             log.warning("notification delivery %s (%s) failed: %s", item.id, item.channel, exc)
-            outcomes[item.id] = str(exc)
-            if isinstance(exc, Refused):
-                refused.add(item.id)
+            outcomes[item.id] = exc
     if outcomes:
-        _settle(db, outcomes, refused, retry, now)
+        _settle(db, outcomes, retry, now)
     sent = sum(1 for e in outcomes.values() if e is None)
-    return {"sent": sent, "failed": len(outcomes) - sent}
+    failed = sum(1 for e in outcomes.values() if e is not None and not isinstance(e, NotConfigured))
+    return {"sent": sent, "failed": failed}
 
 
 def retry_due(
@@ -246,30 +251,21 @@ def send_digests(
             hook = (hook_row.url, hook_row.secret) if hook_row is not None else None
             email = user.email if user is not None else None
             msg = messages.message(items, channels.public_url, DIGEST_TITLE)
-        error: str | None = None
+        error: DeliveryError | None = None
         try:
             _send_message(channels, channel, email, hook, msg)
             sent += 1
         except DeliveryError as exc:
-            error = str(exc)
+            error = exc
         with db.unit_of_work() as s:
             for d in s.execute(select(Delivery).where(Delivery.id.in_(ids))).unique().scalars():
                 d.attempts += 1
+                d.last_error = str(error)[:200] if error is not None else None
                 if error is None:
-                    d.status, d.sent_at, d.last_error = DeliveryStatus.SENT, now, None
-                elif d.attempts >= retry.max_attempts:
-                    d.status, d.last_error = DeliveryStatus.FAILED, error[:200]
-                    record(
-                        s,
-                        SYSTEM,
-                        "notification.delivery_failed",
-                        "notification",
-                        d.notification_id,
-                        delivery=d.id,
-                        channel=d.channel,
-                        attempts=d.attempts,
-                        error=d.last_error,
-                    )
-                else:
-                    d.last_error = error[:200]  # held: the next digest tries again
+                    d.status, d.sent_at = DeliveryStatus.SENT, now
+                elif isinstance(error, NotConfigured):
+                    d.status = DeliveryStatus.SKIPPED
+                elif isinstance(error, Refused) or d.attempts >= retry.max_attempts:
+                    _failed(s, d)
+                # else: held, the next digest tries again
     return sent

@@ -151,6 +151,7 @@ class DeliveryStatus:
     HELD = "held"  # waits for the recipient's daily digest
     SENT = "sent"
     FAILED = "failed"  # gave up after the last try; shown to admins
+    SKIPPED = "skipped"  # the channel is not configured here (no mail server set)
 
 
 DELIVERY_STATUSES = Vocabulary(
@@ -160,6 +161,7 @@ DELIVERY_STATUSES = Vocabulary(
         Term(DeliveryStatus.HELD, _t("delivery status", "held for the digest")),
         Term(DeliveryStatus.SENT, _t("delivery status", "sent")),
         Term(DeliveryStatus.FAILED, _t("delivery status", "failed")),
+        Term(DeliveryStatus.SKIPPED, _t("delivery status", "not configured")),
     ],
 )
 
