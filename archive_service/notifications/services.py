@@ -283,6 +283,23 @@ def set_webhook(
     return row
 
 
+def webhooks(session: Session, by: Caller) -> list[dict[str, Any]]:
+    """The departments' robots for admins: department, channel, host and whether signed
+    (the URL holds the robot's key and is never shown)."""
+    require(by, "notification.configure")
+    from urllib.parse import urlsplit
+
+    rows = session.execute(
+        select(Department.code, Webhook.channel, Webhook.url, Webhook.secret)
+        .join(Department, Department.id == Webhook.department_id)
+        .order_by(Department.code, Webhook.channel)
+    ).all()
+    return [
+        {"department": code, "channel": ch, "host": urlsplit(url).hostname, "signed": bool(sec)}
+        for code, ch, url, sec in rows
+    ]
+
+
 def failed_deliveries(
     session: Session, by: Caller, page: int = 1, per_page: int = 50
 ) -> tuple[list[Delivery], int]:

@@ -9,9 +9,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
-from archive_service.http import caller, db_int, signed_in, uow
+from archive_service.http import caller, db_int, runtime, signed_in, uow
 from archive_service.notifications import messages
 from archive_service.notifications import services as notifications
+from archive_service.notifications.channels import Channels
 from archive_service.notifications.vocabulary import CHANNELS, KINDS
 from archive_service.vocabulary import Label
 from archive_service.web.forms import ActionForm, attempt
@@ -86,6 +87,27 @@ def preferences() -> Any:
             lambda s: notifications.set_preferences(s, caller(), chosen, digest),
         )
     return redirect(url_for("web_notifications.index"))
+
+
+@bp.post("/webhooks")
+@signed_in
+def set_webhook() -> Any:
+    """An admin sets or removes a department's group robot (from the departments page)."""
+    if ActionForm().validate_on_submit():
+        form = request.form
+        attempt(
+            _("The group robot was saved."),
+            lambda s: notifications.set_webhook(
+                s,
+                caller(),
+                Channels.from_settings(runtime().settings),
+                form.get("department", ""),
+                form.get("channel", ""),
+                form.get("url", ""),
+                form.get("secret", ""),
+            ),
+        )
+    return redirect(url_for("web_admin.departments"))
 
 
 @bp.get("/failed")

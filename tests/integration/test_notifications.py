@@ -352,3 +352,24 @@ def test_the_daily_digest_sends_one_message_with_the_days_items(
     [digest] = smtp.mailbox.to("sam@example.com")
     assert digest.count("An approval waits for you") == 2
     assert delivery.send_digests(rt.db, channels) == 0
+
+
+def test_admins_set_the_robots_on_the_departments_page_and_never_see_their_keys(
+    client: Any, org: dict[str, Any], robots: RobotReceiver
+) -> None:
+    _sign_in(client, "root")
+    page = client.get("/admin/departments?lang=en").get_data(as_text=True)
+    table = page[page.index('id="group-robots"') :]
+    assert table.count("<td>127.0.0.1</td>") == 2 and "robot-key" not in page and DING_SECRET not in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', table)
+    assert csrf
+    form = {"csrf_token": csrf.group(1), "department": "OPS", "channel": "wecom"}
+    refused = client.post(
+        "/notifications/webhooks",
+        data={**form, "url": "http://10.9.9.9/hook"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "private or local address" in refused
+    client.post("/notifications/webhooks", data={**form, "url": robots.url("/ops")})
+    page = client.get("/admin/departments").get_data(as_text=True)
+    assert page[page.index('id="group-robots"') :].count("<td>127.0.0.1</td>") == 3
