@@ -360,7 +360,11 @@ def test_admins_set_the_robots_on_the_departments_page_and_never_see_their_keys(
     _sign_in(client, "root")
     page = client.get("/admin/departments?lang=en").get_data(as_text=True)
     table = page[page.index('id="group-robots"') :]
-    assert table.count("<td>127.0.0.1</td>") == 2 and "robot-key" not in page and DING_SECRET not in page
+    assert (
+        table.count("<td>127.0.0.1</td>") == 2
+        and "robot-key" not in page
+        and DING_SECRET not in page
+    )
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', table)
     assert csrf
     form = {"csrf_token": csrf.group(1), "department": "OPS", "channel": "wecom"}
