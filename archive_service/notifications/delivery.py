@@ -187,6 +187,9 @@ def deliver(
         except DeliveryError as exc:
             log.warning("notification delivery %s (%s) failed: %s", item.id, item.channel, exc)
             outcomes[item.id] = exc
+        except Exception as exc:  # noqa: BLE001 - a channel's bug is a failed try, not a lost one
+            log.exception("notification delivery %s (%s) failed", item.id, item.channel)
+            outcomes[item.id] = DeliveryError(type(exc).__name__)
     if outcomes:
         _settle(db, outcomes, retry, now)
     sent = sum(1 for e in outcomes.values() if e is None)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from archive_service.accounts.models import User, UserRole
 from archive_service.accounts.vocabulary import AccountStatus
 from archive_service.approvals import DecisionStep, pending_step
+from archive_service.notifications.models import Notification
 from archive_service.notifications.services import notify
 from archive_service.notifications.vocabulary import Kind
 from archive_service.policy.steps import names
@@ -162,5 +163,14 @@ def destruction_ended(session: Session, dest: Any, completed: bool) -> None:
 
 
 def to_roles(session: Session, kind: str, roles: Iterable[str], link: str, **words: Any) -> None:
-    """Tell every holder of ``roles`` (a failure the auditors and archivists must see)."""
-    notify(session, kind, holders(session, *roles), link=link, **words)
+    """Tell every holder of ``roles`` of a failure they must see — once until they have
+    read it: a sweep that finds a thousand damaged files sends one notice, not a thousand."""
+    told = set(
+        session.execute(
+            select(Notification.recipient_id).where(
+                Notification.kind == kind, Notification.read_at.is_(None)
+            )
+        ).scalars()
+    )
+    people = [u for u in holders(session, *roles) if u.id not in told]
+    notify(session, kind, people, link=link, **words)

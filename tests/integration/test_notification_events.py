@@ -139,3 +139,26 @@ def test_a_grant_ending_within_three_days_is_told_once(
     assert reminders.grants_ending(rt.db, now + timedelta(days=3)) == 0
     kinds = [n["kind"] for n in _inbox(client, h["sue"])]
     assert kinds == ["grant_ending", "application_decided"]
+
+
+def test_fixity_failures_tell_auditors_and_archivists_once_until_read(
+    client: Any, rt: Runtime, people: People
+) -> None:
+    from tests.integration.fixity_helpers import flip_byte, put, sweeper
+
+    people.department("OPS")
+    people.user("arch", "archivist", department="OPS")
+    people.user("audrey", "auditor", department="OPS")
+    people.user("clara", "clerk")
+    h = {n: bearer(token_for(client, n)) for n in ("arch", "audrey", "clara")}
+    for data in (b"first object", b"second object"):
+        flip_byte(rt, put(rt, data * 100))
+    sweeper(rt).run_all()
+    for who in ("arch", "audrey"):
+        [told] = _inbox(client, h[who])
+        assert told["kind"] == "fixity_failure" and told["link"] == "/fixity/"
+    assert _inbox(client, h["clara"]) == []
+    client.post("/api/v1/notifications/read", headers=h["audrey"])
+    flip_byte(rt, put(rt, b"third object" * 100))
+    sweeper(rt).run_all()
+    assert len(_inbox(client, h["audrey"])) == 2 and len(_inbox(client, h["arch"])) == 1

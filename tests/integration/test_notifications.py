@@ -377,3 +377,27 @@ def test_admins_set_the_robots_on_the_departments_page_and_never_see_their_keys(
     client.post("/notifications/webhooks", data={**form, "url": robots.url("/ops")})
     page = client.get("/admin/departments").get_data(as_text=True)
     assert page[page.index('id="group-robots"') :].count("<td>127.0.0.1</td>") == 3
+
+
+def test_a_silent_smtp_server_times_out_as_a_failed_try() -> None:
+    """A server that accepts the connection and never greets: the try ends at the timeout
+    with an error that names no secret."""
+    import socket
+
+    from archive_service.notifications.channels import DeliveryError, Message, Smtp
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        smtp = Smtp(
+            host="127.0.0.1",
+            port=listener.getsockname()[1],
+            username=SMTP_USER,
+            password=SMTP_PASSWORD,
+            sender="archive@example.com",
+            timeout=0.3,
+        )
+        with pytest.raises(DeliveryError) as caught:
+            smtp.send("sam@example.com", Message("t", ["一"], ["one"], "/"))
+    assert str(caught.value) in {"TimeoutError", "SMTPServerDisconnected"}
+    assert SMTP_PASSWORD not in str(caught.value)
