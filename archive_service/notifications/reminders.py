@@ -42,6 +42,14 @@ CHAINS: dict[str, tuple[type[DecisionStep], str]] = {
     "transfer": (TransferStep, "transfer_id"),
     "role": (RoleGrantStep, "grant_id"),
 }
+# The audit trail's target type of what each chain's steps belong to.
+TARGETS = {
+    "access": "access_request",
+    "change": "change_request",
+    "destruction": "destruction",
+    "transfer": "transfer",
+    "role": "role_grant",
+}
 GRANT_NOTICE = timedelta(days=3)
 
 
@@ -116,7 +124,7 @@ def _remind_one(
         session,
         ACTOR,
         f"approval.{stage}",
-        chain,
+        TARGETS[chain],
         owner,
         step=step.position,
         role=step.role,

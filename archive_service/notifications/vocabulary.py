@@ -33,6 +33,7 @@ class Kind:
     DESTRUCTION_FAILED = "destruction_failed"
     FIXITY_FAILURE = "fixity_failure"
     CHECK_FAILURE = "check_failure"
+    ACCOUNT_CLOSING = "account_closing"  # the directory no longer lists you (leaver sync)
 
 
 KINDS: Vocabulary[KindTerm] = Vocabulary(
@@ -103,6 +104,11 @@ KINDS: Vocabulary[KindTerm] = Vocabulary(
             Kind.CHECK_FAILURE,
             _t("notification kind", "an intake check failed"),
             _t("notification", "A document failed its intake checks"),
+        ),
+        KindTerm(
+            Kind.ACCOUNT_CLOSING,
+            _t("notification kind", "my account will be closed"),
+            _t("notification", "Your account will be closed on %(date)s"),
         ),
     ],
 )
