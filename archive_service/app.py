@@ -163,6 +163,7 @@ def _init_extensions(app: APIFlask) -> None:
             "inbox_count": _inbox_count(),
             "disposal_count": _disposal_count(),
             "transfer_count": _transfer_count(),
+            "notification_count": _notification_count(),
         }
 
     # Globals rather than context: imported macros (``_steps.html``) see them too.
@@ -225,6 +226,16 @@ def _disposal_count() -> int | None:
     if not _signed_in_page() or not _can("review.read"):
         return None
     return sum(len(v) for v in waiting_for(request_session(), caller()).values())
+
+
+def _notification_count() -> int | None:
+    """The signed-in person's unread notifications (None: nobody is signed in)."""
+    from archive_service.http import caller
+    from archive_service.notifications.services import unread_count
+
+    if not _signed_in_page():
+        return None
+    return unread_count(request_session(), caller())
 
 
 def _transfer_count() -> int | None:

@@ -19,7 +19,7 @@ from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
 
 from archive_service.accounts.models import Department, User
-from archive_service.db import UTCDateTime
+from archive_service.db import UTCDateTime, utcnow
 from archive_service.errors import InvalidInput
 from archive_service.vocabulary import Term, Vocabulary, _t
 
@@ -48,6 +48,8 @@ class DecisionStep:
     position: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=StepStatus.WAITING)
+    # When it began to wait for its decision (reminders and escalation count from here).
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     comment: Mapped[str | None] = mapped_column(String(1000))
 
@@ -93,6 +95,7 @@ def open_chain(
     missing = sorted(codes - set(ids))
     if missing:
         raise InvalidInput(f"the approval chain names an unknown department: {missing}")
+    now = utcnow()
     steps = [
         make(
             **owner,
@@ -100,6 +103,7 @@ def open_chain(
             role=spec.role,
             department_id=ids[spec.department] if spec.department is not None else None,
             status=StepStatus.PENDING if i == 0 else StepStatus.WAITING,
+            opened_at=now if i == 0 else None,
         )
         for i, spec in enumerate(chain)
     ]
@@ -125,6 +129,7 @@ def open_next(steps: Sequence[DecisionStep]) -> bool:
     if following is None:
         return True
     following.status = StepStatus.PENDING
+    following.opened_at = utcnow()
     return False
 
 

@@ -22,6 +22,10 @@ KEYED: dict[str, tuple[re.Pattern[str], type]] = {
     "retention_codes": (re.compile(r"^ARCHIVE_RETENTION_([A-Z0-9_]+)_CODE$"), str),
     "retention_authorities": (re.compile(r"^ARCHIVE_RETENTION_([A-Z0-9_]+)_AUTHORITY$"), str),
     "tier_minimum_years": (re.compile(r"^ARCHIVE_TIER_MINIMUM_([A-Z0-9_]+)$"), int),
+    # Working days a pending approval step waits before its approver is reminded, and before
+    # the next person up is told, per chain (access, change, destruction, transfer, role).
+    "remind_days": (re.compile(r"^ARCHIVE_REMIND_([A-Z]+)_DAYS$"), int),
+    "escalate_days": (re.compile(r"^ARCHIVE_ESCALATE_([A-Z]+)_DAYS$"), int),
 }
 
 
@@ -193,6 +197,28 @@ class Settings:
     import_zip_max_files: int = 20000
     import_zip_max_mb: int = 4096
     import_keep_hours: int = 72  # a job's folder (its report) is removed this long after
+    # Notifications (docs/notifications.md): e-mail over SMTP (STARTTLS by default, or
+    # implicit TLS), a private CA file for the server's certificate if it needs one.
+    smtp_host: str = ""  # empty: no e-mail is sent (the notification centre still shows all)
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    smtp_ca_file: str = ""
+    smtp_timeout_seconds: int = 10
+    # Webhooks on private or loopback addresses are refused unless their host or a network
+    # (CIDR) holding their address is listed here (comma-separated).
+    notify_allowed_hosts: str = ""
+    notify_webhook_timeout_seconds: int = 10
+    notify_max_attempts: int = 5  # a delivery is failed (and shown to admins) after these
+    notify_retry_seconds: int = 60  # the first retry's wait; each later one waits 4x longer
+    notify_digest_hour: int = 9  # UTC hour of the daily digest (17:00 in China)
+    public_url: str = ""  # e.g. https://archive.example.com: links in messages are absolute
+    holidays_file: str = ""  # the working-day calendar (default: China's, shipped)
+    remind_days: dict[str, int] = field(default_factory=dict)
+    escalate_days: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -104,6 +104,18 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "workers.tasks.verify_audit_chain",
                 "schedule": crontab(hour="2", minute="30"),
             },
+            "retry-notifications": {
+                "task": "workers.tasks.retry_notifications",
+                "schedule": 60.0,
+            },
+            "send-notification-digests": {
+                "task": "workers.tasks.send_digests",
+                "schedule": crontab(hour=str(settings.notify_digest_hour), minute="5"),
+            },
+            "remind-approvals": {
+                "task": "workers.tasks.remind_approvals",
+                "schedule": crontab(minute="23"),
+            },
             **_backup_schedule(settings),
             **_directory_schedule(settings),
         },

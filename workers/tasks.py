@@ -348,3 +348,55 @@ def relay_outbox() -> dict[str, int]:
 def _relay_at_start(**_kwargs: Any) -> None:
     """A worker that starts (after an outage, a crash) has the outbox swept at once."""
     celery.send_task("workers.tasks.relay_outbox")
+
+
+# --- notifications (archive_service/notifications/): deliveries, digests, reminders ---
+
+
+def _notifying() -> tuple[Any, Any, Any]:
+    from archive_service.notifications.channels import Channels
+    from archive_service.notifications.delivery import Retry
+
+    rt = runtime()
+    retry = Retry(rt.settings.notify_max_attempts, rt.settings.notify_retry_seconds)
+    return rt, Channels.from_settings(rt.settings), retry
+
+
+@celery.task(name="workers.tasks.deliver_notifications", acks_late=True)
+def deliver_notifications(delivery_ids: list[int]) -> dict[str, int]:
+    """After the commit of the action that noted them: send these deliveries. A failure is
+    tried again by ``retry_notifications`` (its wait growing), failed after the last try."""
+    from archive_service.notifications.delivery import deliver
+
+    rt, channels, retry = _notifying()
+    return deliver(rt.db, channels, delivery_ids, retry)
+
+
+@celery.task(name="workers.tasks.retry_notifications")
+def retry_notifications() -> dict[str, int]:
+    """Every minute: deliveries whose next try has come."""
+    from archive_service.notifications.delivery import retry_due
+
+    rt, channels, retry = _notifying()
+    return retry_due(rt.db, channels, retry)
+
+
+@celery.task(name="workers.tasks.send_digests")
+def send_digests() -> int:
+    """Daily at ARCHIVE_NOTIFY_DIGEST_HOUR: one message per person and channel who chose it."""
+    from archive_service.notifications.delivery import send_digests as send
+
+    rt, channels, retry = _notifying()
+    return send(rt.db, channels, retry)
+
+
+@celery.task(name="workers.tasks.remind_approvals")
+def remind_approvals() -> dict[str, int]:
+    """Hourly: remind approvers of steps left waiting, then tell the next person up; and tell
+    holders whose grant ends within three days (each notice once)."""
+    from archive_service.notifications.reminders import Plan, grants_ending, remind_waiting
+
+    rt = runtime()
+    done = remind_waiting(rt.db, Plan.from_settings(rt.settings))
+    done["grants_ending"] = grants_ending(rt.db)
+    return done

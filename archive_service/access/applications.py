@@ -25,6 +25,7 @@ from archive_service.archive.models import ArchiveNumber, Category, Customer, Do
 from archive_service.audit.services import record
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from archive_service.notifications import events
 from archive_service.policy import KNOWN_TO_CALLER, Caller, may, require
 from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
@@ -161,6 +162,7 @@ def apply(
         mode=mode,
         steps=[s.role for s in chain],
     )
+    events.step_waiting(session, "access", request.steps, request.id)
     return request
 
 
@@ -319,10 +321,13 @@ def decide(
     )
     if decision == "reject":
         req.status, req.decided_at, req.outcome_reason = RequestStatus.REJECTED, now, comment
+        events.after_decision(session, "access", req.steps, req.id, False, True)
         return req
-    if open_next(req.steps):
+    finished = open_next(req.steps)
+    if finished:
         req.status, req.decided_at = RequestStatus.APPROVED, now
         create_grant(session, by, req, named_supervisor)
+    events.after_decision(session, "access", req.steps, req.id, True, finished)
     return req
 
 

@@ -21,6 +21,7 @@ from archive_service.approvals import open_chain, open_next, pending_step
 from archive_service.audit.services import record
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotFound
+from archive_service.notifications import events
 from archive_service.policy import Caller, may, require
 
 
@@ -71,6 +72,7 @@ def request(session: Session, by: Caller, user: User, roles: list[str]) -> RoleG
         username=user.username,
         roles=grant.roles,
     )
+    events.step_waiting(session, "role", grant.steps, grant.id)
     return grant
 
 
@@ -131,8 +133,10 @@ def decide(
             roles=grant.roles,
             comment=comment,
         )
+        events.after_decision(session, "role", grant.steps, grant.id, False, True)
         return grant
     if not open_next(grant.steps):  # a longer chain: the next step decides now
+        events.step_waiting(session, "role", grant.steps, grant.id)
         record(
             session,
             by.actor,
@@ -165,4 +169,5 @@ def decide(
         after=after,
         comment=comment,
     )
+    events.after_decision(session, "role", grant.steps, grant.id, True, True)
     return grant

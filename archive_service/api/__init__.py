@@ -27,6 +27,7 @@ def register(app: APIFlask) -> None:
         fonds,
         health,
         holds,
+        notifications,
         paper,
         previews,
         transfers,
@@ -52,5 +53,6 @@ def register(app: APIFlask) -> None:
         fixity,
         transfers,
         viewing,
+        notifications,
     ):
         app.register_blueprint(module.bp)

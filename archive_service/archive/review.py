@@ -24,6 +24,7 @@ from archive_service.checks.services import Checking
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput
 from archive_service.indexing.later import refresh_later
+from archive_service.notifications import events
 from archive_service.policy import Caller, require
 
 
@@ -145,6 +146,7 @@ def accept(
     doc.on_hold = doc.id in held_ids(session, [doc.id])  # under the row lock taken above
     recompute_disposal(session, by, doc, "accepted", settings.retention)
     refresh_later(session, [doc.id])
+    events.document_accepted(session, doc)
     return doc
 
 
@@ -158,6 +160,7 @@ def return_to_clerk(session: Session, by: Caller, document_id: int, reason: str)
     doc.status = DocumentStatus.RETURNED
     doc.returned_reason = reason.strip()[:1000]
     record(session, by.actor, "document.return", "document", doc.id, reason=doc.returned_reason)
+    events.document_returned(session, doc)
     refresh_later(session, [doc.id])
     return doc
 

@@ -36,6 +36,7 @@ from archive_service.checks.later import check_later
 from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotFound
 from archive_service.indexing.later import extract_later, refresh_later
+from archive_service.notifications import events
 from archive_service.policy import Caller, may, require
 from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
@@ -254,6 +255,7 @@ def file_change(
         fields=sorted(req.changes),
         important=req.important,
     )
+    events.step_waiting(session, "change", req.steps, req.id)
     return req
 
 
@@ -345,9 +347,13 @@ def decide(
     if decision != "approve":
         req.status = ChangeStatus.RETURNED if decision == "return" else ChangeStatus.REJECTED
         req.closed_at, req.outcome_reason = now, comment
+        outcome = "returned" if decision == "return" else "rejected"
+        events.after_decision(session, "change", req.steps, req.id, False, True, outcome)
         return req
-    if open_next(req.steps):
+    finished = open_next(req.steps)
+    if finished:
         _apply(session, by, req, settings)
+    events.after_decision(session, "change", req.steps, req.id, True, finished)
     return req
 
 

@@ -36,6 +36,8 @@ from archive_service.checks.models import CheckReport
 from archive_service.checks.vocabulary import CHECK_ITEMS, Stage
 from archive_service.db import Database, release_read_transaction, utcnow
 from archive_service.errors import Conflict, InvalidInput, NotFound
+from archive_service.notifications import events
+from archive_service.notifications.vocabulary import Kind
 from archive_service.policy import Caller, require
 from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
@@ -246,6 +248,8 @@ def check_submitted(ck: Checking, document_id: int) -> str:
             return "stale"
         results = [r.as_dict() for r in rules.evaluate(_facts(doc, version, seen, ck.archive))]
         report = _store(s, SYSTEM, doc, version, Stage.SUBMITTED, results)
+        if not report.passed:
+            events.to_roles(s, Kind.CHECK_FAILURE, ("archivist", "auditor"), f"/documents/{doc.id}")
         return "passed" if report.passed else "failed"
 
 

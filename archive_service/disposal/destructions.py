@@ -28,6 +28,7 @@ from archive_service.disposal.vocabulary import (
 )
 from archive_service.errors import Conflict, InvalidInput
 from archive_service.jobs import later
+from archive_service.notifications import events
 from archive_service.policy import Caller, may, require
 
 
@@ -82,6 +83,7 @@ def apply_for_destruction(
         count=len(chosen),
         numbers=[i.archive_number for i in chosen],
     )
+    events.step_waiting(session, "destruction", dest.steps, dest.id)
     return dest
 
 
@@ -128,9 +130,12 @@ def decide(
     )
     if decision == "reject":
         dest.status = DestructionStatus.REJECTED
+        events.after_decision(session, "destruction", dest.steps, dest.id, False, True)
         return dest
-    if open_next(dest.steps):
+    finished = open_next(dest.steps)
+    if finished:
         dest.status = DestructionStatus.APPROVED
+    events.after_decision(session, "destruction", dest.steps, dest.id, True, finished)
     return dest
 
 

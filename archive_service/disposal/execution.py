@@ -28,6 +28,7 @@ from archive_service.disposal.signing import Signer
 from archive_service.disposal.vocabulary import DestructionStatus, ItemResult
 from archive_service.errors import Conflict
 from archive_service.indexing.later import remove_later
+from archive_service.notifications import events
 from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
 
@@ -212,6 +213,7 @@ def _complete(db: Database, signer: Signer, destruction_id: int, how: Execution)
         # The backup target's destruction journal learns of it after commit (retried by a
         # sweep if the target is down: the destruction itself stands either way).
         jobs.later(s, "journal_destruction", dest.id)
+        events.destruction_ended(s, dest, completed=True)
         return dest
 
 
@@ -223,6 +225,7 @@ def fail(db: Database, destruction_id: int, reason: str) -> None:
             return
         dest.status, dest.failure = DestructionStatus.FAILED, reason[:1000]
         record(s, WORKER, "destruction.fail", "destruction", dest.id, reason=dest.failure)
+        events.destruction_ended(s, dest, completed=False)
 
 
 def stalled(session: Session, older_than: timedelta) -> list[int]:

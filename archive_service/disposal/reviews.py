@@ -27,6 +27,7 @@ from archive_service.disposal.vocabulary import (
     ReviewStatus,
 )
 from archive_service.errors import Conflict, InvalidInput, NotFound
+from archive_service.notifications import events
 from archive_service.policy import Caller, require
 from archive_service.transfer.models import Transfer, TransferItem
 from archive_service.transfer.vocabulary import TransferStatus
@@ -142,6 +143,8 @@ def _compile(
         as_of=today.isoformat(),
         numbers=[d.archive_number for d in due],
     )
+    if due:
+        events.review_compiled(session, review.id, len(due))
     return review
 
 

@@ -10,6 +10,8 @@ from archive_service.audit.services import Actor, record
 from archive_service.db import utcnow
 from archive_service.fixity.models import FixityFailure
 from archive_service.fixity.vocabulary import Event, Status
+from archive_service.notifications import events
+from archive_service.notifications.vocabulary import Kind
 from archive_service.vault.models import StoredObject
 
 TARGET = "stored_object"
@@ -73,6 +75,7 @@ def found(
     record(
         session, actor, Event.FAILED, TARGET, object_id, failure=failure.id, kind=kind, by=found_by
     )
+    events.to_roles(session, Kind.FIXITY_FAILURE, ("auditor", "archivist"), "/fixity/")
     return failure
 
 

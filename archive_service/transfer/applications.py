@@ -22,6 +22,7 @@ from archive_service.audit.services import record
 from archive_service.db import utcnow
 from archive_service.disposal.reviews import documents_in_open_work, listed, one
 from archive_service.errors import Conflict, InvalidInput
+from archive_service.notifications import events
 from archive_service.policy import Caller, may, require
 from archive_service.transfer import rules
 from archive_service.transfer.models import Transfer, TransferItem, TransferStep
@@ -179,6 +180,7 @@ def apply(
         count=len(docs),
         numbers=[d.archive_number for d in docs][:200],
     )
+    events.step_waiting(session, "transfer", transfer.steps, transfer.id)
     return transfer
 
 
@@ -221,10 +223,14 @@ def decide(
         step=step.role,
         comment=comment,
     )
+    finished = decision == "reject" or open_next(transfer.steps)
     if decision == "reject":
         transfer.status = TransferStatus.REJECTED
-    elif open_next(transfer.steps):
+    elif finished:
         transfer.status = TransferStatus.APPROVED
+    events.after_decision(
+        session, "transfer", transfer.steps, transfer.id, decision != "reject", finished
+    )
     return transfer
 
 

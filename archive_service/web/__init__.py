@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
         holds,
         home,
         importing,
+        notifications,
         paper,
         search,
         transfers,
@@ -42,5 +43,6 @@ def register(app: Flask) -> None:
         paper,
         fixity,
         viewing,
+        notifications,
     ):
         app.register_blueprint(module.bp)

@@ -13,7 +13,9 @@ from archive_service.accounts import role_grants, web_sessions
 from archive_service.accounts import users as account_users
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, runtime, signed_in, uow
-from archive_service.policy import require
+from archive_service.notifications.services import webhooks as notification_webhooks
+from archive_service.notifications.vocabulary import WEBHOOK_CHANNELS
+from archive_service.policy import may, require
 from archive_service.web.forms import (
     ActionForm,
     DepartmentForm,
@@ -222,4 +224,9 @@ def departments() -> Any:
         "admin/departments.html",
         form=form,
         departments=account_departments.list_departments(request_session()),
+        robots=notification_webhooks(request_session(), caller())
+        if may(caller(), "notification.configure")
+        else None,
+        robot_channels=WEBHOOK_CHANNELS,
+        robot_form=ActionForm(),
     )

@@ -1,7 +1,7 @@
 """Versions: the SM3 digest of the original, taken when its text is extracted
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-07
 
 ``document_versions.sm3``: the SM3 digest (GB/T 32905) of the version's plaintext, taken by
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
