@@ -32,8 +32,12 @@ def shelved(client: Any, people: People, org: None) -> dict[str, Any]:  # noqa: 
     customer = people.customer("clara", name="纸质客户")
     docs = [
         people.document(
-            "clara", customer, samples.pdf(f"合同 {i}"), title=f"合同 {i}",
-            filename=f"合同{i}.pdf", accepted_by=("arch",),
+            "clara",
+            customer,
+            samples.pdf(f"合同 {i}"),
+            title=f"合同 {i}",
+            filename=f"合同{i}.pdf",
+            accepted_by=("arch",),
         )  # fmt: skip
         for i in range(4)
     ]
@@ -117,9 +121,12 @@ def test_places_originals_labels_and_the_scan(
     text = PdfReader(io.BytesIO(sheet.data)).pages[0].extract_text()
     number = _number(client, h, docs[0])
     assert number in text and "合同 0" in text and "纸质客户" in text
-    assert client.post(
-        "/api/v1/paper/labels", json={"document_ids": [docs[0]]}, headers=h["clara"]
-    ).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/paper/labels", json={"document_ids": [docs[0]]}, headers=h["clara"]
+        ).status_code
+        == 403
+    )
 
     # Scanning: the QR code's address or the bare number finds the record for those
     # allowed; another archive's label, an unknown number say so.
@@ -181,9 +188,9 @@ def test_a_stocktake_with_missing_misplaced_and_unexpected_items(
 
     # Interrupted, the count goes on where it stopped (the finds are kept).
     assert client.get(f"/api/v1/paper/stocktakes/{tid}", headers=h["arch"]).get_json()["finds"] == 3
-    assert client.post(
-        f"/api/v1/paper/stocktakes/{tid}/finish", headers=h["clara"]
-    ).status_code == 403
+    assert (
+        client.post(f"/api/v1/paper/stocktakes/{tid}/finish", headers=h["clara"]).status_code == 403
+    )
     done = client.post(f"/api/v1/paper/stocktakes/{tid}/finish", headers=h["arch"])
     assert done.status_code == 200, done.get_json()
     report = {x["archive_number"]: x["finding"] for x in done.get_json()["report"]}
@@ -197,9 +204,10 @@ def test_a_stocktake_with_missing_misplaced_and_unexpected_items(
     assert find(numbers[1], "B001").status_code == 409  # finished: no more finds
 
     # The operations head signs it off; the archivist who counted may not.
-    assert client.post(
-        f"/api/v1/paper/stocktakes/{tid}/sign", json={}, headers=h["arch"]
-    ).status_code == 403
+    assert (
+        client.post(f"/api/v1/paper/stocktakes/{tid}/sign", json={}, headers=h["arch"]).status_code
+        == 403
+    )
     signed = client.post(
         f"/api/v1/paper/stocktakes/{tid}/sign", json={"comment": "缺失件已报告"}, headers=h["olga"]
     )

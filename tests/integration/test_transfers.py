@@ -180,11 +180,12 @@ def test_a_transfer_from_application_to_the_other_archive(
     with rt.db.unit_of_work() as s:
         # The extraction took each file's SM3 as it decrypted it; the package lists that.
         # A version from before (none here: the licence's, cleared) is hashed on the way.
-        for key in ("contract", "licence"):
-            doc = s.get(Document, filed[key])
+        for name in ("contract", "licence"):
+            doc = s.get(Document, filed[name])
             assert doc is not None and doc.current_version is not None
-            assert doc.current_version.sm3 == hashlib.new("sm3", _content(rt, s, doc)).hexdigest()
-        doc.current_version.sm3 = None
+            version = doc.current_version
+            assert version.sm3 == hashlib.new("sm3", _content(rt, s, doc)).hexdigest()
+        version.sm3 = None
     zip_path = _package(client, h, tid, tmp_path / "package.zip")
 
     # Checked with the standard library alone: the signature over the manifest, then
