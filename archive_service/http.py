@@ -153,3 +153,9 @@ def signed_in(view: F) -> F:
 
     wrapper._access = "signed_in"  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def public_base() -> str:
+    """The service's address as its users reach it: ``ARCHIVE_PUBLIC_URL`` when set (behind
+    a proxy), else the address this request came to."""
+    return runtime().settings.public_url.rstrip("/") or request.host_url.rstrip("/")

@@ -8,7 +8,6 @@ from typing import Any
 from apiflask import Schema
 from apiflask.fields import Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
-from flask import url_for
 
 from archive_service.api.common import (
     SECURITY,
@@ -20,9 +19,8 @@ from archive_service.api.common import (
     file_answer,
     listing,
 )
-from archive_service.http import caller, runtime, signed_in, uow
+from archive_service.http import caller, public_base, runtime, signed_in, uow
 from archive_service.paper import items, labels, locations, report, stocktake
-from archive_service.paper.items import FONDS_PARAM, NUMBER_PARAM
 from archive_service.paper.serializers import (
     item_dict,
     location_dict,
@@ -139,12 +137,6 @@ class ReportQuery(Schema):
     format = String(load_default="pdf", validate=OneOf(("pdf", "xlsx")))
 
 
-def scan_link(number: str) -> str:
-    """The address a label's QR code holds: this archive's scan page for the number."""
-    fonds = runtime().archive.fonds
-    return url_for("web_paper.scan", _external=True, **{NUMBER_PARAM: number, FONDS_PARAM: fonds})
-
-
 @bp.get("/paper/locations")
 @bp.doc(security=SECURITY, responses=errors(403))
 @bp.output(LocationsOut)
@@ -206,7 +198,9 @@ def label_sheet(body: dict[str, Any]) -> Any:
     """The labels of these documents on A4 sheets (archive number, title, customer, place,
     and a QR code of the scan page's address)."""
     with uow() as s:
-        made = labels.labels_for(s, caller(), body["document_ids"], scan_link)
+        made = labels.labels_for(
+            s, caller(), body["document_ids"], public_base(), runtime().archive.fonds
+        )
     return download_response(labels.sheet_pdf(made), "application/pdf", "labels.pdf")
 
 

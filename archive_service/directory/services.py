@@ -32,6 +32,8 @@ from archive_service.db import Database, utcnow
 from archive_service.directory import rules
 from archive_service.directory.client import DirectoryUnavailable, LdapDirectory, Person
 from archive_service.directory.settings import DirectorySettings
+from archive_service.notifications.services import notify
+from archive_service.notifications.vocabulary import Kind
 from archive_service.policy import Caller
 
 log = logging.getLogger(__name__)
@@ -155,7 +157,16 @@ def update_account(
 
 def close_leaver(session: Session, user: User, reason: str) -> User:
     """A person disabled or removed in the directory: their account closes at once (every
-    session and token ends), by the one closing use case, under the directory's name."""
+    session and token ends), by the one closing use case, under the directory's name. The
+    person is told first (by e-mail where they have an address: the account cannot read
+    the notification centre once closed)."""
+    notify(
+        session,
+        Kind.ACCOUNT_CLOSING,
+        [user],
+        link="/login",
+        date=utcnow().date().isoformat(),
+    )
     return close_account(session, DIRECTORY, user.id, reason)
 
 

@@ -6,19 +6,21 @@ the scan box, which takes it as well as the bare number)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
 from archive_service import tables
 from archive_service.archive.documents import get_document
 from archive_service.errors import InvalidInput
-from archive_service.paper.items import paper_of
+from archive_service.paper.items import FONDS_PARAM, NUMBER_PARAM, paper_of
 from archive_service.paper.locations import path
 from archive_service.policy import Caller, require
 
 MAX_LABELS = 600  # 50 sheets
+SCAN_PATH = "/paper/scan"  # the scan page (web/paper.py) a label's QR code opens
 COLUMNS, ROWS = 2, 6
 
 
@@ -31,11 +33,18 @@ class Label:
     link: str
 
 
+def scan_address(base: str, number: str, fonds: str) -> str:
+    """What a label's QR code holds: ``base`` (the service's public address) + the scan page
+    with the archive number and this archive's fonds code."""
+    query = urlencode({NUMBER_PARAM: number, FONDS_PARAM: fonds})
+    return f"{base.rstrip('/')}{SCAN_PATH}?{query}"
+
+
 def labels_for(
-    session: Session, by: Caller, document_ids: Sequence[int], link: Callable[[str], str]
+    session: Session, by: Caller, document_ids: Sequence[int], base: str, fonds: str
 ) -> list[Label]:
-    """The labels of these documents (accepted ones: a label carries the archive number),
-    ``link(number)`` the address their QR codes hold."""
+    """The labels of these documents (accepted ones: a label carries the archive number);
+    their QR codes hold ``scan_address(base, number, fonds)``."""
     require(by, "paper.manage")
     if not document_ids:
         raise InvalidInput("choose the documents to label", field="document_ids")
@@ -57,7 +66,7 @@ def labels_for(
                 doc.title,
                 doc.customer.name,
                 path(item.location) if item else "—",
-                link(doc.archive_number),
+                scan_address(base, doc.archive_number, fonds),
             )
         )
     return out

@@ -10,9 +10,17 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 
 from archive_service.errors import DomainError, Gone
-from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
+from archive_service.http import (
+    caller,
+    db_int,
+    public_base,
+    request_session,
+    runtime,
+    signed_in,
+    uow,
+)
 from archive_service.paper import items, labels, locations, report, stocktake
-from archive_service.paper.items import FONDS_PARAM, NUMBER_PARAM
+from archive_service.paper.items import NUMBER_PARAM
 from archive_service.paper.models import Location
 from archive_service.paper.vocabulary import FINDINGS, STOCKTAKE_STATES
 from archive_service.policy import may, require
@@ -51,14 +59,6 @@ def _depth(place: Location) -> int:
 def _place_id(raw: str | None) -> int | None:
     value = db_int(raw) if raw else None
     return value or None
-
-
-def scan_link(number: str) -> str:
-    return url_for(
-        "web_paper.scan",
-        _external=True,
-        **{NUMBER_PARAM: number, FONDS_PARAM: runtime().archive.fonds},
-    )
 
 
 @bp.get("/")
@@ -139,7 +139,9 @@ def label_sheet() -> Any:
     except BadIds:
         ids = []
     try:
-        made = labels.labels_for(request_session(), caller(), ids, scan_link)
+        made = labels.labels_for(
+            request_session(), caller(), ids, public_base(), runtime().archive.fonds
+        )
     except DomainError as exc:
         if exc.status in (401, 403):
             raise

@@ -19,6 +19,7 @@ from archive_service.accounts.users import user_by_username
 from archive_service.cli import main
 from archive_service.config import Settings
 from archive_service.directory.services import sync
+from archive_service.notifications.models import Notification
 from archive_service.runtime import build_runtime
 from tests.conftest import bearer
 from tests.integration.test_directory_sign_in import directory_settings, events
@@ -110,6 +111,11 @@ def test_a_leaver_is_closed_at_once(client: Any, slapd: Slapd, rt: Any, leaves: 
         )
         other = user_by_username(s, stays)
         assert other is not None and other.is_active_account
+        # They were told before the account closed (the leaver alone).
+        told = s.execute(
+            select(Notification.recipient_id).where(Notification.kind == "account_closing")
+        ).scalars()
+        assert list(told) == [user.id]
     closed = events(rt, "user.close")[-1]
     assert closed.actor == "directory" and closed.details["sessions_ended"] == 1
     assert closed.details["tokens_revoked"] == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from urllib.parse import urlencode
 from typing import Any
 
 import pytest
@@ -57,6 +58,17 @@ def shelved(client: Any, people: People, org: None) -> dict[str, Any]:  # noqa: 
         assert got.status_code == 201, got.get_json()
         ids[code] = got.get_json()["id"]
     return {"h": h, "docs": docs, "places": ids, "customer": customer}
+
+
+def _qr_codes(pdf: bytes) -> list[str]:
+    """The QR codes on the first page of a PDF, as a camera would read them."""
+    import cv2
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    page = pdfium.PdfDocument(pdf)[0].render(scale=3).to_pil().convert("L")
+    found, texts, _points, _codes = cv2.QRCodeDetector().detectAndDecodeMulti(np.array(page))
+    return [t for t in texts if t] if found else []
 
 
 def _number(client: Any, h: dict[str, Any], doc: int) -> str:
@@ -121,6 +133,10 @@ def test_places_originals_labels_and_the_scan(
     text = PdfReader(io.BytesIO(sheet.data)).pages[0].extract_text()
     number = _number(client, h, docs[0])
     assert number in text and "合同 0" in text and "纸质客户" in text
+    # The QR code, read off the printed page, opens this archive's scan page for it.
+    assert _qr_codes(sheet.data) == [
+        f"http://localhost/paper/scan?{urlencode({'n': number, 'f': rt.archive.fonds})}"
+    ]
     assert (
         client.post(
             "/api/v1/paper/labels", json={"document_ids": [docs[0]]}, headers=h["clara"]
