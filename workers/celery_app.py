@@ -116,6 +116,10 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "workers.tasks.remind_approvals",
                 "schedule": crontab(minute="23"),
             },
+            "recurring-reviews": {
+                "task": "workers.tasks.recurring_reviews",
+                "schedule": crontab(hour="1", minute="35"),
+            },
             **_backup_schedule(settings),
             **_directory_schedule(settings),
         },
