@@ -400,3 +400,11 @@ def remind_approvals() -> dict[str, int]:
     done = remind_waiting(rt.db, Plan.from_settings(rt.settings))
     done["grants_ending"] = grants_ending(rt.db)
     return done
+
+
+@celery.task(name="workers.tasks.paper_overdue")
+def paper_overdue() -> int:
+    """Daily: tell the borrower and the archivists of each overdue paper loan (once a day)."""
+    from archive_service.paper.lending import notify_overdue
+
+    return notify_overdue(runtime().db)

@@ -34,6 +34,7 @@ class Kind:
     FIXITY_FAILURE = "fixity_failure"
     CHECK_FAILURE = "check_failure"
     ACCOUNT_CLOSING = "account_closing"  # the directory no longer lists you (leaver sync)
+    PAPER_OVERDUE = "paper_overdue"  # a paper original lent is past its due date
 
 
 KINDS: Vocabulary[KindTerm] = Vocabulary(
@@ -109,6 +110,14 @@ KINDS: Vocabulary[KindTerm] = Vocabulary(
             Kind.ACCOUNT_CLOSING,
             _t("notification kind", "my account will be closed"),
             _t("notification", "Your account will be closed on %(date)s"),
+        ),
+        KindTerm(
+            Kind.PAPER_OVERDUE,
+            _t("notification kind", "a paper original lent is overdue"),
+            _t(
+                "notification",
+                "A paper original lent is overdue (due back on %(date)s): %(number)s",
+            ),
         ),
     ],
 )
