@@ -23,7 +23,7 @@ from archive_service.http import (
 from archive_service.paper import items, labels, lending, locations, report, stocktake
 from archive_service.paper.items import NUMBER_PARAM
 from archive_service.paper.models import Location
-from archive_service.paper.vocabulary import FINDINGS, STOCKTAKE_STATES
+from archive_service.paper.vocabulary import FINDINGS, STOCKTAKE_STATES, ItemState
 from archive_service.policy import may, require
 from archive_service.responses import download_response
 from archive_service.tables import XLSX
@@ -360,9 +360,13 @@ def paper_context(s: Any, doc: Any) -> dict[str, Any]:
             form.note.data = item.note or ""
     item = items.paper_of(s, doc.id)
     loan = lending.open_loan_of(s, doc.id) if item is not None else None
+    if loan is not None and not (
+        may(caller(), "paper.loans") or loan.borrower_id == caller().user_id
+    ):
+        loan = None  # who borrowed it is for the paper's keepers (and the borrower) to see
     lend_form = return_form = None
     if item is not None and may(caller(), "paper.lend", doc) and doc.status != "destroyed":
-        if item.state == "in_place":
+        if item.state == ItemState.IN_PLACE:
             lend_form = LendForm()
             lend_form.grant_id.choices = [("", _("(choose the borrower's grant)"))] + [
                 (str(g.id), _grant_label(g)) for g in lending.lendable_grants(s, doc)

@@ -264,6 +264,11 @@ def test_the_pages_of_a_loan(app: Any, client: Any, rt: Runtime, kept: dict[str,
     mine = fay.get("/access/mine").get_data(as_text=True)
     assert 'id="loans"' in mine and kept["numbers"]["contract"] in mine
     assert 'id="overdue"' in arch.get("/paper/").get_data(as_text=True)
+    # The owning department sees the original is lent, not who borrowed it.
+    clara = app.test_client()
+    assert login(clara, "clara").status_code == 302
+    theirs = clara.get(page).get_data(as_text=True)
+    assert 'id="paper-state"' in theirs and 'id="paper-loan"' not in theirs
     # The borrower cannot take it back herself; the archivist does.
     refused = fay.post(
         f"/paper/documents/{contract}/return", data={"csrf_token": csrf(fay, "/access/mine")}
