@@ -92,7 +92,7 @@ def _overdue_notices(rt: Runtime) -> list[int]:
 
 
 def test_a_finance_employee_borrows_a_contract_and_returns_it_late(
-    client: Any, rt: Runtime, kept: dict[str, Any]
+    app: Any, client: Any, rt: Runtime, kept: dict[str, Any]
 ) -> None:
     h, contract = kept["h"], kept["docs"]["contract"]
     ends = NOW + timedelta(days=3)
@@ -131,6 +131,9 @@ def test_a_finance_employee_borrows_a_contract_and_returns_it_late(
     late = datetime.combine(due + timedelta(days=2), datetime.min.time(), ZONE) + timedelta(hours=9)
     with time_machine.travel(late, tick=True):
         arch = bearer(token_for(client, "arch"))
+        shown = app.test_client()
+        assert login(shown, "arch").status_code == 302
+        assert 'id="overdue-loans"' in shown.get("/").get_data(as_text=True)  # the dashboard
         listed = client.get("/api/v1/paper/loans?overdue=1", headers=arch).get_json()
         assert [(x["id"], x["overdue"], x["days_overdue"]) for x in listed["items"]] == [
             (loan["id"], True, 2)
