@@ -410,3 +410,11 @@ def recurring_reviews() -> dict[str, int]:
 
     rt = runtime()
     return run_daily(rt.db, Calendar.load(rt.settings.holidays_file or None))
+
+
+@celery.task(name="workers.tasks.paper_overdue")
+def paper_overdue() -> int:
+    """Daily: tell the borrower and the archivists of each overdue paper loan (once a day)."""
+    from archive_service.paper.lending import notify_overdue
+
+    return notify_overdue(runtime().db)

@@ -36,6 +36,7 @@ class Kind:
     ACCOUNT_CLOSING = "account_closing"  # the directory no longer lists you (leaver sync)
     DUTY_DUE = "duty_due"  # a recurring review (定期检查) is yours to do
     DUTY_OVERDUE = "duty_overdue"  # ... and is past its due date (yours, or below you)
+    PAPER_OVERDUE = "paper_overdue"  # a paper original lent is past its due date
 
 
 KINDS: Vocabulary[KindTerm] = Vocabulary(
@@ -121,6 +122,14 @@ KINDS: Vocabulary[KindTerm] = Vocabulary(
             Kind.DUTY_OVERDUE,
             _t("notification kind", "recurring reviews overdue"),
             _t("notification", "Overdue since %(date)s: %(what)s for %(period)s (%(department)s)"),
+        ),
+        KindTerm(
+            Kind.PAPER_OVERDUE,
+            _t("notification kind", "a paper original lent is overdue"),
+            _t(
+                "notification",
+                "A paper original lent is overdue (due back on %(date)s): %(number)s",
+            ),
         ),
     ],
 )

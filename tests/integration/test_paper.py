@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 import zipfile
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from pypdf import PdfReader
