@@ -20,7 +20,7 @@ from archive_service.api.common import (
     listing,
 )
 from archive_service.http import caller, public_base, runtime, signed_in, uow
-from archive_service.paper import items, labels, lending, locations, report, stocktake
+from archive_service.paper import following, items, labels, lending, locations, report, stocktake
 from archive_service.paper.serializers import (
     item_dict,
     loan_dict,
@@ -71,6 +71,10 @@ class PaperOut(Out):
     note = String(allow_none=True)
     recorded_at = String(allow_none=True)
     moved_at = String(allow_none=True)
+    swap_change_id = Integer(
+        allow_none=True,
+        metadata={"description": "the change request whose new file the original awaits"},
+    )
 
 
 class LabelsIn(Schema):
@@ -230,6 +234,17 @@ def put_paper(document_id: int, body: dict[str, Any]) -> Any:
     with uow() as s:
         item = items.record_original(s, caller(), document_id, items.PaperIn(**body))
         return item_dict(item)
+
+
+@bp.post("/documents/<int:document_id>/paper/swapped")
+@bp.doc(security=SECURITY, responses=errors(403, 404, 409))
+@bp.output(PaperOut)
+@signed_in
+def paper_swapped(document_id: int) -> Any:
+    """The archivist confirms the paper original was swapped for the file an applied
+    change request put in (409 when no swap waits)."""
+    with uow() as s:
+        return item_dict(following.confirm_swap(s, caller(), document_id))
 
 
 @bp.post("/paper/labels")

@@ -37,6 +37,7 @@ from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotFound
 from archive_service.indexing.later import extract_later, refresh_later
 from archive_service.notifications import events
+from archive_service.paper import following as paper_following
 from archive_service.policy import Caller, may, require
 from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
@@ -408,6 +409,7 @@ def _apply(session: Session, by: Caller, req: ChangeRequest, settings: ArchiveSe
                 uploaded_by_id=req.requester_id,
             )
         )
+        paper_following.swap_due(session, by, target.id, req.id)  # 同步调整 the paper too
     target.revision += 1
     session.flush()
     session.refresh(target)

@@ -45,6 +45,9 @@ class PaperItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An applied change request replaced the electronic file: the paper original is to be
+    # swapped for the new one too, until an archivist confirms it (migration 0031).
+    swap_change_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     location: Mapped[Location | None] = relationship()
 

@@ -40,6 +40,7 @@ def item_dict(item: PaperItem) -> dict[str, Any]:
         "note": item.note,
         "recorded_at": _at(item.created_at),
         "moved_at": _at(item.moved_at),
+        "swap_change_id": item.swap_change_id,
     }
 
 

@@ -23,6 +23,7 @@ from archive_service.db import utcnow
 from archive_service.disposal.reviews import documents_in_open_work, listed, one
 from archive_service.errors import Conflict, InvalidInput
 from archive_service.notifications import events
+from archive_service.paper import following as paper_following
 from archive_service.policy import Caller, may, require
 from archive_service.transfer import rules
 from archive_service.transfer.models import Transfer, TransferItem, TransferStep
@@ -250,6 +251,7 @@ def confirm(
     ids = [i.document_id for i in transfer.items]
     session.execute(select(Document.id).where(Document.id.in_(ids)).with_for_update())
     docs = session.execute(select(Document).where(Document.id.in_(ids))).scalars()
+    paper_following.transferred(session, by, ids, transfer.id)  # the originals go too
     destroy = transfer.disposition == Disposition.DESTROY
     for doc in docs:
         doc.transferred_on, doc.transfer_ref = today, f"T{transfer.id}"

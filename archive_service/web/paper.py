@@ -10,6 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
+from archive_service.archive.models import Document
 from archive_service.errors import DomainError, Gone
 from archive_service.http import (
     caller,
@@ -20,7 +21,7 @@ from archive_service.http import (
     signed_in,
     uow,
 )
-from archive_service.paper import items, labels, lending, locations, report, stocktake
+from archive_service.paper import following, items, labels, lending, locations, report, stocktake
 from archive_service.paper.items import NUMBER_PARAM
 from archive_service.paper.models import Location
 from archive_service.paper.vocabulary import FINDINGS, STOCKTAKE_STATES, ItemState
@@ -90,6 +91,7 @@ def index() -> Any:
         number_of=lambda loan: lending.number_of(s, loan) or "—",
         may_manage=bool(may(caller(), "paper.manage")),
         may_count=bool(may(caller(), "stocktake.run")),
+        swaps=[(i, s.get(Document, i.document_id)) for i in following.swaps_waiting(s, caller())],
     )
 
 
@@ -187,6 +189,19 @@ def take_back(document_id: int) -> Any:
                 raise
             flash(said(exc), "error")
     return _back_to(document_id)
+
+
+@bp.post("/documents/<int:document_id>/swapped")
+@signed_in
+def paper_swapped(document_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        try:
+            with uow() as s:
+                following.confirm_swap(s, caller(), document_id)
+            flash(_("The paper original is recorded as swapped."), "info")
+        except DomainError as exc:
+            flash(said(exc), "error")
+    return redirect(url_for("web_archive.document", document_id=document_id) + "#paper")
 
 
 @bp.get("/labels.pdf")
@@ -381,6 +396,7 @@ def paper_context(s: Any, doc: Any) -> dict[str, Any]:
         "loan_overdue": lending.is_overdue(loan) if loan is not None else False,
         "lend_form": lend_form,
         "return_form": return_form,
+        "swap_form": ActionForm() if item is not None and item.swap_change_id and form else None,
     }
 
 

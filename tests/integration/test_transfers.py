@@ -30,6 +30,8 @@ from archive_service.archive.models import AccessRecord, Document, HoldCase
 from archive_service.config import Settings
 from archive_service.disposal.reviews import compile_review
 from archive_service.errors import Conflict
+from archive_service.paper.models import PaperItem
+from archive_service.paper.vocabulary import ItemState
 from archive_service.runtime import Runtime, build_runtime
 from archive_service.transfer import receive
 from archive_service.transfer.models import ReceivedHistory, Transfer
@@ -39,6 +41,7 @@ from storage.keyring import Keyring
 from tests import samples
 from tests.conftest import CHEAP_HASHING, People, unavailable
 from tests.integration.test_disposal_api import headers, org  # noqa: F401 - fixtures
+from tests.integration.test_paper_following import _box, _state
 from workers.sender import connect
 
 
@@ -566,3 +569,35 @@ def test_a_document_is_in_a_transfer_or_in_disposal_work_never_both(
     other = {**body, "selection": {"document_ids": [filed["elsewhere"]]}}
     busy = client.post("/api/v1/transfers", json=other, headers=h["arch"])
     assert busy.status_code == 409 and "review" in busy.get_json()["error"]["message"]
+
+
+def test_a_confirmed_transfer_takes_the_paper_originals(
+    client: Any,
+    rt: Runtime,
+    filed: dict[str, int],
+    tmp_path: Any,  # noqa: F811
+) -> None:
+    h = headers(client)
+    box = _box(client, h["arch"])
+    for key in ("contract", "licence"):
+        got = client.put(
+            f"/api/v1/documents/{filed[key]}/paper", json={"location_id": box}, headers=h["arch"]
+        )
+        assert got.status_code == 200
+    tid = _approved(client, h, filed)
+    _package(client, h, tid, tmp_path / "package.zip")
+    with rt.db.unit_of_work() as s:  # the licence's original is out on loan
+        s.scalars(
+            select(PaperItem).where(PaperItem.document_id == filed["licence"])
+        ).one().state = ItemState.LENT
+    confirm = f"/api/v1/transfers/{tid}/confirm"
+    refused = client.post(confirm, json={"receipt": "回执"}, headers=h["arch"])
+    assert refused.status_code == 409 and "lent out" in refused.get_json()["error"]["message"]
+    assert _state(rt, filed["contract"]).state == ItemState.IN_PLACE  # nothing changed
+    with rt.db.unit_of_work() as s:  # back from the loan
+        s.scalars(
+            select(PaperItem).where(PaperItem.document_id == filed["licence"])
+        ).one().state = ItemState.IN_PLACE
+    assert client.post(confirm, json={"receipt": "回执"}, headers=h["arch"]).status_code == 200
+    assert _state(rt, filed["contract"]).state == ItemState.TRANSFERRED
+    assert _state(rt, filed["licence"]).state == ItemState.TRANSFERRED
