@@ -30,6 +30,7 @@ def register(app: APIFlask) -> None:
         notifications,
         paper,
         previews,
+        sampling,
         transfers,
         viewing,
     )
@@ -51,6 +52,7 @@ def register(app: APIFlask) -> None:
         checks,
         disposal,
         fixity,
+        sampling,
         transfers,
         viewing,
         notifications,

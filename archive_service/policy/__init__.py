@@ -14,6 +14,7 @@ from archive_service.policy import (  # noqa: F401
     disposal,
     notifications,
     paper,
+    sampling,
     storage,
     transfer,
 )
