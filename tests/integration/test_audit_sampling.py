@@ -225,6 +225,15 @@ def test_the_auditor_reads_the_sampled_documents_registered_and_only_while_open(
         rows = list(s.scalars(select(AccessRecord).where(AccessRecord.username == "audrey")))
     assert [(r.document_id, r.action, r.rule) for r in rows] == [(inside, "view", "audit-sample")]
     assert rows[0].purpose is not None and f"#{sid}" in rows[0].purpose
+    # The document page shows the auditor the viewer, not the file.
+    web = client.application.test_client()
+    assert login(web, "audrey").status_code == 302
+    shown = web.get(f"/documents/{inside}")
+    assert shown.status_code == 200
+    assert f"/documents/{inside}/view" in shown.get_data(as_text=True)
+    assert f"/documents/{inside}/file" not in shown.get_data(as_text=True)
+    assert web.get(f"/documents/{outside}").status_code == 404
+    assert f"/documents/{inside}" in web.get(f"/audit-samplings/{sid}").get_data(as_text=True)
     register = client.get("/api/v1/access-register", headers=h["audrey"]).get_json()
     assert any(f"#{sid}" in (x["purpose"] or "") for x in register["items"])
 
