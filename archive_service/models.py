@@ -13,6 +13,7 @@ from archive_service.fixity import models as fixity_models  # noqa: F401
 from archive_service.notifications import models as notifications_models  # noqa: F401
 from archive_service.outbox import models as outbox_models  # noqa: F401
 from archive_service.paper import models as paper_models  # noqa: F401
+from archive_service.sampling import models as sampling_models  # noqa: F401
 from archive_service.transfer import models as transfer_models  # noqa: F401
 from archive_service.vault import models as vault_models  # noqa: F401
 from archive_service.viewing import models as viewing_models  # noqa: F401

@@ -31,6 +31,7 @@ def register(app: APIFlask) -> None:
         notifications,
         paper,
         previews,
+        sampling,
         transfers,
         viewing,
     )
@@ -53,6 +54,7 @@ def register(app: APIFlask) -> None:
         disposal,
         duties,
         fixity,
+        sampling,
         transfers,
         viewing,
         notifications,

@@ -115,6 +115,8 @@ def _checked(
     if doc.status == DocumentStatus.DESTROYED:
         raise Gone("document was destroyed", tombstone=tombstone(doc))
     purpose = (purpose or "").strip() or None
+    if decision.purpose:
+        purpose = decision.purpose  # the rule's own purpose (an audit sampling's reading)
     if decision.rule == "manager-registered" and not purpose:
         raise InvalidInput("managers state the purpose of each reading", field="purpose")
     version = doc.current_version

@@ -16,6 +16,7 @@ from archive_service.audit.services import record
 from archive_service.errors import DomainError, InvalidInput
 from archive_service.indexing.renditions import object_text
 from archive_service.policy import Caller, may, visibility
+from archive_service.sampling.coverage import sampled_customers
 from archive_service.vault.models import StoredObject
 from archive_service.vault.services import Vault
 from search import AccessFilter, SearchBackend
@@ -52,6 +53,8 @@ def access_filter(session: Session, by: Caller) -> AccessFilter:
                 pairs.add((customer_id, category))
             else:
                 customers.add(customer_id)
+    if seen.sampled_by is not None:
+        customers.update(sampled_customers(session, seen.sampled_by))
     return AccessFilter(
         departments=frozenset(departments),
         customers=frozenset(customers),

@@ -15,6 +15,7 @@ from archive_service.policy import (  # noqa: F401
     duties,
     notifications,
     paper,
+    sampling,
     storage,
     transfer,
 )

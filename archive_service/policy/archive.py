@@ -3,7 +3,8 @@
 Its own department's clerks and heads, archivists, and managers (whose every reading is
 registered with a purpose) see an archive without an application. Admins see no content
 (separation of duties). A live grant (the access area) widens this for approved
-applications, here and nowhere else; :mod:`archive_service.policy.visibility` states the
+applications, and an open audit sampling for its auditor (``policy.sampling``), here and
+nowhere else; :mod:`archive_service.policy.visibility` states the
 same rule as filters for lists and search.
 """
 
@@ -15,6 +16,7 @@ from archive_service.access import coverage
 from archive_service.accounts.vocabulary import EXTERNAL_ROLE
 from archive_service.archive.vocabulary import DocumentStatus
 from archive_service.policy.core import Decision, any_role, covers, rule, same_department
+from archive_service.policy.sampling import audit_reading
 
 if TYPE_CHECKING:
     from archive_service.accounts.models import User
@@ -79,6 +81,9 @@ def _document_by_grant(user: User, document: Any, mode: str | None) -> Decision:
         )
     if grant is not None:
         return Decision(True, "grant", grant_id=grant.id)
+    audit = audit_reading(session, user, document, mode)
+    if audit is not None:
+        return audit
     if mode == "download" and coverage.grant_covering(session, user.id, document, None):
         return Decision(
             False,

@@ -71,6 +71,9 @@ class Decision:
     rule: str
     reason: str = ""
     grant_id: int | None = None  # the grant that allowed it, for the access register
+    # The purpose the access register records for a reading this decision allows, when the
+    # rule sets it (an audit sampling's reading is for that audit).
+    purpose: str | None = None
 
     def __bool__(self) -> bool:
         return self.allowed

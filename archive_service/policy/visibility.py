@@ -2,7 +2,8 @@
 pages and the search index may include for a caller.
 
 Everything (archivists, managers, the operator); or the customers of one department plus
-whatever the live grants of one user cover; or nothing (external viewers, who look only
+whatever the live grants of one user cover (and, for an auditor, the documents of the
+customers their open audit samplings drew); or nothing (external viewers, who look only
 inside supervised sessions). A table test holds these clauses against the per-object
 rules, so the two forms cannot drift apart.
 """
@@ -18,6 +19,7 @@ from archive_service.access import coverage
 from archive_service.accounts.vocabulary import EXTERNAL_ROLE
 from archive_service.archive.models import Customer, Document
 from archive_service.policy.core import Caller
+from archive_service.sampling import coverage as sampling_coverage
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Visibility:
     everything: bool = False
     department_id: int | None = None
     grants_of: int | None = None
+    sampled_by: int | None = None  # an auditor: the documents of their open samples
 
 
 def visibility(caller: Caller) -> Visibility:
@@ -36,14 +39,18 @@ def visibility(caller: Caller) -> Visibility:
     if user is None or not user.is_active_account or EXTERNAL_ROLE in user.roles:
         return Visibility()
     own = user.department_id if user.has_role("clerk", "department_head") else None
-    return Visibility(department_id=own, grants_of=user.id)
+    sampled = user.id if "auditor" in user.roles else None
+    return Visibility(department_id=own, grants_of=user.id, sampled_by=sampled)
 
 
-def _clause(seen: Visibility, own_department: Any, granted: Any) -> Any:
+def _clause(seen: Visibility, own_department: Any, granted: Any, sampled: Any = None) -> Any:
     if seen.everything:
         return true()
     own = own_department(seen.department_id) if seen.department_id else false()
-    return or_(own, granted(seen.grants_of)) if seen.grants_of else own
+    clause = or_(own, granted(seen.grants_of)) if seen.grants_of else own
+    if sampled is not None and seen.sampled_by:
+        clause = or_(clause, sampled(seen.sampled_by))
+    return clause
 
 
 def documents_clause(caller: Caller) -> Any:
@@ -57,6 +64,9 @@ def documents_clause(caller: Caller) -> Any:
             select(Customer.id).where(Customer.department_id == dept)
         ),
         coverage.granted_documents_clause,
+        # The audit shows documents, not the customer record (``customer.view`` is as
+        # before): only the documents clause widens.
+        lambda auditor: sampling_coverage.sampled_customers_clause(auditor, Document.customer_id),
     )
 
 

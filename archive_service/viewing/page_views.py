@@ -40,6 +40,8 @@ def _readable(
     if doc.status == DocumentStatus.DESTROYED:
         raise Gone("document was destroyed", tombstone=tombstone(doc))
     purpose = (purpose or "").strip()[:1000] or None
+    if decision.purpose:
+        purpose = decision.purpose  # the rule's own purpose (an audit sampling's reading)
     if decision.rule == "manager-registered" and not purpose:
         raise InvalidInput("managers state the purpose of each reading", field="purpose")
     return doc, decision, purpose

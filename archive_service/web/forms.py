@@ -257,3 +257,25 @@ class FindForm(FlaskForm):
 class SignForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=1000)])
     submit = SubmitField(_l("Sign the report off"))
+
+
+class DrawForm(FlaskForm):
+    """An audit sample to draw (专项审计抽查): size or percentage, strata, seed."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    size = StringField(_l("Number of archives"), validators=[Optional(), Length(max=10)])
+    percent = StringField(_l("Or percentage"), validators=[Optional(), Length(max=10)])
+    stratified = SelectField(
+        _l("Stratify"),
+        choices=[("no", _l("No")), ("yes", _l("By department and tier"))],
+        default="no",
+    )
+    seed = StringField(_l("Seed (left empty: generated)"), validators=[Optional(), Length(max=20)])
+    submit = SubmitField(_l("Draw the sample"))
+
+
+class CloseSamplingForm(FlaskForm):
+    recommendations = TextAreaField(
+        _l("Recommendations"), validators=[Optional(), Length(max=10000)]
+    )
+    submit = SubmitField(_l("Close the sampling and fix the report"))

@@ -18,6 +18,7 @@ from archive_service.db import utcnow
 from archive_service.policy import Caller, may
 from archive_service.policy.visibility import customers_clause, documents_clause
 from archive_service.runtime import Runtime
+from archive_service.sampling import services as sampling
 from tests.conftest import People
 
 PEOPLE = {
@@ -111,6 +112,9 @@ def test_sql_clauses_agree_with_the_per_object_rule(rt: Runtime, people: People)
     revoked = _grant(rt, "rita", customer="乙")  # a whole archive, then revoked
     with rt.db.unit_of_work() as s:
         grants.revoke(s, _as(s, "olga"), revoked, "核对完毕")
+    with rt.db.unit_of_work() as s:  # an open audit sampling: its auditor reads one archive
+        drawn = sampling.draw(s, _as(s, "audrey"), sampling.DrawIn("抽查", size=1, seed=7))
+        sampled = drawn.archives[0].customer_id
 
     callers: list[str | None] = [*PEOPLE, None]  # None: the operator
     seen_documents: dict[str | None, set[int]] = {}
@@ -134,4 +138,7 @@ def test_sql_clauses_agree_with_the_per_object_rule(rt: Runtime, people: People)
     assert seen_documents["fiona"] == {docs["fin"]}
     assert seen_documents["fay"] == {docs["profile"]}
     assert seen_documents["rita"] == set()  # revoked
-    assert seen_documents["root"] == seen_documents["audrey"] == seen_documents["olga"] == set()
+    assert seen_documents["root"] == seen_documents["olga"] == set()
+    with rt.db.unit_of_work() as s:
+        audited = {d.id for d in all_docs if d.customer_id == sampled}
+    assert audited and seen_documents["audrey"] == audited

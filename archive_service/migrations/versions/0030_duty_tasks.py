@@ -1,7 +1,7 @@
 """Recurring reviews (定期检查): one task per kind, period and department
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0029
 Create Date: 2026-12-07
 
 ``duty_tasks``: the monthly ledger check, the yearly review of core customers and the
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030"
-down_revision = "0027"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
