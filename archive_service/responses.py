@@ -16,6 +16,7 @@ from flask import Response, send_file, stream_with_context
 
 from archive_service.access.applications import Attachment
 from archive_service.archive.reading import Reading, RenditionReading
+from archive_service.tables import XLSX
 from archive_service.transfer import package
 
 if TYPE_CHECKING:
@@ -121,6 +122,14 @@ def download_response(body: bytes, content_type: str, filename: str) -> Response
             "Cache-Control": "no-store",
         },
     )
+
+
+TABLE_FORMATS = {"pdf": "application/pdf", "xlsx": XLSX}  # a list handed out (tables.py)
+
+
+def table_file_response(body: bytes, fmt: str, stem: str) -> Response:
+    """A list made by ``tables.pdf`` or ``tables.xlsx`` as ``{stem}.{fmt}``."""
+    return download_response(body, TABLE_FORMATS[fmt], f"{stem}.{fmt}")
 
 
 def table(items: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[list[Any]]:

@@ -29,7 +29,7 @@ from archive_service.paper.serializers import (
     stocktake_dict,
 )
 from archive_service.paper.vocabulary import LOAN_PLACES, LOCATION_KINDS
-from archive_service.responses import download_response
+from archive_service.responses import download_response, table_file_response
 from archive_service.tables import XLSX
 
 bp = blueprint("paper", "Paper originals")
@@ -427,5 +427,4 @@ def stocktake_report(stocktake_id: int, q: dict[str, Any]) -> Any:
     with uow() as s:
         take = stocktake.get_stocktake(s, caller(), stocktake_id)
         body = report.report_file(s, take, q["format"])
-    kind = "application/pdf" if q["format"] == "pdf" else XLSX
-    return download_response(body, kind, f"stocktake-{stocktake_id}.{q['format']}")
+    return table_file_response(body, q["format"], f"stocktake-{stocktake_id}")

@@ -20,7 +20,7 @@ from archive_service.api.common import (
     listing,
 )
 from archive_service.http import caller, signed_in, uow
-from archive_service.responses import download_response
+from archive_service.responses import table_file_response
 from archive_service.sampling import report, services
 from archive_service.sampling.serializers import sampling_detail, sampling_dict
 from archive_service.sampling.vocabulary import (
@@ -248,5 +248,4 @@ def sampling_report(sampling_id: int, q: dict[str, Any]) -> Any:
         sampling = services.get_sampling(s, caller(), sampling_id)
         body = report.report_file(s, sampling, q["format"])
         services.exported(s, caller(), sampling, q["format"])
-    kind = "application/pdf" if q["format"] == "pdf" else XLSX
-    return download_response(body, kind, f"audit-sampling-{sampling_id}.{q['format']}")
+    return table_file_response(body, q["format"], f"audit-sampling-{sampling_id}")

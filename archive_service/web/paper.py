@@ -26,8 +26,7 @@ from archive_service.paper.items import NUMBER_PARAM
 from archive_service.paper.models import Location
 from archive_service.paper.vocabulary import FINDINGS, STOCKTAKE_STATES, ItemState
 from archive_service.policy import may, require
-from archive_service.responses import download_response
-from archive_service.tables import XLSX
+from archive_service.responses import TABLE_FORMATS, download_response, table_file_response
 from archive_service.web.forms import (
     ActionForm,
     BadIds,
@@ -350,13 +349,12 @@ def sign(stocktake_id: int) -> Any:
 @bp.get("/stocktakes/<int:stocktake_id>/report.<fmt>")
 @signed_in
 def report_file(stocktake_id: int, fmt: str) -> Any:
-    if fmt not in ("pdf", "xlsx"):
+    if fmt not in TABLE_FORMATS:
         return redirect(url_for("web_paper.stocktake_page", stocktake_id=stocktake_id))
     s = request_session()
     take = stocktake.get_stocktake(s, caller(), stocktake_id)
     body = report.report_file(s, take, fmt)
-    kind = "application/pdf" if fmt == "pdf" else XLSX
-    return download_response(body, kind, f"stocktake-{stocktake_id}.{fmt}")
+    return table_file_response(body, fmt, f"stocktake-{stocktake_id}")
 
 
 def paper_context(s: Any, doc: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from archive_service.archive import documents
 from archive_service.errors import DomainError
 from archive_service.http import caller, request_session, signed_in, uow
 from archive_service.policy import may, require
-from archive_service.responses import download_response
+from archive_service.responses import TABLE_FORMATS, table_file_response
 from archive_service.sampling import report, services
 from archive_service.sampling.vocabulary import (
     CHECKLIST,
@@ -22,7 +22,6 @@ from archive_service.sampling.vocabulary import (
     RESULTS,
     SamplingState,
 )
-from archive_service.tables import XLSX
 from archive_service.web.forms import ActionForm, CloseSamplingForm, DrawForm
 
 bp = Blueprint("web_sampling", __name__, url_prefix="/audit-samplings")
@@ -167,11 +166,10 @@ def close(sampling_id: int) -> Any:
 @bp.get("/<int:sampling_id>/report.<fmt>")
 @signed_in
 def report_file(sampling_id: int, fmt: str) -> Any:
-    if fmt not in ("pdf", "xlsx"):
+    if fmt not in TABLE_FORMATS:
         return redirect(url_for("web_sampling.page", sampling_id=sampling_id))
     with uow() as s:
         sampling = services.get_sampling(s, caller(), sampling_id)
         body = report.report_file(s, sampling, fmt)
         services.exported(s, caller(), sampling, fmt)
-    kind = "application/pdf" if fmt == "pdf" else XLSX
-    return download_response(body, kind, f"audit-sampling-{sampling_id}.{fmt}")
+    return table_file_response(body, fmt, f"audit-sampling-{sampling_id}")
