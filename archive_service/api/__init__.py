@@ -30,6 +30,7 @@ def register(app: APIFlask) -> None:
         notifications,
         paper,
         previews,
+        statistics,
         transfers,
         viewing,
     )
@@ -54,5 +55,6 @@ def register(app: APIFlask) -> None:
         transfers,
         viewing,
         notifications,
+        statistics,
     ):
         app.register_blueprint(module.bp)

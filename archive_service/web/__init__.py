@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
         notifications,
         paper,
         search,
+        statistics,
         transfers,
         viewing,
     )
@@ -44,5 +45,6 @@ def register(app: Flask) -> None:
         fixity,
         viewing,
         notifications,
+        statistics,
     ):
         app.register_blueprint(module.bp)

@@ -6,7 +6,9 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
+from archive_service.archive.timeliness import recent as recent_timeliness
 from archive_service.http import caller, request_session, signed_in
+from archive_service.policy import may
 from archive_service.transfer.applications import waiting_for as transfers_waiting
 
 bp = Blueprint("web_home", __name__)
@@ -15,4 +17,9 @@ bp = Blueprint("web_home", __name__)
 @bp.get("/")
 @signed_in
 def index() -> Any:
-    return render_template("home.html", transfers=transfers_waiting(request_session(), caller()))
+    s = request_session()
+    return render_template(
+        "home.html",
+        transfers=transfers_waiting(s, caller()),
+        timeliness=recent_timeliness(s, caller()) if may(caller(), "timeliness.read") else [],
+    )
