@@ -122,6 +122,7 @@ def test_a_contract_filed_on_its_fifth_working_day_is_late_and_counted(
     assert 'id="filed-late">late by 2 working days<' in page
     page = client.get(f"/documents/{on_time['id']}").get_data(as_text=True)
     assert 'id="filed-on-time"' in page
+    assert "late by 2 working days" in client.get("/review").get_data(as_text=True)  # the queue
     page = client.get("/statistics/timeliness?month=2026-11").get_data(as_text=True)
     assert 'id="nav-timeliness"' in page
     assert 'data-document="{}"'.format(late["id"]) in page
