@@ -315,6 +315,8 @@ def test_who_may_read_the_timeliness_lists(client: Any, people: People) -> None:
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert 'data-department="SALES"' in text and 'data-department="FIN"' not in text
+    assert client.get("/statistics/timeliness?month=2026-13").status_code == 422
+    assert client.get("/statistics/timeliness?department=FIN").status_code == 403
 
 
 def test_imported_documents_are_not_judged(
