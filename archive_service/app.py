@@ -164,6 +164,7 @@ def _init_extensions(app: APIFlask) -> None:
             "disposal_count": _disposal_count(),
             "transfer_count": _transfer_count(),
             "notification_count": _notification_count(),
+            "duty_count": _duty_count(),
         }
 
     # Globals rather than context: imported macros (``_steps.html``) see them too.
@@ -246,6 +247,16 @@ def _transfer_count() -> int | None:
     if not _signed_in_page() or not _can("transfer.read"):
         return None
     return sum(len(v) for v in waiting_for(request_session(), caller()).values())
+
+
+def _duty_count() -> int | None:
+    """How many recurring reviews the signed-in person is to do (None: sees no reviews)."""
+    from archive_service.duties.services import mine_open
+    from archive_service.http import caller
+
+    if not _signed_in_page() or not _can("duty.list"):
+        return None
+    return len(mine_open(request_session(), caller()))
 
 
 def _select_locale() -> str:

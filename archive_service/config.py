@@ -217,6 +217,9 @@ class Settings:
     notify_digest_hour: int = 9  # UTC hour of the daily digest (17:00 in China)
     public_url: str = ""  # e.g. https://archive.example.com: links in messages are absolute
     holidays_file: str = ""  # the working-day calendar (default: China's, shipped)
+    # Lending paper originals (docs/paper.md): a loan is due back when its grant ends, or this
+    # many days after it is handed out if that is earlier (0: the grant's end).
+    paper_loan_days: int = 0
     remind_days: dict[str, int] = field(default_factory=dict)
     escalate_days: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)

@@ -8,6 +8,7 @@ from archive_service.audit import models as audit_models  # noqa: F401
 from archive_service.changes import models as changes_models  # noqa: F401
 from archive_service.checks import models as checks_models  # noqa: F401
 from archive_service.disposal import models as disposal_models  # noqa: F401
+from archive_service.duties import models as duties_models  # noqa: F401
 from archive_service.fixity import models as fixity_models  # noqa: F401
 from archive_service.notifications import models as notifications_models  # noqa: F401
 from archive_service.outbox import models as outbox_models  # noqa: F401

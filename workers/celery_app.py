@@ -112,9 +112,18 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "workers.tasks.send_digests",
                 "schedule": crontab(hour=str(settings.notify_digest_hour), minute="5"),
             },
+            # Before the digest, so those who chose it find the notices in it.
+            "paper-overdue": {
+                "task": "workers.tasks.paper_overdue",
+                "schedule": crontab(hour=str(settings.notify_digest_hour), minute="0"),
+            },
             "remind-approvals": {
                 "task": "workers.tasks.remind_approvals",
                 "schedule": crontab(minute="23"),
+            },
+            "recurring-reviews": {
+                "task": "workers.tasks.recurring_reviews",
+                "schedule": crontab(hour="1", minute="35"),
             },
             **_backup_schedule(settings),
             **_directory_schedule(settings),

@@ -400,3 +400,21 @@ def remind_approvals() -> dict[str, int]:
     done = remind_waiting(rt.db, Plan.from_settings(rt.settings))
     done["grants_ending"] = grants_ending(rt.db)
     return done
+
+
+@celery.task(name="workers.tasks.recurring_reviews")
+def recurring_reviews() -> dict[str, int]:
+    """Daily: open the recurring reviews (定期检查) whose period has ended, chase late ones."""
+    from archive_service.duties.services import run_daily
+    from archive_service.workdays import Calendar
+
+    rt = runtime()
+    return run_daily(rt.db, Calendar.load(rt.settings.holidays_file or None))
+
+
+@celery.task(name="workers.tasks.paper_overdue")
+def paper_overdue() -> int:
+    """Daily: tell the borrower and the archivists of each overdue paper loan (once a day)."""
+    from archive_service.paper.lending import notify_overdue
+
+    return notify_overdue(runtime().db)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from archive_service.access import rules
 from archive_service.access.grants import create_grant
 from archive_service.access.models import AccessRequest, ApprovalStep
-from archive_service.access.vocabulary import MODES, RequestStatus
+from archive_service.access.vocabulary import LENDING_MODES, MODES, RequestStatus
 from archive_service.accounts.users import user_by_username
 from archive_service.accounts.vocabulary import EXTERNAL_ROLE
 from archive_service.approvals import is_last, open_chain, open_next, pending_step
@@ -48,6 +48,8 @@ class Application:
     categories: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     customer: str | None = None
+    # The paper original may leave the reading room (a lending mode only).
+    take_away: bool = False
 
 
 def _check_window(app: Application) -> None:
@@ -132,6 +134,11 @@ def apply(
     external = by.user.is_external
     if external and mode != "view":
         raise InvalidInput("external viewers apply to view, never to download", field="mode")
+    if app.take_away and mode not in LENDING_MODES:
+        raise InvalidInput(
+            "only an application for the paper original may ask to take it away",
+            field="take_away",
+        )
     request = AccessRequest(
         requester_id=by.user.id,
         purpose=purpose[:1000],
@@ -142,6 +149,7 @@ def apply(
         starts_at=app.starts_at,
         ends_at=app.ends_at,
         external=external,
+        take_away=bool(app.take_away),
     )
     session.add(request)
     session.flush()
@@ -160,6 +168,7 @@ def apply(
         document_ids=list(doc_ids),
         categories=list(cats),
         mode=mode,
+        take_away=bool(app.take_away),
         steps=[s.role for s in chain],
     )
     events.step_waiting(session, "access", request.steps, request.id)

@@ -103,6 +103,26 @@ def grant_covers(session: Session, grant_id: int, doc: Document) -> bool:
     )
 
 
+def live_grants_covering(session: Session, doc: Document, modes: Any) -> list[Grant]:
+    """Everyone's grants in force now, in one of ``modes``, whose scope covers ``doc``
+    (the grants an archivist may lend the document's paper original on), oldest first."""
+    now = utcnow()
+    return list(
+        session.scalars(
+            select(Grant)
+            .join(GrantScope, GrantScope.grant_id == Grant.id)
+            .where(
+                Grant.status == GrantStatus.ACTIVE,
+                Grant.starts_at <= now,
+                Grant.ends_at > now,
+                Grant.mode.in_(sorted(modes)),
+                _covers(doc.customer_id, doc.id, doc.category_id),
+            )
+            .order_by(Grant.id)
+        ).unique()
+    )
+
+
 def ended_grant_covering(session: Session, user_id: int, doc: Document) -> Grant | None:
     """A grant that covered ``doc`` but no longer works (expired, revoked, not yet begun)."""
     return session.execute(

@@ -24,10 +24,13 @@ class AccessRequest(Base):
     # Either chosen documents, or the customer's archive (optionally some categories).
     document_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
-    mode: Mapped[str] = mapped_column(String(16))  # view | download
+    mode: Mapped[str] = mapped_column(String(16))  # MODES: view | download | paper
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     external: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A lending mode's application (``LENDING_MODES``) may ask to take the paper original out
+    # of the reading room; approving the application approves that too.
+    take_away: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # External applications: the legal basis or letter of authorisation, stored encrypted.
     legal_basis_object_id: Mapped[int | None] = mapped_column(ForeignKey("stored_objects.id"))
     legal_basis_filename: Mapped[str | None] = mapped_column(String(300))

@@ -36,6 +36,7 @@ def request_dict(req: AccessRequest, customer_shown: bool = True) -> dict[str, A
         "document_ids": req.document_ids,
         "categories": req.categories,
         "mode": req.mode,
+        "take_away": req.take_away,
         "starts_at": req.starts_at.isoformat(),
         "ends_at": req.ends_at.isoformat(),
         "external": req.external,

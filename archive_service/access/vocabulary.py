@@ -1,4 +1,5 @@
-"""The access area's vocabularies: application statuses, grant statuses, access modes."""
+"""The access area's vocabularies: application statuses, grant statuses, access modes (and
+which of them lend the paper original)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,12 @@ MODES = Vocabulary(
     [
         Term("view", _t("access mode", "view only")),
         Term("download", _t("access mode", "view and download")),
+        # The paper original, handed out by an archivist (借阅); on screen as page images,
+        # like ``view``: never the electronic file.
+        Term("paper", _t("access mode", "borrow the paper original")),
     ],
     default="view",
 )
+# Modes whose grant lets an archivist hand out the document's paper original (纸质借阅);
+# only these applications may ask to take it out of the reading room (``take_away``).
+LENDING_MODES = frozenset({"download", "paper"})

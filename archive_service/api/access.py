@@ -55,6 +55,13 @@ class ApplicationIn(Schema):
     mode = String(required=True, validate=OneOf(MODES.codes))
     starts_at = AwareDateTime(required=True)
     ends_at = AwareDateTime(required=True)
+    take_away = Boolean(
+        load_default=False,
+        metadata={
+            "description": "download or paper mode: the paper original may leave the reading"
+            " room (otherwise it is read there)"
+        },
+    )
 
 
 class DecisionIn(Schema):
@@ -93,7 +100,8 @@ class ApplicationOut(Out):
     customer_id = Integer(allow_none=True)
     document_ids = List(Integer())
     categories = List(String())
-    mode = String()
+    mode = String(metadata={"description": "view, download or paper"})
+    take_away = Boolean()
     starts_at = String()
     ends_at = String()
     external = Boolean()
@@ -173,6 +181,7 @@ def apply(body: dict[str, Any]) -> Any:
         categories=tuple(body["categories"]),
         numbers=tuple(body["numbers"]),
         customer=body["customer"],
+        take_away=body["take_away"],
     )
     with uow() as s:
         req = applications.apply(s, caller(), app, runtime().archive.operations_department)

@@ -1,12 +1,12 @@
 """Paper originals over the API: storage places, a document's original, label sheets, the
-scan lookup, and stocktakes (清查) with their report."""
+scan lookup, loans (借阅) and their returns, and stocktakes (清查) with their report."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import Dict, Integer, List, Nested, String
+from apiflask.fields import Boolean, Date, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 
 from archive_service.api.common import (
@@ -20,14 +20,15 @@ from archive_service.api.common import (
     listing,
 )
 from archive_service.http import caller, public_base, runtime, signed_in, uow
-from archive_service.paper import items, labels, locations, report, stocktake
+from archive_service.paper import items, labels, lending, locations, report, stocktake
 from archive_service.paper.serializers import (
     item_dict,
+    loan_dict,
     location_dict,
     stocktake_detail,
     stocktake_dict,
 )
-from archive_service.paper.vocabulary import LOCATION_KINDS
+from archive_service.paper.vocabulary import LOAN_PLACES, LOCATION_KINDS
 from archive_service.responses import download_response
 from archive_service.tables import XLSX
 
@@ -137,6 +138,50 @@ class ReportQuery(Schema):
     format = String(load_default="pdf", validate=OneOf(("pdf", "xlsx")))
 
 
+class LoanIn(Schema):
+    document_id = Id(required=True)
+    grant_id = Id(required=True)
+    due_on = Date(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the day it is due back (default: the grant's last day)"},
+    )
+    place = String(load_default=None, allow_none=True, validate=OneOf(LOAN_PLACES.codes))
+    note = String(load_default=None, allow_none=True, validate=Length(max=lending.MAX_NOTE))
+
+
+class ReturnIn(Schema):
+    note = String(load_default=None, allow_none=True, validate=Length(max=lending.MAX_NOTE))
+
+
+class LoansQuery(PageQuery):
+    overdue = Boolean(load_default=False, metadata={"description": "only the overdue loans"})
+    open = Boolean(load_default=False, metadata={"description": "only loans not returned"})
+    document_id = Id(load_default=None)
+
+
+class LoanOut(Out):
+    id = Integer()
+    document_id = Integer()
+    archive_number = String(allow_none=True)
+    title = String()
+    grant_id = Integer()
+    borrower = String(allow_none=True)
+    handed_out_by = String(allow_none=True)
+    handed_out_at = String()
+    due_on = String()
+    place = String(metadata={"description": "reading_room or taken_away"})
+    note = String(allow_none=True)
+    returned_at = String(allow_none=True)
+    returned_by = String(allow_none=True)
+    return_note = String(allow_none=True)
+    overdue = Boolean()
+    days_overdue = Integer(metadata={"description": "days past the due day (when returned)"})
+
+
+LoansOut = listing("PaperLoansOut", LoanOut)
+
+
 @bp.get("/paper/locations")
 @bp.doc(security=SECURITY, responses=errors(403))
 @bp.output(LocationsOut)
@@ -221,6 +266,65 @@ def scan(q: dict[str, Any]) -> Any:
             "title": got.document.title,
             "paper": item_dict(got.item) if got.item else None,
         }
+
+
+@bp.get("/paper/loans")
+@bp.doc(security=SECURITY, responses=errors(422))
+@bp.input(LoansQuery, location="query", arg_name="q")
+@bp.output(LoansOut)
+@signed_in
+def list_loans(q: dict[str, Any]) -> Any:
+    """Loans of paper originals, newest first; ``overdue=1``: the overdue ones, longest
+    overdue first. Archivists, the operations head and auditors see all, others their own."""
+    with uow() as s:
+        rows, total = lending.list_loans(
+            s,
+            caller(),
+            overdue=q["overdue"],
+            open_only=q["open"],
+            document_id=q["document_id"],
+            page=q["page"],
+            per_page=q["per_page"],
+        )
+        return {"items": [loan_dict(s, x) for x in rows], "total": total}
+
+
+@bp.post("/paper/loans")
+@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 409, 422))
+@bp.input(LoanIn, arg_name="body")
+@bp.output(LoanOut, status_code=201)
+@signed_in
+def hand_out(body: dict[str, Any]) -> Any:
+    """Hand a document's paper original out to the holder of a grant in force that covers
+    it, in download or paper mode; read in the reading room unless the application allowed
+    taking it away. In the access register and the audit trail."""
+    with uow() as s:
+        loan = lending.hand_out(
+            s, caller(), lending.LoanIn(**body), runtime().settings.paper_loan_days
+        )
+        return loan_dict(s, loan), 201
+
+
+@bp.get("/paper/loans/<int:loan_id>")
+@bp.doc(security=SECURITY, responses=errors(404))
+@bp.output(LoanOut)
+@signed_in
+def get_loan(loan_id: int) -> Any:
+    """One loan (for the paper's readers, or its borrower)."""
+    with uow() as s:
+        return loan_dict(s, lending.get_loan(s, caller(), loan_id))
+
+
+@bp.post("/paper/loans/<int:loan_id>/return")
+@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 409, 422))
+@bp.input(ReturnIn, arg_name="body")
+@bp.output(LoanOut)
+@signed_in
+def take_back(loan_id: int, body: dict[str, Any]) -> Any:
+    """The original came back: it is in place again (a loan already returned is a 409)."""
+    with uow() as s:
+        loan = lending.take_back(s, caller(), loan_id, body["note"])
+        return loan_dict(s, loan)
 
 
 @bp.get("/paper/stocktakes")

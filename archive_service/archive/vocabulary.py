@@ -160,6 +160,9 @@ READINGS = Vocabulary(
         Term("download", _t("reading", "download")),
         Term("thumbnail", _t("reading", "thumbnail")),
         Term("transfer", _t("reading", "transfer")),  # written into a transfer package
+        # The paper original handed out to the reader, and taken back (paper.lending).
+        Term("lend", _t("reading", "paper original lent")),
+        Term("return", _t("reading", "paper original returned")),
     ],
 )
 

@@ -104,6 +104,17 @@ class Smtp:
             raise DeliveryError(type(exc).__name__) from None
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A robot's answer is never followed elsewhere: a redirect could lead the post to an
+    address ``Webhooks.check`` would refuse (it is an error, answered as its status)."""
+
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 @dataclass(frozen=True)
 class Webhooks:
     """Posting to group robots: which private addresses are allowed, and how long to wait."""
@@ -134,7 +145,7 @@ class Webhooks:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as resp:  # noqa: S310
+            with _OPENER.open(request, timeout=self.timeout) as resp:
                 answer = json.loads(resp.read(65536) or b"{}")
         except urllib.error.HTTPError as exc:
             raise DeliveryError(f"HTTP {exc.code}") from None

@@ -34,6 +34,9 @@ class Kind:
     FIXITY_FAILURE = "fixity_failure"
     CHECK_FAILURE = "check_failure"
     ACCOUNT_CLOSING = "account_closing"  # the directory no longer lists you (leaver sync)
+    DUTY_DUE = "duty_due"  # a recurring review (定期检查) is yours to do
+    DUTY_OVERDUE = "duty_overdue"  # ... and is past its due date (yours, or below you)
+    PAPER_OVERDUE = "paper_overdue"  # a paper original lent is past its due date
 
 
 KINDS: Vocabulary[KindTerm] = Vocabulary(
@@ -110,6 +113,24 @@ KINDS: Vocabulary[KindTerm] = Vocabulary(
             _t("notification kind", "my account will be closed"),
             _t("notification", "Your account will be closed on %(date)s"),
         ),
+        KindTerm(
+            Kind.DUTY_DUE,
+            _t("notification kind", "a recurring review is mine to do"),
+            _t("notification", "Due by %(date)s: %(what)s for %(period)s"),
+        ),
+        KindTerm(
+            Kind.DUTY_OVERDUE,
+            _t("notification kind", "recurring reviews overdue"),
+            _t("notification", "Overdue since %(date)s: %(what)s for %(period)s (%(department)s)"),
+        ),
+        KindTerm(
+            Kind.PAPER_OVERDUE,
+            _t("notification kind", "a paper original lent is overdue"),
+            _t(
+                "notification",
+                "A paper original lent is overdue (due back on %(date)s): %(number)s",
+            ),
+        ),
     ],
 )
 
@@ -122,6 +143,12 @@ SUBJECTS = Vocabulary(
         Term("destruction", _t("notification subject", "destruction application %(number)s")),
         Term("transfer", _t("notification subject", "transfer %(number)s")),
         Term("role", _t("notification subject", "role grant %(number)s")),
+        # The recurring reviews (duties/vocabulary.py DUTY_KINDS), by their codes.
+        Term(
+            "ledger_check", _t("notification subject", "the monthly check of the customer ledger")
+        ),
+        Term("core_review", _t("notification subject", "the yearly review of core customers")),
+        Term("tier_review", _t("notification subject", "the quarterly re-evaluation of tiers")),
     ],
 )
 OUTCOMES = Vocabulary(

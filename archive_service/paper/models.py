@@ -1,17 +1,17 @@
-"""Storage places (room → cabinet → shelf → box), paper originals, and stocktakes with
-what each found."""
+"""Storage places (room → cabinet → shelf → box), paper originals, their loans, and
+stocktakes with what each found."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive_service.accounts.models import User
 from archive_service.db import Base, UTCDateTime, utcnow
-from archive_service.paper.vocabulary import ItemState, StocktakeState
+from archive_service.paper.vocabulary import ItemState, LoanPlace, StocktakeState
 
 
 class Location(Base):
@@ -88,3 +88,30 @@ class StocktakeFind(Base):
     location_id: Mapped[int | None] = mapped_column(ForeignKey("paper_locations.id"))
     found_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     found_by_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Loan(Base):
+    """A paper original handed out to the holder of a grant (借阅), and its return. Open
+    while ``returned_at`` is empty; overdue once the day after ``due_on`` (China's calendar
+    day) has begun. ``overdue_notice_on`` is the day the borrower was last told."""
+
+    __tablename__ = "paper_loans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("paper_items.id"), index=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    handed_out_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    handed_out_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    place: Mapped[str] = mapped_column(String(16), default=LoanPlace.READING_ROOM)
+    note: Mapped[str | None] = mapped_column(String(500))
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    return_note: Mapped[str | None] = mapped_column(String(500))
+    overdue_notice_on: Mapped[date | None] = mapped_column(Date)
+
+    item: Mapped[PaperItem] = relationship()
+    borrower: Mapped[User] = relationship(foreign_keys=[borrower_id])
+    handed_out_by: Mapped[User] = relationship(foreign_keys=[handed_out_by_id])
+    returned_by: Mapped[User | None] = relationship(foreign_keys=[returned_by_id])

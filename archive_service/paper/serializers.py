@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from archive_service.archive.models import Document
+from archive_service.paper.lending import days_overdue, is_overdue
 from archive_service.paper.locations import path
-from archive_service.paper.models import Location, PaperItem, Stocktake
+from archive_service.paper.models import Loan, Location, PaperItem, Stocktake
 from archive_service.paper.stocktake import finds, report_of, summary
 
 
@@ -43,6 +45,28 @@ def item_dict(item: PaperItem) -> dict[str, Any]:
 
 def _who(user: Any) -> str | None:
     return user.username if user else None
+
+
+def loan_dict(session: Session, loan: Loan) -> dict[str, Any]:
+    doc = session.get(Document, loan.item.document_id)
+    return {
+        "id": loan.id,
+        "document_id": loan.item.document_id,
+        "archive_number": doc.archive_number if doc else None,
+        "title": doc.title if doc else "",
+        "grant_id": loan.grant_id,
+        "borrower": _who(loan.borrower),
+        "handed_out_by": _who(loan.handed_out_by),
+        "handed_out_at": _at(loan.handed_out_at),
+        "due_on": loan.due_on.isoformat(),
+        "place": loan.place,
+        "note": loan.note,
+        "returned_at": _at(loan.returned_at),
+        "returned_by": _who(loan.returned_by),
+        "return_note": loan.return_note,
+        "overdue": is_overdue(loan),
+        "days_overdue": days_overdue(loan),
+    }
 
 
 def stocktake_dict(take: Stocktake) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The paper area's vocabularies: the kinds of storage place, the states of a paper
-original, of a stocktake, and what a stocktake found."""
+original, of a stocktake, what a stocktake found, and where a lent original is read."""
 
 from __future__ import annotations
 
@@ -70,4 +70,22 @@ FINDINGS = Vocabulary(
         Term(Finding.MISPLACED, _t("stocktake finding", "misplaced")),
         Term(Finding.UNEXPECTED, _t("stocktake finding", "unexpected")),
     ],
+)
+
+
+class LoanPlace:
+    """Where a lent original is read: the archive's reading room unless the approved
+    application allowed taking it away (``AccessRequest.take_away``)."""
+
+    READING_ROOM = "reading_room"
+    TAKEN_AWAY = "taken_away"
+
+
+LOAN_PLACES = Vocabulary(
+    "loan place",
+    [
+        Term(LoanPlace.READING_ROOM, _t("loan place", "in the reading room")),
+        Term(LoanPlace.TAKEN_AWAY, _t("loan place", "taken away")),
+    ],
+    default=LoanPlace.READING_ROOM,
 )

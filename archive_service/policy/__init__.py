@@ -12,6 +12,7 @@ from archive_service.policy import (  # noqa: F401
     archive,
     changes,
     disposal,
+    duties,
     notifications,
     paper,
     storage,

@@ -1,6 +1,7 @@
-"""Who keeps the paper originals and counts them: archivists record, move and label them
-and run stocktakes; the operations head signs a stocktake off (not the one who counted);
-auditors and the operations head read places and stocktakes."""
+"""Who keeps the paper originals and counts them: archivists record, move and label them,
+hand them out to a grant's holder and take them back, and run stocktakes; the operations
+head signs a stocktake off (not the one who counted); auditors and the operations head
+read places, loans and stocktakes (a borrower reads their own loans)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ READERS = ("archivist", "operations_head", "auditor")
 
 rule("paper.manage")(any_role(*KEEPERS, rule_name="archivist-only", what="keep paper originals"))
 rule("paper.read")(any_role(*READERS, rule_name="paper-reader", what="read paper records"))
+rule("paper.lend")(
+    any_role(*KEEPERS, rule_name="archivist-only", what="hand out and take back paper originals")
+)
+rule("paper.loans")(any_role(*READERS, rule_name="paper-reader", what="read every loan"))
 rule("stocktake.run")(any_role(*KEEPERS, rule_name="archivist-only", what="count paper originals"))
 rule("stocktake.read")(any_role(*READERS, rule_name="paper-reader", what="read stocktakes"))
 

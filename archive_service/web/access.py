@@ -12,10 +12,12 @@ from archive_service.access import applications
 from archive_service.access import grants as access_grants
 from archive_service.access import register as access_register
 from archive_service.access.serializers import REGISTER_COLUMNS, record_dict
+from archive_service.access.vocabulary import LENDING_MODES, MODES
 from archive_service.accounts.users import active_holders
 from archive_service.archive.categories import category_tree
 from archive_service.errors import DomainError, InvalidInput
 from archive_service.http import caller, db_int, request_session, runtime, signed_in, uow
+from archive_service.paper import lending
 from archive_service.responses import attachment_response, csv_response, table
 from archive_service.viewing.sessions import sessions_for
 from archive_service.web.forms import ActionForm, ReasonForm, attempt, refusal
@@ -63,6 +65,7 @@ def apply() -> Any:
                         numbers=numbers,
                         customer=customer,
                         categories=tuple(request.form.getlist("categories")) if customer else (),
+                        take_away=bool(values.get("take_away")),
                     ),
                     runtime().archive.operations_department,
                 )
@@ -75,7 +78,12 @@ def apply() -> Any:
         except (ValueError, KeyError):
             flash(_("Invalid date."), "error")
     return render_template(
-        "access/apply.html", form=form, values=values, tree=category_tree(request_session())
+        "access/apply.html",
+        form=form,
+        values=values,
+        tree=category_tree(request_session()),
+        modes=MODES,
+        lending_modes=LENDING_MODES,
     )
 
 
@@ -109,8 +117,13 @@ def legal_basis(request_id: int) -> Any:
 @bp.get("/mine")
 @signed_in
 def mine() -> Any:
+    s = request_session()
+    loans, _total = lending.list_loans(s, caller(), open_only=True, mine=True, per_page=200)
     return render_template(
-        "access/mine.html", rows=applications.my_requests(request_session(), caller())
+        "access/mine.html",
+        rows=applications.my_requests(s, caller()),
+        loans=[(x, lending.number_of(s, x)) for x in loans],
+        is_overdue=lending.is_overdue,
     )
 
 

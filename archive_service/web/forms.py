@@ -29,7 +29,7 @@ from archive_service.accounts.vocabulary import ROLES
 from archive_service.archive.vocabulary import HOLD_BASES, INTAKE_REFUSALS
 from archive_service.errors import DomainError
 from archive_service.http import DB_INT_MAX, uow
-from archive_service.paper.vocabulary import LOCATION_KINDS
+from archive_service.paper.vocabulary import LOAN_PLACES, LOCATION_KINDS
 from archive_service.transfer.vocabulary import DISPOSITIONS, Disposition
 
 
@@ -226,6 +226,24 @@ class PaperForm(FlaskForm):
     pages = StringField(_l("Pages"), validators=[Optional(), Length(max=6)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Save the paper original"))
+
+
+class LendForm(FlaskForm):
+    """Hand the paper original out: to the holder of which grant, until when, read where."""
+
+    grant_id = SelectField(_l("Borrower (their grant)"), choices=[], validate_choice=False)
+    due_on = DateField(_l("Due back on"), validators=[Optional()])
+    place = SelectField(
+        _l("Where it is read"),
+        choices=[(p.code, lazy_pgettext(p.label.context, p.label.english)) for p in LOAN_PLACES],
+    )
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Hand out"))
+
+
+class ReturnForm(FlaskForm):
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Record the return"))
 
 
 class FindForm(FlaskForm):

@@ -1,5 +1,6 @@
-"""Paper original pages: the storage places, a document's original (on its page), label
-sheets, the scan box, and stocktakes — counting, the report, the sign-off, its export."""
+"""Paper original pages: the storage places, a document's original (on its page) with its
+hand-out and return, label sheets, the scan box, the overdue loans, and stocktakes —
+counting, the report, the sign-off, its export."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from archive_service.http import (
     signed_in,
     uow,
 )
-from archive_service.paper import items, labels, locations, report, stocktake
+from archive_service.paper import items, labels, lending, locations, report, stocktake
 from archive_service.paper.items import NUMBER_PARAM
 from archive_service.paper.models import Location
-from archive_service.paper.vocabulary import FINDINGS, STOCKTAKE_STATES
+from archive_service.paper.vocabulary import FINDINGS, STOCKTAKE_STATES, ItemState
 from archive_service.policy import may, require
 from archive_service.responses import download_response
 from archive_service.tables import XLSX
@@ -30,8 +31,10 @@ from archive_service.web.forms import (
     ActionForm,
     BadIds,
     FindForm,
+    LendForm,
     LocationForm,
     PaperForm,
+    ReturnForm,
     SignForm,
     parse_ids,
 )
@@ -70,6 +73,8 @@ def index() -> Any:
     form = LocationForm()
     form.parent_id.choices = place_choices(places, _("(at the top)"))
     rows, _total = stocktake.list_stocktakes(s, caller(), 1, 20)
+    overdue, _n = lending.list_loans(s, caller(), overdue=True, per_page=200)
+    _out, on_loan = lending.list_loans(s, caller(), open_only=True, per_page=1)
     return render_template(
         "paper/index.html",
         places=places,
@@ -79,6 +84,10 @@ def index() -> Any:
         start_form=ActionForm(),
         stocktakes=rows,
         states=STOCKTAKE_STATES,
+        overdue=overdue,
+        on_loan=on_loan,
+        days_overdue=lending.days_overdue,
+        number_of=lambda loan: lending.number_of(s, loan) or "—",
         may_manage=bool(may(caller(), "paper.manage")),
         may_count=bool(may(caller(), "stocktake.run")),
     )
@@ -128,6 +137,56 @@ def record_original(document_id: int) -> Any:
         except DomainError as exc:
             flash(said(exc), "error")
     return redirect(url_for("web_archive.document", document_id=document_id) + "#paper")
+
+
+def _back_to(document_id: int) -> Any:
+    return redirect(url_for("web_archive.document", document_id=document_id) + "#paper")
+
+
+@bp.post("/documents/<int:document_id>/lend")
+@signed_in
+def lend(document_id: int) -> Any:
+    form = LendForm()
+    if not form.validate_on_submit():
+        flash(_("Check the due day and try again."), "error")
+        return _back_to(document_id)
+    grant = db_int(form.grant_id.data) if form.grant_id.data else None
+    if not grant:
+        flash(_("Choose the borrower's grant."), "error")
+        return _back_to(document_id)
+    data = lending.LoanIn(
+        document_id=document_id,
+        grant_id=grant,
+        due_on=form.due_on.data,
+        place=form.place.data,
+        note=form.note.data,
+    )
+    try:
+        with uow() as s:
+            loan = lending.hand_out(s, caller(), data, runtime().settings.paper_loan_days)
+            due = loan.due_on.isoformat()
+        flash(_("Handed out; due back on %(day)s.", day=due), "info")
+    except DomainError as exc:
+        if exc.status == 403:
+            raise
+        flash(said(exc), "error")
+    return _back_to(document_id)
+
+
+@bp.post("/documents/<int:document_id>/return")
+@signed_in
+def take_back(document_id: int) -> Any:
+    form = ReturnForm()
+    if form.validate_on_submit():
+        try:
+            with uow() as s:
+                lending.take_back_document(s, caller(), document_id, form.note.data)
+            flash(_("The return is recorded; the original is in place again."), "info")
+        except DomainError as exc:
+            if exc.status == 403:
+                raise
+            flash(said(exc), "error")
+    return _back_to(document_id)
 
 
 @bp.get("/labels.pdf")
@@ -299,4 +358,36 @@ def paper_context(s: Any, doc: Any) -> dict[str, Any]:
             form.location_id.data = str(item.location_id or "")
             form.pages.data = str(item.pages or "")
             form.note.data = item.note or ""
-    return {"paper": items.paper_of(s, doc.id), "paper_form": form, "paper_path": locations.path}
+    item = items.paper_of(s, doc.id)
+    loan = lending.open_loan_of(s, doc.id) if item is not None else None
+    if loan is not None and not (
+        may(caller(), "paper.loans") or loan.borrower_id == caller().user_id
+    ):
+        loan = None  # who borrowed it is for the paper's keepers (and the borrower) to see
+    lend_form = return_form = None
+    if item is not None and may(caller(), "paper.lend", doc) and doc.status != "destroyed":
+        if item.state == ItemState.IN_PLACE:
+            lend_form = LendForm()
+            lend_form.grant_id.choices = [("", _("(choose the borrower's grant)"))] + [
+                (str(g.id), _grant_label(g)) for g in lending.lendable_grants(s, doc)
+            ]
+        elif loan is not None:
+            return_form = ReturnForm()
+    return {
+        "paper": item,
+        "paper_form": form,
+        "paper_path": locations.path,
+        "loan": loan,
+        "loan_overdue": lending.is_overdue(loan) if loan is not None else False,
+        "lend_form": lend_form,
+        "return_form": return_form,
+    }
+
+
+def _grant_label(grant: Any) -> str:
+    who = grant.user.display_name or grant.user.username
+    words = _("G%(id)s · %(who)s · until %(day)s", id=grant.id, who=who,
+              day=lending.today(grant.ends_at).isoformat())  # fmt: skip
+    if grant.request is not None and grant.request.take_away:
+        words += " · " + _("may take it away")
+    return str(words)

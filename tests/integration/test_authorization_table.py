@@ -42,6 +42,7 @@ GRANT_STATES = (
     "pending",
     "download",
     "view",
+    "paper",  # borrowing the paper original: on screen as a view grant, never the file
     "expired",
     "revoked",
     "other_document",
@@ -49,7 +50,7 @@ GRANT_STATES = (
 )
 
 OWN = {"clerk_same", "head_same", "archivist", "manager"}
-SEES_DOCUMENT = OWN | {"grant_download", "grant_view"}
+SEES_DOCUMENT = OWN | {"grant_download", "grant_view", "grant_paper"}
 DOWNLOADS = OWN | {"grant_download"}
 SEES_CUSTOMER = SEES_DOCUMENT | {"grant_other_document", "grant_other_category"}
 
@@ -155,7 +156,7 @@ def expected(who: str, column: str) -> int:
     ):
         if who in DOWNLOADS:
             return 200
-        return 403 if who == "grant_view" else 404
+        return 403 if who in ("grant_view", "grant_paper") else 404
     if column in ("api_customer", "api_customer_history", "web_customer"):
         return 200 if who in SEES_CUSTOMER else 404
     raise AssertionError(column)
@@ -261,6 +262,7 @@ def test_every_role_and_grant_state_on_every_read_path(
     grant("grant-pending", approve=False, numbers=[number[target]])
     grant("grant-download", numbers=[number[target]])
     grant("grant-view", mode="view", numbers=[number[target]])
+    grant("grant-paper", mode="paper", numbers=[number[target]])
     with time_machine.travel(datetime.now(UTC) - timedelta(days=3)):
         grant("grant-expired", numbers=[number[target]])
     revoked = grant("grant-revoked", numbers=[number[target]])

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 import zipfile
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from pypdf import PdfReader
@@ -168,7 +168,7 @@ def test_a_stocktake_with_missing_misplaced_and_unexpected_items(
     h, docs, places = shelved["h"], shelved["docs"], shelved["places"]
     for doc, box in zip(docs, ("B001", "B001", "B002", "B900"), strict=True):
         assert _place(client, h, doc, places[box]).status_code == 200
-    with rt.db.unit_of_work() as s:  # the third is lent out (lending: a later issue)
+    with rt.db.unit_of_work() as s:  # the third is lent out (as a loan would leave it)
         lent = s.scalars(select(PaperItem).where(PaperItem.document_id == docs[2])).one()
         lent.state = ItemState.LENT
     numbers = [_number(client, h, d) for d in docs]

@@ -86,3 +86,47 @@ def test_the_next_person_up() -> None:
     assert rules.next_up("archivist", "SALES", "OPS") == rules.Above("department_head", "SALES")
     assert rules.next_up("operations_head", "OPS", "OPS") == rules.Above("leader", None)
     assert rules.next_up("admin", None, "OPS") == rules.Above("operations_head", "OPS")
+
+
+def test_a_robot_that_redirects_is_not_followed() -> None:
+    """A redirect could lead the post to an address the check refuses: it is an error."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import pytest
+
+    from archive_service.notifications.channels import DeliveryError, Webhooks
+
+    hits: list[str] = []
+
+    class Target(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the handler's name
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        do_GET = do_POST  # noqa: N815 - urllib follows a 303 with a GET
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    target = HTTPServer(("127.0.0.1", 0), Target)
+
+    class Redirect(Target):
+        def do_POST(self) -> None:  # noqa: N802
+            self.send_response(303)
+            self.send_header("Location", f"http://127.0.0.1:{target.server_port}/inside")
+            self.end_headers()
+
+    first = HTTPServer(("127.0.0.1", 0), Redirect)
+    for server in (target, first):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hooks = Webhooks(allowed=("127.0.0.1",), timeout=5)
+        with pytest.raises(DeliveryError, match="HTTP 303"):
+            hooks.post(f"http://127.0.0.1:{first.server_port}/robot", {"msgtype": "text"})
+        assert hits == []
+    finally:
+        for server in (target, first):
+            server.shutdown()
+            server.server_close()

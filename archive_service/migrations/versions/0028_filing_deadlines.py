@@ -1,7 +1,7 @@
 """Filing deadlines (归档时限): each category's rule, each submission's due date and lateness
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0030 (temporarily: to follow 0027 once the lead re-chains)
 Create Date: 2026-12-07
 
 ``categories.filing_deadline`` (``{"days": N, "after": "document_date" | a date fact}``),
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0026"
+down_revision = "0030"  # temporarily; planned: "0027"
 branch_labels = None
 depends_on = None
 
