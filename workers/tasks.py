@@ -406,7 +406,7 @@ def remind_approvals() -> dict[str, int]:
 def recurring_reviews() -> dict[str, int]:
     """Daily: open the recurring reviews (定期检查) whose period has ended, chase late ones."""
     from archive_service.duties.services import run_daily
-    from archive_service.notifications.workdays import Calendar
+    from archive_service.workdays import Calendar
 
     rt = runtime()
     return run_daily(rt.db, Calendar.load(rt.settings.holidays_file or None))

@@ -32,6 +32,7 @@ def register(app: APIFlask) -> None:
         paper,
         previews,
         sampling,
+        statistics,
         transfers,
         viewing,
     )
@@ -58,5 +59,6 @@ def register(app: APIFlask) -> None:
         transfers,
         viewing,
         notifications,
+        statistics,
     ):
         app.register_blueprint(module.bp)

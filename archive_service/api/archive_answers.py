@@ -93,6 +93,15 @@ class RetentionOut(Out):
     authority = Nested(WordsOut, allow_none=True)
 
 
+class FilingDeadlineOut(Out):
+    """The filing deadline (归档时限) the submission was judged against."""
+
+    due_on = String()
+    after = String(metadata={"description": "document_date or the date fact it ran from"})
+    late = Boolean()
+    late_working_days = Integer()
+
+
 class DocumentOut(Out):
     """A document's metadata (its file's are those of the current version)."""
 
@@ -117,6 +126,9 @@ class DocumentOut(Out):
     content_type = String(allow_none=True)
     filename = String(allow_none=True)
     ocr = Nested(OcrProgressOut, allow_none=True)  # null: no page of the file needed OCR
+    submitted_at = String(allow_none=True)
+    # null: not judged (an import, a transfer received, or no date to count from)
+    filing_deadline = Nested(FilingDeadlineOut, allow_none=True)
     versions = List(Nested(VersionOut))
 
 

@@ -1,19 +1,29 @@
-"""The category tree through the API: read it, extend it (admin), add retention triggers."""
+"""The category tree through the API: read it, extend it (admin), add retention triggers,
+set a category's filing deadline (归档时限)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import Dict, List, Nested, String
-from apiflask.validators import Length
+from apiflask.fields import Dict, Integer, List, Nested, String
+from apiflask.validators import Length, Range
 
 from archive_service.api.common import SECURITY, Out, blueprint, errors
 from archive_service.archive import categories as archive_categories
+from archive_service.archive import deadlines
 from archive_service.archive.models import Category
 from archive_service.http import caller, runtime, signed_in, uow
 
 bp = blueprint("categories", "Archive")
+
+
+class DeadlineRuleOut(Out):
+    """Documents are due ``days`` working days after ``after``: ``document_date`` or a date
+    fact of the category (a document without that fact counts from its document date)."""
+
+    days = Integer()
+    after = String()
 
 
 class ChildCategoryOut(Out):
@@ -25,6 +35,7 @@ class ChildCategoryOut(Out):
     # category, "hold_release", or "relationship_end" (waited for).
     retention_triggers = List(String())
     retention_trigger = String()  # the first after filing, or "filing" (first release)
+    filing_deadline = Nested(DeadlineRuleOut)
 
 
 class TopCategoryOut(Out):
@@ -43,6 +54,7 @@ class CategoryCreatedOut(Out):
     parent_code = String(allow_none=True)
     facts = List(Dict())
     retention_triggers = List(String())
+    filing_deadline = Nested(DeadlineRuleOut)
 
 
 def _child(c: Category) -> dict[str, Any]:
@@ -54,6 +66,7 @@ def _child(c: Category) -> dict[str, Any]:
         "facts": c.facts,
         "retention_triggers": c.retention_triggers,
         "retention_trigger": later[0] if later else "filing",
+        "filing_deadline": c.filing_deadline,
     }
 
 
@@ -78,6 +91,15 @@ def categories() -> Any:
         }
 
 
+class DeadlineRuleIn(Schema):
+    days = Integer(required=True, validate=Range(min=0, max=deadlines.MAX_DAYS))
+    after = String(load_default="document_date", validate=Length(min=1, max=64))
+
+
+class FilingDeadlineIn(DeadlineRuleIn):
+    """A category's new filing deadline."""
+
+
 class CategoryIn(Schema):
     code = String(required=True, validate=Length(min=1, max=64))
     name_zh = String(required=True, validate=Length(min=1, max=200))
@@ -87,6 +109,8 @@ class CategoryIn(Schema):
     # The first release's single trigger: a date fact that counts besides the filing.
     retention_trigger = String(load_default=None, validate=Length(min=1, max=64))
     facts = List(Dict(), load_default=list)
+    # Default: 5 working days after the document date.
+    filing_deadline = Nested(DeadlineRuleIn, load_default=None)
 
 
 @bp.post("/categories")
@@ -109,6 +133,7 @@ def create_category(body: dict[str, Any]) -> Any:
             "parent_code": cat.parent_code,
             "facts": cat.facts,
             "retention_triggers": cat.retention_triggers,
+            "filing_deadline": cat.filing_deadline,
         }, 201
 
 
@@ -133,3 +158,17 @@ def add_retention_triggers(code: str, body: dict[str, Any]) -> Any:
             s, caller(), code, body["retention_triggers"], runtime().archive.retention
         )
         return _child(cat)
+
+
+@bp.put("/categories/<code>/filing-deadline")
+@bp.doc(security=SECURITY, responses=errors(400, 403, 404, 422))
+@bp.input(FilingDeadlineIn, arg_name="body")
+@bp.output(CategoryTriggersOut)
+@signed_in
+def set_filing_deadline(code: str, body: dict[str, Any]) -> Any:
+    """State when a category's documents are due in the archive (admin): ``days`` working
+    days after ``after`` — ``document_date`` or one of the category's date facts. A rule
+    naming a fact the category lacks is refused (422). Documents submitted before keep the
+    judgement made when they came in."""
+    with uow() as s:
+        return _child(archive_categories.set_filing_deadline(s, caller(), code, body))

@@ -1,6 +1,7 @@
 """The category tree (档案内容): two levels, data an admin extends, each second-level
-category stating the facts it asks for and what starts its retention clock (the latest
-of its retention triggers' dates, ``archive.disposal_date``)."""
+category stating the facts it asks for, what starts its retention clock (the latest
+of its retention triggers' dates, ``archive.disposal_date``) and when its documents are
+due in the archive (its filing deadline, ``archive.deadlines``)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from archive_service.archive import deadlines
 from archive_service.archive import facts as fact_rules
 from archive_service.archive.disposal_date import recompute_disposal
 from archive_service.archive.models import Category, Document, DocumentStatus
 from archive_service.archive.retention import RetentionRules
 from archive_service.archive.vocabulary import FILING, RETENTION_EVENTS
 from archive_service.audit.services import record
-from archive_service.errors import Conflict, InvalidInput
+from archive_service.errors import Conflict, InvalidInput, NotFound
 from archive_service.policy import Caller, require
 
 CATEGORY_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}(\.[a-z][a-z0-9_]{0,30})?$")
@@ -57,8 +59,10 @@ def create_category(
     letter: str = "K",
     retention_triggers: list[str] | None = None,
     facts: list[dict[str, Any]] | None = None,
+    filing_deadline: dict[str, Any] | None = None,
 ) -> Category:
-    """An admin extends the tree: a top-level code (``legal``) or a child (``legal.court``)."""
+    """An admin extends the tree: a top-level code (``legal``) or a child (``legal.court``).
+    Without a filing deadline its documents are due 5 working days after their date."""
     require(by, "category.manage")
     code = (code or "").strip()
     if not CATEGORY_CODE_RE.match(code):
@@ -79,6 +83,7 @@ def create_category(
         raise InvalidInput("both names are required", field="name_zh")
     checked = fact_rules.check_specs(facts)
     triggers = check_triggers(retention_triggers or [FILING], checked)
+    rule = deadlines.check_rule(filing_deadline, checked)
     position = (session.execute(select(func.max(Category.position))).scalar() or 0) + 1
     cat = Category(
         code=code,
@@ -88,11 +93,48 @@ def create_category(
         letter=(letter or "K").strip()[:8],
         retention_triggers=triggers,
         facts=checked,
+        filing_deadline=rule,
         position=position,
     )
     session.add(cat)
     session.flush()
-    record(session, by.actor, "category.create", "category", cat.id, code=code, triggers=triggers)
+    record(
+        session,
+        by.actor,
+        "category.create",
+        "category",
+        cat.id,
+        code=code,
+        triggers=triggers,
+        filing_deadline=rule,
+    )
+    return cat
+
+
+def set_filing_deadline(session: Session, by: Caller, code: str, rule: Any) -> Category:
+    """An admin states when a category's documents are due in the archive. A rule naming a
+    fact the category lacks (or one that is not a date) is refused here (422); an unknown
+    category is a 404. Documents already submitted keep the judgement made when they came
+    in."""
+    require(by, "category.manage")
+    cat = session.execute(select(Category).where(Category.code == code)).scalar_one_or_none()
+    if cat is None:
+        raise NotFound(f"no category {code}")
+    checked = deadlines.check_rule(rule, cat.facts)
+    if checked == cat.filing_deadline:
+        return cat  # the same rule again: nothing to record
+    before, cat.filing_deadline = cat.filing_deadline, checked
+    session.flush()
+    record(
+        session,
+        by.actor,
+        "category.filing_deadline",
+        "category",
+        cat.id,
+        code=cat.code,
+        before=before,
+        after=checked,
+    )
     return cat
 
 

@@ -10,7 +10,7 @@ from typing import IO, Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from archive_service.archive import intake
+from archive_service.archive import deadlines, intake
 from archive_service.archive.categories import category_by_code
 from archive_service.archive.customers import get_customer
 from archive_service.archive.facts import check_facts
@@ -27,6 +27,7 @@ from archive_service.archive.settings import ArchiveSettings
 from archive_service.archive.vocabulary import RETENTION_CLASSES
 from archive_service.audit.services import record
 from archive_service.checks.later import check_later
+from archive_service.db import utcnow
 from archive_service.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from archive_service.indexing.later import extract_later
 from archive_service.policy import KNOWN_TO_CALLER, Caller, may, require
@@ -50,6 +51,9 @@ class Upload:
     # A file intake already took (streamed in before all the form's fields were read);
     # its object is deleted if the upload is refused.
     received: intake.Received | None = None
+    # Judged against the category's filing deadline (归档时限): not for a document an
+    # import brings from an earlier archive, filed there long before it came here.
+    judged: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,12 @@ def upload(
     # A customer in an open hold case holds its new documents from the start.
     lock_customer(session, customer.id)
     held = customer_held(session, customer.id)
+    now = utcnow()
+    due = (
+        deadlines.due_date(category.filing_deadline, up.document_date, facts, settings.calendar)
+        if up.judged
+        else None
+    )
     doc = Document(
         customer_id=customer.id,
         on_hold=held,
@@ -138,6 +148,10 @@ def upload(
         tags=sorted({t.strip()[:50] for t in up.tags if t.strip()})[:30],
         needs_joint_review=customer.tier in settings.joint_review_tiers,
         uploaded_by_id=by.user_id,
+        submitted_at=now,
+        filing_due_on=due.on if due else None,
+        filing_due_basis=due.basis if due else None,
+        filing_late_days=deadlines.late_days(due.on, now, settings.calendar) if due else None,
     )
     session.add(doc)
     session.flush()
@@ -167,6 +181,8 @@ def upload(
         size=obj.size,
         content_type=received.content_type,
         duplicate_of=duplicate[0] if duplicate else None,
+        filing_due_on=doc.filing_due_on.isoformat() if doc.filing_due_on else None,
+        filing_late_days=doc.filing_late_days,
     )
     if held:
         record(session, by.actor, "document.hold_joined", "document", doc.id, via="customer")

@@ -7,7 +7,8 @@ acceptance (customers.create_customer, documents.upload, review.accept), so the 
 checks, the facts, the numbering, the disposal date and the audit trail apply unchanged;
 the acceptance takes the manifest's filing date, so the number's year and the retention
 clock count from the old archive's date. The old number is kept as an earlier number of
-the document: find by number and search find it.
+the document: find by number and search find it. An imported document is not judged
+against its category's filing deadline (归档时限): it was filed in the old archive.
 
 :func:`dry_run` checks every row and reports (row, problem) without storing anything.
 :func:`run` checks first and refuses to start while any row has a problem (nothing is
@@ -281,6 +282,7 @@ def _import_row(
                     filename=p.filename,
                     stream=f,
                     facts=p.facts,
+                    judged=False,  # filed in the earlier archive: no filing deadline here
                 ),
                 ctx.archive,
             )

@@ -95,6 +95,11 @@ class Category(Base):
     # What starts the retention clock: the latest of these dates (archive.retention_events).
     retention_triggers: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["filing"])
     facts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # When its documents are due in the archive (归档时限), ``archive.deadlines``:
+    # {"days": 5, "after": "document_date"} or after one of its date facts.
+    filing_deadline: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=lambda: {"days": 5, "after": "document_date"}
+    )
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -119,7 +124,13 @@ class Document(Base):
     needs_joint_review: Mapped[bool] = mapped_column(Boolean, default=False)
     first_reviewer_id: Mapped[int | None] = mapped_column(Integer)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # The filing deadline (归档时限) judged at submission: the due date, the date it ran
+    # from ("document_date" or a fact's name), and the working days the submission came
+    # after it (0: on time). All None: not judged (no date to count from, or an import).
+    filing_due_on: Mapped[date | None] = mapped_column(Date)
+    filing_due_basis: Mapped[str | None] = mapped_column(String(64))
+    filing_late_days: Mapped[int | None] = mapped_column(Integer)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accepted_by_id: Mapped[int | None] = mapped_column(Integer)
     returned_reason: Mapped[str | None] = mapped_column(String(1000))
@@ -161,6 +172,10 @@ class Document(Base):
     @property
     def current_version(self) -> DocumentVersion | None:
         return self.versions[-1] if self.versions else None
+
+    @property
+    def filed_late(self) -> bool:
+        return bool(self.filing_late_days)
 
 
 class DocumentVersion(Base):

@@ -79,6 +79,8 @@ def document_dict(doc: Document, rules: RetentionRules) -> dict[str, Any]:
         "content_type": v.content_type if v else None,
         "filename": v.filename if v else None,
         "ocr": ocr_progress(doc),
+        "submitted_at": doc.submitted_at.isoformat() if doc.submitted_at else None,
+        "filing_deadline": filing_deadline(doc),
         "versions": [
             {
                 "number": x.number,
@@ -90,6 +92,19 @@ def document_dict(doc: Document, rules: RetentionRules) -> dict[str, Any]:
             }
             for x in doc.versions
         ],
+    }
+
+
+def filing_deadline(doc: Document) -> dict[str, Any] | None:
+    """When the document was due in the archive and how late it came (None: not judged —
+    imported, received by transfer, or no date to count from)."""
+    if doc.filing_due_on is None:
+        return None
+    return {
+        "due_on": doc.filing_due_on.isoformat(),
+        "after": doc.filing_due_basis,
+        "late": doc.filed_late,
+        "late_working_days": doc.filing_late_days or 0,
     }
 
 

@@ -15,6 +15,7 @@ from archive_service.archive.retention import (
 )
 from archive_service.archive.vocabulary import RETENTION_CLASSES, TIERS
 from archive_service.config import Settings
+from archive_service.workdays import Calendar
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class ArchiveSettings:
     joint_review_tiers: frozenset[str] = frozenset({"core"})
     # The department whose head is the operations head (approval chains name it).
     operations_department: str = "OPS"
+    # The working-day calendar filing deadlines count with (ARCHIVE_HOLIDAYS_FILE).
+    calendar: Calendar = field(default_factory=Calendar.load)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -47,6 +50,7 @@ class ArchiveSettings:
             intake=intake.Limits(max_bytes=settings.max_upload_mb * 1024 * 1024),
             joint_review_tiers=joint,
             operations_department=settings.operations_department,
+            calendar=Calendar.load(settings.holidays_file or None),
         )
 
 

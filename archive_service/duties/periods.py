@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from archive_service.duties.vocabulary import Cadence
-from archive_service.notifications.workdays import Calendar
+from archive_service.workdays import Calendar
 
 
 def last_ended(cadence: str, today: date) -> tuple[str, date]:
@@ -23,11 +23,8 @@ def last_ended(cadence: str, today: date) -> tuple[str, date]:
 
 
 def add_working_days(calendar: Calendar, day: date, n: int) -> date:
-    """The ``n``-th working day after ``day``."""
-    while n > 0:
-        day += timedelta(days=1)
-        n -= calendar.is_working_day(day)
-    return day
+    """The ``n``-th working day after ``day`` (the calendar's one count)."""
+    return calendar.add_working_days(day, n)
 
 
 def working_days_late(calendar: Calendar, due: date, today: date) -> int:

@@ -26,9 +26,9 @@ from archive_service.errors import Conflict, InvalidInput, NotFound
 from archive_service.notifications.events import holders
 from archive_service.notifications.services import notify
 from archive_service.notifications.vocabulary import Kind
-from archive_service.notifications.workdays import ZONE, Calendar
 from archive_service.policy import Caller, may, require
 from archive_service.vocabulary import chinese
+from archive_service.workdays import ZONE, Calendar
 
 if TYPE_CHECKING:
     from archive_service.archive.settings import ArchiveSettings

@@ -4,7 +4,7 @@ stage, written with the notifications and the audit event in one transaction).
 
 A pending step that has waited the chain's ``remind`` working days reminds whoever it
 names; after ``escalate`` days the next person up is told (:func:`rules.next_up`).
-Working days come from the calendar (:mod:`.workdays`).
+Working days come from the shared calendar (:mod:`archive_service.workdays`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from archive_service.notifications import events, rules
 from archive_service.notifications.models import StepReminder
 from archive_service.notifications.services import notify
 from archive_service.notifications.vocabulary import Kind, Stage
-from archive_service.notifications.workdays import Calendar
 from archive_service.transfer.models import TransferStep
+from archive_service.workdays import Calendar
 
 ACTOR = Actor.system("reminders")
 # Each chain's step rows and the column naming what they belong to.

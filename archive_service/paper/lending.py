@@ -4,7 +4,7 @@ with a due day and the place it is read; the return puts it back in place. Each 
 and return is in the access register and the audit trail. A daily job tells the borrower
 and the archivists of an overdue loan, once a day.
 
-Days are China's calendar days (``notifications.workdays.ZONE``): a loan due on the 7th is
+Days are China's calendar days (``archive_service.workdays.ZONE``): a loan due on the 7th is
 overdue from the 8th, whatever the hour in UTC.
 """
 
@@ -28,11 +28,11 @@ from archive_service.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from archive_service.notifications import events
 from archive_service.notifications.services import notify
 from archive_service.notifications.vocabulary import Kind
-from archive_service.notifications.workdays import ZONE
 from archive_service.paper.items import paper_of
 from archive_service.paper.models import Loan, PaperItem
 from archive_service.paper.vocabulary import LOAN_PLACES, ItemState, LoanPlace
 from archive_service.policy import Caller, may, require
+from archive_service.workdays import ZONE
 
 NOTICES = Actor.system("paper-loans")
 MAX_NOTE = 500

@@ -210,3 +210,22 @@ rule("checks.export")(
         what="export a customer's check list",
     )
 )
+# Filing timeliness (归档及时性, archive.timeliness): who was late filing, per department and
+# clerk. Archivists, auditors and the operations head read every department's; a
+# department head reads their own department's.
+TIMELINESS_ALL = ("archivist", "auditor", "operations_head")
+rule("timeliness.read")(
+    any_role(
+        *TIMELINESS_ALL,
+        "department_head",
+        rule_name="timeliness-readers",
+        what="read filing timeliness",
+    )
+)
+rule("timeliness.all")(
+    any_role(
+        *TIMELINESS_ALL,
+        rule_name="timeliness-all-departments",
+        what="read every department's filing timeliness",
+    )
+)

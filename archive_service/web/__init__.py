@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
         paper,
         sampling,
         search,
+        statistics,
         transfers,
         viewing,
     )
@@ -48,5 +49,6 @@ def register(app: Flask) -> None:
         fixity,
         viewing,
         notifications,
+        statistics,
     ):
         app.register_blueprint(module.bp)

@@ -45,6 +45,7 @@ from archive_service.web.changes import shown
 from archive_service.web.checks import checks_refusal, checks_shown
 from archive_service.web.forms import ActionForm, ReasonForm, attempt, refusal
 from archive_service.web.paper import paper_context
+from archive_service.workdays import local_day
 
 bp = Blueprint("web_archive", __name__)
 
@@ -247,6 +248,7 @@ def document(document_id: int) -> Any:
         retention=disposal_date.retention_history(s, doc.id),
         waiting=disposal_date.waiting_for_event,
         retention_code=runtime().archive.retention.code(doc.retention_class),
+        submitted_on=local_day(doc.submitted_at),
         authority=runtime().archive.retention.authority(doc.retention_class),
         register=reading.register_for(s, doc.id),
         renditions=previews.renditions_of(s, doc),

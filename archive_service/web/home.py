@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
+from archive_service.archive.timeliness import recent as recent_timeliness
 from archive_service.http import caller, request_session, signed_in
 from archive_service.paper import lending
 from archive_service.policy import may
@@ -25,4 +26,5 @@ def index() -> Any:
         transfers=transfers_waiting(s, caller()),
         overdue_loans=overdue,
         keeps_paper=bool(may(caller(), "paper.loans")),
+        timeliness=recent_timeliness(s, caller()) if may(caller(), "timeliness.read") else [],
     )

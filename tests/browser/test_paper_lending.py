@@ -13,8 +13,8 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from archive_service.notifications.workdays import ZONE
 from archive_service.paper.lending import notify_overdue
+from archive_service.workdays import ZONE
 from tests import samples
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD, People, bearer, token_for

@@ -19,8 +19,8 @@ from archive_service.changes.models import ChangeRequest
 from archive_service.duties.models import DutyTask
 from archive_service.duties.services import run_daily
 from archive_service.notifications.models import Notification
-from archive_service.notifications.workdays import Calendar
 from archive_service.runtime import Runtime
+from archive_service.workdays import Calendar
 from tests.conftest import People, bearer, token_for
 from tests.integration.test_web_accounts import csrf, login
 

@@ -31,8 +31,8 @@ from archive_service.notifications.delivery import Retry
 from archive_service.notifications.models import Delivery, Notification
 from archive_service.notifications.reminders import Plan, remind_waiting
 from archive_service.notifications.vocabulary import DeliveryStatus
-from archive_service.notifications.workdays import Calendar
 from archive_service.runtime import Runtime
+from archive_service.workdays import Calendar
 from tests import samples
 from tests.conftest import OPERATOR, PASSWORD, People, bearer, token_for, unavailable
 from tests.integration.notify_servers import SMTP_PASSWORD, SMTP_USER, RobotReceiver, SmtpServer

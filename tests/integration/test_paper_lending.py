@@ -19,10 +19,10 @@ from archive_service.accounts.models import User
 from archive_service.archive.models import AccessRecord
 from archive_service.audit.models import AuditEvent
 from archive_service.notifications.models import Notification
-from archive_service.notifications.workdays import ZONE
 from archive_service.paper.lending import notify_overdue
 from archive_service.paper.models import Loan, PaperItem
 from archive_service.runtime import Runtime
+from archive_service.workdays import ZONE
 from tests.conftest import bearer, token_for
 from tests.integration.test_access_api import apply, decide, org  # noqa: F401 - fixture
 from tests.integration.test_web_accounts import csrf, login

@@ -9,7 +9,7 @@ import pytest
 
 from archive_service.notifications import rules
 from archive_service.notifications.vocabulary import Stage
-from archive_service.notifications.workdays import Calendar
+from archive_service.workdays import Calendar
 
 CN = Calendar.load()
 

@@ -1,7 +1,7 @@
 """Audit sampling (专项审计抽查): samplings and the archives each drew
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-07
 
 ``audit_samplings`` (how a sample was drawn — size or percentage, strata, seed, population —
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0029"
-down_revision = "0027"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
