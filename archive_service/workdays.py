@@ -39,15 +39,18 @@ class Calendar:
             return True
         return day.weekday() < 5 and day not in self.holidays
 
-    def working_days_between(self, start: datetime, end: datetime) -> int:
-        """Whole working days that passed after ``start``'s day up to ``end``'s day: a step
-        opened on Monday has waited one working day on Tuesday, whatever the hour."""
-        first, last = start.astimezone(ZONE).date(), end.astimezone(ZONE).date()
-        count, day = 0, first + timedelta(days=1)
-        while day <= last:
+    def working_days_in(self, after: date, through: date) -> int:
+        """Working days after ``after``'s day up to ``through`` (0 when there are none)."""
+        count, day = 0, after + timedelta(days=1)
+        while day <= through:
             count += self.is_working_day(day)
             day += timedelta(days=1)
         return count
+
+    def working_days_between(self, start: datetime, end: datetime) -> int:
+        """Whole working days that passed after ``start``'s day up to ``end``'s day: a step
+        opened on Monday has waited one working day on Tuesday, whatever the hour."""
+        return self.working_days_in(start.astimezone(ZONE).date(), end.astimezone(ZONE).date())
 
     def add_working_days(self, start: date, days: int) -> date:
         """The ``days``-th working day after ``start`` (``start`` itself, for 0): three
@@ -71,11 +74,7 @@ class Calendar:
         Friday deadline is a working day late, as it is handled on Monday."""
         if day <= due:
             return 0
-        last, count, at = self.next_working_day(day), 0, due + timedelta(days=1)
-        while at <= last:
-            count += self.is_working_day(at)
-            at += timedelta(days=1)
-        return count
+        return self.working_days_in(due, self.next_working_day(day))
 
 
 def local_day(moment: datetime) -> date:

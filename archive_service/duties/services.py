@@ -20,7 +20,7 @@ from archive_service.audit.services import Actor, record
 from archive_service.changes.services import ChangeIn, file_change
 from archive_service.db import Database, utcnow
 from archive_service.duties.models import DutyTask
-from archive_service.duties.periods import add_working_days, last_ended, working_days_late
+from archive_service.duties.periods import last_ended
 from archive_service.duties.vocabulary import DUTY_KINDS, DutyKind, DutyState
 from archive_service.errors import Conflict, InvalidInput, NotFound
 from archive_service.notifications.events import holders
@@ -71,7 +71,7 @@ def open_due(session: Session, calendar: Calendar, today: date) -> list[DutyTask
             )
             if exists is not None:
                 continue
-            due = add_working_days(calendar, end, kind.due_working_days)
+            due = calendar.add_working_days(end, kind.due_working_days)
             task = DutyTask(kind=kind.code, period=period, department_id=dept.id, due_on=due)
             session.add(task)
             session.flush()
@@ -101,7 +101,7 @@ def chase_late(session: Session, calendar: Calendar, today: date) -> dict[str, i
     )
     for task in late:
         kind = kind_of(task)
-        days = working_days_late(calendar, task.due_on, today)
+        days = calendar.working_days_in(task.due_on, today)
         if days < 1:
             continue
         words = {

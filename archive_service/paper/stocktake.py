@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive_service.archive.models import ArchiveNumber, Document
 from archive_service.audit.services import record
 from archive_service.db import utcnow
+from archive_service.disposal.reviews import listed
 from archive_service.errors import Conflict, InvalidInput, NotFound
 from archive_service.paper.items import paper_of, parse_code
 from archive_service.paper.locations import get_location, path, subtree_ids
@@ -58,15 +59,8 @@ def get_stocktake(session: Session, by: Caller, stocktake_id: int) -> Stocktake:
 def list_stocktakes(
     session: Session, by: Caller, page: int = 1, per_page: int = 50
 ) -> tuple[list[Stocktake], int]:
-    require(by, "stocktake.read")
-    total = session.scalar(select(func.count()).select_from(Stocktake)) or 0
-    rows = session.scalars(
-        select(Stocktake)
-        .order_by(Stocktake.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return list(rows), total
+    """Newest first, with the total."""
+    return listed(session, by, "stocktake.read", Stocktake, None, page, per_page)
 
 
 def _scope(session: Session, take: Stocktake) -> set[int] | None:

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -19,6 +19,7 @@ from archive_service.audit.services import record
 from archive_service.checks.models import CheckReport
 from archive_service.checks.vocabulary import Stage
 from archive_service.db import utcnow
+from archive_service.disposal.reviews import listed
 from archive_service.errors import Conflict, InvalidInput, NotFound
 from archive_service.policy import Caller, require
 from archive_service.sampling import rules
@@ -210,15 +211,8 @@ def get_sampling(session: Session, by: Caller, sampling_id: int) -> AuditSamplin
 def list_samplings(
     session: Session, by: Caller, page: int = 1, per_page: int = 50
 ) -> tuple[list[AuditSampling], int]:
-    require(by, "sampling.read")
-    total = session.scalar(select(func.count()).select_from(AuditSampling)) or 0
-    rows = session.scalars(
-        select(AuditSampling)
-        .order_by(AuditSampling.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return list(rows), total
+    """Newest first, with the total."""
+    return listed(session, by, "sampling.read", AuditSampling, None, page, per_page)
 
 
 def sampled_archive(sampling: AuditSampling, customer_id: int) -> SampledArchive:
